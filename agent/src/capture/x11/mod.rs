@@ -1,0 +1,210 @@
+//! X11 capture in pure Rust: MIT-SHM into a private segment (about half a millisecond per
+//! 1080p frame), XDamage to know when anything changed, XFIXES for the pointer image,
+//! which screen grabs never include.
+
+mod cursor;
+mod shm;
+
+use x11rb::connection::Connection;
+use x11rb::protocol::Event;
+use x11rb::protocol::damage::{self, ConnectionExt as _};
+use x11rb::protocol::shm::ConnectionExt as _;
+use x11rb::protocol::xfixes::{self, ConnectionExt as _};
+use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat, Window};
+use x11rb::rust_connection::RustConnection;
+
+use super::{CaptureError, Capturer, Frame};
+use cursor::Pointer;
+
+/// Captures the root window of an X display.
+pub struct X11Capturer {
+    conn: RustConnection,
+    root: Window,
+    width: u16,
+    height: u16,
+    segment: shm::Segment,
+    shm_seg: u32,
+    /// The screen as captured, without the pointer.
+    clean: Vec<u8>,
+    /// What we hand out: `clean` with the pointer drawn on top.
+    composed: Vec<u8>,
+    damaged: bool,
+    pointer: Pointer,
+    frames: u64,
+}
+
+fn conn_err(e: impl std::fmt::Display) -> CaptureError {
+    CaptureError::Connection(e.to_string())
+}
+
+impl X11Capturer {
+    /// Connects to `display` (or `$DISPLAY`) and prepares shared memory and damage
+    /// tracking. Nothing is read from the screen until [`Capturer::capture`].
+    pub fn open(display: Option<&str>) -> Result<Self, CaptureError> {
+        let (conn, screen_num) =
+            x11rb::connect(display).map_err(|e| CaptureError::Connect(e.to_string()))?;
+        let screen = conn
+            .setup()
+            .roots
+            .get(screen_num)
+            .ok_or_else(|| conn_err("no such screen"))?;
+        let (root, width, height) = (screen.root, screen.width_in_pixels, screen.height_in_pixels);
+        if screen.root_depth != 24 && screen.root_depth != 32 {
+            return Err(conn_err(format!(
+                "unsupported colour depth {}",
+                screen.root_depth
+            )));
+        }
+        let shm_ok = conn.shm_query_version().map_err(conn_err)?.reply().is_ok();
+        if !shm_ok {
+            return Err(CaptureError::MissingExtension("MIT-SHM"));
+        }
+        conn.damage_query_version(1, 1)
+            .map_err(conn_err)?
+            .reply()
+            .map_err(|_| CaptureError::MissingExtension("DAMAGE"))?;
+        conn.xfixes_query_version(4, 0)
+            .map_err(conn_err)?
+            .reply()
+            .map_err(|_| CaptureError::MissingExtension("XFIXES"))?;
+        let damage_id = conn.generate_id().map_err(conn_err)?;
+        conn.damage_create(damage_id, root, damage::ReportLevel::NON_EMPTY)
+            .map_err(conn_err)?;
+        conn.xfixes_select_cursor_input(root, xfixes::CursorNotifyMask::DISPLAY_CURSOR)
+            .map_err(conn_err)?;
+        let (segment, shm_seg) = attach_segment(&conn, width, height)?;
+        let len = frame_len(width, height);
+        let mut capturer = Self {
+            conn,
+            root,
+            width,
+            height,
+            segment,
+            shm_seg,
+            clean: vec![0; len],
+            composed: vec![0; len],
+            damaged: true,
+            pointer: Pointer::default(),
+            frames: 0,
+        };
+        capturer.damage_id_reset(damage_id)?;
+        Ok(capturer)
+    }
+
+    fn damage_id_reset(&mut self, damage_id: u32) -> Result<(), CaptureError> {
+        // Start from an empty damage region so the first notify means a real change.
+        self.conn
+            .damage_subtract(damage_id, x11rb::NONE, x11rb::NONE)
+            .map_err(conn_err)?;
+        self.conn.flush().map_err(conn_err)?;
+        Ok(())
+    }
+
+    /// Drains pending events; returns whether the pointer's shape changed.
+    fn drain_events(&mut self) -> Result<bool, CaptureError> {
+        let mut shape_changed = false;
+        while let Some(event) = self.conn.poll_for_event().map_err(conn_err)? {
+            match event {
+                Event::DamageNotify(notify) => {
+                    self.damaged = true;
+                    self.conn
+                        .damage_subtract(notify.damage, x11rb::NONE, x11rb::NONE)
+                        .map_err(conn_err)?;
+                }
+                Event::XfixesCursorNotify(_) => shape_changed = true,
+                _ => {}
+            }
+        }
+        Ok(shape_changed)
+    }
+
+    fn grab(&mut self) -> Result<(), CaptureError> {
+        let geometry = self
+            .conn
+            .get_geometry(self.root)
+            .map_err(conn_err)?
+            .reply()
+            .map_err(conn_err)?;
+        if (geometry.width, geometry.height) != (self.width, self.height) {
+            // The screen was resized (xrandr): new segment, new buffers.
+            let (segment, shm_seg) = attach_segment(&self.conn, geometry.width, geometry.height)?;
+            let _ = self.conn.shm_detach(self.shm_seg);
+            self.segment = segment;
+            self.shm_seg = shm_seg;
+            self.width = geometry.width;
+            self.height = geometry.height;
+            let len = frame_len(self.width, self.height);
+            self.clean = vec![0; len];
+            self.composed = vec![0; len];
+        }
+        self.conn
+            .shm_get_image(
+                self.root,
+                0,
+                0,
+                self.width,
+                self.height,
+                !0,
+                ImageFormat::Z_PIXMAP.into(),
+                self.shm_seg,
+                0,
+            )
+            .map_err(conn_err)?
+            .reply()
+            .map_err(conn_err)?;
+        let len = self.clean.len();
+        self.clean.copy_from_slice(&self.segment.bytes()[..len]);
+        Ok(())
+    }
+}
+
+impl Capturer for X11Capturer {
+    fn capture(&mut self, force: bool) -> Result<Option<Frame<'_>>, CaptureError> {
+        let shape_changed = self.drain_events()?;
+        let pointer_moved = self.pointer.update(&self.conn, self.root, shape_changed)?;
+        if !(self.damaged || pointer_moved || force) {
+            return Ok(None);
+        }
+        if self.damaged || force {
+            self.damaged = false;
+            self.grab()?;
+        }
+        self.composed.copy_from_slice(&self.clean);
+        self.pointer.draw(
+            &mut self.composed,
+            self.width as usize,
+            self.height as usize,
+        );
+        self.frames += 1;
+        Ok(Some(Frame {
+            width: u32::from(self.width),
+            height: u32::from(self.height),
+            stride: usize::from(self.width) * 4,
+            data: &self.composed,
+        }))
+    }
+
+    fn frames_captured(&self) -> u64 {
+        self.frames
+    }
+}
+
+fn frame_len(width: u16, height: u16) -> usize {
+    usize::from(width) * usize::from(height) * 4
+}
+
+fn attach_segment(
+    conn: &RustConnection,
+    width: u16,
+    height: u16,
+) -> Result<(shm::Segment, u32), CaptureError> {
+    let segment = shm::Segment::new(frame_len(width, height))
+        .map_err(|e| CaptureError::SharedMemory(e.to_string()))?;
+    let shm_seg = conn.generate_id().map_err(conn_err)?;
+    conn.shm_attach(shm_seg, segment.id(), false)
+        .map_err(conn_err)?
+        .check()
+        .map_err(|e| CaptureError::SharedMemory(e.to_string()))?;
+    segment.remove_when_detached();
+    Ok((segment, shm_seg))
+}

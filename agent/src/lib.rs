@@ -1,0 +1,21 @@
+//! acote-agent: runs on the resident's PC, shows a code, asks the resident, and — only
+//! after their yes — shares the screen with the caseworker over WebRTC.
+//!
+//! Layout, in the order the pixels flow:
+//! - [`capture`]: the `Capturer` trait and the X11 capturer (MIT-SHM, XDamage, XFIXES);
+//! - [`encode`]: the `Encoder` trait and H.264;
+//! - [`pipeline`]: capture → encode on its own thread, needs a `ViewGrant`;
+//! - [`transport`]: WSS signaling with certificate pinning, the WebRTC peer;
+//! - [`session`]: the IO-free session and view-consent state machine;
+//! - [`ui`]: the `Prompter` trait (what the resident sees) and the console dialogue;
+//! - [`driver`]: the async task that connects it all and reconnects;
+//! - [`config`]: the admin's optional config file.
+
+pub mod capture;
+pub mod config;
+pub mod driver;
+pub mod encode;
+pub mod pipeline;
+pub mod session;
+pub mod transport;
+pub mod ui;

@@ -1,0 +1,181 @@
+//! Capture → encode on a dedicated thread (never on the async runtime's threads), and a
+//! small async task that hands encoded frames to the WebRTC track.
+//!
+//! Starting requires a [`ViewGrant`]: the capturer is opened only here, after the
+//! resident's yes, and closed when sharing stops.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::mpsc;
+use webrtc::media::Sample;
+use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
+
+use crate::capture::{CaptureError, Capturer};
+use crate::encode::{EncodedFrame, Encoder};
+use crate::session::ViewGrant;
+
+/// Opens the platform capturer; called on the capture thread after consent.
+pub type OpenCapturer = Box<dyn FnOnce() -> Result<Box<dyn Capturer>, CaptureError> + Send>;
+
+/// Pacing of the pipeline.
+#[derive(Debug, Clone, Copy)]
+pub struct Pacing {
+    /// Most frames per second sent while the screen changes.
+    pub max_fps: u32,
+    /// An unchanged screen is re-sent this often, so a viewer that lost a packet recovers.
+    pub refresh: Duration,
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Self {
+            max_fps: 30,
+            refresh: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A running share. Dropping it without [`Sharing::stop`] also stops capture.
+pub struct Sharing {
+    stop: Arc<AtomicBool>,
+    frames: Arc<AtomicU64>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Why sharing stopped by itself.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The screen could not be captured.
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    /// The video could not be encoded.
+    #[error(transparent)]
+    Encode(#[from] crate::encode::EncodeError),
+}
+
+/// Starts capturing and sending. `failed` hears about a capture or encode failure.
+pub fn start(
+    grant: ViewGrant,
+    open: OpenCapturer,
+    encoder: Box<dyn Encoder>,
+    track: Arc<TrackLocalStaticSample>,
+    keyframe_wanted: Arc<AtomicBool>,
+    pacing: Pacing,
+    failed: mpsc::Sender<PipelineError>,
+) -> Sharing {
+    let stop = Arc::new(AtomicBool::new(false));
+    let frames = Arc::new(AtomicU64::new(0));
+    let (tx, rx) = mpsc::channel::<(EncodedFrame, Instant)>(4);
+    tokio::spawn(write_samples(rx, track));
+    let thread_stop = Arc::clone(&stop);
+    let thread_frames = Arc::clone(&frames);
+    let thread = std::thread::Builder::new()
+        .name("acote-capture".into())
+        .spawn(move || {
+            let worker = Worker {
+                stop: thread_stop,
+                frames: thread_frames,
+                keyframe_wanted,
+                pacing,
+                tx,
+            };
+            if let Err(e) = worker.run(grant, open, encoder) {
+                tracing::warn!(error = %e, "screen sharing stopped");
+                let _ = failed.blocking_send(e);
+            }
+        })
+        .ok();
+    Sharing {
+        stop,
+        frames,
+        thread,
+    }
+}
+
+impl Sharing {
+    /// Stops capture and waits for the thread; returns how many frames were captured.
+    pub async fn stop(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        self.frames.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Sharing {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+struct Worker {
+    stop: Arc<AtomicBool>,
+    frames: Arc<AtomicU64>,
+    keyframe_wanted: Arc<AtomicBool>,
+    pacing: Pacing,
+    tx: mpsc::Sender<(EncodedFrame, Instant)>,
+}
+
+impl Worker {
+    fn run(
+        self,
+        grant: ViewGrant,
+        open: OpenCapturer,
+        mut encoder: Box<dyn Encoder>,
+    ) -> Result<(), PipelineError> {
+        // Held for as long as capture runs: this thread exists only under consent.
+        let _grant = grant;
+        let mut capturer = open()?;
+        tracing::info!("capture started");
+        let interval = Duration::from_secs(1) / self.pacing.max_fps.max(1);
+        let mut last_sent: Option<Instant> = None;
+        while !self.stop.load(Ordering::Relaxed) {
+            let started = Instant::now();
+            let keyframe =
+                self.keyframe_wanted.swap(false, Ordering::Relaxed) || last_sent.is_none();
+            let stale = last_sent.is_none_or(|t| started.duration_since(t) >= self.pacing.refresh);
+            if let Some(frame) = capturer.capture(keyframe || stale)? {
+                if let Some(encoded) = encoder.encode(&frame, keyframe)? {
+                    // Waiting here (rather than dropping) keeps the decoder's reference
+                    // chain intact; the writer is far faster than the encoder.
+                    if self.tx.blocking_send((encoded, started)).is_err() {
+                        break;
+                    }
+                    last_sent = Some(started);
+                }
+            }
+            self.frames
+                .store(capturer.frames_captured(), Ordering::Relaxed);
+            if let Some(rest) = interval.checked_sub(started.elapsed()) {
+                std::thread::sleep(rest);
+            }
+        }
+        tracing::info!(frames = capturer.frames_captured(), "capture stopped");
+        Ok(())
+    }
+}
+
+async fn write_samples(
+    mut rx: mpsc::Receiver<(EncodedFrame, Instant)>,
+    track: Arc<TrackLocalStaticSample>,
+) {
+    let mut previous: Option<Instant> = None;
+    while let Some((frame, captured)) = rx.recv().await {
+        // RTP timestamps follow capture times, so the viewer plays frames at their pace.
+        let duration = previous.map_or(Duration::from_millis(33), |p| captured.duration_since(p));
+        previous = Some(captured);
+        let sample = Sample {
+            data: frame.data.into(),
+            duration,
+            timestamp: SystemTime::now(),
+            ..Default::default()
+        };
+        if let Err(e) = track.write_sample(&sample).await {
+            tracing::debug!(error = %e, "writing a video sample");
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! The agent's session lifecycle, IO-free: waiting with a code → asked by a caseworker →
+//! sharing → back to waiting. Time is passed in; the driver performs the [`Action`]s.
+//!
+//! Consent to be seen is a value: only [`Session`] can create a [`ViewGrant`], only on the
+//! resident's yes to the question it asked, before that question timed out. Capture
+//! (`pipeline::start`) requires one, so "nothing is captured before yes" holds by
+//! construction.
+
+use std::time::{Duration, Instant};
+
+use acote_proto::{ByeReason, Requester, SignalMessage};
+
+/// How long the resident has to answer before silence counts as no.
+pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Proof that the resident agreed to be seen in this session. Not constructible outside
+/// this module.
+#[derive(Debug)]
+pub struct ViewGrant {
+    _private: (),
+}
+
+/// What happened, as far as the session is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The relay gave us a code to show.
+    Code {
+        /// Six digits.
+        code: String,
+        /// Seconds until it expires.
+        expires_in: u64,
+    },
+    /// A caseworker redeemed the code.
+    Paired {
+        /// Who, as vouched for by the relay.
+        by: Requester,
+    },
+    /// The resident answered the question.
+    Answer(bool),
+    /// The other side or the relay ended the session.
+    Bye(ByeReason),
+    /// The media connection failed for good.
+    MediaFailed,
+    /// The connection to the relay dropped.
+    Disconnected,
+}
+
+/// What the driver must do.
+#[derive(Debug)]
+pub enum Action {
+    /// Show this code to the resident.
+    ShowCode {
+        /// Six digits.
+        code: String,
+    },
+    /// Ask the resident whether `by` may see the screen, answering within `timeout`.
+    AskView {
+        /// Who asks.
+        by: Requester,
+        /// How long they have.
+        timeout: Duration,
+    },
+    /// Withdraw an open question (the caseworker left, or time ran out).
+    CancelQuestion,
+    /// Start capture and the WebRTC offer.
+    StartSharing(ViewGrant),
+    /// Stop capture and close the peer connection.
+    StopSharing,
+    /// Send a signaling message.
+    Send(SignalMessage),
+    /// Tell the resident the session is over, and why.
+    Ended(ByeReason),
+}
+
+#[derive(Debug)]
+enum State {
+    Idle,
+    Waiting,
+    Asking { deadline: Instant },
+    Sharing,
+}
+
+/// The session state machine.
+#[derive(Debug)]
+pub struct Session {
+    state: State,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Session {
+    /// A session not yet connected to a relay.
+    pub fn new() -> Self {
+        Self { state: State::Idle }
+    }
+
+    /// True while the screen is being shared.
+    pub fn is_sharing(&self) -> bool {
+        matches!(self.state, State::Sharing)
+    }
+
+    /// Feeds one event in.
+    pub fn handle(&mut self, now: Instant, event: Event) -> Vec<Action> {
+        match (&self.state, event) {
+            (_, Event::Code { code, .. }) => {
+                let mut out = self.leave_current(ByeReason::Ended, false);
+                out.push(Action::ShowCode { code });
+                self.state = State::Waiting;
+                out
+            }
+            (State::Waiting, Event::Paired { by }) => {
+                self.state = State::Asking {
+                    deadline: now + ANSWER_TIMEOUT,
+                };
+                vec![Action::AskView {
+                    by,
+                    timeout: ANSWER_TIMEOUT,
+                }]
+            }
+            (State::Asking { deadline }, Event::Answer(yes)) => {
+                if now >= *deadline {
+                    // Too late: the timeout already said no (or is about to).
+                    return self.poll(now);
+                }
+                if yes {
+                    self.state = State::Sharing;
+                    vec![Action::StartSharing(ViewGrant { _private: () })]
+                } else {
+                    self.state = State::Waiting;
+                    vec![
+                        Action::Send(SignalMessage::Bye {
+                            reason: ByeReason::Refused,
+                        }),
+                        Action::Ended(ByeReason::Refused),
+                    ]
+                }
+            }
+            (State::Asking { .. } | State::Sharing, Event::Bye(reason)) => {
+                let out = self.leave_current(reason, true);
+                self.state = State::Waiting;
+                out
+            }
+            (State::Sharing, Event::MediaFailed) => {
+                let mut out = self.leave_current(ByeReason::Error, true);
+                out.insert(
+                    0,
+                    Action::Send(SignalMessage::Bye {
+                        reason: ByeReason::Error,
+                    }),
+                );
+                self.state = State::Waiting;
+                out
+            }
+            (_, Event::Disconnected) => {
+                let out = self.leave_current(ByeReason::PeerGone, true);
+                self.state = State::Idle;
+                out
+            }
+            // Answers with no open question, pairings while busy, stray byes: nothing to do.
+            _ => Vec::new(),
+        }
+    }
+
+    /// Checks timers: an unanswered question becomes a no at its deadline.
+    pub fn poll(&mut self, now: Instant) -> Vec<Action> {
+        match self.state {
+            State::Asking { deadline } if now >= deadline => {
+                self.state = State::Waiting;
+                vec![
+                    Action::CancelQuestion,
+                    Action::Send(SignalMessage::Bye {
+                        reason: ByeReason::NoAnswer,
+                    }),
+                    Action::Ended(ByeReason::NoAnswer),
+                ]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Actions to wind down whatever is in progress.
+    fn leave_current(&mut self, reason: ByeReason, tell: bool) -> Vec<Action> {
+        match self.state {
+            State::Asking { .. } => {
+                let mut out = vec![Action::CancelQuestion];
+                if tell {
+                    out.push(Action::Ended(reason));
+                }
+                out
+            }
+            State::Sharing => {
+                let mut out = vec![Action::StopSharing];
+                if tell {
+                    out.push(Action::Ended(reason));
+                }
+                out
+            }
+            State::Idle | State::Waiting => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn who() -> Requester {
+        Requester {
+            name: Some("Marie Dupont".into()),
+            site: "CHRS Les Lilas".into(),
+        }
+    }
+
+    fn asked(now: Instant) -> Session {
+        let mut s = Session::new();
+        s.handle(
+            now,
+            Event::Code {
+                code: "482913".into(),
+                expires_in: 600,
+            },
+        );
+        let out = s.handle(now, Event::Paired { by: who() });
+        assert!(
+            matches!(&out[..], [Action::AskView { timeout, .. }] if *timeout == ANSWER_TIMEOUT)
+        );
+        s
+    }
+
+    fn grants(out: &[Action]) -> usize {
+        out.iter()
+            .filter(|a| matches!(a, Action::StartSharing(_)))
+            .count()
+    }
+
+    #[test]
+    fn yes_within_the_time_starts_sharing() {
+        let t0 = Instant::now();
+        let mut s = asked(t0);
+        let out = s.handle(t0 + Duration::from_secs(59), Event::Answer(true));
+        assert_eq!(grants(&out), 1);
+        assert!(s.is_sharing());
+    }
+
+    #[test]
+    fn no_tells_the_relay_and_shares_nothing() {
+        let t0 = Instant::now();
+        let mut s = asked(t0);
+        let out = s.handle(t0, Event::Answer(false));
+        assert_eq!(grants(&out), 0);
+        assert!(out.iter().any(|a| matches!(
+            a,
+            Action::Send(SignalMessage::Bye {
+                reason: ByeReason::Refused
+            })
+        )));
+        assert!(!s.is_sharing());
+    }
+
+    #[test]
+    fn silence_is_no_after_sixty_seconds() {
+        let t0 = Instant::now();
+        let mut s = asked(t0);
+        assert!(
+            s.poll(t0 + ANSWER_TIMEOUT - Duration::from_millis(1))
+                .is_empty()
+        );
+        let out = s.poll(t0 + ANSWER_TIMEOUT);
+        assert!(matches!(out[0], Action::CancelQuestion));
+        assert!(out.iter().any(|a| matches!(
+            a,
+            Action::Send(SignalMessage::Bye {
+                reason: ByeReason::NoAnswer
+            })
+        )));
+    }
+
+    #[test]
+    fn a_yes_after_the_timeout_grants_nothing() {
+        let t0 = Instant::now();
+        let mut s = asked(t0);
+        let out = s.handle(
+            t0 + ANSWER_TIMEOUT + Duration::from_secs(1),
+            Event::Answer(true),
+        );
+        assert_eq!(grants(&out), 0);
+        assert!(!s.is_sharing());
+        // And once the timeout fired, a late yes is ignored too.
+        let out = s.handle(t0 + ANSWER_TIMEOUT * 2, Event::Answer(true));
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_yes_nobody_asked_for_grants_nothing() {
+        let t0 = Instant::now();
+        let mut s = Session::new();
+        assert!(s.handle(t0, Event::Answer(true)).is_empty());
+        s.handle(
+            t0,
+            Event::Code {
+                code: "1".into(),
+                expires_in: 600,
+            },
+        );
+        assert!(s.handle(t0, Event::Answer(true)).is_empty());
+        assert!(!s.is_sharing());
+    }
+
+    #[test]
+    fn caseworker_leaving_withdraws_the_question() {
+        let t0 = Instant::now();
+        let mut s = asked(t0);
+        let out = s.handle(t0, Event::Bye(ByeReason::PeerGone));
+        assert!(matches!(out[0], Action::CancelQuestion));
+        assert_eq!(grants(&s.handle(t0, Event::Answer(true))), 0);
+    }
+
+    #[test]
+    fn bye_while_sharing_stops_capture() {
+        let t0 = Instant::now();
+        let mut s = asked(t0);
+        s.handle(t0, Event::Answer(true));
+        let out = s.handle(t0, Event::Bye(ByeReason::Ended));
+        assert!(matches!(out[0], Action::StopSharing));
+        assert!(matches!(out[1], Action::Ended(ByeReason::Ended)));
+        assert!(!s.is_sharing());
+    }
+
+    #[test]
+    fn losing_the_relay_stops_sharing() {
+        let t0 = Instant::now();
+        let mut s = asked(t0);
+        s.handle(t0, Event::Answer(true));
+        let out = s.handle(t0, Event::Disconnected);
+        assert!(matches!(out[0], Action::StopSharing));
+    }
+
+    #[test]
+    fn media_failure_ends_the_session_on_both_sides() {
+        let t0 = Instant::now();
+        let mut s = asked(t0);
+        s.handle(t0, Event::Answer(true));
+        let out = s.handle(t0, Event::MediaFailed);
+        assert!(matches!(
+            out[0],
+            Action::Send(SignalMessage::Bye {
+                reason: ByeReason::Error
+            })
+        ));
+        assert!(out.iter().any(|a| matches!(a, Action::StopSharing)));
+    }
+
+    #[test]
+    fn a_second_pairing_while_busy_is_ignored() {
+        let t0 = Instant::now();
+        let mut s = asked(t0);
+        assert!(s.handle(t0, Event::Paired { by: who() }).is_empty());
+    }
+}

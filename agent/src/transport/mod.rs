@@ -1,0 +1,6 @@
+//! Getting pixels to the viewer and messages to the relay: signaling over WSS
+//! ([`signal_client`], trust rules in [`tls`]) and the WebRTC connection ([`peer`]).
+
+pub mod peer;
+pub mod signal_client;
+pub mod tls;

@@ -1,0 +1,246 @@
+//! The agent's WebRTC peer connection (webrtc crate, classic API): one send-only H.264
+//! video track for the screen and the reliable, ordered data channel `acote`.
+//! Media is DTLS-SRTP end to end; the relay only ever forwards its SDP and candidates.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use acote_proto::{IceServer, SignalMessage};
+use tokio::sync::mpsc;
+use webrtc::api::APIBuilder;
+use webrtc::api::interceptor_registry::register_default_interceptors;
+use webrtc::api::media_engine::{MIME_TYPE_H264, MediaEngine};
+use webrtc::api::setting_engine::SettingEngine;
+use webrtc::data_channel::data_channel_init::RTCDataChannelInit;
+use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
+use webrtc::ice_transport::ice_server::RTCIceServer;
+use webrtc::interceptor::registry::Registry;
+use webrtc::peer_connection::RTCPeerConnection;
+use webrtc::peer_connection::configuration::RTCConfiguration;
+use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
+use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
+use webrtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use webrtc::rtp_transceiver::rtp_codec::{
+    RTCRtpCodecCapability, RTCRtpCodecParameters, RTPCodecType,
+};
+use webrtc::rtp_transceiver::rtp_transceiver_direction::RTCRtpTransceiverDirection;
+use webrtc::rtp_transceiver::{RTCPFeedback, RTCRtpTransceiverInit};
+use webrtc::track::track_local::TrackLocal;
+use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
+
+/// The H.264 flavour Chromium decodes everywhere: constrained baseline, packetization
+/// mode 1 (what OpenH264 produces).
+const H264_FMTP: &str = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+
+/// Something the peer connection reports to the session driver.
+#[derive(Debug)]
+pub enum PeerEvent {
+    /// A local ICE candidate to send to the viewer.
+    Candidate(SignalMessage),
+    /// Media is flowing.
+    Connected,
+    /// The connection failed or closed for good.
+    Failed,
+}
+
+/// Why WebRTC setup failed.
+#[derive(Debug, thiserror::Error)]
+#[error("WebRTC: {0}")]
+pub struct PeerError(String);
+
+impl From<webrtc::Error> for PeerError {
+    fn from(e: webrtc::Error) -> Self {
+        PeerError(e.to_string())
+    }
+}
+
+/// One WebRTC session towards one viewer.
+pub struct Peer {
+    pc: Arc<RTCPeerConnection>,
+    /// Where encoded frames go.
+    pub track: Arc<TrackLocalStaticSample>,
+    /// Set when the viewer asks for a keyframe (PLI/FIR); the pipeline clears it.
+    pub keyframe_wanted: Arc<AtomicBool>,
+}
+
+impl Peer {
+    /// Builds the peer connection with the relay's ICE servers. `include_loopback` adds
+    /// 127.0.0.1 candidates, for a relay on the same machine (demo, tests).
+    pub async fn new(
+        ice_servers: &[IceServer],
+        include_loopback: bool,
+        events: mpsc::Sender<PeerEvent>,
+    ) -> Result<Self, PeerError> {
+        let mut media = MediaEngine::default();
+        let feedback = |typ: &str, parameter: &str| RTCPFeedback {
+            typ: typ.into(),
+            parameter: parameter.into(),
+        };
+        media.register_codec(
+            RTCRtpCodecParameters {
+                capability: RTCRtpCodecCapability {
+                    mime_type: MIME_TYPE_H264.into(),
+                    clock_rate: 90_000,
+                    channels: 0,
+                    sdp_fmtp_line: H264_FMTP.into(),
+                    rtcp_feedback: vec![
+                        feedback("goog-remb", ""),
+                        feedback("transport-cc", ""),
+                        feedback("ccm", "fir"),
+                        feedback("nack", ""),
+                        feedback("nack", "pli"),
+                    ],
+                },
+                payload_type: 102,
+                ..Default::default()
+            },
+            RTPCodecType::Video,
+        )?;
+        let registry = register_default_interceptors(Registry::new(), &mut media)?;
+        let mut settings = SettingEngine::default();
+        settings.set_include_loopback_candidate(include_loopback);
+        let api = APIBuilder::new()
+            .with_media_engine(media)
+            .with_interceptor_registry(registry)
+            .with_setting_engine(settings)
+            .build();
+        let config = RTCConfiguration {
+            ice_servers: ice_servers
+                .iter()
+                .map(|s| RTCIceServer {
+                    urls: s.urls.clone(),
+                    username: s.username.clone().unwrap_or_default(),
+                    credential: s.credential.clone().unwrap_or_default(),
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let pc = Arc::new(api.new_peer_connection(config).await?);
+
+        let track = Arc::new(TrackLocalStaticSample::new(
+            RTCRtpCodecCapability {
+                mime_type: MIME_TYPE_H264.into(),
+                clock_rate: 90_000,
+                sdp_fmtp_line: H264_FMTP.into(),
+                ..Default::default()
+            },
+            "screen".into(),
+            "acote".into(),
+        ));
+        let transceiver = pc
+            .add_transceiver_from_track(
+                Arc::clone(&track) as Arc<dyn TrackLocal + Send + Sync>,
+                Some(RTCRtpTransceiverInit {
+                    direction: RTCRtpTransceiverDirection::Sendonly,
+                    send_encodings: vec![],
+                }),
+            )
+            .await?;
+        let keyframe_wanted = Arc::new(AtomicBool::new(false));
+        let sender = transceiver.sender().await;
+        let wanted = Arc::clone(&keyframe_wanted);
+        tokio::spawn(async move {
+            // Reading RTCP also lets the interceptors (NACK, reports) do their work.
+            while let Ok((packets, _)) = sender.read_rtcp().await {
+                for p in packets {
+                    let any = p.as_any();
+                    if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
+                        wanted.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
+        });
+
+        // The data channel is created by the agent so it is part of the offer.
+        let init = RTCDataChannelInit {
+            ordered: Some(true),
+            ..Default::default()
+        };
+        let _channel = pc.create_data_channel("acote", Some(init)).await?;
+
+        let tx = events.clone();
+        pc.on_ice_candidate(Box::new(move |candidate| {
+            let tx = tx.clone();
+            Box::pin(async move {
+                let Some(c) = candidate else { return };
+                let Ok(json) = c.to_json() else { return };
+                let msg = SignalMessage::Candidate {
+                    candidate: json.candidate,
+                    // One bundled transport: every candidate belongs to the first section.
+                    sdp_mid: None,
+                    sdp_mline_index: Some(0),
+                    username_fragment: json.username_fragment,
+                };
+                let _ = tx.send(PeerEvent::Candidate(msg)).await;
+            })
+        }));
+        let tx = events;
+        pc.on_peer_connection_state_change(Box::new(move |state| {
+            let tx = tx.clone();
+            Box::pin(async move {
+                tracing::info!(?state, "peer connection state");
+                let event = match state {
+                    RTCPeerConnectionState::Connected => Some(PeerEvent::Connected),
+                    RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
+                        Some(PeerEvent::Failed)
+                    }
+                    _ => None,
+                };
+                if let Some(e) = event {
+                    let _ = tx.send(e).await;
+                }
+            })
+        }));
+        Ok(Self {
+            pc,
+            track,
+            keyframe_wanted,
+        })
+    }
+
+    /// Creates the offer and sets it locally; returns its SDP.
+    pub async fn offer(&self) -> Result<String, PeerError> {
+        let offer = self.pc.create_offer(None).await?;
+        self.pc.set_local_description(offer).await?;
+        let local = self
+            .pc
+            .local_description()
+            .await
+            .ok_or_else(|| PeerError("no local description".into()))?;
+        Ok(local.sdp)
+    }
+
+    /// Applies the viewer's answer.
+    pub async fn answer(&self, sdp: String) -> Result<(), PeerError> {
+        let answer = RTCSessionDescription::answer(sdp)?;
+        self.pc.set_remote_description(answer).await?;
+        Ok(())
+    }
+
+    /// Adds one of the viewer's candidates.
+    pub async fn add_candidate(
+        &self,
+        candidate: String,
+        sdp_mid: Option<String>,
+        sdp_mline_index: Option<u16>,
+        username_fragment: Option<String>,
+    ) -> Result<(), PeerError> {
+        self.pc
+            .add_ice_candidate(RTCIceCandidateInit {
+                candidate,
+                sdp_mid,
+                sdp_mline_index,
+                username_fragment,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Closes the connection (the viewer sees the track end).
+    pub async fn close(&self) {
+        if let Err(e) = self.pc.close().await {
+            tracing::debug!(error = %e, "closing the peer connection");
+        }
+    }
+}

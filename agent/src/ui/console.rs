@@ -1,0 +1,149 @@
+//! The `--console` dialogue (DESIGN §9): for headless use and automation. The code is
+//! printed as `code NNN NNN`; questions are answered `y`/`n` (or `o`/`n`) on stdin; `q`
+//! ends the session. Each session ends with a line `session ended: REASON, frames
+//! captured: N`, which scripts and tests read.
+
+use std::io::{BufRead, Write};
+use std::time::Duration;
+
+use acote_proto::{ByeReason, Requester};
+use tokio::sync::mpsc;
+
+use super::text::{self, Lang};
+use super::{Prompter, Status, UiEvent};
+
+/// Prints to stdout and reads answers from stdin.
+pub struct ConsolePrompter {
+    lang: Lang,
+    out: Box<dyn Write + Send>,
+}
+
+impl ConsolePrompter {
+    /// A console prompter writing to stdout.
+    pub fn stdout(lang: Lang) -> Self {
+        Self {
+            lang,
+            out: Box::new(std::io::stdout()),
+        }
+    }
+
+    /// A console prompter writing elsewhere (tests).
+    pub fn new(lang: Lang, out: Box<dyn Write + Send>) -> Self {
+        Self { lang, out }
+    }
+
+    fn line(&mut self, s: &str) {
+        // A closed stdout must not stop the agent: the resident may still answer.
+        let _ = writeln!(self.out, "{s}");
+        let _ = self.out.flush();
+    }
+}
+
+/// Interprets one line typed by the resident.
+pub fn parse_line(line: &str) -> Option<UiEvent> {
+    match line.trim().to_lowercase().as_str() {
+        "y" | "yes" | "o" | "oui" => Some(UiEvent::Answer(true)),
+        "n" | "no" | "non" => Some(UiEvent::Answer(false)),
+        "q" | "quit" | "quitter" | "stop" => Some(UiEvent::EndSession),
+        _ => None,
+    }
+}
+
+/// Reads stdin on its own thread (stdin reads block) and forwards what it understands.
+pub fn spawn_stdin_reader(tx: mpsc::UnboundedSender<UiEvent>) {
+    let _ = std::thread::Builder::new()
+        .name("acote-stdin".into())
+        .spawn(move || {
+            let stdin = std::io::stdin();
+            for line in stdin.lock().lines() {
+                let Ok(line) = line else { break };
+                if let Some(event) = parse_line(&line) {
+                    if tx.send(event).is_err() {
+                        break;
+                    }
+                }
+            }
+            // End of input: no more answers will come; open questions time out as "no".
+        });
+}
+
+impl Prompter for ConsolePrompter {
+    fn status(&mut self, status: &Status) {
+        let s = match status {
+            Status::Connecting => text::connecting(self.lang).to_string(),
+            Status::Connected { site } => text::connected(self.lang, site),
+            Status::Retrying { in_secs } => text::retrying(self.lang, *in_secs),
+        };
+        self.line(&s);
+    }
+
+    fn show_code(&mut self, grouped: &str) {
+        self.line(&format!("code {grouped}"));
+        self.line(text::give_code(self.lang));
+    }
+
+    fn ask_view(&mut self, by: &Requester, timeout: Duration) {
+        self.line(&text::ask_view(self.lang, by, timeout.as_secs()));
+    }
+
+    fn cancel_question(&mut self) {
+        self.line(text::question_withdrawn(self.lang));
+    }
+
+    fn sharing(&mut self, by: &Requester) {
+        self.line(&text::sharing(self.lang, by));
+    }
+
+    fn ended(&mut self, reason: ByeReason, frames: u64) {
+        self.line(text::ended(self.lang, reason));
+        self.line(&format!(
+            "session ended: {}, frames captured: {frames}",
+            reason.as_str()
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .map_err(|_| std::io::Error::other("poisoned"))?
+                .extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn answers_in_french_and_english() {
+        assert_eq!(parse_line("y"), Some(UiEvent::Answer(true)));
+        assert_eq!(parse_line(" OUI "), Some(UiEvent::Answer(true)));
+        assert_eq!(parse_line("n"), Some(UiEvent::Answer(false)));
+        assert_eq!(parse_line("q"), Some(UiEvent::EndSession));
+        assert_eq!(parse_line("maybe"), None);
+        assert_eq!(parse_line(""), None);
+    }
+
+    #[test]
+    fn machine_lines_are_stable() {
+        let out = Shared::default();
+        let mut p = ConsolePrompter::new(Lang::Fr, Box::new(out.clone()));
+        p.show_code("482 913");
+        p.ended(ByeReason::Refused, 0);
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert!(text.lines().any(|l| l == "code 482 913"));
+        assert!(
+            text.lines()
+                .any(|l| l == "session ended: refused, frames captured: 0")
+        );
+    }
+}

@@ -1,0 +1,51 @@
+//! What the resident sees and answers, behind the [`Prompter`] trait. The console
+//! dialogue is built here; the resident's window replaces it where there is a display.
+
+pub mod console;
+pub mod text;
+
+use std::time::Duration;
+
+use acote_proto::{ByeReason, Requester};
+
+/// Something the resident did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UiEvent {
+    /// Answer to the open question.
+    Answer(bool),
+    /// End the session now (stop sharing).
+    EndSession,
+}
+
+/// How the connection to the relay is doing, for the resident.
+#[derive(Debug, Clone)]
+pub enum Status {
+    /// Trying to reach the relay.
+    Connecting,
+    /// Connected to the relay of this site.
+    Connected {
+        /// The site's name.
+        site: String,
+    },
+    /// The relay could not be reached; next try after the delay.
+    Retrying {
+        /// Seconds until the next try.
+        in_secs: u64,
+    },
+}
+
+/// The resident-facing side of the agent.
+pub trait Prompter: Send {
+    /// Connection status changed.
+    fn status(&mut self, status: &Status);
+    /// Shows the code to read to the caseworker (`grouped` is e.g. "482 913").
+    fn show_code(&mut self, grouped: &str);
+    /// Asks whether `by` may see the screen; the answer comes back as [`UiEvent::Answer`].
+    fn ask_view(&mut self, by: &Requester, timeout: Duration);
+    /// The open question is withdrawn (time ran out or the caseworker left).
+    fn cancel_question(&mut self);
+    /// The screen is now visible to `by`.
+    fn sharing(&mut self, by: &Requester);
+    /// The session is over; `frames` is how many screen images were captured in it.
+    fn ended(&mut self, reason: ByeReason, frames: u64);
+}

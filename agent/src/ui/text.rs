@@ -1,0 +1,151 @@
+//! The resident's sentences in French and English. Short, plain, one idea each. (The
+//! resident's window brings Fluent files and more languages; these cover the console.)
+
+use acote_proto::{ByeReason, Requester};
+
+/// A language the console speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// French (the default).
+    Fr,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// Picks from a BCP 47 tag (`--lang`), else the system's `LANG`, else French.
+    pub fn pick(tag: Option<&str>) -> Self {
+        let env = std::env::var("LANG").ok();
+        match tag.or(env.as_deref()).map(|t| t.to_ascii_lowercase()) {
+            Some(t) if t.starts_with("en") => Lang::En,
+            _ => Lang::Fr,
+        }
+    }
+
+    /// The BCP 47 tag sent to the relay.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::Fr => "fr",
+            Lang::En => "en",
+        }
+    }
+}
+
+fn who(lang: Lang, by: &Requester) -> String {
+    match (&by.name, lang) {
+        (Some(name), _) => format!("{name} ({})", by.site),
+        (None, Lang::Fr) => format!("Une personne de {}", by.site),
+        (None, Lang::En) => format!("Someone from {}", by.site),
+    }
+}
+
+/// "Give this code…" under the code.
+pub fn give_code(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Fr => "Donnez ce code à la personne qui vous aide. Il marche 10 minutes.",
+        Lang::En => "Give this code to the person helping you. It works for 10 minutes.",
+    }
+}
+
+/// The view question.
+pub fn ask_view(lang: Lang, by: &Requester, secs: u64) -> String {
+    match lang {
+        Lang::Fr => format!(
+            "{} demande à voir votre écran. Acceptez-vous ? [o/n] ({secs} s pour répondre, sinon c'est non)",
+            who(lang, by)
+        ),
+        Lang::En => format!(
+            "{} asks to see your screen. Do you agree? [y/n] ({secs} s to answer, then it is no)",
+            who(lang, by)
+        ),
+    }
+}
+
+/// The question was withdrawn.
+pub fn question_withdrawn(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Fr => "La question est annulée. Rien n'est partagé.",
+        Lang::En => "The question is withdrawn. Nothing is shared.",
+    }
+}
+
+/// Sharing has begun.
+pub fn sharing(lang: Lang, by: &Requester) -> String {
+    match lang {
+        Lang::Fr => format!(
+            "Votre écran est visible par {}. Pour arrêter : tapez q puis Entrée.",
+            who(lang, by)
+        ),
+        Lang::En => format!(
+            "Your screen is visible to {}. To stop: type q then Enter.",
+            who(lang, by)
+        ),
+    }
+}
+
+/// One sentence saying how the session ended.
+pub fn ended(lang: Lang, reason: ByeReason) -> &'static str {
+    match (lang, reason) {
+        (Lang::Fr, ByeReason::Refused) => "Vous avez dit non. Rien n'a été partagé.",
+        (Lang::En, ByeReason::Refused) => "You said no. Nothing was shared.",
+        (Lang::Fr, ByeReason::NoAnswer) => "Pas de réponse : rien n'a été partagé.",
+        (Lang::En, ByeReason::NoAnswer) => "No answer: nothing was shared.",
+        (Lang::Fr, ByeReason::PeerGone) => "La connexion a été coupée. Le partage est arrêté.",
+        (Lang::En, ByeReason::PeerGone) => "The connection was lost. Sharing has stopped.",
+        (Lang::Fr, ByeReason::Error) => "Un problème technique a arrêté le partage.",
+        (Lang::En, ByeReason::Error) => "A technical problem stopped the sharing.",
+        (Lang::Fr, _) => "Le partage est terminé.",
+        (Lang::En, _) => "Sharing has ended.",
+    }
+}
+
+/// Connection status lines.
+pub fn connecting(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Fr => "Connexion au relais…",
+        Lang::En => "Connecting to the relay…",
+    }
+}
+
+/// Connected to the relay of `site`.
+pub fn connected(lang: Lang, site: &str) -> String {
+    match lang {
+        Lang::Fr => format!("Connecté au relais : {site}"),
+        Lang::En => format!("Connected to the relay: {site}"),
+    }
+}
+
+/// The relay could not be reached.
+pub fn retrying(lang: Lang, secs: u64) -> String {
+    match lang {
+        Lang::Fr => format!("Le relais ne répond pas. Nouvel essai dans {secs} s."),
+        Lang::En => format!("The relay does not answer. Trying again in {secs} s."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn question_names_who_asks_in_both_languages() {
+        let by = Requester {
+            name: Some("Marie Dupont".into()),
+            site: "CHRS Les Lilas".into(),
+        };
+        assert!(ask_view(Lang::Fr, &by, 60).starts_with("Marie Dupont (CHRS Les Lilas) demande"));
+        assert!(ask_view(Lang::En, &by, 60).contains("[y/n]"));
+        let anon = Requester {
+            name: None,
+            site: "Lilas".into(),
+        };
+        assert!(ask_view(Lang::En, &anon, 60).starts_with("Someone from Lilas"));
+    }
+
+    #[test]
+    fn language_choice() {
+        assert_eq!(Lang::pick(Some("en-GB")), Lang::En);
+        assert_eq!(Lang::pick(Some("fr")), Lang::Fr);
+        assert_eq!(Lang::pick(Some("ar")), Lang::Fr);
+    }
+}

@@ -1,0 +1,21 @@
+//! The Acote wire vocabulary, shared by the agent, the relay and (by documentation) the
+//! viewer: signaling messages, session codes and redaction for logs.
+//!
+//! Layout:
+//! - [`signal`]: JSON signaling messages over WSS (DESIGN §4), with the 64 KiB limit and
+//!   the protocol version check;
+//! - [`code`]: the 6-digit single-use session code;
+//! - [`redact`]: a wrapper that keeps secrets and personal data out of logs.
+//!
+//! Everything here is plain data and pure functions: no sockets, no clocks read, no
+//! threads. Time is always passed in by the caller.
+
+pub mod code;
+pub mod redact;
+pub mod signal;
+
+pub use code::{CodeError, SessionCode};
+pub use redact::Redacted;
+pub use signal::{
+    ByeReason, ErrorCode, IceServer, PROTOCOL_VERSION, Requester, Role, SignalError, SignalMessage,
+};

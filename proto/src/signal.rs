@@ -1,0 +1,454 @@
+//! Signaling messages between the agent, the relay and the viewer (DESIGN §4).
+//!
+//! One JSON object per WebSocket text frame, tagged by `"type"`. Unknown fields are
+//! ignored so that minor additions stay compatible; unknown types and other major
+//! versions are refused with an [`SignalError`] that maps to an `error` reply.
+
+use serde::{Deserialize, Serialize};
+
+/// The major protocol version spoken by this build. A `hello` with another is refused.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The largest signaling frame accepted, in bytes. An SDP offer is a few KiB.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// Which side of a session a connection is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The resident's agent, which shares its screen.
+    Agent,
+    /// The caseworker's viewer page.
+    Viewer,
+}
+
+/// Who redeemed a code, as vouched for by the relay (never chosen by the viewer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requester {
+    /// The caseworker's display name, when the relay knows it (accounts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The site or service the relay belongs to.
+    pub site: String,
+}
+
+/// One ICE server, in the shape `RTCIceServer` takes in browsers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    /// `stun:` or `turn:` URLs.
+    pub urls: Vec<String>,
+    /// TURN user name, when credentials are needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// TURN credential, when needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
+/// Machine-readable reason carried by an `error` message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, not an object, no `type`, or a field of the wrong shape.
+    Malformed,
+    /// Over [`MAX_MESSAGE_BYTES`].
+    TooLarge,
+    /// A `type` this version does not know.
+    UnknownType,
+    /// A `hello` with another major version.
+    UnsupportedVersion,
+    /// The code is unknown, already used or expired (one answer for all three, so a
+    /// guesser learns nothing).
+    InvalidCode,
+    /// Too many attempts from this address or account; try later.
+    RateLimited,
+    /// A valid message that makes no sense now (e.g. an offer before pairing).
+    Unexpected,
+    /// The relay cannot take this request now (shutting down, full).
+    Unavailable,
+    /// A code sent by a newer peer; treated as a generic error.
+    #[serde(other)]
+    Other,
+}
+
+/// Why a session ended, carried by `bye`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ByeReason {
+    /// The resident said no to being seen.
+    Refused,
+    /// The resident did not answer within the time allowed.
+    NoAnswer,
+    /// One side ended the session normally.
+    Ended,
+    /// The other side disconnected.
+    PeerGone,
+    /// Something failed (media could not start, relay shutting down).
+    Error,
+    /// A reason sent by a newer peer.
+    #[serde(other)]
+    Other,
+}
+
+impl ByeReason {
+    /// The reason as it appears on the wire and in the agent's console output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ByeReason::Refused => "refused",
+            ByeReason::NoAnswer => "no_answer",
+            ByeReason::Ended => "ended",
+            ByeReason::PeerGone => "peer_gone",
+            ByeReason::Error => "error",
+            ByeReason::Other => "other",
+        }
+    }
+}
+
+/// A signaling message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SignalMessage {
+    /// First message each way. Clients say their role; the relay answers with its site
+    /// name and the ICE servers to use.
+    Hello {
+        /// Major protocol version.
+        v: u32,
+        /// The sender's role (clients only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<Role>,
+        /// The resident's language, BCP 47 (agent only), shown to the caseworker.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lang: Option<String>,
+        /// The relay's site name (relay only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        site: Option<String>,
+        /// ICE servers for this connection (relay only).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        ice_servers: Vec<IceServer>,
+    },
+    /// Relay → agent: the code to show, and how many seconds it stays valid.
+    Code {
+        /// Six digits.
+        code: String,
+        /// Seconds until it expires.
+        expires_in: u64,
+    },
+    /// Viewer → relay: the code the resident read aloud.
+    Redeem {
+        /// What the caseworker typed.
+        code: String,
+    },
+    /// Relay → both: the code was right and the two are now a session. The agent is told
+    /// who asks; the viewer waits for the resident's answer.
+    Paired {
+        /// Who redeemed the code (to the agent only).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<Requester>,
+    },
+    /// Agent → viewer (through the relay): SDP offer, sent only after the resident's yes.
+    Offer {
+        /// The SDP.
+        sdp: String,
+    },
+    /// Viewer → agent: SDP answer.
+    Answer {
+        /// The SDP.
+        sdp: String,
+    },
+    /// Either way: a trickled ICE candidate, in the shape of `RTCIceCandidateInit`.
+    Candidate {
+        /// The `candidate:` line.
+        candidate: String,
+        /// Media section id.
+        #[serde(rename = "sdpMid", default, skip_serializing_if = "Option::is_none")]
+        sdp_mid: Option<String>,
+        /// Media section index.
+        #[serde(
+            rename = "sdpMLineIndex",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
+        sdp_mline_index: Option<u16>,
+        /// ICE username fragment.
+        #[serde(
+            rename = "usernameFragment",
+            default,
+            skip_serializing_if = "Option::is_none"
+        )]
+        username_fragment: Option<String>,
+    },
+    /// Something the receiver sent was refused.
+    Error {
+        /// What went wrong, for programs.
+        code: ErrorCode,
+        /// What went wrong, for people.
+        message: String,
+    },
+    /// The session ends.
+    Bye {
+        /// Why.
+        reason: ByeReason,
+    },
+}
+
+/// Why a frame could not be taken as a signaling message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignalError {
+    /// Over the size limit; nothing of it was parsed.
+    #[error("message of {size} bytes is over the {MAX_MESSAGE_BYTES}-byte limit")]
+    TooLarge {
+        /// Its size in bytes.
+        size: usize,
+    },
+    /// Not a JSON object with a string `type`.
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    /// A type this version does not know.
+    #[error("unknown message type {0:?}")]
+    UnknownType(String),
+    /// A `hello` with another major version.
+    #[error(
+        "protocol version {got} is not supported (this relay speaks version {PROTOCOL_VERSION})"
+    )]
+    UnsupportedVersion {
+        /// The version the peer announced.
+        got: u32,
+    },
+}
+
+impl SignalError {
+    /// The `error` code to send back for this failure.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            SignalError::TooLarge { .. } => ErrorCode::TooLarge,
+            SignalError::Malformed(_) => ErrorCode::Malformed,
+            SignalError::UnknownType(_) => ErrorCode::UnknownType,
+            SignalError::UnsupportedVersion { .. } => ErrorCode::UnsupportedVersion,
+        }
+    }
+
+    /// The `error` message to send back for this failure.
+    pub fn to_reply(&self) -> SignalMessage {
+        SignalMessage::error(self.code(), self.to_string())
+    }
+}
+
+const KNOWN_TYPES: &[&str] = &[
+    "hello",
+    "code",
+    "redeem",
+    "paired",
+    "offer",
+    "answer",
+    "candidate",
+    "error",
+    "bye",
+];
+
+impl SignalMessage {
+    /// Parses one text frame: size limit first, then JSON, then type, then version.
+    pub fn parse(text: &str) -> Result<Self, SignalError> {
+        if text.len() > MAX_MESSAGE_BYTES {
+            return Err(SignalError::TooLarge { size: text.len() });
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| SignalError::Malformed(e.to_string()))?;
+        let kind = match value.get("type") {
+            Some(serde_json::Value::String(t)) => t.clone(),
+            Some(_) => return Err(SignalError::Malformed("`type` is not a string".into())),
+            None if value.is_object() => {
+                return Err(SignalError::Malformed("missing field `type`".into()));
+            }
+            None => return Err(SignalError::Malformed("not a JSON object".into())),
+        };
+        if !KNOWN_TYPES.contains(&kind.as_str()) {
+            // Cut what we echo back: the type is attacker-chosen.
+            let shown: String = kind.chars().take(40).collect();
+            return Err(SignalError::UnknownType(shown));
+        }
+        let msg: SignalMessage = serde_json::from_value(value)
+            .map_err(|e| SignalError::Malformed(format!("{kind}: {e}")))?;
+        if let SignalMessage::Hello { v, .. } = &msg {
+            if *v != PROTOCOL_VERSION {
+                return Err(SignalError::UnsupportedVersion { got: *v });
+            }
+        }
+        Ok(msg)
+    }
+
+    /// Serialises for the wire.
+    pub fn to_json(&self) -> String {
+        // Serialising these plain structs cannot fail; fall back to a valid error frame
+        // rather than panicking if serde ever disagrees.
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            r#"{"type":"error","code":"malformed","message":"internal encoding error"}"#.into()
+        })
+    }
+
+    /// A client's `hello`.
+    pub fn client_hello(role: Role, lang: Option<String>) -> Self {
+        SignalMessage::Hello {
+            v: PROTOCOL_VERSION,
+            role: Some(role),
+            lang,
+            site: None,
+            ice_servers: Vec::new(),
+        }
+    }
+
+    /// An `error` message.
+    pub fn error(code: ErrorCode, message: impl Into<String>) -> Self {
+        SignalMessage::Error {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The message's `type`, for logs and counters (never its content).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SignalMessage::Hello { .. } => "hello",
+            SignalMessage::Code { .. } => "code",
+            SignalMessage::Redeem { .. } => "redeem",
+            SignalMessage::Paired { .. } => "paired",
+            SignalMessage::Offer { .. } => "offer",
+            SignalMessage::Answer { .. } => "answer",
+            SignalMessage::Candidate { .. } => "candidate",
+            SignalMessage::Error { .. } => "error",
+            SignalMessage::Bye { .. } => "bye",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hello_round_trip_and_unknown_fields_ignored() {
+        let m = SignalMessage::parse(r#"{"type":"hello","v":1,"role":"agent","lang":"fa","x":3}"#)
+            .unwrap();
+        assert_eq!(
+            m,
+            SignalMessage::client_hello(Role::Agent, Some("fa".into()))
+        );
+        assert_eq!(SignalMessage::parse(&m.to_json()).unwrap(), m);
+    }
+
+    #[test]
+    fn other_major_version_is_refused() {
+        let e = SignalMessage::parse(r#"{"type":"hello","v":2,"role":"viewer"}"#).unwrap_err();
+        assert_eq!(e, SignalError::UnsupportedVersion { got: 2 });
+        assert_eq!(e.code(), ErrorCode::UnsupportedVersion);
+    }
+
+    #[test]
+    fn size_limit_is_checked_before_parsing() {
+        let big = format!(
+            r#"{{"type":"offer","sdp":"{}"}}"#,
+            "a".repeat(MAX_MESSAGE_BYTES)
+        );
+        assert!(matches!(
+            SignalMessage::parse(&big),
+            Err(SignalError::TooLarge { .. })
+        ));
+        let fits = format!(r#"{{"type":"offer","sdp":"{}"}}"#, "a".repeat(60_000));
+        assert!(SignalMessage::parse(&fits).is_ok());
+    }
+
+    #[test]
+    fn malformed_inputs_get_clear_errors() {
+        for bad in [
+            "",
+            "nope",
+            "[1,2]",
+            "{}",
+            r#"{"type":3}"#,
+            r#"{"type":"offer"}"#,
+            r#"{"type":"redeem","code":12}"#,
+            r#"{"type":"bye","reason":7}"#,
+        ] {
+            let e = SignalMessage::parse(bad).unwrap_err();
+            assert_eq!(e.code(), ErrorCode::Malformed, "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn unknown_type_is_named_and_cut() {
+        let e = SignalMessage::parse(r#"{"type":"teleport"}"#).unwrap_err();
+        assert_eq!(e, SignalError::UnknownType("teleport".into()));
+        let long = format!(r#"{{"type":"{}"}}"#, "x".repeat(500));
+        match SignalMessage::parse(&long).unwrap_err() {
+            SignalError::UnknownType(t) => assert_eq!(t.len(), 40),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn candidate_uses_browser_field_names() {
+        let json = r#"{"type":"candidate","candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}"#;
+        let m = SignalMessage::parse(json).unwrap();
+        match &m {
+            SignalMessage::Candidate {
+                sdp_mid,
+                sdp_mline_index,
+                ..
+            } => {
+                assert_eq!(sdp_mid.as_deref(), Some("0"));
+                assert_eq!(*sdp_mline_index, Some(0));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(m.to_json().contains("\"sdpMLineIndex\":0"));
+    }
+
+    #[test]
+    fn newer_reasons_and_codes_degrade_gracefully() {
+        let m = SignalMessage::parse(r#"{"type":"bye","reason":"moon_phase"}"#).unwrap();
+        assert_eq!(
+            m,
+            SignalMessage::Bye {
+                reason: ByeReason::Other
+            }
+        );
+        let m =
+            SignalMessage::parse(r#"{"type":"error","code":"new_thing","message":"m"}"#).unwrap();
+        assert!(matches!(
+            m,
+            SignalMessage::Error {
+                code: ErrorCode::Other,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn every_known_type_parses_from_its_own_json() {
+        let all = vec![
+            SignalMessage::client_hello(Role::Viewer, None),
+            SignalMessage::Code {
+                code: "123456".into(),
+                expires_in: 600,
+            },
+            SignalMessage::Redeem {
+                code: "123456".into(),
+            },
+            SignalMessage::Paired {
+                by: Some(Requester {
+                    name: None,
+                    site: "S".into(),
+                }),
+            },
+            SignalMessage::Offer { sdp: "v=0".into() },
+            SignalMessage::Answer { sdp: "v=0".into() },
+            SignalMessage::error(ErrorCode::InvalidCode, "wrong"),
+            SignalMessage::Bye {
+                reason: ByeReason::Refused,
+            },
+        ];
+        for m in all {
+            assert_eq!(SignalMessage::parse(&m.to_json()).unwrap(), m);
+            assert!(KNOWN_TYPES.contains(&m.kind()));
+        }
+    }
+}

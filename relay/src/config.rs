@@ -1,0 +1,211 @@
+//! The relay's configuration: one TOML file, by section, plus the command-line flags of
+//! DESIGN §9 which take precedence. Unknown keys are errors, so a typo never silently
+//! leaves a default (possibly a weaker one) in place.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Why the configuration cannot be used. Each maps to exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown or mistyped keys.
+    #[error("the configuration file {path} is not valid: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What the parser said (line, column, key).
+        message: String,
+    },
+    /// A value is present but unusable.
+    #[error("configuration: {0}")]
+    Value(String),
+}
+
+/// The whole relay configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `[server]`: where to listen, where to keep data, what the site is called.
+    pub server: ServerConfig,
+    /// `[tls]`: the certificate; self-signed in the data dir when not given.
+    pub tls: TlsConfig,
+    /// `[stun]`: the STUN responder that gives peers their public address.
+    pub stun: StunConfig,
+    /// `[dangerous]`: options that weaken security; each one set is logged at start.
+    pub dangerous: DangerousConfig,
+}
+
+/// `[server]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// HTTPS address for the viewer and signaling.
+    pub listen: SocketAddr,
+    /// Where the certificate (and later the database) live.
+    pub data_dir: PathBuf,
+    /// The site's name, shown to residents and caseworkers.
+    pub site_name: String,
+}
+
+/// `[tls]` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain; with `key`, replaces the self-signed certificate.
+    pub cert: Option<PathBuf>,
+    /// PEM private key for `cert`.
+    pub key: Option<PathBuf>,
+    /// Extra DNS names or addresses for the self-signed certificate.
+    pub hostnames: Vec<String>,
+}
+
+/// `[stun]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StunConfig {
+    /// Whether to run the STUN responder.
+    pub enabled: bool,
+    /// UDP address to answer on.
+    pub listen: SocketAddr,
+    /// Host name or address that peers should use to reach it; by default, the host the
+    /// peer used to reach the relay's HTTPS port.
+    pub public_host: Option<String>,
+}
+
+/// `[dangerous]` section: nothing here is on by default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DangerousConfig {
+    /// Accept WebSocket connections whose Origin is another site (never needed by the
+    /// embedded viewer; only for development proxies).
+    pub allow_any_origin: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8443)),
+            data_dir: PathBuf::from("acote-relay-data"),
+            site_name: "Acote".into(),
+        }
+    }
+}
+
+impl Default for StunConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: SocketAddr::from(([0, 0, 0, 0], 3478)),
+            public_host: None,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::default(),
+            tls: TlsConfig::default(),
+            stun: StunConfig::default(),
+            dangerous: DangerousConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|e| match e {
+            ConfigError::Invalid { message, .. } => ConfigError::Invalid {
+                path: path.to_owned(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses configuration text (the path in errors is left empty).
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: PathBuf::new(),
+            message: e.to_string(),
+        })?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.tls.cert.is_some() != self.tls.key.is_some() {
+            return Err(ConfigError::Value(
+                "[tls] needs both `cert` and `key`, or neither (for a self-signed certificate)"
+                    .into(),
+            ));
+        }
+        if self.server.site_name.trim().is_empty() || self.server.site_name.len() > 100 {
+            return Err(ConfigError::Value(
+                "[server] site_name must be 1 to 100 characters".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The `[dangerous]` options that are on, named for the start-up log.
+    pub fn dangerous_in_use(&self) -> Vec<&'static str> {
+        let mut on = Vec::new();
+        if self.dangerous.allow_any_origin {
+            on.push("allow_any_origin");
+        }
+        on
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_safe_defaults() {
+        let c = Config::parse("").unwrap();
+        assert!(c.tls.cert.is_none());
+        assert!(c.dangerous_in_use().is_empty());
+        assert!(c.stun.enabled);
+    }
+
+    #[test]
+    fn sections_are_read() {
+        let c = Config::parse(
+            "[server]\nlisten = \"127.0.0.1:9000\"\nsite_name = \"CHRS Les Lilas\"\n\
+             [stun]\nlisten = \"127.0.0.1:0\"\n[dangerous]\nallow_any_origin = true\n",
+        )
+        .unwrap();
+        assert_eq!(c.server.listen.port(), 9000);
+        assert_eq!(c.server.site_name, "CHRS Les Lilas");
+        assert_eq!(c.dangerous_in_use(), vec!["allow_any_origin"]);
+    }
+
+    #[test]
+    fn typos_and_bad_values_are_refused_with_the_key_named() {
+        let e = Config::parse("[server]\nlisen = \"1.2.3.4:5\"\n").unwrap_err();
+        assert!(e.to_string().contains("lisen"), "{e}");
+        let e = Config::parse("[server]\nlisten = \"nowhere\"\n").unwrap_err();
+        assert!(matches!(e, ConfigError::Invalid { .. }), "{e}");
+        let e = Config::parse("[tls]\ncert = \"c.pem\"\n").unwrap_err();
+        assert!(e.to_string().contains("both"), "{e}");
+        let e = Config::parse("[server]\nsite_name = \" \"\n").unwrap_err();
+        assert!(matches!(e, ConfigError::Value(_)));
+    }
+}

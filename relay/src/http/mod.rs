@@ -1,0 +1,179 @@
+//! HTTP: the embedded viewer, the signaling WebSocket, TLS, and security headers.
+
+pub mod assets;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use acote_proto::IceServer;
+use acote_proto::signal::MAX_MESSAGE_BYTES;
+use axum::Router;
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures_util::StreamExt;
+use tokio::sync::watch;
+
+use crate::signaling::driver::HubHandle;
+use crate::signaling::ws;
+
+/// What every request handler can reach.
+pub struct AppState {
+    /// The hub task.
+    pub hub: HubHandle,
+    /// The site name.
+    pub site: String,
+    /// Port of the STUN responder, if running.
+    pub stun_port: Option<u16>,
+    /// Host to put in STUN URLs instead of the one the client used.
+    pub stun_public_host: Option<String>,
+    /// Accept any Origin on the WebSocket (a `[dangerous]` option).
+    pub allow_any_origin: bool,
+    /// Next connection id.
+    pub next_conn: AtomicU64,
+    /// Flips to true on shutdown; connection tasks watch it.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// The relay's routes, ready for `oneshot` tests or a real listener.
+pub fn app(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/signal", get(signal))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(get(assets::serve))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+async fn security_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; connect-src 'self' wss:; img-src 'self' data:; style-src 'self'; \
+             script-src 'self'; media-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; \
+             form-action 'self'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+async fn signal(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    if !state.allow_any_origin && !origin_allowed(headers.get(header::ORIGIN), host) {
+        // A page from another site must not open signaling in the caseworker's name.
+        tracing::warn!(peer = %peer.ip(), "refused a signaling connection from another origin");
+        return (
+            StatusCode::FORBIDDEN,
+            "cross-origin signaling is not allowed",
+        )
+            .into_response();
+    }
+    let ice_servers = ice_servers(&state, host);
+    let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
+    let connection = ws::Connection {
+        conn,
+        peer,
+        hub: state.hub.clone(),
+        site: state.site.clone(),
+        ice_servers,
+        shutdown: state.shutdown.clone(),
+    };
+    // The hard cap sits above the protocol's 64 KiB so oversize frames up to it get a
+    // clear `too_large` reply; beyond it the socket is simply closed.
+    upgrade
+        .max_message_size(4 * MAX_MESSAGE_BYTES)
+        .max_frame_size(4 * MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| {
+            let (sink, stream) = socket.split();
+            ws::run(sink, stream, connection)
+        })
+}
+
+/// Browsers always send Origin; agents (native) send none. A browser page may only open
+/// signaling from the relay's own origin.
+fn origin_allowed(origin: Option<&HeaderValue>, host: &str) -> bool {
+    match origin.map(|o| o.to_str()) {
+        None => true,
+        Some(Ok(o)) => !host.is_empty() && o.eq_ignore_ascii_case(&format!("https://{host}")),
+        Some(Err(_)) => false,
+    }
+}
+
+/// The ICE servers to hand a peer: the relay's STUN, at the host the peer used to reach
+/// us unless the admin named a public one.
+fn ice_servers(state: &AppState, request_host: &str) -> Vec<IceServer> {
+    let Some(port) = state.stun_port else {
+        return Vec::new();
+    };
+    let host = match &state.stun_public_host {
+        Some(h) => h.clone(),
+        None => host_without_port(request_host).to_string(),
+    };
+    if host.is_empty() {
+        return Vec::new();
+    }
+    vec![IceServer {
+        urls: vec![format!("stun:{host}:{port}")],
+        username: None,
+        credential: None,
+    }]
+}
+
+fn host_without_port(host: &str) -> &str {
+    if let Some(end) = host.find(']') {
+        return &host[..=end];
+    }
+    host.rsplit_once(':').map_or(host, |(h, _)| h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_rules() {
+        let o = |s: &'static str| HeaderValue::from_static(s);
+        assert!(origin_allowed(None, "relay.example:8443"));
+        assert!(origin_allowed(
+            Some(&o("https://relay.example:8443")),
+            "relay.example:8443"
+        ));
+        assert!(!origin_allowed(
+            Some(&o("https://evil.example")),
+            "relay.example:8443"
+        ));
+        assert!(!origin_allowed(
+            Some(&o("http://relay.example:8443")),
+            "relay.example:8443"
+        ));
+        assert!(!origin_allowed(Some(&o("https://x")), ""));
+    }
+
+    #[test]
+    fn host_parsing() {
+        assert_eq!(host_without_port("127.0.0.1:8443"), "127.0.0.1");
+        assert_eq!(host_without_port("relay.example"), "relay.example");
+        assert_eq!(host_without_port("[::1]:8443"), "[::1]");
+    }
+}

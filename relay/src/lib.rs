@@ -1,0 +1,160 @@
+//! acote-relay: the site server that pairs a resident's agent with a caseworker's viewer.
+//!
+//! Layout, in the order a session meets it:
+//! - [`config`]: the TOML file and its safe defaults;
+//! - [`http`]: TLS, the embedded viewer, the signaling WebSocket route;
+//! - [`signaling`]: the IO-free pairing hub, the task that owns it, the WebSocket adapter;
+//! - [`turn`]: NAT traversal (a STUN responder; TURN joins it).
+//!
+//! Run-loop contract: [`Relay::start`] binds everything and returns the address and the
+//! certificate fingerprint; [`Relay::serve`] runs until the `shutdown` future completes,
+//! then tells every connection and waits briefly for them to close. Tests, the binary and
+//! "survive a restart" all go through these two calls.
+//! The relay never sees media: it forwards SDP and candidates between two sockets.
+
+pub mod config;
+pub mod http;
+pub mod signaling;
+pub mod turn;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use config::Config;
+use signaling::driver::HubHandle;
+use signaling::hub::Hub;
+
+/// Why the relay could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The HTTPS address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The STUN address could not be bound.
+    #[error("cannot listen for STUN on udp {addr}: {source}")]
+    Stun {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The data dir cannot be created.
+    #[error("cannot create the data folder {path}: {source}")]
+    DataDir {
+        /// The folder.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// TLS setup failed.
+    #[error(transparent)]
+    Tls(#[from] http::tls::TlsError),
+}
+
+/// A relay whose sockets are bound, ready to serve.
+pub struct Relay {
+    listener: std::net::TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    state: Arc<http::AppState>,
+    shutdown_tx: watch::Sender<bool>,
+    /// The address really bound (the real port when `:0` was asked).
+    pub local_addr: SocketAddr,
+    /// SHA-256 fingerprint of the certificate, lowercase hex.
+    pub fingerprint: String,
+    /// The STUN responder's address, when enabled.
+    pub stun_addr: Option<SocketAddr>,
+}
+
+impl Relay {
+    /// Binds the HTTPS and STUN sockets and loads (or creates) the TLS identity.
+    pub async fn start(config: &Config) -> Result<Self, StartError> {
+        let data_dir = &config.server.data_dir;
+        std::fs::create_dir_all(data_dir).map_err(|source| StartError::DataDir {
+            path: data_dir.clone(),
+            source,
+        })?;
+        let identity = http::tls::load_or_create(&config.tls, data_dir)?;
+        let addr = config.server.listen;
+        let listener = std::net::TcpListener::bind(addr)
+            .and_then(|l| l.set_nonblocking(true).map(|_| l))
+            .map_err(|source| StartError::Listen { addr, source })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| StartError::Listen { addr, source })?;
+        let stun_addr = if config.stun.enabled {
+            let addr = config.stun.listen;
+            let socket = tokio::net::UdpSocket::bind(addr)
+                .await
+                .map_err(|source| StartError::Stun { addr, source })?;
+            let bound = socket
+                .local_addr()
+                .map_err(|source| StartError::Stun { addr, source })?;
+            tokio::spawn(turn::stun::serve(socket, Arc::default()));
+            Some(bound)
+        } else {
+            None
+        };
+        for name in config.dangerous_in_use() {
+            tracing::warn!(
+                option = name,
+                "[dangerous] option enabled: security is weakened"
+            );
+        }
+        let (shutdown_tx, shutdown_rx) = watch::channel(false);
+        let hub: HubHandle = signaling::driver::spawn(Hub::with_random_codes());
+        let state = Arc::new(http::AppState {
+            hub,
+            site: config.server.site_name.clone(),
+            stun_port: stun_addr.map(|a| a.port()),
+            stun_public_host: config.stun.public_host.clone(),
+            allow_any_origin: config.dangerous.allow_any_origin,
+            next_conn: AtomicU64::new(1),
+            shutdown: shutdown_rx,
+        });
+        Ok(Self {
+            listener,
+            tls: identity.server_config,
+            state,
+            shutdown_tx,
+            local_addr,
+            fingerprint: identity.fingerprint,
+            stun_addr,
+        })
+    }
+
+    /// The hub, for tests and metrics.
+    pub fn hub(&self) -> HubHandle {
+        self.state.hub.clone()
+    }
+
+    /// Serves until `shutdown` completes, then closes every connection gracefully.
+    pub async fn serve(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        let handle = axum_server::Handle::new();
+        let server = axum_server::from_tcp_rustls(
+            self.listener,
+            axum_server::tls_rustls::RustlsConfig::from_config(self.tls),
+        )?
+        .handle(handle.clone());
+        let app = http::app(self.state.clone());
+        let serving = server.serve(app.into_make_service_with_connect_info::<SocketAddr>());
+        let shutdown_tx = self.shutdown_tx;
+        let stopper = async move {
+            shutdown.await;
+            tracing::info!("shutting down: telling every connection");
+            let _ = shutdown_tx.send(true);
+            handle.graceful_shutdown(Some(Duration::from_secs(5)));
+        };
+        let (served, ()) = tokio::join!(serving, stopper);
+        served
+    }
+}

@@ -1,0 +1,124 @@
+//! The `acote-relay` command (DESIGN §9).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use acote_relay::Relay;
+use acote_relay::config::Config;
+
+/// Acote relay: pairs residents' agents with caseworkers and serves the viewer.
+#[derive(Parser)]
+#[command(name = "acote-relay", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the viewer and signaling over HTTPS (self-signed certificate unless configured).
+    Serve {
+        /// TOML configuration file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address to listen on, e.g. 0.0.0.0:8443 (overrides the config file).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// Folder for the certificate and data (overrides the config file).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Serve {
+            config,
+            listen,
+            data_dir,
+        } => {
+            let mut cfg = match &config {
+                Some(path) => match Config::load(path) {
+                    Ok(c) => c,
+                    Err(e) => return usage_error(&e),
+                },
+                None => Config::default(),
+            };
+            if let Some(listen) = listen {
+                cfg.server.listen = listen;
+            }
+            if let Some(dir) = data_dir {
+                cfg.server.data_dir = dir;
+            }
+            match serve(cfg) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("acote-relay: {e:#}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}
+
+fn usage_error(e: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("acote-relay: {e}");
+    ExitCode::from(2)
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let relay = Relay::start(&config).await?;
+        println!("listening on https://{}", relay.local_addr);
+        println!("certificate sha256 {}", relay.fingerprint);
+        if let Some(stun) = relay.stun_addr {
+            tracing::info!(%stun, "STUN responder running");
+        }
+        relay
+            .serve(shutdown_signal())
+            .await
+            .context("the HTTPS server failed")?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+/// Completes on Ctrl-C or SIGTERM (systemd's stop).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,154 @@
+//! The one task that owns the [`Hub`]: connection tasks send it events over a channel and
+//! it sends each connection its messages. No lock, no shared map of peers.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use acote_proto::{Requester, SignalMessage};
+use tokio::sync::{mpsc, oneshot};
+
+use super::hub::{ConnId, Hub, HubStats, Output};
+
+/// How many messages may wait for one slow connection before it is cut off.
+const PER_CONNECTION_QUEUE: usize = 64;
+
+/// What a connection said hello as.
+#[derive(Debug)]
+pub enum JoinedAs {
+    /// A resident's agent.
+    Agent,
+    /// A caseworker's viewer, with who the relay vouches it is and where it connects from.
+    Viewer {
+        /// Identity shown to the resident.
+        who: Requester,
+        /// Source address, for rate limits.
+        addr: IpAddr,
+    },
+}
+
+enum Event {
+    Joined {
+        conn: ConnId,
+        as_: JoinedAs,
+        tx: mpsc::Sender<SignalMessage>,
+    },
+    Message {
+        conn: ConnId,
+        msg: SignalMessage,
+    },
+    Bad,
+    Left {
+        conn: ConnId,
+    },
+    Stats(oneshot::Sender<(HubStats, usize, usize)>),
+}
+
+/// A cloneable handle to the hub task.
+#[derive(Clone)]
+pub struct HubHandle {
+    tx: mpsc::Sender<Event>,
+}
+
+/// Counters plus current gauges, as returned by [`HubHandle::stats`].
+#[derive(Debug, Clone)]
+pub struct HubSnapshot {
+    /// The hub's counters.
+    pub stats: HubStats,
+    /// Agents connected.
+    pub agents: usize,
+    /// Sessions paired.
+    pub sessions: usize,
+}
+
+impl HubHandle {
+    /// Registers a connection that said hello; returns the queue of messages for it.
+    pub async fn join(&self, conn: ConnId, as_: JoinedAs) -> mpsc::Receiver<SignalMessage> {
+        let (tx, rx) = mpsc::channel(PER_CONNECTION_QUEUE);
+        let _ = self.tx.send(Event::Joined { conn, as_, tx }).await;
+        rx
+    }
+
+    /// Hands a parsed message to the hub.
+    pub async fn message(&self, conn: ConnId, msg: SignalMessage) {
+        let _ = self.tx.send(Event::Message { conn, msg }).await;
+    }
+
+    /// Counts a refused frame.
+    pub async fn bad_message(&self) {
+        let _ = self.tx.send(Event::Bad).await;
+    }
+
+    /// The connection is gone.
+    pub async fn left(&self, conn: ConnId) {
+        let _ = self.tx.send(Event::Left { conn }).await;
+    }
+
+    /// Current counters and gauges.
+    pub async fn stats(&self) -> Option<HubSnapshot> {
+        let (tx, rx) = oneshot::channel();
+        self.tx.send(Event::Stats(tx)).await.ok()?;
+        let (stats, agents, sessions) = rx.await.ok()?;
+        Some(HubSnapshot {
+            stats,
+            agents,
+            sessions,
+        })
+    }
+}
+
+/// Starts the hub task. It ends when every handle is dropped.
+pub fn spawn(hub: Hub) -> HubHandle {
+    let (tx, rx) = mpsc::channel(1024);
+    tokio::spawn(run(hub, rx));
+    HubHandle { tx }
+}
+
+async fn run(mut hub: Hub, mut rx: mpsc::Receiver<Event>) {
+    let mut conns: HashMap<ConnId, mpsc::Sender<SignalMessage>> = HashMap::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let outputs = tokio::select! {
+            event = rx.recv() => {
+                let Some(event) = event else { break };
+                let now = Instant::now();
+                match event {
+                    Event::Joined { conn, as_, tx } => {
+                        conns.insert(conn, tx);
+                        match as_ {
+                            JoinedAs::Agent => hub.agent_joined(now, conn),
+                            JoinedAs::Viewer { who, addr } => {
+                                hub.viewer_joined(conn, who, addr);
+                                Vec::new()
+                            }
+                        }
+                    }
+                    Event::Message { conn, msg } => hub.message(now, conn, msg),
+                    Event::Bad => {
+                        hub.bad_message();
+                        Vec::new()
+                    }
+                    Event::Left { conn } => {
+                        conns.remove(&conn);
+                        hub.left(now, conn)
+                    }
+                    Event::Stats(reply) => {
+                        let _ = reply.send((hub.stats().clone(), hub.agents(), hub.sessions()));
+                        Vec::new()
+                    }
+                }
+            }
+            _ = tick.tick() => hub.tick(Instant::now()),
+        };
+        for Output::Send(conn, msg) in outputs {
+            let Some(tx) = conns.get(&conn) else { continue };
+            if tx.try_send(msg).is_err() {
+                // A connection that cannot keep up with signaling is broken; dropping its
+                // sender makes its task close it, and the hub hears `Left` from there.
+                tracing::warn!(conn, "connection too slow for signaling; closing it");
+                conns.remove(&conn);
+            }
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Signaling: the IO-free pairing [`hub`], the task that owns it ([`driver`]), and the
+//! WebSocket adapter ([`ws`]) that turns frames into hub events.
+
+pub mod driver;
+pub mod hub;
+pub mod ws;

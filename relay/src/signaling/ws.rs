@@ -1,0 +1,172 @@
+//! The WebSocket adapter: reads frames, parses them, hands them to the hub, and writes
+//! what the hub sends back. Generic over `Sink`/`Stream` so it does not care whether the
+//! socket is real.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use acote_proto::{ErrorCode, IceServer, Requester, Role, SignalMessage};
+use axum::extract::ws::{CloseFrame, Message};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use tokio::sync::watch;
+
+use super::driver::{HubHandle, JoinedAs};
+use super::hub::ConnId;
+
+/// How long a new connection has to say hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the relay pings, to notice peers that vanished without closing.
+const PING_EVERY: Duration = Duration::from_secs(20);
+/// A connection silent for this long is considered gone.
+const SILENCE_LIMIT: Duration = Duration::from_secs(60);
+
+/// Everything one connection needs besides its socket.
+pub struct Connection {
+    /// Its id in the hub.
+    pub conn: ConnId,
+    /// Where it connects from.
+    pub peer: SocketAddr,
+    /// The hub task.
+    pub hub: HubHandle,
+    /// The site name sent in `hello`.
+    pub site: String,
+    /// The ICE servers sent in `hello`.
+    pub ice_servers: Vec<IceServer>,
+    /// Flips to true when the relay shuts down.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// Drives one signaling connection to its end.
+pub async fn run<S, R>(mut sink: S, mut stream: R, mut c: Connection)
+where
+    S: Sink<Message> + Unpin,
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    let role = match tokio::time::timeout(HELLO_TIMEOUT, first_hello(&mut sink, &mut stream)).await
+    {
+        Ok(Some(role)) => role,
+        Ok(None) => return,
+        Err(_) => {
+            let _ = send(
+                &mut sink,
+                &SignalMessage::error(ErrorCode::Unexpected, "no hello within 10 s"),
+            )
+            .await;
+            return;
+        }
+    };
+    let joined = match role {
+        Role::Agent => JoinedAs::Agent,
+        Role::Viewer => JoinedAs::Viewer {
+            // Until caseworker accounts exist, the relay vouches only for its site.
+            who: Requester {
+                name: None,
+                site: c.site.clone(),
+            },
+            addr: c.peer.ip(),
+        },
+    };
+    let reply = SignalMessage::Hello {
+        v: acote_proto::PROTOCOL_VERSION,
+        role: None,
+        lang: None,
+        site: Some(c.site.clone()),
+        ice_servers: c.ice_servers.clone(),
+    };
+    if send(&mut sink, &reply).await.is_err() {
+        return;
+    }
+    let mut outbox = c.hub.join(c.conn, joined).await;
+    tracing::info!(conn = c.conn, role = ?role, "signaling connection joined");
+    let mut ping = tokio::time::interval(PING_EVERY);
+    let mut last_heard = Instant::now();
+    loop {
+        tokio::select! {
+            frame = stream.next() => {
+                let Some(Ok(frame)) = frame else { break };
+                last_heard = Instant::now();
+                match frame {
+                    Message::Text(text) => match SignalMessage::parse(text.as_str()) {
+                        Ok(msg) => c.hub.message(c.conn, msg).await,
+                        Err(e) => {
+                            tracing::info!(conn = c.conn, error = %e, "refused a signaling frame");
+                            c.hub.bad_message().await;
+                            if send(&mut sink, &e.to_reply()).await.is_err() { break; }
+                        }
+                    },
+                    Message::Binary(_) => {
+                        c.hub.bad_message().await;
+                        let e = SignalMessage::error(ErrorCode::Malformed, "signaling uses text frames");
+                        if send(&mut sink, &e).await.is_err() { break; }
+                    }
+                    Message::Close(_) => break,
+                    Message::Ping(_) | Message::Pong(_) => {}
+                }
+            }
+            msg = outbox.recv() => {
+                let Some(msg) = msg else { break };
+                if send(&mut sink, &msg).await.is_err() { break; }
+            }
+            _ = ping.tick() => {
+                if last_heard.elapsed() > SILENCE_LIMIT {
+                    tracing::info!(conn = c.conn, "signaling peer silent for 60 s; closing");
+                    break;
+                }
+                if sink.send(Message::Ping(Default::default())).await.is_err() { break; }
+            }
+            _ = c.shutdown.changed() => {
+                let bye = SignalMessage::error(ErrorCode::Unavailable, "the relay is shutting down");
+                let _ = send(&mut sink, &bye).await;
+                let _ = sink.send(Message::Close(Some(CloseFrame { code: 1001, reason: "relay shutting down".into() }))).await;
+                break;
+            }
+        }
+    }
+    c.hub.left(c.conn).await;
+    tracing::info!(conn = c.conn, "signaling connection closed");
+}
+
+/// Waits for a valid `hello`; anything else gets an error and ends the connection.
+async fn first_hello<S, R>(sink: &mut S, stream: &mut R) -> Option<Role>
+where
+    S: Sink<Message> + Unpin,
+    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+{
+    loop {
+        let frame = stream.next().await?.ok()?;
+        let text = match frame {
+            Message::Text(t) => t,
+            Message::Ping(_) | Message::Pong(_) => continue,
+            Message::Close(_) => return None,
+            Message::Binary(_) => {
+                let _ = send(
+                    sink,
+                    &SignalMessage::error(ErrorCode::Malformed, "signaling uses text frames"),
+                )
+                .await;
+                return None;
+            }
+        };
+        let reply = match SignalMessage::parse(text.as_str()) {
+            Ok(SignalMessage::Hello {
+                role: Some(role), ..
+            }) => return Some(role),
+            Ok(SignalMessage::Hello { role: None, .. }) => {
+                SignalMessage::error(ErrorCode::Malformed, "hello: missing field `role`")
+            }
+            Ok(other) => SignalMessage::error(
+                ErrorCode::Unexpected,
+                format!("say hello first (got `{}`)", other.kind()),
+            ),
+            Err(e) => e.to_reply(),
+        };
+        let _ = send(sink, &reply).await;
+        return None;
+    }
+}
+
+async fn send<S: Sink<Message> + Unpin>(sink: &mut S, msg: &SignalMessage) -> Result<(), ()> {
+    sink.send(Message::Text(msg.to_json().into()))
+        .await
+        .map_err(|_| ())
+}

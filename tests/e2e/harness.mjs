@@ -1,0 +1,504 @@
+// Helpers for Acote's end-to-end tests: start Xvfb, the relay, the agent and the real
+// viewer in headless Chromium, wait on what they print, and tear everything down.
+//
+// Every helper takes a `Harness` (one per test) that owns the temp dir and all processes;
+// `harness.close()` kills every process group it started and removes the temp dir, and is
+// registered with `t.after` so it also runs when the test fails.
+
+import { spawn, execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const REPO = path.resolve(HERE, '..', '..');
+export const BIN_DIR = process.env.ACOTE_BIN_DIR || path.join(REPO, 'target', 'debug');
+export const CHROMIUM = process.env.ACOTE_CHROMIUM || '/usr/bin/chromium';
+
+const T0 = Date.now();
+export function log(...args) {
+  const s = ((Date.now() - T0) / 1000).toFixed(1);
+  process.stderr.write(`[e2e +${s}s] ${args.join(' ')}\n`);
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function tail(text, lines = 40) {
+  const all = text.split('\n');
+  return all.slice(Math.max(0, all.length - lines)).join('\n');
+}
+
+// Process groups still alive when node exits (crash, Ctrl-C) are killed synchronously.
+const liveGroups = new Set();
+process.on('exit', () => {
+  for (const pid of liveGroups) {
+    try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+});
+
+/** A child process in its own process group, with stdout split into lines. */
+class Proc {
+  constructor(name, cmd, args, opts = {}) {
+    this.name = name;
+    this.cmdline = [cmd, ...args].join(' ');
+    this.stdout = '';
+    this.stderr = '';
+    this.lines = []; // complete stdout lines, in order
+    this.cursor = 0; // index of the first line nextLine() has not consumed yet
+    this.exited = null; // { code, signal } once gone
+    this.waiters = new Set();
+    this.partial = '';
+    this.child = spawn(cmd, args, {
+      detached: true, // own process group, so we can kill it and its children
+      stdio: opts.stdio || ['pipe', 'pipe', 'pipe'],
+      env: opts.env || process.env,
+      cwd: opts.cwd,
+    });
+    liveGroups.add(this.child.pid);
+    this.child.stdout?.setEncoding('utf8');
+    this.child.stderr?.setEncoding('utf8');
+    this.child.stdout?.on('data', (chunk) => this.#onStdout(chunk));
+    this.child.stderr?.on('data', (chunk) => { this.stderr += chunk; });
+    this.child.stdin?.on('error', () => { /* EPIPE if the process died */ });
+    this.exitPromise = new Promise((resolve) => {
+      this.child.on('error', (err) => {
+        this.stderr += `\n[harness] could not start ${cmd}: ${err.message}\n`;
+        this.exited = { code: null, signal: null, error: err };
+        liveGroups.delete(this.child.pid);
+        this.#wake();
+        resolve(this.exited);
+      });
+      this.child.on('exit', (code, signal) => {
+        this.exited = { code, signal };
+        liveGroups.delete(this.child.pid);
+        clearTimeout(this.partialTimer);
+        if (this.partial) { this.#pushLine(this.partial); this.partial = ''; }
+        this.#wake();
+        resolve(this.exited);
+      });
+    });
+  }
+
+  #onStdout(chunk) {
+    this.stdout += chunk;
+    const parts = (this.partial + chunk).split(/\r?\n/);
+    this.partial = parts.pop();
+    for (const line of parts) this.#pushLine(line);
+    if (parts.length) this.#wake();
+    // A prompt such as "Allow? [y/n] " may stay without its newline while the program waits
+    // for an answer: once the unterminated text has been idle a moment, treat it as a line.
+    clearTimeout(this.partialTimer);
+    if (this.partial) {
+      this.partialTimer = setTimeout(() => {
+        if (!this.partial) return;
+        this.#pushLine(this.partial);
+        this.partial = '';
+        this.#wake();
+      }, 250);
+      this.partialTimer.unref();
+    }
+  }
+
+  #pushLine(line) {
+    this.lines.push(line);
+    if (process.env.ACOTE_E2E_VERBOSE) log(`${this.name}>`, line);
+  }
+
+  #wake() { for (const w of this.waiters) w(); }
+
+  /** Wait for the next stdout line (after the ones already consumed) matching `re`.
+   * Lines skipped over are consumed. Resolves with the RegExp match. */
+  nextLine(re, timeoutMs = 10_000) {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        while (this.cursor < this.lines.length) {
+          const line = this.lines[this.cursor++];
+          const m = line.match(re);
+          if (m) { done(); resolve(m); return; }
+        }
+        if (this.exited) {
+          done();
+          reject(new Error(`${this.name} exited (${this.#exitText()}) before printing a line matching ${re}` +
+            `\n--- ${this.name} stdout ---\n${tail(this.stdout)}\n--- ${this.name} stderr ---\n${tail(this.stderr)}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${this.name} to print a line matching ${re}` +
+          `\n--- ${this.name} stdout ---\n${tail(this.stdout)}\n--- ${this.name} stderr ---\n${tail(this.stderr)}`));
+      }, timeoutMs);
+      const done = () => { clearTimeout(timer); this.waiters.delete(check); };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
+  /** Resolve with the matching line if one appears within `ms`, else null (never throws). */
+  async lineWithin(re, ms) {
+    try { return await this.nextLine(re, ms); } catch { return null; }
+  }
+
+  write(text) {
+    if (!this.child.stdin || this.exited) throw new Error(`cannot write to ${this.name}: it has exited (${this.#exitText()})`);
+    this.child.stdin.write(text);
+  }
+
+  #exitText() {
+    if (!this.exited) return 'running';
+    if (this.exited.error) return this.exited.error.message;
+    return this.exited.signal ? `signal ${this.exited.signal}` : `exit code ${this.exited.code}`;
+  }
+
+  /** SIGTERM the whole process group, SIGKILL it if still there after `graceMs`. */
+  async kill(graceMs = 3000) {
+    const pid = this.child.pid;
+    if (this.exited || pid === undefined) return;
+    try { process.kill(-pid, 'SIGTERM'); } catch { /* gone */ }
+    const timer = sleep(graceMs).then(() => 'timeout');
+    if ((await Promise.race([this.exitPromise, timer])) === 'timeout') {
+      try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+      await this.exitPromise;
+    }
+    // The leader is gone; make sure no child of the group lingers either.
+    try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+    liveGroups.delete(pid);
+  }
+
+  diagnostics() {
+    return `--- ${this.name} (${this.#exitText()}): ${this.cmdline}\n` +
+      `--- ${this.name} stdout (tail) ---\n${tail(this.stdout, 20)}\n` +
+      `--- ${this.name} stderr (tail) ---\n${tail(this.stderr)}`;
+  }
+}
+
+/** One per test: owns a temp dir and everything started, and cleans up in `close()`. */
+export class Harness {
+  constructor(dir) {
+    this.dir = dir;
+    this.procs = [];
+    this.cleanups = []; // extra async cleanups (browser), run first
+  }
+
+  static async create(t) {
+    const dir = await mkdtemp(path.join(tmpdir(), 'acote-e2e-'));
+    const h = new Harness(dir);
+    if (t) t.after(() => h.close());
+    return h;
+  }
+
+  spawn(name, cmd, args, opts) {
+    const p = new Proc(name, cmd, args, opts);
+    this.procs.push(p);
+    return p;
+  }
+
+  /** An environment for our own binaries: isolated HOME/XDG dirs, no stray config. */
+  async env(name, extra = {}) {
+    const home = path.join(this.dir, `${name}-home`);
+    await mkdir(home, { recursive: true });
+    const env = { ...process.env };
+    delete env.DISPLAY; // only the agent gets a display, and only the test's Xvfb
+    Object.assign(env, { HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'),
+      XDG_DATA_HOME: path.join(home, '.local/share'), XDG_CACHE_HOME: path.join(home, '.cache'),
+      XDG_STATE_HOME: path.join(home, '.local/state'), RUST_BACKTRACE: '1' }, extra);
+    return env;
+  }
+
+  /** Everything useful to understand a failure: the tails of every process's output and the
+   * browser console. */
+  diagnostics() {
+    const parts = this.procs.map((p) => p.diagnostics());
+    if (this.viewer) parts.push(this.viewer.diagnostics());
+    return parts.join('\n');
+  }
+
+  /** Run the test body; on failure, append the diagnostics to the error. */
+  async run(body) {
+    try {
+      await body();
+    } catch (err) {
+      const diag = `\n===== diagnostics (${this.dir}) =====\n${this.diagnostics()}`;
+      try { err.message += diag; } catch { process.stderr.write(diag + '\n'); }
+      throw err;
+    }
+  }
+
+  async close() {
+    for (const c of this.cleanups.reverse()) {
+      try { await c(); } catch (err) { log('cleanup failed:', err.message); }
+    }
+    // Agent first, then relay, then Xvfb: reverse start order.
+    for (const p of [...this.procs].reverse()) await p.kill();
+    await rm(this.dir, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${typeof what === 'function' ? what() : what}`)), ms); }),
+  ]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Xvfb
+
+/** Start Xvfb on a display it picks itself (-displayfd); resolves once it accepts clients.
+ * Returns { display: ':N', proc, width, height }. */
+export async function startXvfb(h, { width = 1366, height = 768 } = {}) {
+  const proc = h.spawn('xvfb', 'Xvfb', ['-displayfd', '3', '-screen', '0', `${width}x${height}x24`,
+    '-noreset', '-nolisten', 'tcp'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const fd3 = proc.child.stdio[3];
+  let out = '';
+  const number = await withTimeout(new Promise((resolve, reject) => {
+    fd3.setEncoding('utf8');
+    fd3.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(/^(\d+)\n/);
+      if (m) resolve(m[1]);
+    });
+    proc.exitPromise.then(() => reject(new Error(`Xvfb exited before it was ready\n${tail(proc.stderr)}`)));
+  }), 15_000, () => `Xvfb to report its display number\n${tail(proc.stderr)}`);
+  const display = `:${number}`;
+  // The display number is written once the server listens; check it really answers.
+  const { stdout } = await execFileP('xdpyinfo', ['-display', display], { timeout: 10_000 });
+  const dims = stdout.match(/dimensions:\s+(\d+)x(\d+) pixels/);
+  if (!dims || +dims[1] !== width || +dims[2] !== height) {
+    throw new Error(`Xvfb ${display} has unexpected dimensions: ${dims ? dims[0] : stdout.slice(0, 300)}`);
+  }
+  log(`Xvfb ready on ${display} (${width}x${height})`);
+  return { display, proc, width, height };
+}
+
+/** Fill the X root window with one colour, e.g. '#1e90ff'. */
+export async function fillScreen(xvfb, colour) {
+  await execFileP('xsetroot', ['-display', xvfb.display, '-solid', colour], { timeout: 10_000 });
+  log(`X screen ${xvfb.display} filled with ${colour}`);
+}
+
+// ---------------------------------------------------------------------------------------
+// Relay
+
+/** Start the relay on an ephemeral loopback port. Returns { url, fingerprint, proc }. */
+export async function startRelay(h, { configExtra = '' } = {}) {
+  const bin = path.join(BIN_DIR, 'acote-relay');
+  if (!existsSync(bin)) throw new Error(`relay binary not found at ${bin} (build it, or set ACOTE_BIN_DIR)`);
+  const config = path.join(h.dir, 'relay.toml');
+  await writeFile(config, `[server]\nsite_name = "Test site"\n\n[stun]\nlisten = "127.0.0.1:0"\n${configExtra}`);
+  const dataDir = path.join(h.dir, 'relay-data');
+  const proc = h.spawn('relay', bin, ['serve', '--config', config, '--listen', '127.0.0.1:0', '--data-dir', dataDir],
+    { env: await h.env('relay', { RUST_LOG: process.env.RUST_LOG || 'info' }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const [, url] = await proc.nextLine(/^listening on (https:\/\/\S+?)\/?\s*$/, 30_000);
+  // Both lines are printed at start, in this order per DESIGN §9; read from the start
+  // again in case a future version swaps them.
+  proc.cursor = 0;
+  const [, fingerprint] = await proc.nextLine(/^certificate sha256 ([0-9a-fA-F]{64})\s*$/, 30_000);
+  log(`relay listening on ${url}, certificate ${fingerprint.slice(0, 16)}…`);
+  return { url, fingerprint, proc };
+}
+
+// ---------------------------------------------------------------------------------------
+// Agent
+
+export const CODE_LINE = /^code (\d{3}) ?(\d{3})\s*$/;
+export const QUESTION_LINE = /\[y\/n\]/i;
+export const ENDED_LINE = /^session ended: ([a-z_]+), frames captured: (\d+)\s*$/;
+
+/** Start the agent in console mode against `relay`, on the X display of `xvfb`.
+ * Returns the Proc (nextLine, lineWithin, write, stdout, stderr) plus `nextCode()`. */
+export async function startAgent(h, relay, xvfb, { lang = 'en' } = {}) {
+  const bin = path.join(BIN_DIR, 'acote-agent');
+  if (!existsSync(bin)) throw new Error(`agent binary not found at ${bin} (build it, or set ACOTE_BIN_DIR)`);
+  const proc = h.spawn('agent', bin, ['--relay', relay.url, '--fingerprint', relay.fingerprint, '--console', '--lang', lang],
+    { env: await h.env('agent', { DISPLAY: xvfb.display, RUST_LOG: 'info' }) });
+  /** Wait for the next `code NNN NNN` line; resolves with { spaced: '482 913', digits: '482913' }. */
+  proc.nextCode = async (timeoutMs = 15_000) => {
+    const m = await proc.nextLine(CODE_LINE, timeoutMs);
+    const code = { spaced: `${m[1]} ${m[2]}`, digits: `${m[1]}${m[2]}` };
+    log(`agent shows code ${code.spaced}`);
+    return code;
+  };
+  /** Wait for `session ended: REASON, frames captured: N`; resolves with { reason, frames }. */
+  proc.nextEnded = async (timeoutMs = 15_000) => {
+    const m = await proc.nextLine(ENDED_LINE, timeoutMs);
+    log(`agent: session ended: ${m[1]}, frames captured: ${m[2]}`);
+    return { reason: m[1], frames: Number(m[2]) };
+  };
+  return proc;
+}
+
+// ---------------------------------------------------------------------------------------
+// Viewer (headless Chromium driven by playwright-core)
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--disable-quic', '--no-first-run', '--autoplay-policy=no-user-gesture-required',
+  // The test network may be loopback only: let WebRTC gather loopback candidates. (This only
+  // takes effect together with the camera/microphone permission granted in openViewer.)
+  '--allow-loopback-in-peer-connection',
+];
+
+// Chromium enumerates every network interface for WebRTC (and shows real addresses rather
+// than mDNS names the agent would have to resolve) only in pages holding a media permission;
+// without it, it offers the default route alone, which a loopback-only machine lacks. The
+// viewer never captures anything: the permission is granted, never used.
+const VIEWER_PERMISSIONS = ['camera', 'microphone'];
+
+/** Open the viewer at `url` in a fresh headless Chromium profile. Returns a Viewer. */
+export async function openViewer(h, url) {
+  const { chromium } = await import('playwright-core');
+  const profile = path.join(h.dir, 'chromium-profile');
+  const env = { ...process.env };
+  delete env.DISPLAY; // headless: never touch the X server under test
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    ignoreHTTPSErrors: true,
+    permissions: VIEWER_PERMISSIONS,
+    viewport: { width: 1280, height: 800 },
+    env,
+    timeout: 30_000,
+  });
+  h.cleanups.push(() => context.close());
+  const page = context.pages()[0] || await context.newPage();
+  const viewer = new Viewer(context, page);
+  h.viewer = viewer;
+  await page.goto(url, { waitUntil: 'load', timeout: 15_000 });
+  log(`viewer opened at ${url}`);
+  return viewer;
+}
+
+class Viewer {
+  constructor(context, page) {
+    this.context = context;
+    this.page = page;
+    this.console = [];
+    page.on('console', (m) => this.console.push(`[${m.type()}] ${m.text()}`));
+    page.on('pageerror', (e) => this.console.push(`[pageerror] ${e.message}`));
+    page.on('requestfailed', (r) => this.console.push(`[requestfailed] ${r.url()} ${r.failure()?.errorText}`));
+  }
+
+  codeBox() { return this.page.getByRole('textbox', { name: 'Session code' }); }
+  connectButton() { return this.page.getByRole('button', { name: 'Connect', exact: true }); }
+  endButton() { return this.page.getByRole('button', { name: 'End session' }); }
+
+  /** The page starts in French; switch it to English with its "English" button. */
+  async switchToEnglish() {
+    await this.page.getByRole('button', { name: 'English', exact: true }).click({ timeout: 10_000 });
+    await this.codeBox().waitFor({ state: 'visible', timeout: 5_000 });
+    log('viewer switched to English');
+  }
+
+  /** Type a session code and press Connect. */
+  async connect(code) {
+    await this.codeBox().fill(code, { timeout: 5_000 });
+    await this.connectButton().click({ timeout: 5_000 });
+    log(`viewer: typed code "${code}" and pressed Connect`);
+  }
+
+  async endSession() {
+    await this.endButton().click({ timeout: 5_000 });
+    log('viewer: pressed End session');
+  }
+
+  state() { return this.page.evaluate(() => document.body.dataset.state); }
+  statusText() { return this.page.locator('#status').innerText({ timeout: 5_000 }); }
+
+  /** Wait until document.body.dataset.state equals `state`. */
+  async waitForState(state, timeoutMs = 15_000) {
+    try {
+      await this.page.waitForFunction((s) => document.body?.dataset.state === s, state, { timeout: timeoutMs, polling: 100 });
+    } catch (err) {
+      let now = '?'; let status = '?';
+      try { now = await this.state(); status = await this.statusText(); } catch { /* page gone */ }
+      throw new Error(`viewer did not reach state "${state}" within ${timeoutMs} ms: state is "${now}", ` +
+        `status says "${status}" (${err.message.split('\n')[0]})`);
+    }
+    log(`viewer state: ${state}`);
+  }
+
+  /** The inbound video report of window.acote.pc, or null. */
+  videoStats() {
+    return this.page.evaluate(async () => {
+      const pc = window.acote?.pc;
+      if (!pc) return null;
+      const stats = await pc.getStats();
+      let inbound = null;
+      for (const r of stats.values()) {
+        if (r.type === 'inbound-rtp' && (r.kind === 'video' || r.mediaType === 'video')) inbound = r;
+      }
+      if (!inbound) return { connectionState: pc.connectionState };
+      const codec = inbound.codecId ? stats.get(inbound.codecId) : null;
+      return {
+        connectionState: pc.connectionState,
+        framesDecoded: inbound.framesDecoded ?? 0,
+        frameWidth: inbound.frameWidth ?? 0,
+        frameHeight: inbound.frameHeight ?? 0,
+        bytesReceived: inbound.bytesReceived ?? 0,
+        codec: codec?.mimeType ?? null,
+      };
+    });
+  }
+
+  /** Poll the video stats until `pred(stats)` holds; resolves with the stats. */
+  async waitForVideo(pred, timeoutMs, what) {
+    const deadline = Date.now() + timeoutMs;
+    let last = null;
+    for (;;) {
+      last = await this.videoStats();
+      if (last && pred(last)) return last;
+      if (Date.now() > deadline) {
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last inbound video stats: ${JSON.stringify(last)}`);
+      }
+      await sleep(200);
+    }
+  }
+
+  /** Average colour [r, g, b] of the central size×size region of the picture in <video id="screen">,
+   * drawn at its intrinsic size; null when there is no picture yet. */
+  centreColour(size = 64) {
+    return this.page.evaluate((size) => {
+      const video = document.getElementById('screen');
+      if (!video || !video.videoWidth || !video.videoHeight) return null;
+      const w = video.videoWidth; const h = video.videoHeight;
+      const canvas = document.createElement('canvas');
+      canvas.width = w; canvas.height = h;
+      const ctx = canvas.getContext('2d', { willReadFrequently: true });
+      ctx.drawImage(video, 0, 0, w, h);
+      const x0 = Math.max(0, Math.floor(w / 2 - size / 2)); const y0 = Math.max(0, Math.floor(h / 2 - size / 2));
+      const { data } = ctx.getImageData(x0, y0, Math.min(size, w), Math.min(size, h));
+      const sum = [0, 0, 0]; const n = data.length / 4;
+      for (let i = 0; i < data.length; i += 4) { sum[0] += data[i]; sum[1] += data[i + 1]; sum[2] += data[i + 2]; }
+      return sum.map((v) => Math.round(v / n));
+    }, size);
+  }
+
+  /** Poll until the central region's average colour is within `tolerance` per channel of `rgb`.
+   * Resolves with the colour seen. */
+  async waitForCentreColour(rgb, { tolerance = 24, timeoutMs = 15_000 } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    let last = null;
+    for (;;) {
+      last = await this.centreColour();
+      if (last && last.every((v, i) => Math.abs(v - rgb[i]) <= tolerance)) {
+        log(`viewer shows rgb(${last.join(',')}) at the centre (wanted ${rgb.join(',')} ±${tolerance})`);
+        return last;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`the viewer's picture did not turn rgb(${rgb.join(',')}) ±${tolerance} within ${timeoutMs} ms; ` +
+          `centre colour is ${last ? `rgb(${last.join(',')})` : 'unavailable (no picture)'}`);
+      }
+      await sleep(200);
+    }
+  }
+
+  diagnostics() {
+    return `--- viewer console (tail) ---\n${this.console.slice(-30).join('\n')}`;
+  }
+}

@@ -1,0 +1,122 @@
+// Texts of the viewer in French (default) and English, and the language switch.
+// Static markup is tagged with data-i18n (text) / data-i18n-aria (aria-label); dynamic
+// texts go through t(). A value may be a function of params, for sentences with a slot.
+
+const STORAGE_KEY = 'acote.lang';
+const LANGS = ['fr', 'en'];
+
+const TEXTS = {
+  fr: {
+    switchTo: 'English',
+    switchToLang: 'en',
+    codeLabel: 'Code de la session',
+    connect: 'Se connecter',
+    end: 'Terminer la session',
+    newSession: 'Nouvelle session',
+    screenLabel: 'Écran de la personne accompagnée',
+    site: (p) => `Relais : ${p.site}`,
+    codeFormat: 'Le code a 6 chiffres.',
+    'enter-code': "Saisissez le code à 6 chiffres affiché sur l'écran de la personne.",
+    connecting: 'Connexion au relais…',
+    'waiting-resident': 'En attente de la réponse de la personne…',
+    'starting-video': "La personne a accepté. Démarrage de l'image…",
+    watching: "Vous voyez l'écran de la personne.",
+    refused: "La personne a refusé le partage d'écran.",
+    'no-answer': "La personne n'a pas répondu à temps.",
+    'invalid-code': 'Code incorrect ou expiré. Vérifiez les 6 chiffres avec la personne.',
+    'rate-limited': 'Trop d\'essais. Réessayez dans une minute.',
+    'connection-lost': 'Connexion au relais perdue.',
+    peerLost: 'La connexion avec la personne a été perdue.',
+    ended: 'La session est terminée.',
+    error: (p) => (p.message
+      ? `Une erreur est survenue. Message du relais : ${p.message}`
+      : 'Une erreur est survenue.'),
+    videoFailed: "Une erreur est survenue : l'image n'a pas pu démarrer.",
+    versionMismatch: "Une erreur est survenue : ce relais parle une autre version d'Acote.",
+  },
+  en: {
+    switchTo: 'Français',
+    switchToLang: 'fr',
+    codeLabel: 'Session code',
+    connect: 'Connect',
+    end: 'End session',
+    newSession: 'New session',
+    screenLabel: "Resident's screen",
+    site: (p) => `Relay: ${p.site}`,
+    codeFormat: 'The code has 6 digits.',
+    'enter-code': "Enter the 6-digit code shown on the resident's screen.",
+    connecting: 'Connecting to the relay…',
+    'waiting-resident': 'Waiting for the resident to answer…',
+    'starting-video': 'The resident said yes. Starting the picture…',
+    watching: "You are seeing the resident's screen.",
+    refused: 'The resident said no.',
+    'no-answer': 'The resident did not answer in time.',
+    'invalid-code': 'Wrong or expired code. Check the 6 digits with the resident.',
+    'rate-limited': 'Too many attempts. Try again in a minute.',
+    'connection-lost': 'Connection to the relay lost.',
+    peerLost: 'The connection to the resident was lost.',
+    ended: 'The session has ended.',
+    error: (p) => (p.message
+      ? `Something went wrong. Message from the relay: ${p.message}`
+      : 'Something went wrong.'),
+    videoFailed: 'Something went wrong: the picture could not start.',
+    versionMismatch: 'Something went wrong: this relay speaks another version of Acote.',
+  },
+};
+
+let lang = loadLang();
+const listeners = [];
+
+// localStorage can throw (privacy modes, storage disabled): fall back to French.
+function loadLang() {
+  try {
+    const saved = localStorage.getItem(STORAGE_KEY);
+    if (LANGS.includes(saved)) return saved;
+  } catch { /* keep the default */ }
+  return 'fr';
+}
+
+export function getLang() {
+  return lang;
+}
+
+export function t(key, params = {}) {
+  const value = TEXTS[lang][key] ?? TEXTS.fr[key] ?? key;
+  return typeof value === 'function' ? value(params) : value;
+}
+
+export function setLang(next) {
+  if (!LANGS.includes(next)) return;
+  lang = next;
+  try {
+    localStorage.setItem(STORAGE_KEY, next);
+  } catch { /* the choice just won't survive a reload */ }
+  applyStatic();
+  for (const fn of listeners) fn(lang);
+}
+
+export function onLangChange(fn) {
+  listeners.push(fn);
+}
+
+// Rewrites every tagged element, the <html lang> and the switch button.
+export function applyStatic(root = document) {
+  document.documentElement.lang = lang;
+  for (const el of root.querySelectorAll('[data-i18n]')) {
+    el.textContent = t(el.dataset.i18n);
+  }
+  for (const el of root.querySelectorAll('[data-i18n-aria]')) {
+    el.setAttribute('aria-label', t(el.dataset.i18nAria));
+  }
+  const button = document.getElementById('lang');
+  if (button) {
+    button.textContent = t('switchTo');
+    button.setAttribute('aria-label', t('switchTo'));
+    // The button's word is in the other language: say so for screen readers.
+    button.lang = t('switchToLang');
+  }
+}
+
+export function toggleLang() {
+  setLang(lang === 'fr' ? 'en' : 'fr');
+}

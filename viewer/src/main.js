@@ -1,0 +1,160 @@
+// Wiring: code form → signaling → peer connection → video, and the state shown to the
+// caseworker at each step. One "attempt" object per submitted code, with its own socket;
+// anything arriving for an attempt that is over is ignored.
+import { applyStatic, onLangChange, toggleLang } from '/src/i18n.js';
+import { openSignal, signalUrl } from '/src/signal.js';
+import { createPeer, toIceServers } from '/src/rtc.js';
+import { createScreen, startStats } from '/src/video.js';
+import * as ui from '/src/ui.js';
+
+// Shared with tests and later features (pointer, chat, control over the data channel).
+window.acote = { pc: null, channel: null, state: 'enter-code', stats: null };
+
+const HELLO_TIMEOUT_MS = 15000;
+const BYE_STATES = { refused: 'refused', no_answer: 'no-answer', ended: 'ended', peer_gone: 'connection-lost' };
+
+const $ = (id) => document.getElementById(id);
+const screen = createScreen($('screen'));
+let attempt = null;
+
+// "482913" or "482 913" → "482913"; null when it is not exactly 6 digits.
+function normaliseCode(raw) {
+  const code = raw.replace(/\s+/g, '');
+  return /^[0-9]{6}$/.test(code) ? code : null;
+}
+
+function start(code) {
+  const a = { code, sig: null, peer: null, early: [], iceServers: [], over: false };
+  attempt = a;
+  ui.setState('connecting');
+  // A relay that accepts the socket but never says hello must not leave us waiting.
+  a.helloTimer = setTimeout(() => finish(a, 'connection-lost'), HELLO_TIMEOUT_MS);
+  a.sig = openSignal(signalUrl(), {
+    onOpen: () => a.sig.send({ type: 'hello', v: 1, role: 'viewer' }),
+    onMessage: (msg) => {
+      if (!a.over) handle(a, msg);
+    },
+    onClose: () => finish(a, 'connection-lost'),
+  });
+}
+
+function handle(a, msg) {
+  switch (msg.type) {
+    case 'hello':
+      clearTimeout(a.helloTimer);
+      if (msg.v !== 1) {
+        finish(a, 'error', 'versionMismatch');
+        return;
+      }
+      ui.setSite(msg.site);
+      a.iceServers = toIceServers(msg.ice_servers);
+      a.sig.send({ type: 'redeem', code: a.code });
+      break;
+    case 'paired':
+      ui.setState('waiting-resident');
+      break;
+    case 'offer':
+      onOffer(a, msg.sdp);
+      break;
+    case 'candidate':
+      if (a.peer) a.peer.addCandidate(msg);
+      else a.early.push(msg); // before the offer: kept until the peer exists
+      break;
+    case 'bye':
+      if (msg.reason === 'peer_gone') finish(a, 'connection-lost', 'peerLost');
+      else finish(a, BYE_STATES[msg.reason] ?? 'ended');
+      break;
+    case 'error':
+      if (msg.code === 'invalid_code') finish(a, 'invalid-code');
+      else if (msg.code === 'rate_limited') finish(a, 'rate-limited');
+      else finish(a, 'error', 'error', { message: typeof msg.message === 'string' ? msg.message : '' });
+      break;
+    default:
+      break; // types from newer relays: ignored, like unknown fields
+  }
+}
+
+async function onOffer(a, sdp) {
+  if (typeof sdp !== 'string') return;
+  if (ui.getState() !== 'watching') ui.setState('starting-video');
+  if (!a.peer) {
+    a.peer = createPeer(a.iceServers, {
+      onCandidate: (c) => a.sig.send({ type: 'candidate', ...c }),
+      onTrack: (stream) => screen.show(stream, () => onFirstFrame(a)),
+      onChannel: (channel) => {
+        if (a.over) return;
+        window.acote.channel = channel;
+        window.dispatchEvent(new CustomEvent('acote:channel', { detail: channel }));
+      },
+      onFailed: () => finish(a, 'connection-lost', 'peerLost'),
+    });
+    window.acote.pc = a.peer.pc;
+    for (const c of a.early) a.peer.addCandidate(c);
+    a.early = [];
+  }
+  try {
+    const answer = await a.peer.acceptOffer(sdp);
+    if (!a.over) a.sig.send({ type: 'answer', sdp: answer });
+  } catch {
+    if (!a.over) {
+      a.sig.send({ type: 'bye', reason: 'error' });
+      finish(a, 'error', 'videoFailed');
+    }
+  }
+}
+
+function onFirstFrame(a) {
+  if (a.over || ui.getState() === 'watching') return;
+  ui.setState('watching');
+  a.stopStats = startStats(a.peer.pc, (stats) => {
+    if (!a.over) window.acote.stats = stats;
+  });
+}
+
+// Ends an attempt exactly once: frees the peer and the socket, then shows the outcome.
+function finish(a, state, key = state, params = {}) {
+  if (a.over) return;
+  a.over = true;
+  clearTimeout(a.helloTimer);
+  a.stopStats?.();
+  a.peer?.close();
+  a.sig?.close();
+  screen.clear();
+  if (attempt === a) {
+    Object.assign(window.acote, { pc: null, channel: null, stats: null });
+    ui.setState(state, key, params);
+  }
+}
+
+function endByUser() {
+  const a = attempt;
+  if (!a || a.over) return;
+  a.sig.send({ type: 'bye', reason: 'ended' });
+  finish(a, 'ended');
+}
+
+$('code-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  if (!ui.isFormState()) return; // a second click while connecting
+  const code = normaliseCode($('code').value);
+  if (!code) {
+    ui.setFieldError('codeFormat');
+    $('code').focus();
+    return;
+  }
+  ui.setFieldError(null);
+  start(code);
+});
+
+$('code').addEventListener('input', () => ui.setFieldError(null));
+$('end').addEventListener('click', endByUser);
+$('new-session').addEventListener('click', () => ui.setState('enter-code'));
+$('lang').addEventListener('click', toggleLang);
+onLangChange(() => ui.refresh());
+
+// Closing the tab mid-session: tell the resident's side right away.
+window.addEventListener('pagehide', endByUser);
+
+applyStatic();
+ui.setState('enter-code');
+$('code').focus();

@@ -1,0 +1,86 @@
+// The receive-only peer connection. The agent makes the offer (one video track and the
+// "acote" data channel); the viewer only answers, trickles its candidates and applies
+// the agent's, queued until the remote description exists (addIceCandidate fails before).
+
+// The relay's ice_servers, in the shape RTCPeerConnection accepts. Absent credentials are
+// left out: a null would be turned into the string "null".
+export function toIceServers(list) {
+  if (!Array.isArray(list)) return [];
+  const servers = [];
+  for (const s of list) {
+    if (!s || (typeof s.urls !== 'string' && !Array.isArray(s.urls))) continue;
+    const server = { urls: s.urls };
+    if (typeof s.username === 'string') server.username = s.username;
+    if (typeof s.credential === 'string') server.credential = s.credential;
+    servers.push(server);
+  }
+  return servers;
+}
+
+// handlers: onCandidate(init), onTrack(stream), onChannel(channel), onFailed()
+export function createPeer(iceServers, { onCandidate, onTrack, onChannel, onFailed }) {
+  const pc = new RTCPeerConnection({ iceServers });
+  let remoteSet = false;
+  let pending = [];
+
+  pc.onicecandidate = (event) => {
+    // A null candidate (or an empty one) only means "gathering is over".
+    const c = event.candidate;
+    if (!c || !c.candidate) return;
+    onCandidate({ candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex });
+  };
+
+  pc.ontrack = (event) => {
+    if (event.track.kind !== 'video') return;
+    onTrack(event.streams[0] ?? new MediaStream([event.track]));
+  };
+
+  pc.ondatachannel = (event) => {
+    if (event.channel.label === 'acote') onChannel(event.channel);
+  };
+
+  // "disconnected" may heal by itself; "failed" will not without a new offer.
+  pc.onconnectionstatechange = () => {
+    if (pc.connectionState === 'failed') onFailed();
+  };
+
+  async function apply(init) {
+    try {
+      await pc.addIceCandidate(init);
+    } catch {
+      // One bad candidate must not end the session; others may still connect.
+    }
+  }
+
+  return {
+    pc,
+
+    // Takes the agent's offer, returns the SDP of our answer.
+    async acceptOffer(sdp) {
+      await pc.setRemoteDescription({ type: 'offer', sdp });
+      remoteSet = true;
+      const queued = pending;
+      pending = [];
+      for (const init of queued) await apply(init);
+      await pc.setLocalDescription(await pc.createAnswer());
+      return pc.localDescription.sdp;
+    },
+
+    addCandidate(msg) {
+      if (typeof msg.candidate !== 'string') return;
+      const init = {
+        candidate: msg.candidate,
+        sdpMid: msg.sdpMid ?? null,
+        sdpMLineIndex: msg.sdpMLineIndex ?? null,
+      };
+      if (typeof msg.usernameFragment === 'string') init.usernameFragment = msg.usernameFragment;
+      if (remoteSet) apply(init);
+      else pending.push(init);
+    },
+
+    close() {
+      pc.onicecandidate = pc.ontrack = pc.ondatachannel = pc.onconnectionstatechange = null;
+      pc.close();
+    },
+  };
+}

@@ -1,0 +1,87 @@
+// Screens and plain-words status. One state at a time; each state decides which parts
+// of the page are shown, what the status line says and where the focus goes.
+import { t } from '/src/i18n.js';
+
+const FORM_STATES = new Set(['enter-code', 'invalid-code', 'rate-limited']);
+const SESSION_STATES = new Set(['connecting', 'waiting-resident', 'starting-video', 'watching']);
+const VIDEO_STATES = new Set(['starting-video', 'watching']);
+const END_STATES = new Set(['refused', 'no-answer', 'connection-lost', 'ended', 'error']);
+
+const $ = (id) => document.getElementById(id);
+
+const current = { state: 'enter-code', key: 'enter-code', params: {} };
+let fieldErrorKey = null;
+let siteName = null;
+
+export function isFormState(state = current.state) {
+  return FORM_STATES.has(state);
+}
+
+export function isSessionState(state = current.state) {
+  return SESSION_STATES.has(state);
+}
+
+export function getState() {
+  return current.state;
+}
+
+// key/params pick the sentence when a state has more than one (e.g. connection-lost
+// for the relay or for the resident); by default the sentence is named like the state.
+export function setState(state, key = state, params = {}) {
+  const previous = current.state;
+  Object.assign(current, { state, key, params });
+  document.body.dataset.state = state;
+  if (window.acote) window.acote.state = state;
+
+  $('code-form').hidden = !FORM_STATES.has(state);
+  $('stage').hidden = !VIDEO_STATES.has(state);
+  $('end').hidden = !SESSION_STATES.has(state);
+  $('again').hidden = !END_STATES.has(state);
+  $('status').classList.toggle('is-problem',
+    (END_STATES.has(state) && state !== 'ended') || state === 'invalid-code' || state === 'rate-limited');
+  setFieldError(null);
+  renderStatus();
+
+  if (state === previous) return;
+  // Move the focus to the one thing to do next, so keyboard users never get lost.
+  if (FORM_STATES.has(state)) {
+    const input = $('code');
+    if (state === 'enter-code') input.value = '';
+    input.focus(); // after invalid-code the digits stay, to be corrected in place
+  } else if (END_STATES.has(state)) {
+    $('new-session').focus();
+  }
+}
+
+// Inline message under the code field (format errors found before contacting the relay).
+export function setFieldError(key) {
+  fieldErrorKey = key;
+  const input = $('code');
+  const error = $('code-error');
+  error.hidden = !key;
+  error.textContent = key ? t(key) : '';
+  if (key) input.setAttribute('aria-invalid', 'true');
+  else input.removeAttribute('aria-invalid');
+}
+
+export function setSite(name) {
+  siteName = typeof name === 'string' && name.trim() ? name.trim() : null;
+  renderSite();
+}
+
+function renderStatus() {
+  $('status').textContent = t(current.key, current.params);
+}
+
+function renderSite() {
+  const el = $('site');
+  el.hidden = !siteName;
+  el.textContent = siteName ? t('site', { site: siteName }) : '';
+}
+
+// After a language switch: same state, same sentences, new words.
+export function refresh() {
+  renderStatus();
+  renderSite();
+  if (fieldErrorKey) setFieldError(fieldErrorKey);
+}
