@@ -236,11 +236,11 @@ impl Live<'_> {
                 self.session.handle(now, Event::Paired { by })
             }
             SignalMessage::Answer { sdp } => {
-                if let Some(media) = &self.media {
-                    if let Err(e) = media.peer.answer(sdp).await {
-                        tracing::warn!(error = %e, "the viewer's answer was refused");
-                        return Some(self.session.handle(now, Event::MediaFailed));
-                    }
+                if let Some(media) = &self.media
+                    && let Err(e) = media.peer.answer(sdp).await
+                {
+                    tracing::warn!(error = %e, "the viewer's answer was refused");
+                    return Some(self.session.handle(now, Event::MediaFailed));
                 }
                 Vec::new()
             }
@@ -250,14 +250,13 @@ impl Live<'_> {
                 sdp_mline_index,
                 username_fragment,
             } => {
-                if let Some(media) = &self.media {
-                    if let Err(e) = media
+                if let Some(media) = &self.media
+                    && let Err(e) = media
                         .peer
                         .add_candidate(candidate, sdp_mid, sdp_mline_index, username_fragment)
                         .await
-                    {
-                        tracing::debug!(error = %e, "ignoring a candidate");
-                    }
+                {
+                    tracing::debug!(error = %e, "ignoring a candidate");
                 }
                 Vec::new()
             }

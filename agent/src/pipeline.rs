@@ -138,15 +138,15 @@ impl Worker {
             let keyframe =
                 self.keyframe_wanted.swap(false, Ordering::Relaxed) || last_sent.is_none();
             let stale = last_sent.is_none_or(|t| started.duration_since(t) >= self.pacing.refresh);
-            if let Some(frame) = capturer.capture(keyframe || stale)? {
-                if let Some(encoded) = encoder.encode(&frame, keyframe)? {
-                    // Waiting here (rather than dropping) keeps the decoder's reference
-                    // chain intact; the writer is far faster than the encoder.
-                    if self.tx.blocking_send((encoded, started)).is_err() {
-                        break;
-                    }
-                    last_sent = Some(started);
+            if let Some(frame) = capturer.capture(keyframe || stale)?
+                && let Some(encoded) = encoder.encode(&frame, keyframe)?
+            {
+                // Waiting here (rather than dropping) keeps the decoder's reference
+                // chain intact; the writer is far faster than the encoder.
+                if self.tx.blocking_send((encoded, started)).is_err() {
+                    break;
                 }
+                last_sent = Some(started);
             }
             self.frames
                 .store(capturer.frames_captured(), Ordering::Relaxed);

@@ -268,10 +268,10 @@ impl SignalMessage {
         }
         let msg: SignalMessage = serde_json::from_value(value)
             .map_err(|e| SignalError::Malformed(format!("{kind}: {e}")))?;
-        if let SignalMessage::Hello { v, .. } = &msg {
-            if *v != PROTOCOL_VERSION {
-                return Err(SignalError::UnsupportedVersion { got: *v });
-            }
+        if let SignalMessage::Hello { v, .. } = &msg
+            && *v != PROTOCOL_VERSION
+        {
+            return Err(SignalError::UnsupportedVersion { got: *v });
         }
         Ok(msg)
     }

@@ -34,6 +34,7 @@ pub enum ConfigError {
 /// The whole relay configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[derive(Default)]
 pub struct Config {
     /// `[server]`: where to listen, where to keep data, what the site is called.
     pub server: ServerConfig,
@@ -107,17 +108,6 @@ impl Default for StunConfig {
             enabled: true,
             listen: SocketAddr::from(([0, 0, 0, 0], 3478)),
             public_host: None,
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            server: ServerConfig::default(),
-            tls: TlsConfig::default(),
-            stun: StunConfig::default(),
-            dangerous: DangerousConfig::default(),
         }
     }
 }

@@ -117,15 +117,13 @@ impl SignalClient {
 
 /// Separates "the certificate was refused" (final) from network trouble (retry).
 fn classify(e: tungstenite::Error) -> SignalClientError {
-    if let tungstenite::Error::Io(io) = &e {
-        if let Some(tls) = io
+    if let tungstenite::Error::Io(io) = &e
+        && let Some(tls) = io
             .get_ref()
             .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        {
-            if matches!(tls, rustls::Error::InvalidCertificate(_)) {
-                return SignalClientError::Untrusted(tls.to_string());
-            }
-        }
+        && matches!(tls, rustls::Error::InvalidCertificate(_))
+    {
+        return SignalClientError::Untrusted(super::tls::describe(tls));
     }
     if let tungstenite::Error::Tls(tls) = &e {
         return SignalClientError::Untrusted(tls.to_string());

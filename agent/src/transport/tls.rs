@@ -56,6 +56,16 @@ pub struct FingerprintMismatch {
     pub got: String,
 }
 
+/// A TLS failure in words a person can act on (rustls shows only `Debug` of ours).
+pub fn describe(e: &rustls::Error) -> String {
+    if let rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) = e
+        && let Some(mismatch) = other.0.downcast_ref::<FingerprintMismatch>()
+    {
+        return mismatch.to_string();
+    }
+    format!("the relay's certificate is not trusted ({e})")
+}
+
 #[derive(Debug)]
 struct PinnedVerifier {
     pin: Fingerprint,
@@ -178,7 +188,11 @@ mod tests {
         let err = v
             .verify_server_cert(&cert, &[], &name, &[], UnixTime::now())
             .unwrap_err();
-        assert!(err.to_string().contains("not the pinned one"), "{err}");
+        assert!(
+            describe(&err).starts_with("the relay's certificate (sha256 0390"),
+            "{err}"
+        );
+        assert!(describe(&err).contains("is not the pinned one (sha256 0707"));
         let right = PinnedVerifier {
             pin: Fingerprint(Sha256::digest([1u8, 2, 3]).into()),
             ..v

@@ -57,10 +57,10 @@ pub fn spawn_stdin_reader(tx: mpsc::UnboundedSender<UiEvent>) {
             let stdin = std::io::stdin();
             for line in stdin.lock().lines() {
                 let Ok(line) = line else { break };
-                if let Some(event) = parse_line(&line) {
-                    if tx.send(event).is_err() {
-                        break;
-                    }
+                if let Some(event) = parse_line(&line)
+                    && tx.send(event).is_err()
+                {
+                    break;
                 }
             }
             // End of input: no more answers will come; open questions time out as "no".

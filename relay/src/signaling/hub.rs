@@ -171,12 +171,12 @@ impl Hub {
                 self.stats.sessions_ended += 1;
                 out.push(bye(viewer, ByeReason::PeerGone));
             }
-        } else if let Some(viewer) = self.viewers.remove(&conn) {
-            if let Some(agent) = viewer.agent {
-                self.stats.sessions_ended += 1;
-                out.push(bye(agent, ByeReason::PeerGone));
-                out.extend(self.back_to_waiting(now, agent));
-            }
+        } else if let Some(viewer) = self.viewers.remove(&conn)
+            && let Some(agent) = viewer.agent
+        {
+            self.stats.sessions_ended += 1;
+            out.push(bye(agent, ByeReason::PeerGone));
+            out.extend(self.back_to_waiting(now, agent));
         }
         out
     }
@@ -280,10 +280,10 @@ impl Hub {
     fn find_agent(&self, typed: &SessionCode, now: Instant) -> Option<ConnId> {
         let mut found = None;
         for (&conn, agent) in &self.agents {
-            if let AgentState::Waiting(issued) = &agent.state {
-                if issued.matches(typed, now) {
-                    found = Some(conn);
-                }
+            if let AgentState::Waiting(issued) = &agent.state
+                && issued.matches(typed, now)
+            {
+                found = Some(conn);
             }
         }
         found

@@ -34,7 +34,8 @@ fn redeem(code: &str) -> SignalMessage {
 
 fn sent_to(out: &[Output], conn: ConnId) -> Vec<SignalMessage> {
     out.iter()
-        .filter_map(|Output::Send(c, m)| (*c == conn).then(|| m.clone()))
+        .filter(|Output::Send(c, _)| *c == conn)
+        .map(|Output::Send(_, m)| m.clone())
         .collect()
 }
 

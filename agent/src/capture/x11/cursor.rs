@@ -107,7 +107,7 @@ mod tests {
             image: vec![0xff_ff_00_00, 0x00_00_00_00],
             loaded: true,
         };
-        let mut frame = vec![10u8; 2 * 1 * 4];
+        let mut frame = vec![10u8; 2 * 4];
         p.draw(&mut frame, 2, 1);
         assert_eq!(
             &frame[4..7],

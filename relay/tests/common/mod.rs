@@ -1,0 +1,163 @@
+//! Starting a real relay on 127.0.0.1:0 and talking to it over real TLS and WSS.
+
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use acote_proto::SignalMessage;
+use acote_relay::Relay;
+use acote_relay::config::Config;
+use acote_relay::signaling::driver::HubHandle;
+use futures_util::{SinkExt, StreamExt};
+use rustls::pki_types::pem::PemObject;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+
+pub struct TestRelay {
+    pub addr: std::net::SocketAddr,
+    pub tls: Arc<rustls::ClientConfig>,
+    pub hub: HubHandle,
+    pub data_dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    pub served: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl TestRelay {
+    pub async fn start(name: &str) -> Self {
+        let data_dir =
+            std::env::temp_dir().join(format!("acote-relay-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&data_dir);
+        let mut config = Config::parse(
+            "[server]\nsite_name = \"Test site\"\n[stun]\nlisten = \"127.0.0.1:0\"\n",
+        )
+        .unwrap();
+        config.server.listen = "127.0.0.1:0".parse().unwrap();
+        config.server.data_dir = data_dir.clone();
+        let relay = Relay::start(&config).await.unwrap();
+        let addr = relay.local_addr;
+        let hub = relay.hub();
+        // Trust exactly the relay's self-signed certificate, as a pinned agent would.
+        let pem = std::fs::read(data_dir.join("tls/cert.pem")).unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let served = tokio::spawn(relay.serve(async {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            tls: Arc::new(tls),
+            hub,
+            data_dir,
+            stop: Some(stop),
+            served,
+        }
+    }
+
+    pub fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    pub async fn connect(&self) -> Client {
+        self.connect_with_origin(None).await.unwrap()
+    }
+
+    pub async fn connect_with_origin(
+        &self,
+        origin: Option<&str>,
+    ) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
+        let url = format!("wss://localhost:{}/signal", self.addr.port());
+        let mut request = url.into_client_request().unwrap();
+        if let Some(o) = origin {
+            request.headers_mut().insert("origin", o.parse().unwrap());
+        }
+        let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            None,
+            true,
+            Some(Connector::Rustls(self.tls.clone())),
+        )
+        .await?;
+        Ok(Client { ws })
+    }
+
+    /// A plain HTTPS GET; returns the raw response head and body.
+    pub async fn get(&self, path: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let tcp = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let mut tls = connector.connect(name, tcp).await.unwrap();
+        let req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        tls.write_all(req.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        let _ = tls.read_to_end(&mut out).await;
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+impl Drop for TestRelay {
+    fn drop(&mut self) {
+        self.shutdown();
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+    }
+}
+
+pub struct Client {
+    pub ws: WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>,
+}
+
+impl Client {
+    pub async fn send(&mut self, msg: &SignalMessage) {
+        self.send_raw(&msg.to_json()).await;
+    }
+
+    pub async fn send_raw(&mut self, text: &str) {
+        self.ws
+            .send(Message::Text(text.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn send_binary(&mut self, bytes: &[u8]) {
+        self.ws
+            .send(Message::Binary(bytes.to_vec().into()))
+            .await
+            .unwrap();
+    }
+
+    /// The next signaling message, or `None` if the relay closed the connection.
+    pub async fn recv(&mut self) -> Option<SignalMessage> {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
+                .await
+                .expect("no message from the relay within 10 s");
+            match frame {
+                Some(Ok(Message::Text(t))) => {
+                    return Some(SignalMessage::parse(t.as_str()).unwrap());
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    pub async fn hello(&mut self, role: acote_proto::Role) -> SignalMessage {
+        self.send(&SignalMessage::client_hello(role, None)).await;
+        self.recv().await.unwrap()
+    }
+}

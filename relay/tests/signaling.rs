@@ -1,0 +1,255 @@
+//! The relay over real TLS and WSS on 127.0.0.1:0: pairing, forwarding, bad input, and
+//! graceful shutdown.
+
+mod common;
+
+use acote_proto::{ByeReason, ErrorCode, Role, SignalMessage};
+use common::{Client, TestRelay};
+
+fn error_code(msg: Option<SignalMessage>) -> ErrorCode {
+    match msg {
+        Some(SignalMessage::Error { code, .. }) => code,
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+async fn agent_with_code(relay: &TestRelay) -> (Client, String) {
+    let mut agent = relay.connect().await;
+    agent.hello(Role::Agent).await;
+    match agent.recv().await {
+        Some(SignalMessage::Code { code, expires_in }) => {
+            assert_eq!(expires_in, 600);
+            (agent, code)
+        }
+        other => panic!("expected a code, got {other:?}"),
+    }
+}
+
+async fn paired(relay: &TestRelay) -> (Client, Client) {
+    let (mut agent, code) = agent_with_code(relay).await;
+    let mut viewer = relay.connect().await;
+    viewer.hello(Role::Viewer).await;
+    viewer.send(&SignalMessage::Redeem { code }).await;
+    assert_eq!(
+        viewer.recv().await,
+        Some(SignalMessage::Paired { by: None })
+    );
+    match agent.recv().await {
+        Some(SignalMessage::Paired { by: Some(by) }) => assert_eq!(by.site, "Test site"),
+        other => panic!("agent expected paired, got {other:?}"),
+    }
+    (agent, viewer)
+}
+
+#[tokio::test]
+async fn viewer_page_is_served_with_strict_headers() {
+    let relay = TestRelay::start("page").await;
+    let page = relay.get("/").await;
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains("content-security-policy: default-src 'self'"));
+    assert!(page.contains("x-content-type-options: nosniff"));
+    assert!(page.contains("/src/main.js"));
+    assert!(relay.get("/src/main.js").await.contains("text/javascript"));
+    assert!(
+        relay
+            .get("/../Cargo.toml")
+            .await
+            .starts_with("HTTP/1.1 404")
+    );
+    assert!(relay.get("/nothing-here").await.starts_with("HTTP/1.1 404"));
+}
+
+#[tokio::test]
+async fn hello_gives_the_site_and_the_relays_stun() {
+    let relay = TestRelay::start("hello").await;
+    let mut viewer = relay.connect().await;
+    match viewer.hello(Role::Viewer).await {
+        SignalMessage::Hello {
+            v,
+            site,
+            ice_servers,
+            ..
+        } => {
+            assert_eq!(v, 1);
+            assert_eq!(site.as_deref(), Some("Test site"));
+            assert_eq!(ice_servers.len(), 1);
+            assert!(
+                ice_servers[0].urls[0].starts_with("stun:localhost:"),
+                "{ice_servers:?}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_session_is_paired_and_signaling_is_forwarded_both_ways() {
+    let relay = TestRelay::start("pair").await;
+    let (mut agent, mut viewer) = paired(&relay).await;
+    agent
+        .send(&SignalMessage::Offer {
+            sdp: "v=0 offer".into(),
+        })
+        .await;
+    assert_eq!(
+        viewer.recv().await,
+        Some(SignalMessage::Offer {
+            sdp: "v=0 offer".into()
+        })
+    );
+    viewer
+        .send(&SignalMessage::Answer {
+            sdp: "v=0 answer".into(),
+        })
+        .await;
+    assert_eq!(
+        agent.recv().await,
+        Some(SignalMessage::Answer {
+            sdp: "v=0 answer".into()
+        })
+    );
+    let cand = SignalMessage::Candidate {
+        candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host".into(),
+        sdp_mid: Some("0".into()),
+        sdp_mline_index: Some(0),
+        username_fragment: None,
+    };
+    viewer.send(&cand).await;
+    assert_eq!(agent.recv().await, Some(cand));
+    viewer
+        .send(&SignalMessage::Bye {
+            reason: ByeReason::Ended,
+        })
+        .await;
+    assert_eq!(
+        agent.recv().await,
+        Some(SignalMessage::Bye {
+            reason: ByeReason::Ended
+        })
+    );
+    assert!(
+        matches!(agent.recv().await, Some(SignalMessage::Code { .. })),
+        "a fresh code follows"
+    );
+}
+
+#[tokio::test]
+async fn bad_frames_get_clear_errors_and_leave_other_sessions_untouched() {
+    let relay = TestRelay::start("bad").await;
+    let (mut agent, mut viewer) = paired(&relay).await;
+    let mut noisy = relay.connect().await;
+    noisy.hello(Role::Viewer).await;
+    noisy.send_raw("{not json").await;
+    assert_eq!(error_code(noisy.recv().await), ErrorCode::Malformed);
+    noisy.send_raw(r#"{"type":"teleport"}"#).await;
+    assert_eq!(error_code(noisy.recv().await), ErrorCode::UnknownType);
+    noisy
+        .send_raw(&format!(
+            r#"{{"type":"offer","sdp":"{}"}}"#,
+            "a".repeat(70 * 1024)
+        ))
+        .await;
+    assert_eq!(error_code(noisy.recv().await), ErrorCode::TooLarge);
+    noisy
+        .send(&SignalMessage::Redeem {
+            code: "000000".into(),
+        })
+        .await;
+    assert_eq!(error_code(noisy.recv().await), ErrorCode::InvalidCode);
+    noisy
+        .send(&SignalMessage::Answer { sdp: "v=0".into() })
+        .await;
+    assert_eq!(error_code(noisy.recv().await), ErrorCode::Unexpected);
+    noisy.send_binary(&[1, 2, 3]).await;
+    assert_eq!(error_code(noisy.recv().await), ErrorCode::Malformed);
+    // The paired session still works.
+    agent
+        .send(&SignalMessage::Offer { sdp: "v=0".into() })
+        .await;
+    assert_eq!(
+        viewer.recv().await,
+        Some(SignalMessage::Offer { sdp: "v=0".into() })
+    );
+    let stats = relay.hub.stats().await.unwrap();
+    assert_eq!(stats.stats.bad_messages, 4);
+    assert_eq!(stats.stats.invalid_codes, 1);
+    assert_eq!(stats.sessions, 1);
+}
+
+#[tokio::test]
+async fn another_major_version_or_no_hello_is_refused_and_closed() {
+    let relay = TestRelay::start("version").await;
+    let mut c = relay.connect().await;
+    c.send_raw(r#"{"type":"hello","v":2,"role":"agent"}"#).await;
+    assert_eq!(error_code(c.recv().await), ErrorCode::UnsupportedVersion);
+    assert_eq!(c.recv().await, None, "closed after the refusal");
+    let mut c = relay.connect().await;
+    c.send(&SignalMessage::Redeem {
+        code: "123456".into(),
+    })
+    .await;
+    assert_eq!(error_code(c.recv().await), ErrorCode::Unexpected);
+    assert_eq!(c.recv().await, None);
+}
+
+#[tokio::test]
+async fn an_agent_vanishing_mid_offer_ends_the_session_for_the_viewer() {
+    let relay = TestRelay::start("vanish").await;
+    let (mut agent, mut viewer) = paired(&relay).await;
+    agent
+        .send(&SignalMessage::Offer { sdp: "v=0".into() })
+        .await;
+    assert!(matches!(
+        viewer.recv().await,
+        Some(SignalMessage::Offer { .. })
+    ));
+    drop(agent);
+    assert_eq!(
+        viewer.recv().await,
+        Some(SignalMessage::Bye {
+            reason: ByeReason::PeerGone
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_used_code_cannot_be_redeemed_twice() {
+    let relay = TestRelay::start("once").await;
+    let (mut agent, code) = agent_with_code(&relay).await;
+    let mut first = relay.connect().await;
+    first.hello(Role::Viewer).await;
+    first
+        .send(&SignalMessage::Redeem { code: code.clone() })
+        .await;
+    assert_eq!(first.recv().await, Some(SignalMessage::Paired { by: None }));
+    let _ = agent.recv().await;
+    let mut second = relay.connect().await;
+    second.hello(Role::Viewer).await;
+    second.send(&SignalMessage::Redeem { code }).await;
+    assert_eq!(error_code(second.recv().await), ErrorCode::InvalidCode);
+}
+
+#[tokio::test]
+async fn a_page_from_another_origin_cannot_open_signaling() {
+    let relay = TestRelay::start("origin").await;
+    let refused = relay
+        .connect_with_origin(Some("https://evil.example"))
+        .await;
+    assert!(refused.is_err(), "cross-origin WebSocket must be refused");
+    let own = format!("https://localhost:{}", relay.addr.port());
+    assert!(relay.connect_with_origin(Some(&own)).await.is_ok());
+}
+
+#[tokio::test]
+async fn shutdown_tells_connected_peers_and_stops_serving() {
+    let mut relay = TestRelay::start("shutdown").await;
+    let (mut agent, _code) = agent_with_code(&relay).await;
+    relay.shutdown();
+    assert_eq!(error_code(agent.recv().await), ErrorCode::Unavailable);
+    assert_eq!(agent.recv().await, None);
+    let served = tokio::time::timeout(std::time::Duration::from_secs(10), &mut relay.served).await;
+    assert!(
+        matches!(served, Ok(Ok(Ok(())))),
+        "serve() returns cleanly: {served:?}"
+    );
+}

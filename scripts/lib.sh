@@ -1,0 +1,37 @@
+# Shared helpers for scripts/demo.sh and scripts/test.sh: say what is happening, and
+# install what is missing (Debian packages, the e2e tests' npm packages) before using it.
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# need_apt CMD:PACKAGE ... — installs PACKAGE when CMD is not on the PATH.
+need_apt() {
+  local missing=() pair cmd pkg
+  for pair in "$@"; do
+    cmd=${pair%%:*}
+    pkg=${pair#*:}
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# What building, the demo and the tests use. nasm lets OpenH264 build its SIMD code.
+need_build_tools() {
+  need_apt g++:g++ nasm:nasm pkg-config:pkg-config
+}
+
+need_runtime_tools() {
+  need_apt Xvfb:xvfb xsetroot:x11-xserver-utils xdpyinfo:x11-utils chromium:chromium
+}
+
+need_node_tests() {
+  need_apt node:nodejs npm:npm
+  if [ ! -d tests/node_modules/playwright-core ]; then
+    say "installing the end-to-end tests' npm packages (playwright-core; it downloads no browser)"
+    (cd tests && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every Acote test: formatting, lints, unit and integration tests (real TLS, WSS,
+# STUN on loopback), and the end-to-end tests (Xvfb + relay + agent + headless Chromium).
+# Installs what is missing first, and says so.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+need_build_tools
+need_runtime_tools
+need_node_tests
+
+say "checking formatting (cargo fmt --check)"
+cargo fmt --all -- --check
+
+say "linting (cargo clippy, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+say "building the relay and the agent"
+cargo build --workspace --locked
+
+say "unit and integration tests"
+cargo test --workspace --locked
+
+say "end-to-end tests: Xvfb, relay, agent and the viewer in headless Chromium"
+(cd tests && node --test e2e/)
