@@ -2,6 +2,8 @@
 //! (what the agent uses) and screen-content mode, in one run so their ratio is fair.
 //! Prints JSON on stdout. Run: `cargo bench -p acote-agent --bench encode`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
 use std::time::Instant;
 
 use acote_agent::capture::Frame;
@@ -50,6 +52,7 @@ fn frame(px: &[u8]) -> Frame<'_> {
 struct Result {
     mode: &'static str,
     keyframe_ms: f64,
+    keyframe_bytes: usize,
     typing_ms_per_frame: f64,
     typing_bytes_per_frame: f64,
     static_bytes_per_frame: f64,
@@ -62,14 +65,28 @@ fn run(mode: &'static str, screen_content: bool) -> Result {
     });
     let mut px = desktop();
     let t = Instant::now();
-    enc.encode(&frame(&px), true).unwrap();
+    let keyframe_bytes = enc
+        .encode(&frame(&px), true)
+        .unwrap()
+        .map_or(0, |f| f.data.len());
     let keyframe_ms = t.elapsed().as_secs_f64() * 1e3;
     // Typing: one new glyph per frame in a form field.
-    let n = 60;
+    let n = 30;
     let mut bytes = 0usize;
+    // To compare other encoders on exactly these frames (e.g. VP8 with ffmpeg), set
+    // ACOTE_BENCH_DUMP to a file: the key frame and the typing frames go there as raw BGRA.
+    let mut dump = std::env::var_os("ACOTE_BENCH_DUMP")
+        .filter(|_| !screen_content)
+        .map(|p| std::fs::File::create(p).unwrap());
+    if let Some(f) = dump.as_mut() {
+        std::io::Write::write_all(f, &px).unwrap();
+    }
     let t = Instant::now();
     for i in 0..n {
         draw_glyph(&mut px, 300 + i * 9, 70, 0xdead_beef ^ i as u32);
+        if let Some(f) = dump.as_mut() {
+            std::io::Write::write_all(f, &px).unwrap();
+        }
         bytes += enc
             .encode(&frame(&px), false)
             .unwrap()
@@ -86,6 +103,7 @@ fn run(mode: &'static str, screen_content: bool) -> Result {
     Result {
         mode,
         keyframe_ms,
+        keyframe_bytes,
         typing_ms_per_frame,
         typing_bytes_per_frame: bytes as f64 / n as f64,
         static_bytes_per_frame: still as f64 / 10.0,
@@ -98,8 +116,8 @@ fn main() {
         .iter()
         .map(|r| {
             format!(
-                r#"{{"mode":"{}","keyframe_ms":{:.1},"typing_ms_per_frame":{:.2},"typing_bytes_per_frame":{:.0},"static_bytes_per_frame":{:.0}}}"#,
-                r.mode, r.keyframe_ms, r.typing_ms_per_frame, r.typing_bytes_per_frame, r.static_bytes_per_frame
+                r#"{{"mode":"{}","keyframe_ms":{:.1},"keyframe_bytes":{},"typing_ms_per_frame":{:.2},"typing_bytes_per_frame":{:.0},"static_bytes_per_frame":{:.0}}}"#,
+                r.mode, r.keyframe_ms, r.keyframe_bytes, r.typing_ms_per_frame, r.typing_bytes_per_frame, r.static_bytes_per_frame
             )
         })
         .collect();

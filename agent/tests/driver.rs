@@ -1,6 +1,8 @@
 //! The agent's driver against a real relay on 127.0.0.1:0 (TLS, WSS, pinned certificate),
 //! with a scripted viewer and an in-memory screen: consent, offer, end, and retries.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

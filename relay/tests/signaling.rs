@@ -1,6 +1,8 @@
 //! The relay over real TLS and WSS on 127.0.0.1:0: pairing, forwarding, bad input, and
 //! graceful shutdown.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
 mod common;
 
 use acote_proto::{ByeReason, ErrorCode, Role, SignalMessage};

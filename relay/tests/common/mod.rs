@@ -1,5 +1,6 @@
 //! Starting a real relay on 127.0.0.1:0 and talking to it over real TLS and WSS.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
 use std::path::PathBuf;
