@@ -25,7 +25,8 @@ need_build_tools() {
 }
 
 need_runtime_tools() {
-  need_apt Xvfb:xvfb xsetroot:x11-xserver-utils xdpyinfo:x11-utils chromium:chromium
+  need_apt Xvfb:xvfb xsetroot:x11-xserver-utils xdpyinfo:x11-utils chromium:chromium \
+    setxkbmap:x11-xkb-utils xdotool:xdotool
 }
 
 need_node_tests() {

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use acote_proto::{ErrorCode, IceServer, Requester, Role, SignalMessage};
 use tokio::sync::mpsc;
 
+use crate::control::{Control, ControlEffect, Marker};
 use crate::encode::h264::{H264Encoder, H264Settings};
+use crate::input::inject::InjectorHandle;
 use crate::pipeline::{self, OpenCapturer, Pacing, PipelineError, Sharing};
 use crate::session::{Action, Event, Session, ViewGrant};
 use crate::transport::peer::{Peer, PeerEvent};
@@ -28,6 +30,10 @@ pub struct Options {
     pub include_loopback: bool,
     /// Opens the screen capturer; called only after consent, once per session.
     pub open_capturer: Arc<dyn Fn() -> OpenCapturer + Send + Sync>,
+    /// Starts an injector thread for a sharing session (it injects only with a grant).
+    pub open_injector: Arc<dyn Fn() -> InjectorHandle + Send + Sync>,
+    /// Makes the "look here" marker for a sharing session.
+    pub open_marker: Arc<dyn Fn() -> Box<dyn Marker> + Send + Sync>,
 }
 
 /// Exponential back-off between connection attempts: 1, 2, 4, 8, 16, then 30 s.
@@ -115,6 +121,7 @@ pub async fn run(
 struct Media {
     peer: Peer,
     sharing: Sharing,
+    control: Control,
     peer_events: mpsc::Receiver<PeerEvent>,
     failures: mpsc::Receiver<PipelineError>,
 }
@@ -175,8 +182,16 @@ impl Live<'_> {
                     tracing::warn!(error = %e, "lost the relay");
                     return Outcome::Lost;
                 }
-                Input::Ui(Some(UiEvent::Answer(yes))) => {
+                Input::Ui(Some(UiEvent::Answer(yes))) if self.session.is_asking() => {
                     self.session.handle(now, Event::Answer(yes))
+                }
+                Input::Ui(Some(UiEvent::Answer(yes))) => {
+                    self.control(|c| c.answer(now, yes)).await;
+                    Vec::new()
+                }
+                Input::Ui(Some(UiEvent::StopControl)) => {
+                    self.control(Control::stop).await;
+                    Vec::new()
                 }
                 Input::Ui(Some(UiEvent::EndSession)) if self.session.is_sharing() => {
                     let _ = self
@@ -194,10 +209,17 @@ impl Live<'_> {
                     Vec::new()
                 }
                 Input::Peer(Some(PeerEvent::Connected)) => Vec::new(),
+                Input::Peer(Some(PeerEvent::Channel(text))) => {
+                    self.control(|c| c.on_message(now, &text)).await;
+                    Vec::new()
+                }
                 Input::Peer(Some(PeerEvent::Failed) | None) | Input::PipelineFailed => {
                     self.session.handle(now, Event::MediaFailed)
                 }
-                Input::Tick => self.session.poll(now),
+                Input::Tick => {
+                    self.control(|c| c.poll(now)).await;
+                    self.session.poll(now)
+                }
                 Input::Shutdown => {
                     if self.session.is_sharing() {
                         let _ = self
@@ -327,9 +349,11 @@ impl Live<'_> {
             fail_tx,
         );
         let offer = peer.offer().await;
+        let control = Control::new((self.opts.open_injector)(), (self.opts.open_marker)());
         self.media = Some(Media {
             peer,
             sharing,
+            control,
             peer_events,
             failures,
         });
@@ -349,7 +373,33 @@ impl Live<'_> {
         }
     }
 
+    /// Runs `f` on the session's control, if sharing, and carries out its effects.
+    async fn control(&mut self, f: impl FnOnce(&mut Control) -> Vec<ControlEffect>) {
+        let Some(media) = self.media.as_mut() else {
+            return;
+        };
+        let effects = f(&mut media.control);
+        let who = self.who.clone().unwrap_or_else(|| Requester {
+            name: None,
+            site: String::new(),
+        });
+        for effect in effects {
+            match effect {
+                ControlEffect::Ask { timeout } => self.prompter.ask_control(&who, timeout),
+                ControlEffect::Withdraw => self.prompter.cancel_question(),
+                ControlEffect::Changed(state) => self.prompter.control_changed(state, &who),
+                ControlEffect::Reply(msg) => {
+                    if let Some(media) = &self.media {
+                        media.peer.send_channel(msg.to_json()).await;
+                    }
+                }
+            }
+        }
+    }
+
     async fn stop_media(&mut self) {
+        // Control ends before anything else: the injector lets go of every key first.
+        self.control(Control::end).await;
         if let Some(media) = self.media.take() {
             self.frames += media.sharing.stop().await;
             media.peer.close().await;

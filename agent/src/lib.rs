@@ -7,14 +7,18 @@
 //! - [`pipeline`]: capture → encode on its own thread, needs a `ViewGrant`;
 //! - [`transport`]: WSS signaling with certificate pinning, the WebRTC peer;
 //! - [`session`]: the IO-free session and view-consent state machine;
+//! - [`input`]: the control consent gate (IO-free) and the injector behind it;
+//! - [`control`]: data-channel messages → gate → injector, for one session;
 //! - [`ui`]: the `Prompter` trait (what the resident sees) and the console dialogue;
 //! - [`driver`]: the async task that connects it all and reconnects;
 //! - [`config`]: the admin's optional config file.
 
 pub mod capture;
 pub mod config;
+pub mod control;
 pub mod driver;
 pub mod encode;
+pub mod input;
 pub mod pipeline;
 pub mod session;
 pub mod transport;

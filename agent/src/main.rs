@@ -10,9 +10,12 @@ use acote_agent::capture::Capturer;
 use acote_agent::capture::x11::X11Capturer;
 use acote_agent::config::AgentConfig;
 use acote_agent::driver::{self, Options};
+use acote_agent::input::enigo_x11::EnigoInjector;
+use acote_agent::input::inject;
 use acote_agent::transport::signal_client::{SignalClientError, signal_url};
 use acote_agent::transport::tls::{self, Fingerprint};
 use acote_agent::ui::console::{self, ConsolePrompter};
+use acote_agent::ui::highlight::Highlighter;
 use acote_agent::ui::text::Lang;
 
 /// Acote agent: shows a code, and shares this screen with a caseworker once you say yes.
@@ -87,6 +90,7 @@ fn options(cli: &Cli) -> Result<(Options, Lang), String> {
     let include_loopback =
         host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
     let display = std::env::var("DISPLAY").ok();
+    let (injector_display, marker_display) = (display.clone(), display.clone());
     let options = Options {
         signal_url: url,
         tls,
@@ -98,6 +102,11 @@ fn options(cli: &Cli) -> Result<(Options, Lang), String> {
                 X11Capturer::open(display.as_deref()).map(|c| Box::new(c) as Box<dyn Capturer>)
             })
         }),
+        open_injector: Arc::new(move || {
+            let display = injector_display.clone();
+            inject::spawn(move || EnigoInjector::open(display.as_deref()))
+        }),
+        open_marker: Arc::new(move || Box::new(Highlighter::spawn(marker_display.clone()))),
     };
     Ok((options, lang))
 }

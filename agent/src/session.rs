@@ -103,6 +103,11 @@ impl Session {
         matches!(self.state, State::Sharing)
     }
 
+    /// True while the view question is open.
+    pub fn is_asking(&self) -> bool {
+        matches!(self.state, State::Asking { .. })
+    }
+
     /// Feeds one event in.
     pub fn handle(&mut self, now: Instant, event: Event) -> Vec<Action> {
         match (&self.state, event) {

@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use acote_agent::capture::Capturer;
 use acote_agent::capture::fake::FakeScreen;
+use acote_agent::control::Marker;
 use acote_agent::driver::{self, Options};
+use acote_agent::input::consent::Grant;
+use acote_agent::input::inject::{self, InjectError, Injector};
 use acote_agent::transport::signal_client::{SignalClient, SignalClientError, signal_url};
 use acote_agent::transport::tls::{self, Fingerprint};
 use acote_agent::ui::{Prompter, Status, UiEvent};
@@ -57,6 +60,12 @@ impl Prompter for Recorder {
     fn sharing(&mut self, _by: &Requester) {
         self.push(Shown::Sharing);
     }
+    fn ask_control(&mut self, _by: &Requester, _timeout: Duration) {
+        self.push(Shown::Status("asked for control".into()));
+    }
+    fn control_changed(&mut self, state: acote_proto::channel::ControlState, _by: &Requester) {
+        self.push(Shown::Status(format!("control {state:?}")));
+    }
     fn ended(&mut self, reason: ByeReason, frames: u64) {
         self.push(Shown::Ended(reason, frames));
     }
@@ -100,6 +109,29 @@ impl Drop for Harness {
     }
 }
 
+/// Control is not exercised here (it needs a WebRTC data channel: see the e2e tests);
+/// this injector would record nothing, and says so loudly if ever called.
+struct NoInput;
+
+impl Injector for NoInput {
+    fn inject(
+        &mut self,
+        _: &Grant,
+        input: &acote_proto::channel::ViewerMessage,
+    ) -> Result<(), InjectError> {
+        panic!("unexpected input {}", input.kind());
+    }
+    fn release_all(&mut self) -> Result<(), InjectError> {
+        Ok(())
+    }
+}
+
+struct NoMarker;
+
+impl Marker for NoMarker {
+    fn show(&self, _: f64, _: f64) {}
+}
+
 fn options(addr: std::net::SocketAddr, fingerprint: &str, opened: Arc<AtomicUsize>) -> Options {
     let pin: Fingerprint = fingerprint.parse().unwrap();
     Options {
@@ -114,6 +146,8 @@ fn options(addr: std::net::SocketAddr, fingerprint: &str, opened: Arc<AtomicUsiz
                 Ok(Box::new(FakeScreen::new(640, 360)) as Box<dyn Capturer>)
             })
         }),
+        open_injector: Arc::new(|| inject::spawn(|| Ok(NoInput))),
+        open_marker: Arc::new(|| Box::new(NoMarker)),
     }
 }
 

@@ -5,12 +5,16 @@
 //! - [`signal`]: JSON signaling messages over WSS (DESIGN §4), with the 64 KiB limit and
 //!   the protocol version check;
 //! - [`code`]: the 6-digit single-use session code;
+//! - [`channel`]: messages on the `acote` data channel (input, control, highlight),
+//!   validated before use, with the known [`keys`];
 //! - [`redact`]: a wrapper that keeps secrets and personal data out of logs.
 //!
 //! Everything here is plain data and pure functions: no sockets, no clocks read, no
 //! threads. Time is always passed in by the caller.
 
+pub mod channel;
 pub mod code;
+pub mod keys;
 pub mod redact;
 pub mod signal;
 

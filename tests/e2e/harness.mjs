@@ -502,3 +502,141 @@ class Viewer {
     return `--- viewer console (tail) ---\n${this.console.slice(-30).join('\n')}`;
   }
 }
+
+// ---------------------------------------------------------------------------------------
+// The resident's side: a real browser window on the Xvfb screen, keyboard layout, pointer
+
+/** Open `file` (a path in the repo) in a real (headful) Chromium window filling the Xvfb
+ * screen, as the resident's own browser. Returns { page, toScreen(box) }. */
+export async function startResidentBrowser(h, xvfb, file) {
+  const { chromium } = await import('playwright-core');
+  const profile = path.join(h.dir, 'resident-profile');
+  const url = `file://${path.join(REPO, file)}`;
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: false,
+    args: [...CHROMIUM_ARGS, '--test-type', '--disable-features=Translate',
+      '--window-position=0,0', `--window-size=${xvfb.width},${xvfb.height}`, `--app=${url}`],
+    viewport: null,
+    env: { ...process.env, DISPLAY: xvfb.display },
+    timeout: 30_000,
+  });
+  h.cleanups.push(() => context.close());
+  let page = context.pages()[0];
+  if (!page) page = await context.waitForEvent('page', { timeout: 15_000 });
+  await page.waitForLoadState('load', { timeout: 15_000 });
+  log(`resident's browser shows ${file} on ${xvfb.display}`);
+  /** Screen position (X pixels) of the centre of an element found by `selector`. */
+  const centreOnScreen = async (selector) => {
+    const box = await page.locator(selector).boundingBox({ timeout: 5_000 });
+    const origin = await page.evaluate(() => ({
+      x: window.screenX + (window.outerWidth - window.innerWidth),
+      y: window.screenY + (window.outerHeight - window.innerHeight),
+    }));
+    return { x: Math.round(origin.x + box.x + box.width / 2), y: Math.round(origin.y + box.y + box.height / 2) };
+  };
+  return { page, context, centreOnScreen };
+}
+
+/** Set the X keyboard layout of the test's screen (`fr`, `us`, …). */
+export async function setLayout(xvfb, layout) {
+  await execFileP('setxkbmap', ['-display', xvfb.display, layout], { timeout: 10_000 });
+  log(`keyboard layout on ${xvfb.display}: ${layout}`);
+}
+
+/** Where the X pointer is, in screen pixels. */
+export async function pointerLocation(xvfb) {
+  const { stdout } = await execFileP('xdotool', ['getmouselocation', '--shell'], {
+    timeout: 10_000, env: { ...process.env, DISPLAY: xvfb.display } });
+  const get = (k) => Number(/^X=(\d+)/m.exec(stdout) && new RegExp(`^${k}=(\\d+)`, 'm').exec(stdout)[1]);
+  return { x: get('X'), y: get('Y') };
+}
+
+/** Type with the X server's own keyboard (not through Acote), e.g. to prove no key is held. */
+export async function xType(xvfb, text) {
+  await execFileP('xdotool', ['type', '--delay', '40', text], {
+    timeout: 10_000, env: { ...process.env, DISPLAY: xvfb.display } });
+}
+
+// ---------------------------------------------------------------------------------------
+// Viewer: remote control
+
+/** Client coordinates in the viewer page of screen pixel (x, y) of a W×H remote screen,
+ * through the video's letterboxing (object-fit: contain). */
+Viewer.prototype.clientPoint = async function clientPoint(x, y, width, height) {
+  return this.page.evaluate(({ x, y, width, height }) => {
+    const v = document.getElementById('screen');
+    const r = v.getBoundingClientRect();
+    const scale = Math.min(r.width / v.videoWidth, r.height / v.videoHeight);
+    const left = r.left + (r.width - v.videoWidth * scale) / 2;
+    const top = r.top + (r.height - v.videoHeight * scale) / 2;
+    // Pixel centres: pixel x of W spans x/W..(x+1)/W; the agent maps 0..1 onto 0..W-1.
+    return { x: left + (x / (width - 1)) * v.videoWidth * scale, y: top + (y / (height - 1)) * v.videoHeight * scale };
+  }, { x, y, width, height });
+};
+
+/** Click at screen pixel (x, y) of the resident's screen, as seen in the video. */
+Viewer.prototype.clickOnScreen = async function clickOnScreen(x, y, width, height) {
+  const p = await this.clientPoint(x, y, width, height);
+  await this.page.mouse.click(p.x, p.y);
+  log(`viewer: clicked the picture at screen (${x}, ${y})`);
+};
+
+Viewer.prototype.controlMode = function controlMode() {
+  return this.page.evaluate(() => document.body.dataset.control);
+};
+
+/** Wait until the control mode shown (body[data-control]) is `mode`. */
+Viewer.prototype.waitForControl = async function waitForControl(mode, timeoutMs = 15_000) {
+  await this.page.waitForFunction((m) => document.body.dataset.control === m, mode, { timeout: timeoutMs, polling: 50 });
+  log(`viewer control mode: ${mode}`);
+};
+
+/** Send a line of text with the "Type text" box. */
+Viewer.prototype.typeText = async function typeText(text) {
+  await this.page.getByRole('textbox', { name: 'Text to type' }).fill(text, { timeout: 5_000 });
+  await this.page.getByRole('button', { name: 'Type text' }).click({ timeout: 5_000 });
+};
+
+/** Give the keyboard to the picture (the caseworker clicks into it). */
+Viewer.prototype.focusPicture = async function focusPicture() {
+  await this.page.getByRole('textbox', { name: "Mouse and keyboard to the resident's screen" }).focus();
+};
+
+/** Average colour of the 4×4 pixels around (x, y) of the picture at its intrinsic size. */
+Viewer.prototype.colourAt = function colourAt(x, y) {
+  return this.page.evaluate(({ x, y }) => {
+    const video = document.getElementById('screen');
+    if (!video?.videoWidth) return null;
+    const canvas = document.createElement('canvas');
+    canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    ctx.drawImage(video, 0, 0);
+    const { data } = ctx.getImageData(x - 2, y - 2, 4, 4);
+    const sum = [0, 0, 0];
+    for (let i = 0; i < data.length; i += 4) { sum[0] += data[i]; sum[1] += data[i + 1]; sum[2] += data[i + 2]; }
+    return sum.map((v) => Math.round(v / 16));
+  }, { x, y });
+};
+
+/** Poll until the colour around (x, y) of the picture is within `tolerance` of `rgb`. */
+Viewer.prototype.waitForColourAt = async function waitForColourAt(x, y, rgb, { tolerance = 24, timeoutMs = 15_000 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last = null;
+  while (Date.now() < deadline) {
+    last = await this.colourAt(x, y);
+    if (last && last.every((v, i) => Math.abs(v - rgb[i]) <= tolerance)) {
+      log(`viewer shows rgb(${last.join(',')}) at (${x}, ${y})`);
+      return last;
+    }
+    await sleep(200);
+  }
+  throw new Error(`the picture at (${x}, ${y}) did not turn rgb(${rgb.join(',')}) within ${timeoutMs} ms; last ${JSON.stringify(last)}`);
+};
+
+/** Send raw messages on the data channel, as a buggy or hostile viewer could. */
+Viewer.prototype.sendRaw = function sendRaw(messages) {
+  return this.page.evaluate((msgs) => {
+    for (const m of msgs) window.acote.channel.send(JSON.stringify(m));
+  }, messages);
+};

@@ -6,6 +6,7 @@ import { openSignal, signalUrl } from '/src/signal.js';
 import { createPeer, toIceServers } from '/src/rtc.js';
 import { createScreen, startStats } from '/src/video.js';
 import * as ui from '/src/ui.js';
+import * as control from '/src/control.js';
 
 // Shared with tests and later features (pointer, chat, control over the data channel).
 window.acote = { pc: null, channel: null, state: 'enter-code', stats: null };
@@ -84,6 +85,7 @@ async function onOffer(a, sdp) {
       onChannel: (channel) => {
         if (a.over) return;
         window.acote.channel = channel;
+        control.attach(channel);
         window.dispatchEvent(new CustomEvent('acote:channel', { detail: channel }));
       },
       onFailed: () => finish(a, 'connection-lost', 'peerLost'),
@@ -121,6 +123,7 @@ function finish(a, state, key = state, params = {}) {
   a.sig?.close();
   screen.clear();
   if (attempt === a) {
+    control.detach();
     Object.assign(window.acote, { pc: null, channel: null, stats: null });
     ui.setState(state, key, params);
   }
@@ -150,11 +153,15 @@ $('code').addEventListener('input', () => ui.setFieldError(null));
 $('end').addEventListener('click', endByUser);
 $('new-session').addEventListener('click', () => ui.setState('enter-code'));
 $('lang').addEventListener('click', toggleLang);
-onLangChange(() => ui.refresh());
+onLangChange(() => {
+  ui.refresh();
+  control.refresh();
+});
 
 // Closing the tab mid-session: tell the resident's side right away.
 window.addEventListener('pagehide', endByUser);
 
 applyStatic();
+control.setup();
 ui.setState('enter-code');
 $('code').focus();

@@ -35,6 +35,7 @@ export function setState(state, key = state, params = {}) {
 
   $('code-form').hidden = !FORM_STATES.has(state);
   $('stage').hidden = !VIDEO_STATES.has(state);
+  $('controls').hidden = state !== 'watching';
   $('end').hidden = !SESSION_STATES.has(state);
   $('again').hidden = !END_STATES.has(state);
   $('status').classList.toggle('is-problem',

@@ -11,6 +11,7 @@ use webrtc::api::APIBuilder;
 use webrtc::api::interceptor_registry::register_default_interceptors;
 use webrtc::api::media_engine::{MIME_TYPE_H264, MediaEngine};
 use webrtc::api::setting_engine::SettingEngine;
+use webrtc::data_channel::RTCDataChannel;
 use webrtc::data_channel::data_channel_init::RTCDataChannelInit;
 use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
 use webrtc::ice_transport::ice_server::RTCIceServer;
@@ -42,6 +43,8 @@ pub enum PeerEvent {
     Connected,
     /// The connection failed or closed for good.
     Failed,
+    /// A message from the viewer on the `acote` data channel (not yet validated).
+    Channel(String),
 }
 
 /// Why WebRTC setup failed.
@@ -62,6 +65,7 @@ pub struct Peer {
     pub track: Arc<TrackLocalStaticSample>,
     /// Set when the viewer asks for a keyframe (PLI/FIR); the pipeline clears it.
     pub keyframe_wanted: Arc<AtomicBool>,
+    channel: Arc<RTCDataChannel>,
 }
 
 impl Peer {
@@ -157,7 +161,17 @@ impl Peer {
             ordered: Some(true),
             ..Default::default()
         };
-        let _channel = pc.create_data_channel("acote", Some(init)).await?;
+        let channel = pc.create_data_channel("acote", Some(init)).await?;
+        let tx = events.clone();
+        channel.on_message(Box::new(move |msg| {
+            let tx = tx.clone();
+            Box::pin(async move {
+                // Binary frames are not part of the protocol; they fail validation as text.
+                let text = String::from_utf8_lossy(&msg.data).into_owned();
+                // Waiting here pushes back on the viewer (SCTP flow control) in a flood.
+                let _ = tx.send(PeerEvent::Channel(text)).await;
+            })
+        }));
 
         let tx = events.clone();
         pc.on_ice_candidate(Box::new(move |candidate| {
@@ -196,6 +210,7 @@ impl Peer {
             pc,
             track,
             keyframe_wanted,
+            channel,
         })
     }
 
@@ -235,6 +250,13 @@ impl Peer {
             })
             .await?;
         Ok(())
+    }
+
+    /// Sends a message to the viewer on the data channel (dropped if it is not open).
+    pub async fn send_channel(&self, text: String) {
+        if let Err(e) = self.channel.send_text(text).await {
+            tracing::debug!(error = %e, "data channel message not sent");
+        }
     }
 
     /// Closes the connection (the viewer sees the track end).

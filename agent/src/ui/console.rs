@@ -1,11 +1,12 @@
 //! The `--console` dialogue (DESIGN §9): for headless use and automation. The code is
-//! printed as `code NNN NNN`; questions are answered `y`/`n` (or `o`/`n`) on stdin; `q`
-//! ends the session. Each session ends with a line `session ended: REASON, frames
+//! printed as `code NNN NNN`; questions are answered `y`/`n` (or `o`/`n`) on stdin; `s`
+//! takes control back at once; `q` ends the session. Each session ends with a line `session ended: REASON, frames
 //! captured: N`, which scripts and tests read.
 
 use std::io::{BufRead, Write};
 use std::time::Duration;
 
+use acote_proto::channel::ControlState;
 use acote_proto::{ByeReason, Requester};
 use tokio::sync::mpsc;
 
@@ -44,7 +45,8 @@ pub fn parse_line(line: &str) -> Option<UiEvent> {
     match line.trim().to_lowercase().as_str() {
         "y" | "yes" | "o" | "oui" => Some(UiEvent::Answer(true)),
         "n" | "no" | "non" => Some(UiEvent::Answer(false)),
-        "q" | "quit" | "quitter" | "stop" => Some(UiEvent::EndSession),
+        "s" | "stop" => Some(UiEvent::StopControl),
+        "q" | "quit" | "quitter" => Some(UiEvent::EndSession),
         _ => None,
     }
 }
@@ -94,6 +96,18 @@ impl Prompter for ConsolePrompter {
         self.line(&text::sharing(self.lang, by));
     }
 
+    fn ask_control(&mut self, by: &Requester, timeout: Duration) {
+        self.line(&text::ask_control(self.lang, by, timeout.as_secs()));
+    }
+
+    fn control_changed(&mut self, state: ControlState, by: &Requester) {
+        // "Asking" needs no sentence: the question itself is on screen.
+        let sentence = text::control_changed(self.lang, state, by);
+        if !sentence.is_empty() {
+            self.line(&sentence);
+        }
+    }
+
     fn ended(&mut self, reason: ByeReason, frames: u64) {
         self.line(text::ended(self.lang, reason));
         self.line(&format!(
@@ -129,6 +143,7 @@ mod tests {
         assert_eq!(parse_line(" OUI "), Some(UiEvent::Answer(true)));
         assert_eq!(parse_line("n"), Some(UiEvent::Answer(false)));
         assert_eq!(parse_line("q"), Some(UiEvent::EndSession));
+        assert_eq!(parse_line("s"), Some(UiEvent::StopControl));
         assert_eq!(parse_line("maybe"), None);
         assert_eq!(parse_line(""), None);
     }

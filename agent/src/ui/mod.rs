@@ -2,10 +2,12 @@
 //! dialogue is built here; the resident's window replaces it where there is a display.
 
 pub mod console;
+pub mod highlight;
 pub mod text;
 
 use std::time::Duration;
 
+use acote_proto::channel::ControlState;
 use acote_proto::{ByeReason, Requester};
 
 /// Something the resident did.
@@ -15,6 +17,8 @@ pub enum UiEvent {
     Answer(bool),
     /// End the session now (stop sharing).
     EndSession,
+    /// Take control back from the caseworker (Stop).
+    StopControl,
 }
 
 /// How the connection to the relay is doing, for the resident.
@@ -46,6 +50,10 @@ pub trait Prompter: Send {
     fn cancel_question(&mut self);
     /// The screen is now visible to `by`.
     fn sharing(&mut self, by: &Requester);
+    /// Asks whether `by` may control the mouse and keyboard (a separate question).
+    fn ask_control(&mut self, by: &Requester, timeout: Duration);
+    /// Control changed state (granted, refused, taken back…).
+    fn control_changed(&mut self, state: ControlState, by: &Requester);
     /// The session is over; `frames` is how many screen images were captured in it.
     fn ended(&mut self, reason: ByeReason, frames: u64);
 }

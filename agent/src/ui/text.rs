@@ -1,6 +1,7 @@
 //! The resident's sentences in French and English. Short, plain, one idea each. (The
 //! resident's window brings Fluent files and more languages; these cover the console.)
 
+use acote_proto::channel::ControlState;
 use acote_proto::{ByeReason, Requester};
 
 /// A language the console speaks.
@@ -80,6 +81,48 @@ pub fn sharing(lang: Lang, by: &Requester) -> String {
             "Your screen is visible to {}. To stop: type q then Enter.",
             who(lang, by)
         ),
+    }
+}
+
+/// The control question (separate from the view question).
+pub fn ask_control(lang: Lang, by: &Requester, secs: u64) -> String {
+    match lang {
+        Lang::Fr => format!(
+            "{} demande à utiliser votre souris et votre clavier pour vous aider. Vous pourrez reprendre la main à tout moment (s puis Entrée). Acceptez-vous ? [o/n] ({secs} s pour répondre, sinon c'est non)",
+            who(lang, by)
+        ),
+        Lang::En => format!(
+            "{} asks to use your mouse and keyboard to help you. You can take control back at any moment (s then Enter). Do you agree? [y/n] ({secs} s to answer, then it is no)",
+            who(lang, by)
+        ),
+    }
+}
+
+/// A sentence for a change of control.
+pub fn control_changed(lang: Lang, state: ControlState, by: &Requester) -> String {
+    let w = who(lang, by);
+    match (lang, state) {
+        (Lang::Fr, ControlState::Controlling) => format!(
+            "{w} utilise votre souris et votre clavier. Pour reprendre la main : tapez s puis Entrée."
+        ),
+        (Lang::En, ControlState::Controlling) => format!(
+            "{w} is using your mouse and keyboard. To take control back: type s then Enter."
+        ),
+        (Lang::Fr, ControlState::TakenBack) => {
+            format!("Vous avez repris la main. {w} peut seulement regarder.")
+        }
+        (Lang::En, ControlState::TakenBack) => {
+            format!("You took control back. {w} can only watch.")
+        }
+        (Lang::Fr, ControlState::Refused | ControlState::NoAnswer) => format!(
+            "{w} ne peut pas utiliser votre souris ni votre clavier. Il peut seulement regarder."
+        ),
+        (Lang::En, ControlState::Refused | ControlState::NoAnswer) => {
+            format!("{w} cannot use your mouse or keyboard. They can only watch.")
+        }
+        (_, ControlState::Asking) => String::new(),
+        (Lang::Fr, _) => format!("{w} peut seulement regarder votre écran."),
+        (Lang::En, _) => format!("{w} can only watch your screen."),
     }
 }
 

@@ -1,0 +1,154 @@
+//! Remote control during a sharing session: reads the viewer's data-channel messages,
+//! asks the consent gate, and hands admitted input to the injector thread. IO-free apart
+//! from the injector and marker handles it owns; the driver carries out the returned
+//! [`ControlEffect`]s (questions to the resident, replies to the viewer).
+
+use std::time::Instant;
+
+use acote_proto::channel::{
+    AgentMessage, ControlAction, ControlState, InputRefusal, ViewerMessage,
+};
+
+use crate::input::consent::{ConsentGate, GateAction};
+use crate::input::inject::{InjectorHandle, QueueRefusal};
+
+/// Shows the caseworker's "look here" marker on the resident's screen.
+pub trait Marker: Send {
+    /// Marks (x, y), each 0..=1 of the screen.
+    fn show(&self, x: f64, y: f64);
+}
+
+impl Marker for crate::ui::highlight::Highlighter {
+    fn show(&self, x: f64, y: f64) {
+        crate::ui::highlight::Highlighter::show(self, x, y);
+    }
+}
+
+/// What the driver must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ControlEffect {
+    /// Ask the resident the control question.
+    Ask {
+        /// How long they have.
+        timeout: std::time::Duration,
+    },
+    /// Withdraw the open control question.
+    Withdraw,
+    /// Control changed: tell the resident.
+    Changed(ControlState),
+    /// Send this to the viewer.
+    Reply(AgentMessage),
+}
+
+/// Control for one sharing session.
+pub struct Control {
+    gate: ConsentGate,
+    injector: InjectorHandle,
+    marker: Box<dyn Marker>,
+    invalid: u64,
+}
+
+impl Control {
+    /// Control for a new sharing session: viewing only until the resident says yes.
+    pub fn new(injector: InjectorHandle, marker: Box<dyn Marker>) -> Self {
+        Self {
+            gate: ConsentGate::new(),
+            injector,
+            marker,
+            invalid: 0,
+        }
+    }
+
+    /// True while the control question is open.
+    pub fn is_asking(&self) -> bool {
+        self.gate.is_asking()
+    }
+
+    /// Messages refused so far (not in control, invalid, too many).
+    pub fn refused_total(&self) -> u64 {
+        self.gate.refused_total()
+    }
+
+    /// Invalid messages so far.
+    pub fn invalid_total(&self) -> u64 {
+        self.invalid
+    }
+
+    /// One message from the viewer's data channel.
+    pub fn on_message(&mut self, now: Instant, text: &str) -> Vec<ControlEffect> {
+        let msg = match ViewerMessage::parse(text) {
+            Ok(m) => m,
+            Err(e) => {
+                self.invalid += 1;
+                tracing::debug!(error = %e, "refused a data-channel message");
+                self.gate.refuse(InputRefusal::Invalid);
+                return Vec::new();
+            }
+        };
+        match msg {
+            ViewerMessage::Control { action } => {
+                let actions = match action {
+                    ControlAction::Request => self.gate.request(now),
+                    ControlAction::Release => self.gate.release(),
+                };
+                self.effects(actions)
+            }
+            ViewerMessage::Highlight { x, y } => {
+                // Pointing needs no control: it only draws, never acts.
+                self.marker.show(x, y);
+                Vec::new()
+            }
+            input => {
+                if let Some(grant) = self.gate.admit()
+                    && let Err(QueueRefusal::TooMany | QueueRefusal::Closed) =
+                        self.injector.send(grant, input)
+                {
+                    self.gate.refuse(InputRefusal::TooMany);
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// The resident answered the control question.
+    pub fn answer(&mut self, now: Instant, yes: bool) -> Vec<ControlEffect> {
+        let actions = self.gate.answer(now, yes);
+        self.effects(actions)
+    }
+
+    /// The resident takes control back.
+    pub fn stop(&mut self) -> Vec<ControlEffect> {
+        let actions = self.gate.stop();
+        self.effects(actions)
+    }
+
+    /// Timers: the question's deadline, and grouped refusal notices to the viewer.
+    pub fn poll(&mut self, now: Instant) -> Vec<ControlEffect> {
+        let actions = self.gate.poll(now);
+        let mut out = self.effects(actions);
+        out.extend(self.gate.notices(now).into_iter().map(ControlEffect::Reply));
+        out
+    }
+
+    /// The session ends: control ends with it and everything held is released.
+    pub fn end(&mut self) -> Vec<ControlEffect> {
+        let actions = self.gate.end();
+        self.effects(actions)
+    }
+
+    fn effects(&mut self, actions: Vec<GateAction>) -> Vec<ControlEffect> {
+        let mut out = Vec::new();
+        for action in actions {
+            match action {
+                GateAction::Ask { timeout } => out.push(ControlEffect::Ask { timeout }),
+                GateAction::Withdraw => out.push(ControlEffect::Withdraw),
+                GateAction::ReleaseAll => self.injector.release_all(),
+                GateAction::Tell(state) => {
+                    out.push(ControlEffect::Changed(state));
+                    out.push(ControlEffect::Reply(AgentMessage::Control { state }));
+                }
+            }
+        }
+        out
+    }
+}

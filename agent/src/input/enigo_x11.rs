@@ -1,0 +1,257 @@
+//! The X11 injector: enigo with its x11rb backend (XTEST). Not its `xdo` backend, which
+//! turns "É" into "é", nor libei, which panics without a session bus.
+//!
+//! Text is typed as Unicode keysyms: enigo maps a character missing from the resident's
+//! layout onto a spare keycode for the time it is typed, so accents, "€" and Arabic
+//! arrive exactly whatever the layout (French AZERTY with dead keys, US, German…).
+
+use std::time::Duration;
+
+use acote_proto::channel::{ButtonAction, Modifiers, MouseButton, ViewerMessage};
+use enigo::{Axis, Button, Coordinate, Direction, Enigo, Key, Keyboard, Mouse, Settings};
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{AtomEnum, ConnectionExt as _, Window};
+use x11rb::rust_connection::RustConnection;
+
+use super::consent::Grant;
+use super::inject::{InjectError, Injector};
+use super::keys::{KeyAction, interpret};
+
+/// How long applications get to learn a keysym newly mapped onto a spare keycode before
+/// that key is pressed. Without it, Chromium sometimes reads the press with its old
+/// keymap and drops the character.
+const REMAP_SETTLE: Duration = Duration::from_millis(25);
+
+/// Injects into an X display with XTEST.
+pub struct EnigoInjector {
+    enigo: Enigo,
+    settings: Settings,
+    /// Buttons pressed and not yet released (drags).
+    held_buttons: Vec<Button>,
+    /// A connection of our own to notice layout changes (`setxkbmap`, layout switchers).
+    x: RustConnection,
+    root: Window,
+    rules_atom: u32,
+    /// The layout enigo's keymap was read under.
+    layout: Vec<u8>,
+}
+
+fn settings(display: Option<&str>) -> Settings {
+    Settings {
+        x11_display: display.map(str::to_string),
+        // Dropping an enigo (on a layout change, at the end) lets go of anything held.
+        release_keys_when_dropped: true,
+        ..Settings::default()
+    }
+}
+
+fn err(e: impl std::fmt::Display) -> InjectError {
+    InjectError::Inject(e.to_string())
+}
+
+impl EnigoInjector {
+    /// Connects to `display` (or `$DISPLAY`).
+    pub fn open(display: Option<&str>) -> Result<Self, InjectError> {
+        let settings = settings(display);
+        let enigo = Enigo::new(&settings).map_err(|e| InjectError::Open(e.to_string()))?;
+        let open = |e: &dyn std::fmt::Display| InjectError::Open(e.to_string());
+        let (x, screen) = x11rb::connect(display).map_err(|e| open(&e))?;
+        let root = x
+            .setup()
+            .roots
+            .get(screen)
+            .ok_or_else(|| open(&"no such screen"))?
+            .root;
+        let rules_atom = x
+            .intern_atom(false, b"_XKB_RULES_NAMES")
+            .map_err(|e| open(&e))?
+            .reply()
+            .map_err(|e| open(&e))?
+            .atom;
+        let mut injector = Self {
+            enigo,
+            settings,
+            held_buttons: Vec::new(),
+            x,
+            root,
+            rules_atom,
+            layout: Vec::new(),
+        };
+        injector.layout = injector.current_layout()?;
+        Ok(injector)
+    }
+
+    /// The XKB rules, model, layout and options in force, as `setxkbmap` records them.
+    fn current_layout(&self) -> Result<Vec<u8>, InjectError> {
+        let reply = self
+            .x
+            .get_property(false, self.root, self.rules_atom, AtomEnum::STRING, 0, 1024)
+            .map_err(err)?
+            .reply()
+            .map_err(err)?;
+        Ok(reply.value)
+    }
+
+    /// enigo reads the keymap once; when the resident's layout changed, start afresh so
+    /// characters are looked up in the layout now in force.
+    fn follow_layout(&mut self) -> Result<(), InjectError> {
+        let now = self.current_layout()?;
+        if now != self.layout {
+            tracing::info!("keyboard layout changed; reloading the keymap");
+            self.enigo =
+                Enigo::new(&self.settings).map_err(|e| InjectError::Open(e.to_string()))?;
+            self.layout = now;
+        }
+        Ok(())
+    }
+
+    fn pointer(&mut self, x: f64, y: f64) -> Result<(), InjectError> {
+        let (w, h) = self.enigo.main_display().map_err(err)?;
+        // Normalised 0..=1 onto pixel centres 0..=w-1: 1.0 is the last pixel, not past it.
+        let px = (x * f64::from((w - 1).max(0))).round() as i32;
+        let py = (y * f64::from((h - 1).max(0))).round() as i32;
+        self.enigo.move_mouse(px, py, Coordinate::Abs).map_err(err)
+    }
+
+    fn button(&mut self, button: MouseButton, action: ButtonAction) -> Result<(), InjectError> {
+        let b = match button {
+            MouseButton::Left => Button::Left,
+            MouseButton::Middle => Button::Middle,
+            MouseButton::Right => Button::Right,
+        };
+        match action {
+            ButtonAction::Press => {
+                self.enigo.button(b, Direction::Press).map_err(err)?;
+                if !self.held_buttons.contains(&b) {
+                    self.held_buttons.push(b);
+                }
+            }
+            ButtonAction::Release => {
+                self.enigo.button(b, Direction::Release).map_err(err)?;
+                self.held_buttons.retain(|h| *h != b);
+            }
+            ButtonAction::Click => self.enigo.button(b, Direction::Click).map_err(err)?,
+            ButtonAction::Double => {
+                self.enigo.button(b, Direction::Click).map_err(err)?;
+                self.enigo.button(b, Direction::Click).map_err(err)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn chord(&mut self, key: Key, mods: Modifiers) -> Result<(), InjectError> {
+        let held: Vec<Key> = [
+            (mods.ctrl, Key::Control),
+            (mods.alt, Key::Alt),
+            (mods.shift, Key::Shift),
+            (mods.meta, Key::Meta),
+        ]
+        .into_iter()
+        .filter_map(|(on, k)| on.then_some(k))
+        .collect();
+        let mut result = Ok(());
+        for m in &held {
+            result = result.and(self.enigo.key(*m, Direction::Press).map_err(err));
+        }
+        if result.is_ok() {
+            result = self.enigo.key(key, Direction::Click).map_err(err);
+        }
+        // Modifiers are let go even if the key failed: nothing may stay held.
+        for m in held.iter().rev() {
+            let _ = self.enigo.key(*m, Direction::Release);
+        }
+        result
+    }
+
+    fn text(&mut self, text: &str) -> Result<(), InjectError> {
+        for c in text.chars() {
+            let key = match c {
+                // Newlines and tabs are keys, not characters, in most applications.
+                '\n' => Key::Return,
+                '\t' => Key::Tab,
+                c => Key::Unicode(c),
+            };
+            if needs_remap(c) {
+                // A release of a key that is not down is ignored by the X server, but it
+                // makes enigo map the keysym now; the press comes once clients caught up.
+                self.enigo.key(key, Direction::Release).map_err(err)?;
+                std::thread::sleep(REMAP_SETTLE);
+            }
+            self.enigo.key(key, Direction::Click).map_err(err)?;
+        }
+        Ok(())
+    }
+}
+
+impl Injector for EnigoInjector {
+    fn inject(&mut self, grant: &Grant, input: &ViewerMessage) -> Result<(), InjectError> {
+        if !grant.is_live() {
+            return Ok(());
+        }
+        match input {
+            ViewerMessage::Pointer { x, y } => self.pointer(*x, *y),
+            ViewerMessage::Button { button, action } => self.button(*button, *action),
+            ViewerMessage::Wheel { dx, dy } => {
+                if *dy != 0 {
+                    self.enigo.scroll(*dy, Axis::Vertical).map_err(err)?;
+                }
+                if *dx != 0 {
+                    self.enigo.scroll(*dx, Axis::Horizontal).map_err(err)?;
+                }
+                Ok(())
+            }
+            ViewerMessage::Key {
+                code,
+                key,
+                down,
+                mods,
+            } => match interpret(code, key, *down, *mods) {
+                KeyAction::Text(t) => {
+                    self.follow_layout()?;
+                    self.text(&t)
+                }
+                KeyAction::Chord(k, m) => {
+                    self.follow_layout()?;
+                    self.chord(k, m)
+                }
+                KeyAction::Nothing => Ok(()),
+            },
+            ViewerMessage::Text { text } => {
+                self.follow_layout()?;
+                self.text(text)
+            }
+            ViewerMessage::Control { .. } | ViewerMessage::Highlight { .. } => Ok(()),
+        }
+    }
+
+    fn release_all(&mut self) -> Result<(), InjectError> {
+        for b in std::mem::take(&mut self.held_buttons) {
+            let _ = self.enigo.button(b, Direction::Release);
+        }
+        for k in [Key::Control, Key::Alt, Key::Shift, Key::Meta] {
+            let _ = self.enigo.key(k, Direction::Release);
+        }
+        Ok(())
+    }
+}
+
+/// Whether typing `c` may need a keysym mapped onto a spare keycode: lowercase ASCII
+/// letters and the space sit on the first level of every Latin layout; anything else
+/// (capitals, digits on AZERTY, accents, "€", Arabic) may not.
+fn needs_remap(c: char) -> bool {
+    !(c.is_ascii_lowercase() || c == ' ' || c == '\n' || c == '\t')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::needs_remap;
+
+    #[test]
+    fn only_plain_lowercase_skips_the_settle_delay() {
+        assert!(!needs_remap('a'));
+        assert!(!needs_remap(' '));
+        for c in ['A', 'é', 'É', '1', '€', 'ا', ','] {
+            assert!(needs_remap(c), "{c}");
+        }
+    }
+}

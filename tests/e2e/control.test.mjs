@@ -1,0 +1,209 @@
+// End-to-end: remote control only with the resident's consent (issue "Guide and take
+// control"). A real form in a real browser window on the resident's (Xvfb) screen, the
+// agent with its X11 injector, the viewer in headless Chromium. Proves what people see:
+// before yes nothing the caseworker does reaches the resident's PC; after yes a click
+// lands in the field and accented, capitalised and Arabic text arrives exactly on French
+// and US layouts; after Stop input stops at once and no key stays held.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  Harness, startXvfb, startRelay, startAgent, openViewer, startResidentBrowser, setLayout,
+  pointerLocation, xType, log, sleep, QUESTION_LINE,
+} from './harness.mjs';
+
+const W = 1366;
+const H = 768;
+const STRINGS = ['impôts', 'Noël', 'État civil, Île-de-France', 'ça coûte 12 €', 'مرحبا'];
+
+async function fieldValue(resident, id) {
+  return resident.page.evaluate((i) => document.getElementById(i).value, id);
+}
+
+async function waitForField(resident, id, want, timeoutMs = 20_000) {
+  try {
+    await resident.page.waitForFunction(([i, w]) => document.getElementById(i).value === w, [id, want],
+      { timeout: timeoutMs, polling: 50 });
+  } catch {
+    const got = await fieldValue(resident, id);
+    throw new Error(`field #${id}: wanted ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
+  }
+}
+
+async function clearField(viewer, resident, id) {
+  await viewer.focusPicture();
+  await viewer.page.keyboard.press('Control+A');
+  await viewer.page.keyboard.press('Backspace');
+  await waitForField(resident, id, '');
+}
+
+test('control only after yes; text arrives exactly on fr and us layouts; Stop stops', { timeout: 240_000 }, async (t) => {
+  const h = await Harness.create(t);
+  await h.run(async () => {
+    const xvfb = await startXvfb(h, { width: W, height: H });
+    await setLayout(xvfb, 'fr');
+    const resident = await startResidentBrowser(h, xvfb, 'docs/demo/form.html');
+    const relay = await startRelay(h);
+    const agent = await startAgent(h, relay, xvfb);
+
+    const code = await agent.nextCode();
+    const viewer = await openViewer(h, relay.url);
+    await viewer.waitForState('enter-code');
+    await viewer.switchToEnglish();
+    await viewer.connect(code.digits);
+    await agent.nextLine(QUESTION_LINE, 15_000);
+    agent.write('y\n');
+    await viewer.waitForState('watching', 30_000);
+    await viewer.waitForControl('watching');
+
+    // Before any yes to control: clicks and typing change nothing on the resident's PC.
+    const nom = await resident.centreOnScreen('#nom');
+    const before = await pointerLocation(xvfb);
+    await viewer.clickOnScreen(nom.x, nom.y, W, H);
+    await viewer.page.keyboard.type('bonjour');
+    assert.ok(await viewer.page.getByRole('textbox', { name: 'Text to type' }).isDisabled());
+    // A viewer that sends input anyway (buggy or hostile) is refused by the agent itself.
+    await viewer.sendRaw([
+      { type: 'pointer', x: 0.9, y: 0.9 },
+      { type: 'button', button: 'left', action: 'click' },
+      { type: 'text', text: 'bonjour' },
+      { type: 'key', code: 'KeyA', key: 'a', down: true, mods: { ctrl: true } },
+    ]);
+    await viewer.page.waitForFunction(
+      () => /not in control: 4 action/.test(document.getElementById('control-notice').textContent),
+      null, { timeout: 10_000 });
+    await sleep(500);
+    assert.equal(await fieldValue(resident, 'nom'), '', 'nothing typed before control');
+    assert.deepEqual(await pointerLocation(xvfb), before, 'the pointer did not move before control');
+    assert.notEqual(await resident.page.evaluate(() => document.activeElement?.id), 'nom');
+    log('before consent: no click, no move, no text reached the resident');
+
+    // The caseworker asks; the resident is asked a separate question and says yes.
+    await viewer.page.getByRole('button', { name: 'Request control' }).click();
+    await viewer.waitForControl('asking');
+    const question = await agent.nextLine(/mouse and keyboard.*\[y\/n\]/, 15_000);
+    log(`agent asks: ${question.input}`);
+    agent.write('y\n');
+    await viewer.waitForControl('controlling');
+
+    // A click lands in the field it was aimed at.
+    await viewer.clickOnScreen(nom.x, nom.y, W, H);
+    await resident.page.waitForFunction(() => document.activeElement?.id === 'nom', null, { timeout: 10_000 });
+    const at = await pointerLocation(xvfb);
+    assert.ok(Math.abs(at.x - nom.x) <= 2 && Math.abs(at.y - nom.y) <= 2,
+      `pointer at ${at.x},${at.y}, aimed at ${nom.x},${nom.y}`);
+
+    for (const layout of ['fr', 'us']) {
+      await setLayout(xvfb, layout);
+      for (const s of STRINGS) {
+        // Through the "Type text" box…
+        await viewer.typeText(s);
+        await waitForField(resident, 'nom', s);
+        await clearField(viewer, resident, 'nom');
+        // …and through the keyboard over the picture (input events and key presses).
+        await viewer.focusPicture();
+        await viewer.page.keyboard.type(s);
+        await waitForField(resident, 'nom', s);
+        await clearField(viewer, resident, 'nom');
+        log(`${layout}: "${s}" arrived exactly, twice`);
+      }
+    }
+
+    // A burst of 10,000 messages does not freeze the resident's PC: moves are coalesced,
+    // and what follows the burst still arrives, in order.
+    const burst = [];
+    for (let i = 0; i < 10_000; i++) burst.push({ type: 'pointer', x: (i % 1000) / 1000, y: 0.5 });
+    burst.push({ type: 'pointer', x: 0.25, y: 0.25 });
+    await viewer.sendRaw(burst);
+    await viewer.clickOnScreen(nom.x, nom.y, W, H);
+    await viewer.typeText('fin');
+    await waitForField(resident, 'nom', 'fin', 30_000);
+    await clearField(viewer, resident, 'nom');
+    log('a burst of 10,000 messages was absorbed; input after it arrived');
+
+    // Tab moves to the next field, by the resident's own application.
+    await viewer.focusPicture();
+    await viewer.page.keyboard.press('Tab');
+    await resident.page.waitForFunction(() => document.activeElement?.id === 'prenom', null, { timeout: 10_000 });
+    await viewer.page.keyboard.press('Shift+Tab');
+    await resident.page.waitForFunction(() => document.activeElement?.id === 'nom', null, { timeout: 10_000 });
+
+    // The resident takes control back: input stops at once, nothing stays held.
+    agent.write('s\n');
+    await viewer.waitForControl('taken-back');
+    await viewer.focusPicture();
+    await viewer.page.keyboard.type('after stop');
+    assert.ok(await viewer.page.getByRole('textbox', { name: 'Text to type' }).isDisabled());
+    await viewer.sendRaw([{ type: 'text', text: 'after stop' }]);
+    await sleep(1000);
+    assert.equal(await fieldValue(resident, 'nom'), '', 'nothing typed after Stop');
+    // The X keyboard itself types plain lowercase: no Shift, Ctrl or AltGr left pressed.
+    await setLayout(xvfb, 'us');
+    await xType(xvfb, 'ok');
+    await waitForField(resident, 'nom', 'ok');
+    log('after Stop: nothing from the viewer arrives, and no key stayed held');
+  });
+});
+
+test('the caseworker can point at a spot without any control', { timeout: 120_000 }, async (t) => {
+  const h = await Harness.create(t);
+  await h.run(async () => {
+    const xvfb = await startXvfb(h, { width: W, height: H });
+    const relay = await startRelay(h);
+    const agent = await startAgent(h, relay, xvfb);
+    const code = await agent.nextCode();
+    const viewer = await openViewer(h, relay.url);
+    await viewer.waitForState('enter-code');
+    await viewer.switchToEnglish();
+    await viewer.connect(code.digits);
+    await agent.nextLine(QUESTION_LINE, 15_000);
+    agent.write('y\n');
+    await viewer.waitForState('watching', 30_000);
+    const before = await pointerLocation(xvfb);
+    await viewer.page.getByRole('button', { name: 'Point here' }).click();
+    await viewer.clickOnScreen(400, 300, W, H);
+    // The marker is drawn on the resident's screen, so it comes back in the picture.
+    await viewer.waitForColourAt(400 - 28, 300, [255, 107, 0], { tolerance: 40, timeoutMs: 10_000 });
+    assert.deepEqual(await pointerLocation(xvfb), before, 'pointing moves nothing');
+    assert.equal(await viewer.controlMode(), 'watching');
+  });
+});
+
+test('a caseworker who vanishes mid-drag leaves no button held', { timeout: 120_000 }, async (t) => {
+  const h = await Harness.create(t);
+  await h.run(async () => {
+    const xvfb = await startXvfb(h, { width: W, height: H });
+    const resident = await startResidentBrowser(h, xvfb, 'docs/demo/form.html');
+    await resident.page.evaluate(() => {
+      window.buttons = [];
+      window.addEventListener('mousedown', () => window.buttons.push('down'));
+      window.addEventListener('mouseup', () => window.buttons.push('up'));
+    });
+    const relay = await startRelay(h);
+    const agent = await startAgent(h, relay, xvfb);
+    const code = await agent.nextCode();
+    const viewer = await openViewer(h, relay.url);
+    await viewer.waitForState('enter-code');
+    await viewer.switchToEnglish();
+    await viewer.connect(code.digits);
+    await agent.nextLine(QUESTION_LINE, 15_000);
+    agent.write('y\n');
+    await viewer.waitForState('watching', 30_000);
+    await viewer.page.getByRole('button', { name: 'Request control' }).click();
+    await agent.nextLine(/mouse and keyboard.*\[y\/n\]/, 15_000);
+    agent.write('y\n');
+    await viewer.waitForControl('controlling');
+
+    // The caseworker starts a drag on the page…
+    const spot = await resident.centreOnScreen('h1');
+    const p = await viewer.clientPoint(spot.x, spot.y, W, H);
+    await viewer.page.mouse.move(p.x, p.y);
+    await viewer.page.mouse.down();
+    await resident.page.waitForFunction(() => window.buttons.join() === 'down', null, { timeout: 10_000 });
+    // …and their browser disappears with the button still down.
+    await viewer.context.close();
+    await agent.nextEnded(20_000);
+    await resident.page.waitForFunction(() => window.buttons.join() === 'down,up', null, { timeout: 10_000 });
+    log('the agent released the held button when the caseworker vanished');
+  });
+});

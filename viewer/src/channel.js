@@ -1,0 +1,28 @@
+// The "acote" data channel: JSON messages to the agent (input, control requests,
+// highlight) and from it (control state, refused input). Nothing is sent while the
+// channel is not open, and nothing of what is typed is ever logged.
+
+export function createChannel(dc, { onControl, onRefused }) {
+  dc.addEventListener('message', (event) => {
+    if (typeof event.data !== 'string') return;
+    let msg;
+    try {
+      msg = JSON.parse(event.data);
+    } catch {
+      return; // a broken message from the agent is ignored, never shown
+    }
+    if (msg?.type === 'control' && typeof msg.state === 'string') onControl(msg.state);
+    else if (msg?.type === 'refused' && typeof msg.reason === 'string') onRefused(msg.reason, Number(msg.count) || 0);
+  });
+
+  return {
+    send(msg) {
+      if (dc.readyState !== 'open') return false;
+      dc.send(JSON.stringify(msg));
+      return true;
+    },
+    get open() {
+      return dc.readyState === 'open';
+    },
+  };
+}
