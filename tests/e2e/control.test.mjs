@@ -37,24 +37,40 @@ async function clearField(viewer, resident, id) {
   await waitForField(resident, id, '');
 }
 
+/** Xvfb (+ optionally the resident's browser with the form), relay, agent, and a viewer
+ * already watching after the resident's yes to being seen. */
+async function watching(h, { layout = null, withForm = true } = {}) {
+  const xvfb = await startXvfb(h, { width: W, height: H });
+  if (layout) await setLayout(xvfb, layout);
+  const resident = withForm ? await startResidentBrowser(h, xvfb, 'docs/demo/form.html') : null;
+  const relay = await startRelay(h);
+  const agent = await startAgent(h, relay, xvfb);
+  const code = await agent.nextCode();
+  const viewer = await openViewer(h, relay.url);
+  await viewer.waitForState('enter-code');
+  await viewer.switchToEnglish();
+  await viewer.connect(code.digits);
+  await agent.nextLine(QUESTION_LINE, 15_000);
+  agent.write('y\n');
+  await viewer.waitForState('watching', 30_000);
+  await viewer.waitForControl('watching');
+  return { xvfb, resident, relay, agent, viewer };
+}
+
+/** The caseworker asks for control and the resident, asked separately, says yes. */
+async function grantControl(viewer, agent) {
+  await viewer.page.getByRole('button', { name: 'Request control' }).click();
+  await viewer.waitForControl('asking');
+  const question = await agent.nextLine(/mouse and keyboard.*\[y\/n\]/, 15_000);
+  log(`agent asks: ${question.input}`);
+  agent.write('y\n');
+  await viewer.waitForControl('controlling');
+}
+
 test('control only after yes; text arrives exactly on fr and us layouts; Stop stops', { timeout: 240_000 }, async (t) => {
   const h = await Harness.create(t);
   await h.run(async () => {
-    const xvfb = await startXvfb(h, { width: W, height: H });
-    await setLayout(xvfb, 'fr');
-    const resident = await startResidentBrowser(h, xvfb, 'docs/demo/form.html');
-    const relay = await startRelay(h);
-    const agent = await startAgent(h, relay, xvfb);
-
-    const code = await agent.nextCode();
-    const viewer = await openViewer(h, relay.url);
-    await viewer.waitForState('enter-code');
-    await viewer.switchToEnglish();
-    await viewer.connect(code.digits);
-    await agent.nextLine(QUESTION_LINE, 15_000);
-    agent.write('y\n');
-    await viewer.waitForState('watching', 30_000);
-    await viewer.waitForControl('watching');
+    const { xvfb, resident, agent, viewer } = await watching(h, { layout: 'fr' });
 
     // Before any yes to control: clicks and typing change nothing on the resident's PC.
     const nom = await resident.centreOnScreen('#nom');
@@ -79,12 +95,7 @@ test('control only after yes; text arrives exactly on fr and us layouts; Stop st
     log('before consent: no click, no move, no text reached the resident');
 
     // The caseworker asks; the resident is asked a separate question and says yes.
-    await viewer.page.getByRole('button', { name: 'Request control' }).click();
-    await viewer.waitForControl('asking');
-    const question = await agent.nextLine(/mouse and keyboard.*\[y\/n\]/, 15_000);
-    log(`agent asks: ${question.input}`);
-    agent.write('y\n');
-    await viewer.waitForControl('controlling');
+    await grantControl(viewer, agent);
 
     // A click lands in the field it was aimed at.
     await viewer.clickOnScreen(nom.x, nom.y, W, H);
@@ -148,17 +159,7 @@ test('control only after yes; text arrives exactly on fr and us layouts; Stop st
 test('the caseworker can point at a spot without any control', { timeout: 120_000 }, async (t) => {
   const h = await Harness.create(t);
   await h.run(async () => {
-    const xvfb = await startXvfb(h, { width: W, height: H });
-    const relay = await startRelay(h);
-    const agent = await startAgent(h, relay, xvfb);
-    const code = await agent.nextCode();
-    const viewer = await openViewer(h, relay.url);
-    await viewer.waitForState('enter-code');
-    await viewer.switchToEnglish();
-    await viewer.connect(code.digits);
-    await agent.nextLine(QUESTION_LINE, 15_000);
-    agent.write('y\n');
-    await viewer.waitForState('watching', 30_000);
+    const { xvfb, viewer } = await watching(h, { withForm: false });
     const before = await pointerLocation(xvfb);
     await viewer.page.getByRole('button', { name: 'Point here' }).click();
     await viewer.clickOnScreen(400, 300, W, H);
@@ -172,27 +173,13 @@ test('the caseworker can point at a spot without any control', { timeout: 120_00
 test('a caseworker who vanishes mid-drag leaves no button held', { timeout: 120_000 }, async (t) => {
   const h = await Harness.create(t);
   await h.run(async () => {
-    const xvfb = await startXvfb(h, { width: W, height: H });
-    const resident = await startResidentBrowser(h, xvfb, 'docs/demo/form.html');
+    const { resident, agent, viewer } = await watching(h);
     await resident.page.evaluate(() => {
       window.buttons = [];
       window.addEventListener('mousedown', () => window.buttons.push('down'));
       window.addEventListener('mouseup', () => window.buttons.push('up'));
     });
-    const relay = await startRelay(h);
-    const agent = await startAgent(h, relay, xvfb);
-    const code = await agent.nextCode();
-    const viewer = await openViewer(h, relay.url);
-    await viewer.waitForState('enter-code');
-    await viewer.switchToEnglish();
-    await viewer.connect(code.digits);
-    await agent.nextLine(QUESTION_LINE, 15_000);
-    agent.write('y\n');
-    await viewer.waitForState('watching', 30_000);
-    await viewer.page.getByRole('button', { name: 'Request control' }).click();
-    await agent.nextLine(/mouse and keyboard.*\[y\/n\]/, 15_000);
-    agent.write('y\n');
-    await viewer.waitForControl('controlling');
+    await grantControl(viewer, agent);
 
     // The caseworker starts a drag on the page…
     const spot = await resident.centreOnScreen('h1');
