@@ -67,7 +67,7 @@ async function grantControl(viewer, agent) {
   await viewer.waitForControl('controlling');
 }
 
-test('control only after yes; text arrives exactly on fr and us layouts; Stop stops', { timeout: 240_000 }, async (t) => {
+test('control only after yes; text arrives exactly on fr, us, de and ara layouts; Stop stops', { timeout: 240_000 }, async (t) => {
   const h = await Harness.create(t);
   await h.run(async () => {
     const { xvfb, resident, agent, viewer } = await watching(h, { layout: 'fr' });
@@ -104,7 +104,7 @@ test('control only after yes; text arrives exactly on fr and us layouts; Stop st
     assert.ok(Math.abs(at.x - nom.x) <= 2 && Math.abs(at.y - nom.y) <= 2,
       `pointer at ${at.x},${at.y}, aimed at ${nom.x},${nom.y}`);
 
-    for (const layout of ['fr', 'us']) {
+    for (const layout of ['fr', 'us', 'de', 'ara']) {
       await setLayout(xvfb, layout);
       for (const s of STRINGS) {
         // Through the "Type text" box…

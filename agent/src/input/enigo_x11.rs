@@ -5,6 +5,7 @@
 //! layout onto a spare keycode for the time it is typed, so accents, "€" and Arabic
 //! arrive exactly whatever the layout (French AZERTY with dead keys, US, German…).
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use acote_proto::channel::{ButtonAction, Modifiers, MouseButton, ViewerMessage};
@@ -34,6 +35,8 @@ pub struct EnigoInjector {
     rules_atom: u32,
     /// The layout enigo's keymap was read under.
     layout: Vec<u8>,
+    /// Keysyms on the first level of the layout in force: typing those needs no remap.
+    level0: HashSet<u32>,
 }
 
 fn settings(display: Option<&str>) -> Settings {
@@ -76,8 +79,10 @@ impl EnigoInjector {
             root,
             rules_atom,
             layout: Vec::new(),
+            level0: HashSet::new(),
         };
         injector.layout = injector.current_layout()?;
+        injector.level0 = injector.first_level_keysyms()?;
         Ok(injector)
     }
 
@@ -92,6 +97,25 @@ impl EnigoInjector {
         Ok(reply.value)
     }
 
+    /// The keysyms reachable without a modifier or a remap, as the keymap says now.
+    fn first_level_keysyms(&self) -> Result<HashSet<u32>, InjectError> {
+        let setup = self.x.setup();
+        let (min, max) = (setup.min_keycode, setup.max_keycode);
+        let map = self
+            .x
+            .get_keyboard_mapping(min, max - min + 1)
+            .map_err(err)?
+            .reply()
+            .map_err(err)?;
+        let per = usize::from(map.keysyms_per_keycode.max(1));
+        Ok(map
+            .keysyms
+            .chunks(per)
+            .filter_map(|syms| syms.first().copied())
+            .filter(|s| *s != 0)
+            .collect())
+    }
+
     /// enigo reads the keymap once; when the resident's layout changed, start afresh so
     /// characters are looked up in the layout now in force.
     fn follow_layout(&mut self) -> Result<(), InjectError> {
@@ -101,6 +125,7 @@ impl EnigoInjector {
             self.enigo =
                 Enigo::new(&self.settings).map_err(|e| InjectError::Open(e.to_string()))?;
             self.layout = now;
+            self.level0 = self.first_level_keysyms()?;
         }
         Ok(())
     }
@@ -139,7 +164,30 @@ impl EnigoInjector {
         Ok(())
     }
 
-    fn chord(&mut self, key: Key, mods: Modifiers) -> Result<(), InjectError> {
+    /// Ctrl+A and friends: by character where the layout has it on a key of its own
+    /// (Ctrl+A selects all on AZERTY too), else by position (Arabic, Cyrillic layouts,
+    /// where applications read shortcuts from the key's place).
+    fn shortcut(
+        &mut self,
+        ch: char,
+        x_keycode: Option<u8>,
+        mods: Modifiers,
+    ) -> Result<(), InjectError> {
+        match x_keycode {
+            Some(code) if !self.level0.contains(&keysym(ch)) => self
+                .with_modifiers(mods, |enigo| {
+                    enigo.raw(u16::from(code), Direction::Click).map_err(err)
+                }),
+            _ => self.chord(Key::Unicode(ch), mods),
+        }
+    }
+
+    /// Presses the modifiers, runs `press`, and lets the modifiers go whatever happened.
+    fn with_modifiers(
+        &mut self,
+        mods: Modifiers,
+        press: impl FnOnce(&mut Enigo) -> Result<(), InjectError>,
+    ) -> Result<(), InjectError> {
         let held: Vec<Key> = [
             (mods.ctrl, Key::Control),
             (mods.alt, Key::Alt),
@@ -154,13 +202,24 @@ impl EnigoInjector {
             result = result.and(self.enigo.key(*m, Direction::Press).map_err(err));
         }
         if result.is_ok() {
-            result = self.enigo.key(key, Direction::Click).map_err(err);
+            result = press(&mut self.enigo);
         }
         // Modifiers are let go even if the key failed: nothing may stay held.
         for m in held.iter().rev() {
             let _ = self.enigo.key(*m, Direction::Release);
         }
         result
+    }
+
+    fn chord(&mut self, key: Key, mods: Modifiers) -> Result<(), InjectError> {
+        if let Key::Unicode(c) = key
+            && !self.level0.contains(&keysym(c))
+        {
+            // As for text: let applications learn a remapped key before it is pressed.
+            self.enigo.key(key, Direction::Release).map_err(err)?;
+            std::thread::sleep(REMAP_SETTLE);
+        }
+        self.with_modifiers(mods, |enigo| enigo.key(key, Direction::Click).map_err(err))
     }
 
     fn text(&mut self, text: &str) -> Result<(), InjectError> {
@@ -171,7 +230,7 @@ impl EnigoInjector {
                 '\t' => Key::Tab,
                 c => Key::Unicode(c),
             };
-            if needs_remap(c) {
+            if !self.level0.contains(&keysym(c)) {
                 // A release of a key that is not down is ignored by the X server, but it
                 // makes enigo map the keysym now; the press comes once clients caught up.
                 self.enigo.key(key, Direction::Release).map_err(err)?;
@@ -214,6 +273,14 @@ impl Injector for EnigoInjector {
                     self.follow_layout()?;
                     self.chord(k, m)
                 }
+                KeyAction::Shortcut {
+                    ch,
+                    x_keycode,
+                    mods,
+                } => {
+                    self.follow_layout()?;
+                    self.shortcut(ch, x_keycode, mods)
+                }
                 KeyAction::Nothing => Ok(()),
             },
             ViewerMessage::Text { text } => {
@@ -235,23 +302,26 @@ impl Injector for EnigoInjector {
     }
 }
 
-/// Whether typing `c` may need a keysym mapped onto a spare keycode: lowercase ASCII
-/// letters and the space sit on the first level of every Latin layout; anything else
-/// (capitals, digits on AZERTY, accents, "€", Arabic) may not.
-fn needs_remap(c: char) -> bool {
-    !(c.is_ascii_lowercase() || c == ' ' || c == '\n' || c == '\t')
+/// The keysym enigo uses for a character (newline and tab are Return and Tab).
+fn keysym(c: char) -> u32 {
+    match c {
+        '\n' => xkeysym::Keysym::Return.raw(),
+        '\t' => xkeysym::Keysym::Tab.raw(),
+        c => xkeysym::Keysym::from_char(c).raw(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::needs_remap;
+    use super::keysym;
 
     #[test]
-    fn only_plain_lowercase_skips_the_settle_delay() {
-        assert!(!needs_remap('a'));
-        assert!(!needs_remap(' '));
-        for c in ['A', 'é', 'É', '1', '€', 'ا', ','] {
-            assert!(needs_remap(c), "{c}");
-        }
+    fn keysyms_of_plain_accented_and_other_scripts() {
+        assert_eq!(keysym('a'), 0x61);
+        assert_eq!(keysym('é'), 0xe9);
+        assert_eq!(keysym('\n'), 0xff0d);
+        // Characters without a legacy keysym get the Unicode range 0x0100_0000 + code point.
+        assert!(keysym('€') == 0x20ac || keysym('€') == 0x0100_20ac);
+        assert_ne!(keysym('ا'), 0);
     }
 }

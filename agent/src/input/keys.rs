@@ -16,6 +16,17 @@ pub enum KeyAction {
     Text(String),
     /// Press this key with these modifiers, then release all.
     Chord(Key, Modifiers),
+    /// A character shortcut (Ctrl+A): the key that types `ch` in the resident's layout,
+    /// or, where no key does (Arabic, Cyrillic layouts), the key at the same place as
+    /// the caseworker's (`x_keycode`), as applications there expect.
+    Shortcut {
+        /// The character, lower case.
+        ch: char,
+        /// The X keycode of the caseworker's physical key, when it is a known one.
+        x_keycode: Option<u8>,
+        /// Modifiers held.
+        mods: Modifiers,
+    },
     /// Nothing to do (modifier alone, dead key, key-up, caps lock).
     Nothing,
 }
@@ -41,9 +52,75 @@ pub fn interpret(code: &str, key: &str, down: bool, mods: Modifiers) -> KeyActio
     let altgr = mods.ctrl && mods.alt && !c.is_ascii_alphanumeric();
     if (mods.ctrl || mods.alt || mods.meta) && !altgr {
         let lower = c.to_lowercase().next().unwrap_or(c);
-        return KeyAction::Chord(Key::Unicode(lower), mods);
+        return KeyAction::Shortcut {
+            ch: lower,
+            x_keycode: x_keycode(code),
+            mods,
+        };
     }
     KeyAction::Text(c.to_string())
+}
+
+/// The X keycode (Linux evdev code + 8) of a character key, by its position.
+pub fn x_keycode(code: &str) -> Option<u8> {
+    const LETTERS: &[(char, u8)] = &[
+        ('Q', 16),
+        ('W', 17),
+        ('E', 18),
+        ('R', 19),
+        ('T', 20),
+        ('Y', 21),
+        ('U', 22),
+        ('I', 23),
+        ('O', 24),
+        ('P', 25),
+        ('A', 30),
+        ('S', 31),
+        ('D', 32),
+        ('F', 33),
+        ('G', 34),
+        ('H', 35),
+        ('J', 36),
+        ('K', 37),
+        ('L', 38),
+        ('Z', 44),
+        ('X', 45),
+        ('C', 46),
+        ('V', 47),
+        ('B', 48),
+        ('N', 49),
+        ('M', 50),
+    ];
+    let evdev = if let Some(letter) = code.strip_prefix("Key") {
+        let mut chars = letter.chars();
+        let (Some(l), None) = (chars.next(), chars.next()) else {
+            return None;
+        };
+        LETTERS.iter().find(|(c, _)| *c == l)?.1
+    } else if let Some(digit) = code.strip_prefix("Digit") {
+        match digit.parse::<u8>().ok()? {
+            0 => 11,
+            d @ 1..=9 => d + 1,
+            _ => return None,
+        }
+    } else {
+        match code {
+            "Minus" => 12,
+            "Equal" => 13,
+            "BracketLeft" => 26,
+            "BracketRight" => 27,
+            "Semicolon" => 39,
+            "Quote" => 40,
+            "Backquote" => 41,
+            "Backslash" => 43,
+            "Comma" => 51,
+            "Period" => 52,
+            "Slash" => 53,
+            "IntlBackslash" => 86,
+            _ => return None,
+        }
+    };
+    Some(evdev + 8)
 }
 
 fn named(code: &str) -> Option<Key> {
@@ -103,7 +180,11 @@ mod tests {
         );
         assert_eq!(
             interpret("KeyA", "a", true, ctrl()),
-            KeyAction::Chord(Key::Unicode('a'), ctrl())
+            KeyAction::Shortcut {
+                ch: 'a',
+                x_keycode: Some(38),
+                mods: ctrl()
+            }
         );
         let shift_ctrl = Modifiers {
             shift: true,
@@ -111,7 +192,11 @@ mod tests {
         };
         assert_eq!(
             interpret("KeyT", "T", true, shift_ctrl),
-            KeyAction::Chord(Key::Unicode('t'), shift_ctrl)
+            KeyAction::Shortcut {
+                ch: 't',
+                x_keycode: Some(28),
+                mods: shift_ctrl
+            }
         );
         let altgr = Modifiers {
             ctrl: true,
@@ -122,6 +207,17 @@ mod tests {
             interpret("Digit0", "@", true, altgr),
             KeyAction::Text("@".into())
         );
+    }
+
+    #[test]
+    fn physical_positions() {
+        assert_eq!(x_keycode("KeyQ"), Some(24));
+        assert_eq!(x_keycode("KeyA"), Some(38));
+        assert_eq!(x_keycode("Digit1"), Some(10));
+        assert_eq!(x_keycode("Digit0"), Some(19));
+        assert_eq!(x_keycode("Slash"), Some(61));
+        assert_eq!(x_keycode("Enter"), None);
+        assert_eq!(x_keycode("KeyAB"), None);
     }
 
     #[test]
