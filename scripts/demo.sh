@@ -31,8 +31,16 @@ if [ -z "${DISPLAY:-}" ]; then
   pids+=($!)
   for _ in $(seq 50); do [ -s "$data/display" ] && break; sleep 0.1; done
   export DISPLAY=":$(head -n1 "$data/display")"
-  chromium --no-sandbox --disable-gpu --disable-background-networking --disable-component-update \
-    --disable-sync --disable-quic --no-first-run --user-data-dir="$data/chromium" \
+  sandbox=""
+  [ "$(id -u)" -eq 0 ] && sandbox="--no-sandbox --test-type" # root cannot use Chromium's sandbox
+  # shellcheck disable=SC2086
+  # No offer to translate the French form drawn over it.
+  mkdir -p "$data/chromium/Default"
+  [ -f "$data/chromium/Default/Preferences" ] ||
+    echo '{"translate":{"enabled":false},"intl":{"accept_languages":"fr-FR,fr"}}' >"$data/chromium/Default/Preferences"
+  chromium $sandbox --disable-gpu --disable-background-networking --disable-component-update \
+    --disable-sync --disable-quic --no-first-run --lang=fr \
+    --user-data-dir="$data/chromium" \
     --window-position=0,0 --window-size=1366,768 --app="file://$PWD/docs/demo/form.html" \
     >"$data/chromium.log" 2>&1 &
   pids+=($!)
