@@ -62,10 +62,15 @@ impl AgentConfig {
             path: path.to_owned(),
             source,
         })?;
-        toml::from_str(&text).map_err(|e| AgentConfigError::Invalid {
+        Self::parse(&text).map_err(|message| AgentConfigError::Invalid {
             path: path.to_owned(),
-            message: e.to_string(),
+            message,
         })
+    }
+
+    /// Parses the file's text; the error says which key or line is wrong.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
     }
 }
 

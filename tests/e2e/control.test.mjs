@@ -139,9 +139,18 @@ test('control only after yes; text arrives exactly on fr, us, de and ara layouts
     await viewer.page.keyboard.press('Shift+Tab');
     await resident.page.waitForFunction(() => document.activeElement?.id === 'nom', null, { timeout: 10_000 });
 
-    // The resident takes control back: input stops at once, nothing stays held.
+    // The resident takes control back in the middle of a long text: typing stops at once.
+    await viewer.typeText('É'.repeat(400));
+    await resident.page.waitForFunction(() => document.getElementById('nom').value.length >= 3, null, { timeout: 10_000 });
     agent.write('s\n');
     await viewer.waitForControl('taken-back');
+    await sleep(500);
+    const cut = (await fieldValue(resident, 'nom')).length;
+    await sleep(1500);
+    assert.equal((await fieldValue(resident, 'nom')).length, cut, 'typing stopped with Stop');
+    assert.ok(cut < 400, `only part of the text was typed (${cut} of 400)`);
+    log(`Stop cut a 400-character text after ${cut} characters`);
+    await resident.page.evaluate(() => { document.getElementById('nom').value = ''; });
     await viewer.focusPicture();
     await viewer.page.keyboard.type('after stop');
     assert.ok(await viewer.page.getByRole('textbox', { name: 'Text to type' }).isDisabled());

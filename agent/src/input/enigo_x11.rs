@@ -222,8 +222,12 @@ impl EnigoInjector {
         self.with_modifiers(mods, |enigo| enigo.key(key, Direction::Click).map_err(err))
     }
 
-    fn text(&mut self, text: &str) -> Result<(), InjectError> {
+    fn text(&mut self, grant: &Grant, text: &str) -> Result<(), InjectError> {
         for c in text.chars() {
+            // A long text takes seconds to type: the resident's Stop must cut it short.
+            if !grant.is_live() {
+                break;
+            }
             let key = match c {
                 // Newlines and tabs are keys, not characters, in most applications.
                 '\n' => Key::Return,
@@ -267,7 +271,7 @@ impl Injector for EnigoInjector {
             } => match interpret(code, key, *down, *mods) {
                 KeyAction::Text(t) => {
                     self.follow_layout()?;
-                    self.text(&t)
+                    self.text(grant, &t)
                 }
                 KeyAction::Chord(k, m) => {
                     self.follow_layout()?;
@@ -285,7 +289,7 @@ impl Injector for EnigoInjector {
             },
             ViewerMessage::Text { text } => {
                 self.follow_layout()?;
-                self.text(text)
+                self.text(grant, text)
             }
             ViewerMessage::Control { .. } | ViewerMessage::Highlight { .. } => Ok(()),
         }

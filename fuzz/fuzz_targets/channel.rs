@@ -1,0 +1,23 @@
+//! Data-channel messages from the viewer: parsing never panics, and whatever passes
+//! validation is within the ranges the injector relies on.
+#![no_main]
+
+use acote_proto::channel::{MAX_TEXT_BYTES, MAX_WHEEL_STEPS, ViewerMessage};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(msg) = ViewerMessage::parse(text) else { return };
+    match msg {
+        ViewerMessage::Pointer { x, y } | ViewerMessage::Highlight { x, y } => {
+            assert!((0.0..=1.0).contains(&x) && (0.0..=1.0).contains(&y));
+        }
+        ViewerMessage::Wheel { dx, dy } => assert!(dx.abs() <= MAX_WHEEL_STEPS && dy.abs() <= MAX_WHEEL_STEPS),
+        ViewerMessage::Text { text } => {
+            assert!(!text.is_empty() && text.len() <= MAX_TEXT_BYTES);
+            assert!(text.chars().all(|c| !c.is_control() || c == '\n' || c == '\t'));
+        }
+        ViewerMessage::Key { code, .. } => assert!(acote_proto::keys::is_known_code(&code)),
+        ViewerMessage::Button { .. } | ViewerMessage::Control { .. } => {}
+    }
+});
