@@ -51,6 +51,10 @@ test("the caseworker sees the resident's screen after yes", { timeout: 120_000 }
     log(`viewer decodes ${stats.frameWidth}x${stats.frameHeight} (${stats.codec}), ${stats.framesDecoded} frames so far`);
     assert.equal(stats.frameWidth, WIDTH);
     assert.equal(stats.frameHeight, HEIGHT);
+    // The caseworker sees how the picture travels: on one machine, directly.
+    await viewer.page.waitForFunction(
+      () => /^Direct connection · \d+ ms$/.test(document.getElementById('link').textContent),
+      null, { timeout: 10_000 });
 
     // The picture follows the screen: two colours in turn.
     await fillScreen(xvfb, '#1e90ff');

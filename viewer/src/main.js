@@ -109,7 +109,9 @@ function onFirstFrame(a) {
   if (a.over || ui.getState() === 'watching') return;
   ui.setState('watching');
   a.stopStats = startStats(a.peer.pc, (stats) => {
-    if (!a.over) window.acote.stats = stats;
+    if (a.over) return;
+    window.acote.stats = stats;
+    ui.setLink(stats.path, stats.rttMs);
   });
 }
 

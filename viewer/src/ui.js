@@ -36,6 +36,7 @@ export function setState(state, key = state, params = {}) {
   $('code-form').hidden = !FORM_STATES.has(state);
   $('stage').hidden = !VIDEO_STATES.has(state);
   $('controls').hidden = state !== 'watching';
+  if (state !== 'watching') setLink(null);
   $('end').hidden = !SESSION_STATES.has(state);
   $('again').hidden = !END_STATES.has(state);
   $('status').classList.toggle('is-problem',
@@ -65,6 +66,19 @@ export function setFieldError(key) {
   else input.removeAttribute('aria-invalid');
 }
 
+// How the picture travels (direct or through the relay) and the round-trip time.
+let link = null;
+export function setLink(path, rtt) {
+  link = path ? { path, rtt } : null;
+  renderLink();
+}
+
+function renderLink() {
+  const el = $('link');
+  el.hidden = !link;
+  el.textContent = link ? t(link.path === 'relay' ? 'linkRelay' : 'linkDirect', { rtt: link.rtt }) : '';
+}
+
 export function setSite(name) {
   siteName = typeof name === 'string' && name.trim() ? name.trim() : null;
   renderSite();
@@ -84,5 +98,6 @@ function renderSite() {
 export function refresh() {
   renderStatus();
   renderSite();
+  renderLink();
   if (fieldErrorKey) setFieldError(fieldErrorKey);
 }

@@ -83,10 +83,20 @@ export function startStats(pc, onStats, intervalMs = 1000) {
     if (stopped) return;
     let inbound = null;
     let pair = null;
+    let selectedPairId = null;
     report.forEach((s) => {
       if (s.type === 'inbound-rtp' && s.kind === 'video') inbound = s;
-      if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
+      if (s.type === 'transport' && s.selectedCandidatePairId) selectedPairId = s.selectedCandidatePairId;
     });
+    pair = (selectedPairId && report.get(selectedPairId)) || null;
+    if (!pair) {
+      report.forEach((s) => {
+        if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
+      });
+    }
+    // "relay" on either end means the media goes through the site's relay (TURN).
+    const kind = (id) => (id && report.get(id)?.candidateType) || null;
+    const relayed = pair ? [kind(pair.localCandidateId), kind(pair.remoteCandidateId)].includes('relay') : null;
     if (!inbound) return;
     const now = { t: inbound.timestamp, bytes: inbound.bytesReceived ?? 0 };
     const kbps = last && now.t > last.t
@@ -104,6 +114,7 @@ export function startStats(pc, onStats, intervalMs = 1000) {
       jitterMs: inbound.jitter != null ? Math.round(inbound.jitter * 1000) : null,
       rttMs: pair?.currentRoundTripTime != null
         ? Math.round(pair.currentRoundTripTime * 1000) : null,
+      path: relayed === null ? null : relayed ? 'relay' : 'direct',
     });
   }, intervalMs);
   return () => {
