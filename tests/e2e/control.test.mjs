@@ -132,6 +132,30 @@ test('control only after yes; text arrives exactly on fr, us, de and ara layouts
     await clearField(viewer, resident, 'nom');
     log('a burst of 10,000 messages was absorbed; input after it arrived');
 
+    // Shortcuts and named keys do what the caseworker expects on the resident's PC:
+    // arrows move the caret, Ctrl+A / Ctrl+C / Ctrl+V copy from one field to the next.
+    await setLayout(xvfb, 'fr');
+    await viewer.focusPicture();
+    await viewer.page.keyboard.type('ab');
+    await viewer.page.keyboard.press('ArrowLeft');
+    await viewer.page.keyboard.type('X');
+    await waitForField(resident, 'nom', 'aXb');
+    await viewer.page.keyboard.press('Control+A');
+    await viewer.page.keyboard.press('Control+C');
+    await viewer.page.keyboard.press('Tab');
+    await viewer.page.keyboard.press('Control+V');
+    await waitForField(resident, 'prenom', 'aXb');
+    await viewer.page.keyboard.press('Shift+Tab');
+    await clearField(viewer, resident, 'nom');
+    await resident.page.evaluate(() => { document.getElementById('prenom').value = ''; });
+    // The wheel over the picture scrolls the resident's page.
+    const middle = await viewer.clientPoint(W / 2, H / 2, W, H);
+    await viewer.page.mouse.move(middle.x, middle.y);
+    await viewer.page.mouse.wheel(0, 500);
+    await resident.page.waitForFunction(() => window.scrollY > 0, null, { timeout: 10_000 });
+    await resident.page.evaluate(() => window.scrollTo(0, 0));
+    log('arrows, Ctrl+A/C/V, Tab and the wheel acted on the resident\'s page');
+
     // Tab moves to the next field, by the resident's own application.
     await viewer.focusPicture();
     await viewer.page.keyboard.press('Tab');
