@@ -18,10 +18,46 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
+/// The caseworker every test relay starts with.
+pub const LOGIN: &str = "marie";
+pub const NAME: &str = "Marie Dupont";
+pub const SITE: &str = "CHRS Les Lilas";
+pub const PASSWORD: &str = "cheval agrafe batterie";
+
+/// A raw HTTP response.
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl HttpResponse {
+    /// The session cookie set by this response, as `name=value`.
+    pub fn cookie(&self) -> Option<String> {
+        self.head
+            .lines()
+            .find(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with("set-cookie: acote_session=")
+            })
+            .and_then(|l| l.split_once(": "))
+            .and_then(|(_, v)| v.split(';').next())
+            .map(str::to_string)
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
 pub struct TestRelay {
     pub addr: std::net::SocketAddr,
     pub tls: Arc<rustls::ClientConfig>,
     pub hub: HubHandle,
+    pub store: acote_relay::store::Store,
+    /// The default caseworker's session cookie (`acote_session=…`).
+    pub cookie: String,
     pub data_dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     pub served: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -41,6 +77,12 @@ impl TestRelay {
         let relay = Relay::start(&config).await.unwrap();
         let addr = relay.local_addr;
         let hub = relay.hub();
+        let store = relay.store();
+        let hash = acote_relay::auth::password::hash(PASSWORD).unwrap();
+        store
+            .add_account(LOGIN, NAME, SITE, Some(&hash), None, 0)
+            .await
+            .unwrap();
         // Trust exactly the relay's self-signed certificate, as a pinned agent would.
         let pem = std::fs::read(data_dir.join("tls/cert.pem")).unwrap();
         let mut roots = rustls::RootCertStore::empty();
@@ -57,14 +99,81 @@ impl TestRelay {
         let served = tokio::spawn(relay.serve(async {
             let _ = stopped.await;
         }));
-        Self {
+        let mut relay = Self {
             addr,
             tls: Arc::new(tls),
             hub,
+            store,
+            cookie: String::new(),
             data_dir,
             stop: Some(stop),
             served,
+        };
+        let signed = relay.sign_in(LOGIN, PASSWORD).await;
+        assert_eq!(signed.status, 200, "{signed:?}");
+        relay.cookie = signed.cookie().unwrap();
+        relay
+    }
+
+    /// Signs in through `POST /api/login`.
+    pub async fn sign_in(&self, login: &str, password: &str) -> HttpResponse {
+        let body = serde_json::json!({ "login": login, "password": password }).to_string();
+        self.request(
+            "POST",
+            "/api/login",
+            &[("content-type", "application/json")],
+            &body,
+        )
+        .await
+    }
+
+    /// Any HTTPS request; `headers` are added as given.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> HttpResponse {
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost:{}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.addr.port(),
+            body.len()
+        );
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
         }
+        head.push_str("\r\n");
+        head.push_str(body);
+        let raw = self.raw(&head).await;
+        let (h, b) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        let status = h
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        HttpResponse {
+            status,
+            head: h.to_string(),
+            body: b.to_string(),
+        }
+    }
+
+    async fn raw(&self, request: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let tcp = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let mut tls = connector.connect(name, tcp).await.unwrap();
+        tls.write_all(request.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        let _ = tls.read_to_end(&mut out).await;
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// A signaling connection carrying the default caseworker's cookie.
+    pub async fn connect_viewer(&self) -> Client {
+        self.connect_with(None, Some(&self.cookie)).await.unwrap()
     }
 
     pub fn shutdown(&mut self) {
@@ -81,10 +190,21 @@ impl TestRelay {
         &self,
         origin: Option<&str>,
     ) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
+        self.connect_with(origin, None).await
+    }
+
+    pub async fn connect_with(
+        &self,
+        origin: Option<&str>,
+        cookie: Option<&str>,
+    ) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
         let url = format!("wss://localhost:{}/signal", self.addr.port());
         let mut request = url.into_client_request().unwrap();
         if let Some(o) = origin {
             request.headers_mut().insert("origin", o.parse().unwrap());
+        }
+        if let Some(c) = cookie {
+            request.headers_mut().insert("cookie", c.parse().unwrap());
         }
         let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(
             request,
