@@ -71,7 +71,21 @@ pub enum StartError {
     Store(#[from] store::StoreError),
 }
 
-/// How often the audit retention rule runs.
+/// The relay's log filter: `RUST_LOG` (or `default`), except that the WebSocket library
+/// never logs below debug, since at trace it prints whole frames, session codes included.
+pub fn log_filter(rust_log: Option<&str>, default: &str) -> tracing_subscriber::EnvFilter {
+    let base = rust_log
+        .and_then(|s| tracing_subscriber::EnvFilter::try_new(s).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default));
+    ["tungstenite=debug", "tokio_tungstenite=debug"]
+        .into_iter()
+        .filter_map(|d| d.parse().ok())
+        .fold(base, |f, d| f.add_directive(d))
+}
+
+/// How often expired web sessions and idle lock-outs are dropped.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// How often the audit retention rule runs (also once at start).
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
 /// A relay whose sockets are bound, ready to serve.
@@ -98,20 +112,6 @@ impl Relay {
         })?;
         let identity = http::tls::load_or_create(&config.tls, data_dir)?;
         let store = Store::open(data_dir).await?;
-        let retention_days = config.audit.retention_days;
-        let retention_store = store.clone();
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(RETENTION_EVERY);
-            loop {
-                every.tick().await;
-                let now = store::time::unix_now();
-                match retention_store.apply_retention(now, retention_days).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(deleted = n, "audit retention applied"),
-                    Err(e) => tracing::error!(error = %e, "audit retention failed"),
-                }
-            }
-        });
         let addr = config.server.listen;
         let listener = std::net::TcpListener::bind(addr)
             .and_then(|l| l.set_nonblocking(true).map(|_| l))
@@ -151,6 +151,10 @@ impl Relay {
             store,
             auth: Default::default(),
         });
+        tokio::spawn(maintain(
+            Arc::downgrade(&state),
+            config.audit.retention_days,
+        ));
         Ok(Self {
             listener,
             tls: identity.server_config,
@@ -196,5 +200,36 @@ impl Relay {
         };
         let (served, ()) = tokio::join!(serving, stopper);
         served
+    }
+}
+
+/// Background upkeep until the relay is dropped: prunes sign-in state every minute and
+/// applies the audit retention rule every hour.
+async fn maintain(state: std::sync::Weak<http::AppState>, retention_days: u32) {
+    let mut every = tokio::time::interval(PRUNE_EVERY);
+    let mut last_retention: Option<tokio::time::Instant> = None;
+    loop {
+        every.tick().await;
+        let Some(state) = state.upgrade() else { return };
+        {
+            let now = std::time::Instant::now();
+            let mut auth = state.auth_state();
+            auth.sessions.prune(now);
+            auth.by_account.prune(now);
+            auth.by_addr.prune(now);
+        }
+        if last_retention.is_some_and(|t| t.elapsed() < RETENTION_EVERY) {
+            continue;
+        }
+        last_retention = Some(tokio::time::Instant::now());
+        match state
+            .store
+            .apply_retention(store::time::unix_now(), retention_days)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "audit retention applied"),
+            Err(e) => tracing::error!(error = %e, "audit retention failed"),
+        }
     }
 }

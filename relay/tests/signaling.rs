@@ -359,3 +359,21 @@ async fn issue7_a_session_is_audited_end_to_end() {
     assert!(!all.contains(common::PASSWORD));
     assert!(relay.store.verify().await.unwrap().problems.is_empty());
 }
+
+#[tokio::test]
+async fn issue7_no_session_starts_when_the_audit_log_cannot_be_written() {
+    let relay = TestRelay::start("auditdown").await;
+    // Every write now fails, as on a full disk.
+    relay.store.close().await;
+    let mut agent = relay.connect().await;
+    agent.hello(Role::Agent).await;
+    match agent.recv().await {
+        Some(SignalMessage::Error { code, message }) => {
+            assert_eq!(code, ErrorCode::Unavailable);
+            assert!(message.contains("audit log"), "{message}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(agent.recv().await, None, "closed: no code was handed out");
+    assert_eq!(relay.hub.stats().await.unwrap().agents, 0);
+}

@@ -184,7 +184,7 @@ async fn run(mut hub: Hub, store: Store, mut rx: mpsc::Receiver<Event>) {
         }
         for (conn, msg) in sends {
             let Some(tx) = conns.get(&conn) else { continue };
-            if tx.try_send(msg).is_err() {
+            if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(msg) {
                 // A connection that cannot keep up with signaling is broken; dropping its
                 // sender makes its task close it, and the hub hears `Left` from there.
                 tracing::warn!(conn, "connection too slow for signaling; closing it");

@@ -51,39 +51,17 @@ impl HttpResponse {
     }
 }
 
-pub struct TestRelay {
+/// Where a relay listens and how to trust it: enough to talk to an in-process relay or
+/// to a relay process.
+#[derive(Clone)]
+pub struct Endpoint {
     pub addr: std::net::SocketAddr,
     pub tls: Arc<rustls::ClientConfig>,
-    pub hub: HubHandle,
-    pub store: acote_relay::store::Store,
-    /// The default caseworker's session cookie (`acote_session=…`).
-    pub cookie: String,
-    pub data_dir: PathBuf,
-    stop: Option<oneshot::Sender<()>>,
-    pub served: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-impl TestRelay {
-    pub async fn start(name: &str) -> Self {
-        let data_dir =
-            std::env::temp_dir().join(format!("acote-relay-test-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&data_dir);
-        let mut config = Config::parse(
-            "[server]\nsite_name = \"Test site\"\n[stun]\nlisten = \"127.0.0.1:0\"\n",
-        )
-        .unwrap();
-        config.server.listen = "127.0.0.1:0".parse().unwrap();
-        config.server.data_dir = data_dir.clone();
-        let relay = Relay::start(&config).await.unwrap();
-        let addr = relay.local_addr;
-        let hub = relay.hub();
-        let store = relay.store();
-        let hash = acote_relay::auth::password::hash(PASSWORD).unwrap();
-        store
-            .add_account(LOGIN, NAME, SITE, Some(&hash), None, 0)
-            .await
-            .unwrap();
-        // Trust exactly the relay's self-signed certificate, as a pinned agent would.
+impl Endpoint {
+    /// Trusts exactly the self-signed certificate in `data_dir`, as a pinned agent would.
+    pub fn new(addr: std::net::SocketAddr, data_dir: &std::path::Path) -> Self {
         let pem = std::fs::read(data_dir.join("tls/cert.pem")).unwrap();
         let mut roots = rustls::RootCertStore::empty();
         for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
@@ -95,24 +73,10 @@ impl TestRelay {
             .unwrap()
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let served = tokio::spawn(relay.serve(async {
-            let _ = stopped.await;
-        }));
-        let mut relay = Self {
+        Self {
             addr,
             tls: Arc::new(tls),
-            hub,
-            store,
-            cookie: String::new(),
-            data_dir,
-            stop: Some(stop),
-            served,
-        };
-        let signed = relay.sign_in(LOGIN, PASSWORD).await;
-        assert_eq!(signed.status, 200, "{signed:?}");
-        relay.cookie = signed.cookie().unwrap();
-        relay
+        }
     }
 
     /// Signs in through `POST /api/login`.
@@ -171,6 +135,106 @@ impl TestRelay {
         String::from_utf8_lossy(&out).into_owned()
     }
 
+    pub async fn connect_with(
+        &self,
+        origin: Option<&str>,
+        cookie: Option<&str>,
+    ) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
+        let url = format!("wss://localhost:{}/signal", self.addr.port());
+        let mut request = url.into_client_request().unwrap();
+        if let Some(o) = origin {
+            request.headers_mut().insert("origin", o.parse().unwrap());
+        }
+        if let Some(c) = cookie {
+            request.headers_mut().insert("cookie", c.parse().unwrap());
+        }
+        let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            None,
+            true,
+            Some(Connector::Rustls(self.tls.clone())),
+        )
+        .await?;
+        Ok(Client { ws })
+    }
+}
+
+pub struct TestRelay {
+    pub addr: std::net::SocketAddr,
+    pub tls: Arc<rustls::ClientConfig>,
+    pub hub: HubHandle,
+    pub store: acote_relay::store::Store,
+    /// The default caseworker's session cookie (`acote_session=…`).
+    pub cookie: String,
+    pub data_dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    pub served: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl TestRelay {
+    pub async fn start(name: &str) -> Self {
+        let data_dir =
+            std::env::temp_dir().join(format!("acote-relay-test-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&data_dir);
+        let mut config = Config::parse(
+            "[server]\nsite_name = \"Test site\"\n[stun]\nlisten = \"127.0.0.1:0\"\n",
+        )
+        .unwrap();
+        config.server.listen = "127.0.0.1:0".parse().unwrap();
+        config.server.data_dir = data_dir.clone();
+        let relay = Relay::start(&config).await.unwrap();
+        let addr = relay.local_addr;
+        let hub = relay.hub();
+        let store = relay.store();
+        let hash = acote_relay::auth::password::hash(PASSWORD).unwrap();
+        store
+            .add_account(LOGIN, NAME, SITE, Some(&hash), None, 0)
+            .await
+            .unwrap();
+        let tls = Endpoint::new(addr, &data_dir).tls;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let served = tokio::spawn(relay.serve(async {
+            let _ = stopped.await;
+        }));
+        let mut relay = Self {
+            addr,
+            tls,
+            hub,
+            store,
+            cookie: String::new(),
+            data_dir,
+            stop: Some(stop),
+            served,
+        };
+        let signed = relay.sign_in(LOGIN, PASSWORD).await;
+        assert_eq!(signed.status, 200, "{signed:?}");
+        relay.cookie = signed.cookie().unwrap();
+        relay
+    }
+
+    fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            addr: self.addr,
+            tls: self.tls.clone(),
+        }
+    }
+
+    /// Signs in through `POST /api/login`.
+    pub async fn sign_in(&self, login: &str, password: &str) -> HttpResponse {
+        self.endpoint().sign_in(login, password).await
+    }
+
+    /// Any HTTPS request.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> HttpResponse {
+        self.endpoint().request(method, path, headers, body).await
+    }
+
     /// A signaling connection carrying the default caseworker's cookie.
     pub async fn connect_viewer(&self) -> Client {
         self.connect_with(None, Some(&self.cookie)).await.unwrap()
@@ -198,22 +262,7 @@ impl TestRelay {
         origin: Option<&str>,
         cookie: Option<&str>,
     ) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
-        let url = format!("wss://localhost:{}/signal", self.addr.port());
-        let mut request = url.into_client_request().unwrap();
-        if let Some(o) = origin {
-            request.headers_mut().insert("origin", o.parse().unwrap());
-        }
-        if let Some(c) = cookie {
-            request.headers_mut().insert("cookie", c.parse().unwrap());
-        }
-        let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(
-            request,
-            None,
-            true,
-            Some(Connector::Rustls(self.tls.clone())),
-        )
-        .await?;
-        Ok(Client { ws })
+        self.endpoint().connect_with(origin, cookie).await
     }
 
     /// A plain HTTPS GET; returns the raw response head and body.
@@ -243,8 +292,9 @@ pub struct Client {
 }
 
 impl Client {
+    /// Sends a message; a failure (the relay is gone) is ignored, the next read says so.
     pub async fn send(&mut self, msg: &SignalMessage) {
-        self.send_raw(&msg.to_json()).await;
+        let _ = self.ws.send(Message::Text(msg.to_json().into())).await;
     }
 
     pub async fn send_raw(&mut self, text: &str) {
@@ -271,6 +321,20 @@ impl Client {
                 Some(Ok(Message::Text(t))) => {
                     return Some(SignalMessage::parse(t.as_str()).unwrap());
                 }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// Like `recv`, but `None` on any failure (the relay was killed) instead of a panic.
+    pub async fn try_recv(&mut self) -> Option<SignalMessage> {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
+                .await
+                .ok()?;
+            match frame {
+                Some(Ok(Message::Text(t))) => return SignalMessage::parse(t.as_str()).ok(),
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
                 Some(Ok(_)) => continue,
             }
