@@ -44,6 +44,7 @@ fn admin(dir: &Path, args: &[&str], stdin: &str) -> (bool, String) {
 
 /// Starts `acote-relay serve` and waits for its address. Its stdout goes to a file, so
 /// nothing in the test can close the pipe under it.
+#[allow(clippy::zombie_processes)] // the caller kills and waits for the child it gets
 fn serve(dir: &Path, config: &Path) -> (Child, Endpoint) {
     let out_path = dir.join(format!(
         "serve-{}.out",

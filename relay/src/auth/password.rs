@@ -115,7 +115,7 @@ pub fn check_policy(password: &str, login: &str) -> Result<(), PasswordError> {
         return Err(PasswordError::TooLong);
     }
     let lower = password.to_lowercase();
-    let same_char = lower.chars().all(|c| Some(c) == lower.chars().next());
+    let same_char = lower.chars().all(|c| lower.starts_with(c));
     if same_char || COMMON.contains(&lower.as_str()) || lower == login.to_lowercase() {
         return Err(PasswordError::TooCommon);
     }
