@@ -165,6 +165,9 @@ async fn bad_frames_get_clear_errors_and_leave_other_sessions_untouched() {
     assert_eq!(error_code(noisy.recv().await), ErrorCode::TooLarge);
     noisy.send(&redeem("000000")).await;
     assert_eq!(error_code(noisy.recv().await), ErrorCode::InvalidCode);
+    // The wrong code is counted on the account, for `caseworker list`.
+    let account = relay.store.account(common::LOGIN).await.unwrap().unwrap();
+    assert_eq!(account.wrong_codes, 1);
     noisy
         .send(&SignalMessage::Answer { sdp: "v=0".into() })
         .await;

@@ -9,10 +9,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use acote_proto::code::{CODE_LIFETIME, IssuedCode};
-use acote_proto::signal::MAX_PROCEDURE_CHARS;
-use acote_proto::{
-    ByeReason, ConsentEvent, ErrorCode, Redacted, Requester, SessionCode, SignalMessage,
-};
+use acote_proto::{ByeReason, ErrorCode, Requester, SessionCode, SignalMessage};
 
 use super::limits::WrongCodeLimits;
 use crate::store::audit::Record;
@@ -251,108 +248,9 @@ impl Hub {
         out
     }
 
-    fn redeem(
-        &mut self,
-        now: Instant,
-        viewer_conn: ConnId,
-        typed: &str,
-        procedure: Option<&str>,
-    ) -> Vec<Output> {
-        let Some(viewer) = self.viewers.get(&viewer_conn) else {
-            return self.unexpected(viewer_conn, "redeem");
-        };
-        if viewer.agent.is_some() {
-            return self.unexpected(viewer_conn, "redeem");
-        }
-        let (addr, login) = (viewer.addr, viewer.caseworker.login.clone());
-        let procedure = match clean_procedure(procedure) {
-            Ok(p) => p,
-            Err(message) => return vec![error(viewer_conn, ErrorCode::Malformed, message)],
-        };
-        if let Err(limited) = self.limits.check(now, addr, &login) {
-            self.stats.rate_limited += 1;
-            let minutes = limited.wait().as_secs().div_ceil(60).max(1);
-            tracing::warn!(
-                scope = limited.scope(),
-                "redeem refused: too many wrong codes"
-            );
-            let record = Record::new("code_limited")
-                .actor(&login)
-                .with("scope", limited.scope())
-                .with("addr", addr);
-            return vec![
-                Output::Audit(record),
-                error(
-                    viewer_conn,
-                    ErrorCode::RateLimited,
-                    format!("too many wrong codes; try again in {minutes} min"),
-                ),
-            ];
-        }
-        let found = SessionCode::parse(typed)
-            .ok()
-            .and_then(|code| self.find_agent(&code, now));
-        let Some(agent_conn) = found else {
-            self.stats.invalid_codes += 1;
-            self.limits.failed(now, addr, &login);
-            tracing::info!(code = %Redacted(typed), "redeem refused: unknown, used or expired code");
-            let record = Record::new("code_wrong").actor(&login).with("addr", addr);
-            return vec![
-                Output::Audit(record),
-                error(viewer_conn, ErrorCode::InvalidCode, "wrong or expired code"),
-            ];
-        };
-        let who = viewer.caseworker.who.clone();
-        if let Some(v) = self.viewers.get_mut(&viewer_conn) {
-            v.agent = Some(agent_conn);
-        }
-        let mut record = Record::new("code_redeemed").actor(&login);
-        if let Some(a) = self.agents.get_mut(&agent_conn) {
-            // Single use: the code is dropped here, whatever the resident answers.
-            a.state = AgentState::Paired {
-                viewer: viewer_conn,
-                since: now,
-                answered: false,
-            };
-            record = record.session(&a.session);
-        }
-        if let Some(p) = procedure {
-            record = record.with("procedure", p);
-        }
-        self.stats.redeemed += 1;
-        tracing::info!(
-            agent = agent_conn,
-            viewer = viewer_conn,
-            "code redeemed, session paired"
-        );
-        vec![
-            Output::Audit(record),
-            Output::Send(agent_conn, SignalMessage::Paired { by: Some(who) }),
-            Output::Send(viewer_conn, SignalMessage::Paired { by: None }),
-        ]
-    }
-
-    /// The agent reports a consent step: audited, forwarded to no one.
-    fn consent(&mut self, from: ConnId, event: ConsentEvent) -> Vec<Output> {
-        let Some(Agent {
-            state: AgentState::Paired { viewer, .. },
-            session,
-        }) = self.agents.get(&from)
-        else {
-            return self.unexpected(from, "consent");
-        };
-        let actor = self
-            .viewers
-            .get(viewer)
-            .map(|v| v.caseworker.login.clone())
-            .unwrap_or_default();
-        let record = Record::new(event.as_str()).actor(&actor).session(session);
-        vec![Output::Audit(record)]
-    }
-
     /// Compares against every waiting code so the time taken does not reveal which
     /// codes exist.
-    fn find_agent(&self, typed: &SessionCode, now: Instant) -> Option<ConnId> {
+    pub(super) fn find_agent(&self, typed: &SessionCode, now: Instant) -> Option<ConnId> {
         let mut found = None;
         for (&conn, agent) in &self.agents {
             if let AgentState::Waiting(issued) = &agent.state
@@ -474,7 +372,7 @@ impl Hub {
         IssuedCode::new(code, now)
     }
 
-    fn unexpected(&mut self, conn: ConnId, kind: &str) -> Vec<Output> {
+    pub(super) fn unexpected(&mut self, conn: ConnId, kind: &str) -> Vec<Output> {
         self.stats.unexpected += 1;
         vec![error(
             conn,
@@ -496,29 +394,16 @@ fn code_message(conn: ConnId, issued: &IssuedCode, now: Instant) -> Output {
     )
 }
 
-/// Checks the optional procedure label: plain text, at most [`MAX_PROCEDURE_CHARS`].
-fn clean_procedure(label: Option<&str>) -> Result<Option<String>, String> {
-    let Some(label) = label.map(str::trim).filter(|l| !l.is_empty()) else {
-        return Ok(None);
-    };
-    if label.chars().count() > MAX_PROCEDURE_CHARS {
-        return Err(format!(
-            "procedure: at most {MAX_PROCEDURE_CHARS} characters"
-        ));
-    }
-    if label.chars().any(char::is_control) {
-        return Err("procedure: control characters are not allowed".into());
-    }
-    Ok(Some(label.to_string()))
-}
-
 fn bye(conn: ConnId, reason: ByeReason) -> Output {
     Output::Send(conn, SignalMessage::Bye { reason })
 }
 
-fn error(conn: ConnId, code: ErrorCode, message: impl Into<String>) -> Output {
+pub(super) fn error(conn: ConnId, code: ErrorCode, message: impl Into<String>) -> Output {
     Output::Send(conn, SignalMessage::error(code, message))
 }
+
+#[path = "hub_redeem.rs"]
+mod redeem;
 
 #[cfg(test)]
 #[path = "hub_tests.rs"]

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::signaling::limits::{ADDR_WINDOW, MAX_WRONG_PER_ACCOUNT_BURST, MAX_WRONG_PER_ADDR};
+use acote_proto::ConsentEvent;
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 
