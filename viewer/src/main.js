@@ -180,6 +180,12 @@ $('sign-in-form').addEventListener('submit', async (event) => {
   }
 });
 
+// A caseworker watching a session is active even without clicking: keep the sign-in
+// alive meanwhile (the relay ends it after 30 idle minutes), checking every 5 minutes.
+setInterval(() => {
+  if (ui.isSessionState()) whoAmI();
+}, 5 * 60 * 1000);
+
 $('sign-out').addEventListener('click', async () => {
   endByUser();
   await signOut();

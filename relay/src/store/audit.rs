@@ -227,8 +227,27 @@ const SELECT: &str = "SELECT seq, at, event, actor, session, detail, prev_hash, 
 
 impl Store {
     /// Appends a record; when this returns `Ok`, the record is on disk.
+    ///
+    /// Another process (the admin command) may append at the same moment: SQLite then
+    /// refuses the later writer (stale snapshot, or the same `seq` taken), and the append
+    /// is retried a few times from a fresh read of the chain head.
     pub async fn append(&self, at: i64, record: &Record) -> Result<i64, StoreError> {
         let _one_at_a_time = self.append_lock.lock().await;
+        let mut attempt = 0u64;
+        loop {
+            match self.try_append(at, record).await {
+                Ok(seq) => return Ok(seq),
+                Err(StoreError::Db(sqlx::Error::Database(e))) if attempt < 4 => {
+                    tracing::debug!(error = %e, "audit append raced another writer; retrying");
+                }
+                Err(e) => return Err(e),
+            }
+            attempt += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
+        }
+    }
+
+    async fn try_append(&self, at: i64, record: &Record) -> Result<i64, StoreError> {
         let mut tx = self.pool().begin().await?;
         let seq = append_in(&mut tx, at, record).await?;
         tx.commit().await?;

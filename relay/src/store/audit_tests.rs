@@ -128,3 +128,28 @@ async fn tampering_on_disk_is_detected_and_retention_keeps_the_chain_valid() {
     store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn two_writers_on_one_database_keep_one_chain() {
+    // The relay and the admin command are two processes; two stores on one file model
+    // them (separate pools, separate in-process locks).
+    let dir = temp_dir("writers");
+    let (a, b) = (
+        Store::open(&dir).await.unwrap(),
+        Store::open(&dir).await.unwrap(),
+    );
+    let write = |s: Store, who: &'static str| async move {
+        for i in 0..20 {
+            s.append(i, &Record::new("login_ok").actor(who))
+                .await
+                .unwrap();
+        }
+    };
+    tokio::join!(write(a.clone(), "a"), write(b.clone(), "b"));
+    let v = a.verify().await.unwrap();
+    assert_eq!(v.records, 40);
+    assert!(v.problems.is_empty(), "{:?}", v.problems);
+    a.close().await;
+    b.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
