@@ -46,6 +46,14 @@ if [ -z "${DISPLAY:-}" ]; then
   pids+=($!)
 fi
 
+# A demo caseworker to sign in with (created once; the relay requires an account).
+demo_login=demo
+demo_password="acote demo password"
+if ! ./target/debug/acote-relay admin --data-dir "$data/relay" caseworker list 2>/dev/null | grep -q "^$demo_login"$'\t'; then
+  printf '%s\n' "$demo_password" | ./target/debug/acote-relay admin --data-dir "$data/relay" \
+    caseworker add "$demo_login" --name "Camille Demo" --site "Demo site" --password-stdin >/dev/null
+fi
+
 say "starting the relay on https://127.0.0.1:$port (data in $data/)"
 ./target/debug/acote-relay serve --listen "127.0.0.1:$port" --data-dir "$data/relay" >"$data/relay.out" 2>"$data/relay.log" &
 pids+=($!)
@@ -58,7 +66,7 @@ cat >&2 <<MSG
   Caseworker: open https://127.0.0.1:$port/ in a browser. The certificate is self-signed:
   your browser will warn; its SHA-256 fingerprint is
     $fingerprint
-  Type the code shown below. Resident: answer the question here (y or n); q stops sharing.
+  Sign in as "$demo_login", password "$demo_password", then type the code shown below. Resident: answer the question here (y or n); q stops sharing.
   Ctrl-C ends the demo.
 
 MSG

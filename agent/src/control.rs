@@ -5,6 +5,7 @@
 
 use std::time::Instant;
 
+use acote_proto::ConsentEvent;
 use acote_proto::channel::{
     AgentMessage, ControlAction, ControlState, InputRefusal, ViewerMessage,
 };
@@ -38,6 +39,8 @@ pub enum ControlEffect {
     Changed(ControlState),
     /// Send this to the viewer.
     Reply(AgentMessage),
+    /// Tell the relay this consent step, for its audit log (metadata only).
+    Audit(ConsentEvent),
 }
 
 /// Control for one sharing session.
@@ -140,15 +143,34 @@ impl Control {
         let mut out = Vec::new();
         for action in actions {
             match action {
-                GateAction::Ask { timeout } => out.push(ControlEffect::Ask { timeout }),
+                GateAction::Ask { timeout } => {
+                    out.push(ControlEffect::Audit(ConsentEvent::ControlAsked));
+                    out.push(ControlEffect::Ask { timeout });
+                }
                 GateAction::Withdraw => out.push(ControlEffect::Withdraw),
                 GateAction::ReleaseAll => self.injector.release_all(),
                 GateAction::Tell(state) => {
+                    if let Some(event) = audit_event(state) {
+                        out.push(ControlEffect::Audit(event));
+                    }
                     out.push(ControlEffect::Changed(state));
                     out.push(ControlEffect::Reply(AgentMessage::Control { state }));
                 }
             }
         }
         out
+    }
+}
+
+/// The audit event for a change of control reported to the viewer.
+fn audit_event(state: ControlState) -> Option<ConsentEvent> {
+    match state {
+        ControlState::Controlling => Some(ConsentEvent::ControlAllowed),
+        ControlState::Refused => Some(ConsentEvent::ControlRefused),
+        ControlState::NoAnswer => Some(ConsentEvent::ControlTimeout),
+        ControlState::TakenBack => Some(ConsentEvent::ControlRevoked),
+        // Viewing after controlling or asking: the caseworker gave control back.
+        ControlState::Viewing => Some(ConsentEvent::ControlReleased),
+        ControlState::Asking | ControlState::Other => None,
     }
 }

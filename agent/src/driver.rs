@@ -388,6 +388,9 @@ impl Live<'_> {
                 ControlEffect::Ask { timeout } => self.prompter.ask_control(&who, timeout),
                 ControlEffect::Withdraw => self.prompter.cancel_question(),
                 ControlEffect::Changed(state) => self.prompter.control_changed(state, &who),
+                ControlEffect::Audit(event) => {
+                    let _ = self.client.send(&SignalMessage::Consent { event }).await;
+                }
                 ControlEffect::Reply(msg) => {
                     if let Some(media) = &self.media {
                         media.peer.send_channel(msg.to_json()).await;

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use acote_proto::{ByeReason, Requester, SignalMessage};
+use acote_proto::{ByeReason, ConsentEvent, Requester, SignalMessage};
 
 /// How long the resident has to answer before silence counts as no.
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
@@ -121,10 +121,13 @@ impl Session {
                 self.state = State::Asking {
                     deadline: now + ANSWER_TIMEOUT,
                 };
-                vec![Action::AskView {
-                    by,
-                    timeout: ANSWER_TIMEOUT,
-                }]
+                vec![
+                    consent(ConsentEvent::ViewAsked),
+                    Action::AskView {
+                        by,
+                        timeout: ANSWER_TIMEOUT,
+                    },
+                ]
             }
             (State::Asking { deadline }, Event::Answer(yes)) => {
                 if now >= *deadline {
@@ -133,10 +136,14 @@ impl Session {
                 }
                 if yes {
                     self.state = State::Sharing;
-                    vec![Action::StartSharing(ViewGrant { _private: () })]
+                    vec![
+                        consent(ConsentEvent::ViewAllowed),
+                        Action::StartSharing(ViewGrant { _private: () }),
+                    ]
                 } else {
                     self.state = State::Waiting;
                     vec![
+                        consent(ConsentEvent::ViewRefused),
                         Action::Send(SignalMessage::Bye {
                             reason: ByeReason::Refused,
                         }),
@@ -177,6 +184,7 @@ impl Session {
                 self.state = State::Waiting;
                 vec![
                     Action::CancelQuestion,
+                    consent(ConsentEvent::ViewTimeout),
                     Action::Send(SignalMessage::Bye {
                         reason: ByeReason::NoAnswer,
                     }),
@@ -209,6 +217,11 @@ impl Session {
     }
 }
 
+/// Tells the relay a consent step, for its audit log (it forwards nothing).
+fn consent(event: ConsentEvent) -> Action {
+    Action::Send(SignalMessage::Consent { event })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,10 +243,32 @@ mod tests {
             },
         );
         let out = s.handle(now, Event::Paired { by: who() });
-        assert!(
-            matches!(&out[..], [Action::AskView { timeout, .. }] if *timeout == ANSWER_TIMEOUT)
-        );
+        assert!(matches!(
+            &out[..],
+            [Action::Send(SignalMessage::Consent { event: ConsentEvent::ViewAsked }), Action::AskView { timeout, .. }]
+                if *timeout == ANSWER_TIMEOUT
+        ));
         s
+    }
+
+    fn consents(out: &[Action]) -> Vec<ConsentEvent> {
+        out.iter()
+            .filter_map(|a| match a {
+                Action::Send(SignalMessage::Consent { event }) => Some(*event),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_view_answer_is_reported_to_the_relay() {
+        let t0 = Instant::now();
+        let out = asked(t0).handle(t0, Event::Answer(true));
+        assert_eq!(consents(&out), vec![ConsentEvent::ViewAllowed]);
+        let out = asked(t0).handle(t0, Event::Answer(false));
+        assert_eq!(consents(&out), vec![ConsentEvent::ViewRefused]);
+        let out = asked(t0).poll(t0 + ANSWER_TIMEOUT);
+        assert_eq!(consents(&out), vec![ConsentEvent::ViewTimeout]);
     }
 
     fn grants(out: &[Action]) -> usize {

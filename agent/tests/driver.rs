@@ -19,7 +19,14 @@ use acote_agent::ui::{Prompter, Status, UiEvent};
 use acote_proto::{ByeReason, Requester, Role, SignalMessage};
 use acote_relay::Relay;
 use acote_relay::config::Config;
+use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+/// The caseworker the scripted viewer is signed in as (the relay requires one).
+const NAME: &str = "Marie Dupont";
+const SITE: &str = "CHRS Les Lilas";
 
 /// What the prompter was asked to show, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,6 +83,8 @@ struct Harness {
     fingerprint: String,
     stop_relay: Option<oneshot::Sender<()>>,
     data_dir: std::path::PathBuf,
+    /// The signed-in caseworker's session cookie.
+    cookie: String,
 }
 
 async fn start_relay(name: &str, listen: &str) -> Harness {
@@ -87,6 +96,19 @@ async fn start_relay(name: &str, listen: &str) -> Harness {
     config.server.listen = listen.parse().unwrap();
     config.server.data_dir = data_dir.clone();
     let relay = Relay::start(&config).await.unwrap();
+    // A caseworker and a live web session for them, as a sign-in would leave.
+    relay
+        .store()
+        .add_account("marie", NAME, SITE, Some("$argon2id$unused"), None, 0)
+        .await
+        .unwrap();
+    let token = acote_relay::auth::new_token();
+    relay.state().auth_state().sessions.create(
+        std::time::Instant::now(),
+        "marie",
+        &token,
+        acote_relay::auth::new_token(),
+    );
     let (stop, stopped) = oneshot::channel::<()>();
     let (relay_addr, fingerprint) = (relay.local_addr, relay.fingerprint.clone());
     tokio::spawn(relay.serve(async {
@@ -97,6 +119,7 @@ async fn start_relay(name: &str, listen: &str) -> Harness {
         fingerprint,
         stop_relay: Some(stop),
         data_dir,
+        cookie: format!("acote_session={token}"),
     }
 }
 
@@ -189,12 +212,50 @@ async fn next_matching(
     .unwrap_or_else(|_| panic!("agent never showed {what}"))
 }
 
-async fn viewer(h: &Harness) -> SignalClient {
+/// A scripted viewer: a WSS signaling client carrying the caseworker's cookie.
+struct Viewer {
+    ws: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl Viewer {
+    async fn send(&mut self, msg: &SignalMessage) -> Result<(), SignalClientError> {
+        self.ws
+            .send(Message::Text(msg.to_json().into()))
+            .await
+            .map_err(|e| SignalClientError::Unreachable(e.to_string()))
+    }
+
+    async fn recv(&mut self) -> Result<Option<SignalMessage>, SignalClientError> {
+        loop {
+            match self.ws.next().await {
+                Some(Ok(Message::Text(t))) => return Ok(SignalMessage::parse(t.as_str()).ok()),
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ok(None),
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+}
+
+async fn viewer(h: &Harness) -> Viewer {
     let pin: Fingerprint = h.fingerprint.parse().unwrap();
-    let url = signal_url(&format!("https://127.0.0.1:{}", h.relay_addr.port())).unwrap();
-    let mut v = SignalClient::connect(&url, tls::client_config(Some(pin)).unwrap())
-        .await
-        .unwrap();
+    let url = format!("wss://127.0.0.1:{}/signal", h.relay_addr.port());
+    let mut request = url.into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("cookie", h.cookie.parse().unwrap());
+    let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        None,
+        true,
+        Some(tokio_tungstenite::Connector::Rustls(
+            tls::client_config(Some(pin)).unwrap(),
+        )),
+    )
+    .await
+    .unwrap();
+    let mut v = Viewer { ws };
     v.send(&SignalMessage::client_hello(Role::Viewer, None))
         .await
         .unwrap();
@@ -219,13 +280,18 @@ async fn yes_leads_to_an_offer_with_video_and_the_acote_channel() {
     let (ui, mut shown, _stop) = spawn_agent(options(h.relay_addr, &h.fingerprint, opened.clone()));
     let code = code(&mut shown).await;
     let mut v = viewer(&h).await;
-    v.send(&SignalMessage::Redeem { code }).await.unwrap();
+    v.send(&SignalMessage::Redeem {
+        code,
+        procedure: None,
+    })
+    .await
+    .unwrap();
     let asked = next_matching(&mut shown, "the question", |s| matches!(s, Shown::Asked(_))).await;
     assert_eq!(
         asked,
         Shown::Asked(Requester {
-            name: None,
-            site: "Test site".into()
+            name: Some(NAME.into()),
+            site: SITE.into()
         })
     );
     assert_eq!(
@@ -273,7 +339,12 @@ async fn no_shares_nothing_and_the_viewer_is_told() {
     let (ui, mut shown, _stop) = spawn_agent(options(h.relay_addr, &h.fingerprint, opened.clone()));
     let code = code(&mut shown).await;
     let mut v = viewer(&h).await;
-    v.send(&SignalMessage::Redeem { code }).await.unwrap();
+    v.send(&SignalMessage::Redeem {
+        code,
+        procedure: None,
+    })
+    .await
+    .unwrap();
     next_matching(&mut shown, "the question", |s| matches!(s, Shown::Asked(_))).await;
     ui.send(UiEvent::Answer(false)).unwrap();
     loop {

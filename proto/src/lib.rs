@@ -21,5 +21,6 @@ pub mod signal;
 pub use code::{CodeError, SessionCode};
 pub use redact::Redacted;
 pub use signal::{
-    ByeReason, ErrorCode, IceServer, PROTOCOL_VERSION, Requester, Role, SignalError, SignalMessage,
+    ByeReason, ConsentEvent, ErrorCode, IceServer, PROTOCOL_VERSION, Requester, Role, SignalError,
+    SignalMessage,
 };

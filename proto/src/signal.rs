@@ -64,8 +64,10 @@ pub enum ErrorCode {
     RateLimited,
     /// A valid message that makes no sense now (e.g. an offer before pairing).
     Unexpected,
-    /// The relay cannot take this request now (shutting down, full).
+    /// The relay cannot take this request now (shutting down, full, audit log unwritable).
     Unavailable,
+    /// Only a signed-in caseworker may do this (say hello as a viewer, redeem a code).
+    SignInRequired,
     /// A code sent by a newer peer; treated as a generic error.
     #[serde(other)]
     Other,
@@ -104,6 +106,58 @@ impl ByeReason {
     }
 }
 
+/// Longest procedure label a caseworker may attach to a session, in characters.
+pub const MAX_PROCEDURE_CHARS: usize = 60;
+
+/// A step of the resident's consent, reported by the agent to the relay for the audit
+/// log (never forwarded). Only the agent decides; this only tells what it decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentEvent {
+    /// The resident was asked whether the caseworker may see the screen.
+    ViewAsked,
+    /// The resident said yes to being seen.
+    ViewAllowed,
+    /// The resident said no to being seen.
+    ViewRefused,
+    /// The resident did not answer the view question in time.
+    ViewTimeout,
+    /// The resident was asked whether the caseworker may take control.
+    ControlAsked,
+    /// The resident said yes to control.
+    ControlAllowed,
+    /// The resident said no to control.
+    ControlRefused,
+    /// The resident took control back.
+    ControlRevoked,
+    /// The resident did not answer the control question in time.
+    ControlTimeout,
+    /// The caseworker gave control back.
+    ControlReleased,
+    /// An event sent by a newer agent.
+    #[serde(other)]
+    Other,
+}
+
+impl ConsentEvent {
+    /// The event as written on the wire and in the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsentEvent::ViewAsked => "view_asked",
+            ConsentEvent::ViewAllowed => "view_allowed",
+            ConsentEvent::ViewRefused => "view_refused",
+            ConsentEvent::ViewTimeout => "view_timeout",
+            ConsentEvent::ControlAsked => "control_asked",
+            ConsentEvent::ControlAllowed => "control_allowed",
+            ConsentEvent::ControlRefused => "control_refused",
+            ConsentEvent::ControlRevoked => "control_revoked",
+            ConsentEvent::ControlTimeout => "control_timeout",
+            ConsentEvent::ControlReleased => "control_released",
+            ConsentEvent::Other => "other",
+        }
+    }
+}
+
 /// A signaling message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -137,6 +191,10 @@ pub enum SignalMessage {
     Redeem {
         /// What the caseworker typed.
         code: String,
+        /// An optional label for the help given (e.g. "CAF renewal"), kept in the audit
+        /// log; at most [`MAX_PROCEDURE_CHARS`] characters.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        procedure: Option<String>,
     },
     /// Relay → both: the code was right and the two are now a session. The agent is told
     /// who asks; the viewer waits for the resident's answer.
@@ -188,6 +246,11 @@ pub enum SignalMessage {
     Bye {
         /// Why.
         reason: ByeReason,
+    },
+    /// Agent → relay: a consent step, for the audit log. The relay forwards nothing.
+    Consent {
+        /// What happened.
+        event: ConsentEvent,
     },
 }
 
@@ -243,6 +306,7 @@ const KNOWN_TYPES: &[&str] = &[
     "candidate",
     "error",
     "bye",
+    "consent",
 ];
 
 impl SignalMessage {
@@ -316,6 +380,7 @@ impl SignalMessage {
             SignalMessage::Candidate { .. } => "candidate",
             SignalMessage::Error { .. } => "error",
             SignalMessage::Bye { .. } => "bye",
+            SignalMessage::Consent { .. } => "consent",
         }
     }
 }
@@ -385,6 +450,32 @@ mod tests {
     }
 
     #[test]
+    fn consent_events_parse_and_unknown_ones_are_other() {
+        let m = SignalMessage::parse(r#"{"type":"consent","event":"view_timeout"}"#).unwrap();
+        assert_eq!(
+            m,
+            SignalMessage::Consent {
+                event: ConsentEvent::ViewTimeout
+            }
+        );
+        let m = SignalMessage::parse(r#"{"type":"consent","event":"telepathy"}"#).unwrap();
+        assert_eq!(
+            m,
+            SignalMessage::Consent {
+                event: ConsentEvent::Other
+            }
+        );
+        let m = SignalMessage::parse(r#"{"type":"redeem","code":"1"}"#).unwrap();
+        assert_eq!(
+            m,
+            SignalMessage::Redeem {
+                code: "1".into(),
+                procedure: None
+            }
+        );
+    }
+
+    #[test]
     fn candidate_uses_browser_field_names() {
         let json = r#"{"type":"candidate","candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host","sdpMid":"0","sdpMLineIndex":0}"#;
         let m = SignalMessage::parse(json).unwrap();
@@ -432,6 +523,10 @@ mod tests {
             },
             SignalMessage::Redeem {
                 code: "123456".into(),
+                procedure: Some("CAF renewal".into()),
+            },
+            SignalMessage::Consent {
+                event: ConsentEvent::ViewAllowed,
             },
             SignalMessage::Paired {
                 by: Some(Requester {

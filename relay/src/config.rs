@@ -42,8 +42,26 @@ pub struct Config {
     pub tls: TlsConfig,
     /// `[stun]`: the STUN responder that gives peers their public address.
     pub stun: StunConfig,
+    /// `[audit]`: how long the audit log keeps records.
+    pub audit: AuditConfig,
     /// `[dangerous]`: options that weaken security; each one set is logged at start.
     pub dangerous: DangerousConfig,
+}
+
+/// `[audit]` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Records older than this many days are deleted (and the deletion recorded).
+    pub retention_days: u32,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            retention_days: 365,
+        }
+    }
 }
 
 /// `[server]` section.
@@ -56,6 +74,10 @@ pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// The site's name, shown to residents and caseworkers.
     pub site_name: String,
+    /// The address caseworkers use, e.g. `https://acote.example.org:8443`, for the
+    /// set-password links `admin caseworker add` prints. By default built from the first
+    /// `[tls] hostnames` entry (or `localhost`) and the listening port.
+    pub public_url: Option<String>,
 }
 
 /// `[tls]` section.
@@ -98,6 +120,7 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([0, 0, 0, 0], 8443)),
             data_dir: PathBuf::from("acote-relay-data"),
             site_name: "Acote".into(),
+            public_url: None,
         }
     }
 }
@@ -145,12 +168,37 @@ impl Config {
                     .into(),
             ));
         }
+        if self.audit.retention_days == 0 {
+            return Err(ConfigError::Value(
+                "[audit] retention_days must be at least 1".into(),
+            ));
+        }
+        if let Some(url) = &self.server.public_url
+            && !url.starts_with("https://")
+        {
+            return Err(ConfigError::Value(
+                "[server] public_url must start with https://".into(),
+            ));
+        }
         if self.server.site_name.trim().is_empty() || self.server.site_name.len() > 100 {
             return Err(ConfigError::Value(
                 "[server] site_name must be 1 to 100 characters".into(),
             ));
         }
         Ok(())
+    }
+
+    /// The relay's public address, for links given to caseworkers.
+    pub fn public_url(&self) -> String {
+        if let Some(url) = &self.server.public_url {
+            return url.trim_end_matches('/').to_string();
+        }
+        let host = self
+            .tls
+            .hostnames
+            .first()
+            .map_or("localhost", String::as_str);
+        format!("https://{host}:{}", self.server.listen.port())
     }
 
     /// The `[dangerous]` options that are on, named for the start-up log.
@@ -185,6 +233,12 @@ mod tests {
         assert_eq!(c.server.listen.port(), 9000);
         assert_eq!(c.server.site_name, "CHRS Les Lilas");
         assert_eq!(c.dangerous_in_use(), vec!["allow_any_origin"]);
+        assert_eq!(c.audit.retention_days, 365);
+        assert_eq!(c.public_url(), "https://localhost:9000");
+        let c = Config::parse("[audit]\nretention_days = 30\n").unwrap();
+        assert_eq!(c.audit.retention_days, 30);
+        assert!(Config::parse("[audit]\nretention_days = 0\n").is_err());
+        assert!(Config::parse("[server]\npublic_url = \"http://x\"\n").is_err());
     }
 
     #[test]

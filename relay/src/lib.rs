@@ -2,9 +2,12 @@
 //!
 //! Layout, in the order a session meets it:
 //! - [`config`]: the TOML file and its safe defaults;
-//! - [`http`]: TLS, the embedded viewer, the signaling WebSocket route;
+//! - [`http`]: TLS, the embedded viewer, sign-in routes, the signaling WebSocket route;
+//! - [`auth`]: IO-free sign-in rules: passwords, lock-out, sessions and CSRF tokens;
+//! - [`store`]: SQLite accounts and the hash-chained audit log;
 //! - [`signaling`]: the IO-free pairing hub, the task that owns it, the WebSocket adapter;
-//! - [`turn`]: NAT traversal (a STUN responder; TURN joins it).
+//! - [`turn`]: NAT traversal (a STUN responder; TURN joins it);
+//! - [`admin`]: the `acote-relay admin` commands.
 //!
 //! Run-loop contract: [`Relay::start`] binds everything and returns the address and the
 //! certificate fingerprint; [`Relay::serve`] runs until the `shutdown` future completes,
@@ -12,9 +15,12 @@
 //! "survive a restart" all go through these two calls.
 //! The relay never sees media: it forwards SDP and candidates between two sockets.
 
+pub mod admin;
+pub mod auth;
 pub mod config;
 pub mod http;
 pub mod signaling;
+pub mod store;
 pub mod turn;
 
 use std::future::Future;
@@ -28,6 +34,7 @@ use tokio::sync::watch;
 use config::Config;
 use signaling::driver::HubHandle;
 use signaling::hub::Hub;
+use store::Store;
 
 /// Why the relay could not start.
 #[derive(Debug, thiserror::Error)]
@@ -59,7 +66,27 @@ pub enum StartError {
     /// TLS setup failed.
     #[error(transparent)]
     Tls(#[from] http::tls::TlsError),
+    /// The database could not be opened.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
 }
+
+/// The relay's log filter: `RUST_LOG` (or `default`), except that the WebSocket library
+/// never logs below debug, since at trace it prints whole frames, session codes included.
+pub fn log_filter(rust_log: Option<&str>, default: &str) -> tracing_subscriber::EnvFilter {
+    let base = rust_log
+        .and_then(|s| tracing_subscriber::EnvFilter::try_new(s).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default));
+    ["tungstenite=debug", "tokio_tungstenite=debug"]
+        .into_iter()
+        .filter_map(|d| d.parse().ok())
+        .fold(base, |f, d| f.add_directive(d))
+}
+
+/// How often expired web sessions and idle lock-outs are dropped.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// How often the audit retention rule runs (also once at start).
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
 /// A relay whose sockets are bound, ready to serve.
 pub struct Relay {
@@ -84,6 +111,7 @@ impl Relay {
             source,
         })?;
         let identity = http::tls::load_or_create(&config.tls, data_dir)?;
+        let store = Store::open(data_dir).await?;
         let addr = config.server.listen;
         let listener = std::net::TcpListener::bind(addr)
             .and_then(|l| l.set_nonblocking(true).map(|_| l))
@@ -111,7 +139,7 @@ impl Relay {
             );
         }
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let hub: HubHandle = signaling::driver::spawn(Hub::with_random_codes());
+        let hub: HubHandle = signaling::driver::spawn(Hub::with_random_codes(), store.clone());
         let state = Arc::new(http::AppState {
             hub,
             site: config.server.site_name.clone(),
@@ -120,7 +148,13 @@ impl Relay {
             allow_any_origin: config.dangerous.allow_any_origin,
             next_conn: AtomicU64::new(1),
             shutdown: shutdown_rx,
+            store,
+            auth: Default::default(),
         });
+        tokio::spawn(maintain(
+            Arc::downgrade(&state),
+            config.audit.retention_days,
+        ));
         Ok(Self {
             listener,
             tls: identity.server_config,
@@ -135,6 +169,16 @@ impl Relay {
     /// The hub, for tests and metrics.
     pub fn hub(&self) -> HubHandle {
         self.state.hub.clone()
+    }
+
+    /// The store, for tests and the admin.
+    pub fn store(&self) -> Store {
+        self.state.store.clone()
+    }
+
+    /// The shared state behind the routes, for `oneshot` tests of [`http::app`].
+    pub fn state(&self) -> Arc<http::AppState> {
+        self.state.clone()
     }
 
     /// Serves until `shutdown` completes, then closes every connection gracefully.
@@ -156,5 +200,36 @@ impl Relay {
         };
         let (served, ()) = tokio::join!(serving, stopper);
         served
+    }
+}
+
+/// Background upkeep until the relay is dropped: prunes sign-in state every minute and
+/// applies the audit retention rule every hour.
+async fn maintain(state: std::sync::Weak<http::AppState>, retention_days: u32) {
+    let mut every = tokio::time::interval(PRUNE_EVERY);
+    let mut last_retention: Option<tokio::time::Instant> = None;
+    loop {
+        every.tick().await;
+        let Some(state) = state.upgrade() else { return };
+        {
+            let now = std::time::Instant::now();
+            let mut auth = state.auth_state();
+            auth.sessions.prune(now);
+            auth.by_account.prune(now);
+            auth.by_addr.prune(now);
+        }
+        if last_retention.is_some_and(|t| t.elapsed() < RETENTION_EVERY) {
+            continue;
+        }
+        last_retention = Some(tokio::time::Instant::now());
+        match state
+            .store
+            .apply_retention(store::time::unix_now(), retention_days)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "audit retention applied"),
+            Err(e) => tracing::error!(error = %e, "audit retention failed"),
+        }
     }
 }

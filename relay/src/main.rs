@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use acote_relay::Relay;
+use acote_relay::admin::{self, AdminCommand};
 use acote_relay::config::Config;
 
 /// Acote relay: pairs residents' agents with caseworkers and serves the viewer.
@@ -31,6 +32,17 @@ enum Command {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Manage caseworker accounts and the audit log (works while the relay runs).
+    Admin {
+        /// TOML configuration file (for the data folder and the public address).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Folder of the relay's data (overrides the config file).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -43,9 +55,10 @@ fn main() -> ExitCode {
         }
     };
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(acote_relay::log_filter(
+            std::env::var("RUST_LOG").ok().as_deref(),
+            "info",
+        ))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
@@ -55,18 +68,12 @@ fn main() -> ExitCode {
             listen,
             data_dir,
         } => {
-            let mut cfg = match &config {
-                Some(path) => match Config::load(path) {
-                    Ok(c) => c,
-                    Err(e) => return usage_error(&e),
-                },
-                None => Config::default(),
+            let mut cfg = match load(config.as_deref(), data_dir) {
+                Ok(c) => c,
+                Err(e) => return usage_error(&e),
             };
             if let Some(listen) = listen {
                 cfg.server.listen = listen;
-            }
-            if let Some(dir) = data_dir {
-                cfg.server.data_dir = dir;
             }
             match serve(cfg) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -75,6 +82,52 @@ fn main() -> ExitCode {
                     ExitCode::from(1)
                 }
             }
+        }
+        Command::Admin {
+            config,
+            data_dir,
+            command,
+        } => match load(config.as_deref(), data_dir) {
+            Ok(cfg) => run_admin(&cfg, command),
+            Err(e) => usage_error(&e),
+        },
+    }
+}
+
+fn load(
+    path: Option<&std::path::Path>,
+    data_dir: Option<PathBuf>,
+) -> Result<Config, acote_relay::config::ConfigError> {
+    let mut cfg = match path {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Some(dir) = data_dir {
+        cfg.server.data_dir = dir;
+    }
+    Ok(cfg)
+}
+
+fn run_admin(cfg: &Config, command: AdminCommand) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("acote-relay: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match runtime.block_on(admin::run(cfg, command, &mut input, &mut out)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("acote-relay: {e}");
+            ExitCode::from(e.exit_code())
         }
     }
 }

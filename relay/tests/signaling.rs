@@ -5,8 +5,15 @@
 
 mod common;
 
-use acote_proto::{ByeReason, ErrorCode, Role, SignalMessage};
+use acote_proto::{ByeReason, ConsentEvent, ErrorCode, Role, SignalMessage};
 use common::{Client, TestRelay};
+
+fn redeem(code: &str) -> SignalMessage {
+    SignalMessage::Redeem {
+        code: code.into(),
+        procedure: None,
+    }
+}
 
 fn error_code(msg: Option<SignalMessage>) -> ErrorCode {
     match msg {
@@ -29,15 +36,19 @@ async fn agent_with_code(relay: &TestRelay) -> (Client, String) {
 
 async fn paired(relay: &TestRelay) -> (Client, Client) {
     let (mut agent, code) = agent_with_code(relay).await;
-    let mut viewer = relay.connect().await;
+    let mut viewer = relay.connect_viewer().await;
     viewer.hello(Role::Viewer).await;
-    viewer.send(&SignalMessage::Redeem { code }).await;
+    viewer.send(&redeem(&code)).await;
     assert_eq!(
         viewer.recv().await,
         Some(SignalMessage::Paired { by: None })
     );
     match agent.recv().await {
-        Some(SignalMessage::Paired { by: Some(by) }) => assert_eq!(by.site, "Test site"),
+        Some(SignalMessage::Paired { by: Some(by) }) => {
+            // Who the resident is told about comes from the account, not the viewer.
+            assert_eq!(by.name.as_deref(), Some(common::NAME));
+            assert_eq!(by.site, common::SITE);
+        }
         other => panic!("agent expected paired, got {other:?}"),
     }
     (agent, viewer)
@@ -64,7 +75,7 @@ async fn viewer_page_is_served_with_strict_headers() {
 #[tokio::test]
 async fn hello_gives_the_site_and_the_relays_stun() {
     let relay = TestRelay::start("hello").await;
-    let mut viewer = relay.connect().await;
+    let mut viewer = relay.connect_viewer().await;
     match viewer.hello(Role::Viewer).await {
         SignalMessage::Hello {
             v,
@@ -139,7 +150,7 @@ async fn a_session_is_paired_and_signaling_is_forwarded_both_ways() {
 async fn bad_frames_get_clear_errors_and_leave_other_sessions_untouched() {
     let relay = TestRelay::start("bad").await;
     let (mut agent, mut viewer) = paired(&relay).await;
-    let mut noisy = relay.connect().await;
+    let mut noisy = relay.connect_viewer().await;
     noisy.hello(Role::Viewer).await;
     noisy.send_raw("{not json").await;
     assert_eq!(error_code(noisy.recv().await), ErrorCode::Malformed);
@@ -152,12 +163,11 @@ async fn bad_frames_get_clear_errors_and_leave_other_sessions_untouched() {
         ))
         .await;
     assert_eq!(error_code(noisy.recv().await), ErrorCode::TooLarge);
-    noisy
-        .send(&SignalMessage::Redeem {
-            code: "000000".into(),
-        })
-        .await;
+    noisy.send(&redeem("000000")).await;
     assert_eq!(error_code(noisy.recv().await), ErrorCode::InvalidCode);
+    // The wrong code is counted on the account, for `caseworker list`.
+    let account = relay.store.account(common::LOGIN).await.unwrap().unwrap();
+    assert_eq!(account.wrong_codes, 1);
     noisy
         .send(&SignalMessage::Answer { sdp: "v=0".into() })
         .await;
@@ -186,10 +196,7 @@ async fn another_major_version_or_no_hello_is_refused_and_closed() {
     assert_eq!(error_code(c.recv().await), ErrorCode::UnsupportedVersion);
     assert_eq!(c.recv().await, None, "closed after the refusal");
     let mut c = relay.connect().await;
-    c.send(&SignalMessage::Redeem {
-        code: "123456".into(),
-    })
-    .await;
+    c.send(&redeem("123456")).await;
     assert_eq!(error_code(c.recv().await), ErrorCode::Unexpected);
     assert_eq!(c.recv().await, None);
 }
@@ -218,16 +225,14 @@ async fn an_agent_vanishing_mid_offer_ends_the_session_for_the_viewer() {
 async fn a_used_code_cannot_be_redeemed_twice() {
     let relay = TestRelay::start("once").await;
     let (mut agent, code) = agent_with_code(&relay).await;
-    let mut first = relay.connect().await;
+    let mut first = relay.connect_viewer().await;
     first.hello(Role::Viewer).await;
-    first
-        .send(&SignalMessage::Redeem { code: code.clone() })
-        .await;
+    first.send(&redeem(&code)).await;
     assert_eq!(first.recv().await, Some(SignalMessage::Paired { by: None }));
     let _ = agent.recv().await;
-    let mut second = relay.connect().await;
+    let mut second = relay.connect_viewer().await;
     second.hello(Role::Viewer).await;
-    second.send(&SignalMessage::Redeem { code }).await;
+    second.send(&redeem(&code)).await;
     assert_eq!(error_code(second.recv().await), ErrorCode::InvalidCode);
 }
 
@@ -254,4 +259,124 @@ async fn shutdown_tells_connected_peers_and_stops_serving() {
         matches!(served, Ok(Ok(Ok(())))),
         "serve() returns cleanly: {served:?}"
     );
+}
+
+#[tokio::test]
+async fn issue7_a_viewer_without_a_signed_in_caseworker_cannot_redeem() {
+    let relay = TestRelay::start("unauth").await;
+    let (mut agent, code) = agent_with_code(&relay).await;
+    // No cookie: hello as a viewer is refused and the socket closed.
+    let mut anon = relay.connect().await;
+    anon.send(&SignalMessage::client_hello(Role::Viewer, None))
+        .await;
+    assert_eq!(error_code(anon.recv().await), ErrorCode::SignInRequired);
+    assert_eq!(anon.recv().await, None);
+    // A forged cookie is no better.
+    let forged = format!("acote_session={}", "ab".repeat(32));
+    let mut forger = relay.connect_with(None, Some(&forged)).await.unwrap();
+    forger
+        .send(&SignalMessage::client_hello(Role::Viewer, None))
+        .await;
+    assert_eq!(error_code(forger.recv().await), ErrorCode::SignInRequired);
+    // Without a session, even the right code reaches nobody: the agent heard nothing.
+    let mut anon = relay.connect().await;
+    anon.send(&redeem(&code)).await;
+    assert_eq!(error_code(anon.recv().await), ErrorCode::Unexpected);
+    let stats = relay.hub.stats().await.unwrap();
+    assert_eq!(stats.sessions, 0);
+    // The signed-in caseworker pairs, and the agent is told their name and site.
+    let mut viewer = relay.connect_viewer().await;
+    viewer.hello(Role::Viewer).await;
+    viewer.send(&redeem(&code)).await;
+    assert_eq!(
+        viewer.recv().await,
+        Some(SignalMessage::Paired { by: None })
+    );
+    match agent.recv().await {
+        Some(SignalMessage::Paired { by: Some(by) }) => {
+            assert_eq!(by.name.as_deref(), Some(common::NAME));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn issue7_a_session_is_audited_end_to_end() {
+    let relay = TestRelay::start("audited").await;
+    let (mut agent, code) = agent_with_code(&relay).await;
+    let mut viewer = relay.connect_viewer().await;
+    viewer.hello(Role::Viewer).await;
+    viewer
+        .send(&SignalMessage::Redeem {
+            code: code.clone(),
+            procedure: Some("CAF renewal".into()),
+        })
+        .await;
+    assert_eq!(
+        viewer.recv().await,
+        Some(SignalMessage::Paired { by: None })
+    );
+    let _ = agent.recv().await;
+    for event in [ConsentEvent::ViewAsked, ConsentEvent::ViewRefused] {
+        agent.send(&SignalMessage::Consent { event }).await;
+    }
+    agent
+        .send(&SignalMessage::Bye {
+            reason: ByeReason::Refused,
+        })
+        .await;
+    assert_eq!(
+        viewer.recv().await,
+        Some(SignalMessage::Bye {
+            reason: ByeReason::Refused
+        }),
+        "consent messages are not forwarded: the bye is the next thing the viewer hears"
+    );
+    assert!(matches!(
+        agent.recv().await,
+        Some(SignalMessage::Code { .. })
+    ));
+    let entries = relay.store.entries().await.unwrap();
+    let events: Vec<&str> = entries.iter().map(|e| e.record.event.as_str()).collect();
+    for wanted in [
+        "login_ok",
+        "session_created",
+        "code_redeemed",
+        "view_asked",
+        "view_refused",
+        "session_ended",
+    ] {
+        assert!(events.contains(&wanted), "{wanted} missing from {events:?}");
+    }
+    let redeemed = entries
+        .iter()
+        .find(|e| e.record.event == "code_redeemed")
+        .unwrap();
+    assert_eq!(redeemed.record.actor, common::LOGIN);
+    assert_eq!(redeemed.record.detail, "procedure=CAF renewal");
+    let all = format!("{entries:?}");
+    assert!(
+        !all.contains(&code),
+        "the code must never be in the audit log"
+    );
+    assert!(!all.contains(common::PASSWORD));
+    assert!(relay.store.verify().await.unwrap().problems.is_empty());
+}
+
+#[tokio::test]
+async fn issue7_no_session_starts_when_the_audit_log_cannot_be_written() {
+    let relay = TestRelay::start("auditdown").await;
+    // Every write now fails, as on a full disk.
+    relay.store.close().await;
+    let mut agent = relay.connect().await;
+    agent.hello(Role::Agent).await;
+    match agent.recv().await {
+        Some(SignalMessage::Error { code, message }) => {
+            assert_eq!(code, ErrorCode::Unavailable);
+            assert!(message.contains("audit log"), "{message}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(agent.recv().await, None, "closed: no code was handed out");
+    assert_eq!(relay.hub.stats().await.unwrap().agents, 0);
 }

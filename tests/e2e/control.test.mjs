@@ -9,11 +9,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Harness, startXvfb, startRelay, startAgent, openViewer, startResidentBrowser, setLayout,
-  pointerLocation, xType, log, sleep, QUESTION_LINE,
+  pointerLocation, xType, log, sleep, addCaseworker, relayAdmin, QUESTION_LINE,
 } from './harness.mjs';
 
 const W = 1366;
 const H = 768;
+const CASEWORKER = { login: 'karim', name: 'Karim Benali', site: 'Accueil de jour', password: 'lanterne velours 2027' };
 const STRINGS = ['impôts', 'Noël', 'État civil, Île-de-France', 'ça coûte 12 €', 'مرحبا'];
 
 async function fieldValue(resident, id) {
@@ -44,11 +45,14 @@ async function watching(h, { layout = null, withForm = true } = {}) {
   if (layout) await setLayout(xvfb, layout);
   const resident = withForm ? await startResidentBrowser(h, xvfb, 'docs/demo/form.html') : null;
   const relay = await startRelay(h);
+  await addCaseworker(h, relay, CASEWORKER);
   const agent = await startAgent(h, relay, xvfb);
   const code = await agent.nextCode();
   const viewer = await openViewer(h, relay.url);
-  await viewer.waitForState('enter-code');
+  await viewer.waitForState('sign-in');
   await viewer.switchToEnglish();
+  await viewer.signIn(CASEWORKER.login, CASEWORKER.password);
+  await viewer.waitForState('enter-code');
   await viewer.connect(code.digits);
   await agent.nextLine(QUESTION_LINE, 15_000);
   agent.write('y\n');
@@ -63,6 +67,8 @@ async function grantControl(viewer, agent) {
   await viewer.waitForControl('asking');
   const question = await agent.nextLine(/mouse and keyboard.*\[y\/n\]/, 15_000);
   log(`agent asks: ${question.input}`);
+  assert.ok(question.input.startsWith('Karim Benali (Accueil de jour) asks to use your mouse and keyboard'),
+    'the control question names who asks');
   agent.write('y\n');
   await viewer.waitForControl('controlling');
 }
@@ -70,7 +76,7 @@ async function grantControl(viewer, agent) {
 test('control only after yes; text arrives exactly on fr, us, de and ara layouts; Stop stops', { timeout: 240_000 }, async (t) => {
   const h = await Harness.create(t);
   await h.run(async () => {
-    const { xvfb, resident, agent, viewer } = await watching(h, { layout: 'fr' });
+    const { xvfb, resident, relay, agent, viewer } = await watching(h, { layout: 'fr' });
 
     // Before any yes to control: clicks and typing change nothing on the resident's PC.
     const nom = await resident.centreOnScreen('#nom');
@@ -186,6 +192,15 @@ test('control only after yes; text arrives exactly on fr, us, de and ara layouts
     await xType(xvfb, 'ok');
     await waitForField(resident, 'nom', 'ok');
     log('after Stop: nothing from the viewer arrives, and no key stayed held');
+
+    // The audit log has each consent step, by whom, and none of what was typed.
+    const today = new Date().toISOString().slice(0, 10);
+    const csv = (await relayAdmin(h, relay, ['audit', 'export', '--from', today, '--to', today])).stdout;
+    for (const event of ['view_allowed', 'control_asked', 'control_allowed', 'control_revoked']) {
+      assert.match(csv, new RegExp(`${event}.*karim|karim.*${event}`), `audit has ${event} by the caseworker`);
+    }
+    for (const typed of ['impôts', 'Noël', 'مرحبا', 'aXb']) assert.ok(!csv.includes(typed), `no typed text (${typed}) in the audit`);
+    assert.equal((await relayAdmin(h, relay, ['audit', 'verify'])).code, 0);
   });
 });
 

@@ -285,21 +285,40 @@ export async function fillScreen(xvfb, colour) {
 // Relay
 
 /** Start the relay on an ephemeral loopback port. Returns { url, fingerprint, proc }. */
-export async function startRelay(h, { configExtra = '' } = {}) {
+export async function startRelay(h, { configExtra = '', logLevel = null } = {}) {
   const bin = path.join(BIN_DIR, 'acote-relay');
   if (!existsSync(bin)) throw new Error(`relay binary not found at ${bin} (build it, or set ACOTE_BIN_DIR)`);
   const config = path.join(h.dir, 'relay.toml');
   await writeFile(config, `[server]\nsite_name = "Test site"\n\n[stun]\nlisten = "127.0.0.1:0"\n${configExtra}`);
   const dataDir = path.join(h.dir, 'relay-data');
   const proc = h.spawn('relay', bin, ['serve', '--config', config, '--listen', '127.0.0.1:0', '--data-dir', dataDir],
-    { env: await h.env('relay', { RUST_LOG: process.env.RUST_LOG || 'info' }), stdio: ['ignore', 'pipe', 'pipe'] });
+    { env: await h.env('relay', { RUST_LOG: logLevel || process.env.RUST_LOG || 'info' }), stdio: ['ignore', 'pipe', 'pipe'] });
   const [, url] = await proc.nextLine(/^listening on (https:\/\/\S+?)\/?\s*$/, 30_000);
   // Both lines are printed at start, in this order per DESIGN §9; read from the start
   // again in case a future version swaps them.
   proc.cursor = 0;
   const [, fingerprint] = await proc.nextLine(/^certificate sha256 ([0-9a-fA-F]{64})\s*$/, 30_000);
   log(`relay listening on ${url}, certificate ${fingerprint.slice(0, 16)}…`);
-  return { url, fingerprint, proc };
+  return { url, fingerprint, proc, config, dataDir };
+}
+
+/** Run `acote-relay admin --config … --data-dir … ARGS`, with `stdin` as its input.
+ * Resolves with { code, stdout, stderr }. */
+export async function relayAdmin(h, relay, args, stdin = '') {
+  const bin = path.join(BIN_DIR, 'acote-relay');
+  const proc = h.spawn('admin', bin, ['admin', '--config', relay.config, '--data-dir', relay.dataDir, ...args],
+    { env: await h.env('admin') });
+  proc.child.stdin.end(stdin);
+  const { code } = await withTimeout(proc.exitPromise, 30_000, `acote-relay admin ${args.join(' ')}`);
+  return { code, stdout: proc.stdout, stderr: proc.stderr };
+}
+
+/** Create a caseworker with a password given on stdin, as an IT admin would script it. */
+export async function addCaseworker(h, relay, { login, name, site, password }) {
+  const r = await relayAdmin(h, relay, ['caseworker', 'add', login, '--name', name, '--site', site, '--password-stdin'],
+    `${password}\n`);
+  if (r.code !== 0) throw new Error(`admin caseworker add failed (${r.code}): ${r.stderr}`);
+  log(`caseworker ${login} added (${name}, ${site})`);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -385,14 +404,24 @@ class Viewer {
   }
 
   codeBox() { return this.page.getByRole('textbox', { name: 'Session code' }); }
+  loginBox() { return this.page.getByRole('textbox', { name: 'Login' }); }
+  passwordBox() { return this.page.getByLabel('Password', { exact: true }); }
   connectButton() { return this.page.getByRole('button', { name: 'Connect', exact: true }); }
   endButton() { return this.page.getByRole('button', { name: 'End session' }); }
 
   /** The page starts in French; switch it to English with its "English" button. */
   async switchToEnglish() {
     await this.page.getByRole('button', { name: 'English', exact: true }).click({ timeout: 10_000 });
-    await this.codeBox().waitFor({ state: 'visible', timeout: 5_000 });
+    await this.page.getByRole('button', { name: 'Français', exact: true }).waitFor({ state: 'visible', timeout: 5_000 });
     log('viewer switched to English');
+  }
+
+  /** Sign in through the real login form (the page must be in English). */
+  async signIn(login, password) {
+    await this.loginBox().fill(login, { timeout: 5_000 });
+    await this.passwordBox().fill(password, { timeout: 5_000 });
+    await this.page.getByRole('button', { name: 'Sign in', exact: true }).click({ timeout: 5_000 });
+    log(`viewer: signed in as ${login}`);
   }
 
   /** Type a session code and press Connect. */

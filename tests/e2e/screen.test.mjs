@@ -9,7 +9,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Harness, startXvfb, startRelay, startAgent, openViewer, fillScreen, log, QUESTION_LINE,
+  addCaseworker,
 } from './harness.mjs';
+
+// The caseworker every test signs in as; the name has HTML in it, which must stay text.
+const CASEWORKER = {
+  login: 'marie.dupont',
+  name: 'Marie <b>Dupont</b>',
+  site: 'CHRS Les Lilas',
+  password: 'cheval agrafe batterie 42',
+};
 
 const WIDTH = 1366;
 const HEIGHT = 768;
@@ -20,7 +29,8 @@ async function withSession(t, body) {
   const h = await Harness.create(t);
   await h.run(async () => {
     const xvfb = await startXvfb(h, { width: WIDTH, height: HEIGHT });
-    const relay = await startRelay(h);
+    const relay = await startRelay(h, { logLevel: 'debug' });
+    await addCaseworker(h, relay, CASEWORKER);
     const agent = await startAgent(h, relay, xvfb);
     await body({ h, xvfb, relay, agent });
   });
@@ -28,9 +38,19 @@ async function withSession(t, body) {
 
 async function openEnglishViewer(h, relay) {
   const viewer = await openViewer(h, relay.url);
-  await viewer.waitForState('enter-code');
+  await viewer.waitForState('sign-in');
   await viewer.switchToEnglish();
+  await viewer.signIn(CASEWORKER.login, CASEWORKER.password);
+  await viewer.waitForState('enter-code');
+  const who = await viewer.page.locator('#who').innerText();
+  assert.equal(who, `${CASEWORKER.name} (${CASEWORKER.site})`, 'the header names the signed-in caseworker, as text');
   return viewer;
+}
+
+/** Every log line the relay and the agent wrote (not the agent's console dialogue, whose
+ * job is to show the code), and the browser console. */
+function allLogs(h, relay, agent) {
+  return [relay.proc.stdout, relay.proc.stderr, agent.stderr, h.viewer?.console.join('\n') ?? ''].join('\n');
 }
 
 test("the caseworker sees the resident's screen after yes", { timeout: 120_000 }, async (t) => {
@@ -42,6 +62,9 @@ test("the caseworker sees the resident's screen after yes", { timeout: 120_000 }
     await viewer.waitForState('waiting-resident');
     const question = await agent.nextLine(QUESTION_LINE, 15_000);
     log(`agent asks: ${question.input}`);
+    // The resident is told who asks: the name and site of the account, from the relay.
+    assert.ok(question.input.startsWith(`${CASEWORKER.name} (${CASEWORKER.site}) asks to see your screen`),
+      `the agent's question must name the caseworker, it says "${question.input}"`);
     agent.write('y\n');
 
     await viewer.waitForState('watching', 30_000);
@@ -70,6 +93,13 @@ test("the caseworker sees the resident's screen after yes", { timeout: 120_000 }
     // Codes are single use: the agent offers a fresh one for the next session.
     const next = await agent.nextCode();
     assert.notEqual(next.digits, code.digits, 'the next session must get a new code');
+
+    // No log of the whole session holds the code or the password.
+    const logs = allLogs(h, relay, agent);
+    for (const secret of [code.digits, code.spaced, CASEWORKER.password]) {
+      assert.ok(!logs.includes(secret), `a log contains a secret (${secret.length} chars)`);
+    }
+    assert.ok(relay.proc.stderr.includes('code redeemed'), 'the relay log was captured at debug level');
   });
 });
 

@@ -50,6 +50,35 @@ const TEXTS = {
     linkRelay: (p) => (p.rtt != null ? `Via le relais · ${p.rtt} ms` : 'Via le relais'),
     notInControl: (p) => `Vous n'avez pas la main : ${p.count} action(s) ignorée(s).`,
     inputRefused: (p) => `${p.count} action(s) refusée(s) par l'ordinateur de la personne.`,
+    signInTitle: 'Connexion des intervenants',
+    loginLabel: 'Identifiant',
+    passwordLabel: 'Mot de passe',
+    signIn: "S'identifier",
+    signOut: 'Se déconnecter',
+    signInPrompt: 'Identifiez-vous pour aider une personne.',
+    signingIn: 'Vérification…',
+    signedInAs: (p) => `${p.name} (${p.site})`,
+    badCredentials: 'Identifiant ou mot de passe incorrect.',
+    locked: (p) => `Trop d'essais. Réessayez dans ${waitText('fr', p.secs)}.`,
+    accountDisabled: 'Ce compte est désactivé. Adressez-vous à votre administrateur.',
+    sessionExpired: 'Votre session a expiré. Identifiez-vous à nouveau.',
+    signedOut: 'Vous êtes déconnecté.',
+    auditDown: "Le relais ne peut pas écrire son journal : rien n'est possible pour l'instant. Prévenez l'administrateur.",
+    fieldsMissing: "Saisissez l'identifiant et le mot de passe.",
+    procedureLabel: 'Démarche (facultatif)',
+    procedureHint: 'Par exemple « Renouvellement CAF ». Gardé dans le journal, sans contenu.',
+    rateLimitedFor: (p) => `Trop de codes erronés. Réessayez dans ${waitText('fr', p.secs)}.`,
+    setPasswordTitle: 'Choisir votre mot de passe',
+    newPassword: 'Nouveau mot de passe (10 caractères au moins)',
+    confirmPassword: 'Confirmez le mot de passe',
+    savePassword: 'Enregistrer',
+    passwordsDiffer: 'Les deux mots de passe sont différents.',
+    password_too_short: 'Le mot de passe doit avoir au moins 10 caractères.',
+    password_too_long: 'Le mot de passe est trop long.',
+    password_too_common: 'Ce mot de passe est trop courant. Choisissez-en un autre, par exemple quatre mots au hasard.',
+    link_invalid: "Ce lien n'est plus valable (déjà utilisé ou plus de 24 h). Demandez-en un nouveau à votre administrateur.",
+    passwordSaved: 'Mot de passe enregistré. Vous pouvez vous identifier.',
+    goToSignIn: "Aller à la page d'identification",
   },
   en: {
     switchTo: 'Français',
@@ -95,8 +124,46 @@ const TEXTS = {
     linkRelay: (p) => (p.rtt != null ? `Through the relay · ${p.rtt} ms` : 'Through the relay'),
     notInControl: (p) => `You are not in control: ${p.count} action(s) ignored.`,
     inputRefused: (p) => `${p.count} action(s) refused by the resident's computer.`,
+    signInTitle: 'Caseworker sign-in',
+    loginLabel: 'Login',
+    passwordLabel: 'Password',
+    signIn: 'Sign in',
+    signOut: 'Sign out',
+    signInPrompt: 'Sign in to help someone.',
+    signingIn: 'Checking…',
+    signedInAs: (p) => `${p.name} (${p.site})`,
+    badCredentials: 'Wrong login or password.',
+    locked: (p) => `Too many attempts. Try again in ${waitText('en', p.secs)}.`,
+    accountDisabled: 'This account is disabled. Ask your administrator.',
+    sessionExpired: 'Your session has expired. Please sign in again.',
+    signedOut: 'You are signed out.',
+    auditDown: 'The relay cannot write its audit log, so nothing can start for now. Tell the administrator.',
+    fieldsMissing: 'Enter your login and password.',
+    procedureLabel: 'Procedure (optional)',
+    procedureHint: 'For instance "CAF renewal". Kept in the audit log, without content.',
+    rateLimitedFor: (p) => `Too many wrong codes. Try again in ${waitText('en', p.secs)}.`,
+    setPasswordTitle: 'Choose your password',
+    newPassword: 'New password (at least 10 characters)',
+    confirmPassword: 'Confirm the password',
+    savePassword: 'Save',
+    passwordsDiffer: 'The two passwords differ.',
+    password_too_short: 'The password must have at least 10 characters.',
+    password_too_long: 'The password is too long.',
+    password_too_common: 'This password is too common. Choose another, for instance four random words.',
+    link_invalid: 'This link no longer works (already used, or older than 24 h). Ask your administrator for a new one.',
+    passwordSaved: 'Password saved. You can sign in now.',
+    goToSignIn: 'Go to the sign-in page',
   },
 };
+
+// "45 seconds" / "3 minutes": how long a lock-out lasts, rounded up.
+function waitText(l, secs) {
+  const s = Math.max(1, Math.ceil(Number(secs) || 0));
+  if (s < 60) return l === 'fr' ? `${s} s` : `${s} s`;
+  const m = Math.ceil(s / 60);
+  if (l === 'fr') return m === 1 ? '1 minute' : `${m} minutes`;
+  return m === 1 ? '1 minute' : `${m} minutes`;
+}
 
 let lang = loadLang();
 const listeners = [];

@@ -7,6 +7,7 @@ import { createPeer, toIceServers } from '/src/rtc.js';
 import { createScreen, startStats } from '/src/video.js';
 import * as ui from '/src/ui.js';
 import * as control from '/src/control.js';
+import { signIn, signOut, whoAmI } from '/src/account.js';
 
 // Shared with tests and later features (pointer, chat, control over the data channel).
 window.acote = { pc: null, channel: null, state: 'enter-code', stats: null };
@@ -24,8 +25,8 @@ function normaliseCode(raw) {
   return /^[0-9]{6}$/.test(code) ? code : null;
 }
 
-function start(code) {
-  const a = { code, sig: null, peer: null, early: [], iceServers: [], over: false };
+function start(code, procedure) {
+  const a = { code, procedure, sig: null, peer: null, early: [], iceServers: [], over: false };
   attempt = a;
   ui.setState('connecting');
   // A relay that accepts the socket but never says hello must not leave us waiting.
@@ -49,7 +50,8 @@ function handle(a, msg) {
       }
       ui.setSite(msg.site);
       a.iceServers = toIceServers(msg.ice_servers);
-      a.sig.send({ type: 'redeem', code: a.code });
+      a.sig.send(a.procedure ? { type: 'redeem', code: a.code, procedure: a.procedure }
+        : { type: 'redeem', code: a.code });
       break;
     case 'paired':
       ui.setState('waiting-resident');
@@ -67,7 +69,11 @@ function handle(a, msg) {
       break;
     case 'error':
       if (msg.code === 'invalid_code') finish(a, 'invalid-code');
-      else if (msg.code === 'rate_limited') finish(a, 'rate-limited');
+      else if (msg.code === 'rate_limited') finish(a, 'rate-limited', 'rateLimitedFor', { secs: limitSecs(msg.message) });
+      else if (msg.code === 'sign_in_required') {
+        finish(a, 'sign-in', 'sessionExpired');
+        ui.setAccount(null);
+      } else if (msg.code === 'unavailable' && /audit/.test(String(msg.message))) finish(a, 'error', 'auditDown');
       else finish(a, 'error', 'error', { message: typeof msg.message === 'string' ? msg.message : '' });
       break;
     default:
@@ -103,6 +109,12 @@ async function onOffer(a, sdp) {
       finish(a, 'error', 'videoFailed');
     }
   }
+}
+
+// "try again in 10 min" from the relay → 600 (seconds); 60 when it does not say.
+function limitSecs(message) {
+  const m = /(\d+)\s*min/.exec(String(message ?? ''));
+  return m ? Number(m[1]) * 60 : 60;
 }
 
 function onFirstFrame(a) {
@@ -148,7 +160,43 @@ $('code-form').addEventListener('submit', (event) => {
     return;
   }
   ui.setFieldError(null);
-  start(code);
+  start(code, $('procedure').value.trim().slice(0, 60));
+});
+
+let signingIn = false;
+$('sign-in-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  if (signingIn) return;
+  const login = $('login').value.trim();
+  const password = $('password').value;
+  if (!login || !password) {
+    ui.setState('sign-in', 'fieldsMissing');
+    return;
+  }
+  signingIn = true;
+  ui.setState('sign-in', 'signingIn');
+  const result = await signIn(login, password);
+  signingIn = false;
+  if (result.account) {
+    ui.setAccount(result.account);
+    ui.setState('enter-code');
+  } else {
+    ui.setState('sign-in', result.error, result.params ?? {});
+  }
+});
+
+// A caseworker watching a session is active even without clicking: keep the sign-in
+// alive meanwhile (the relay ends it after 30 idle minutes), checking every 5 minutes.
+setInterval(() => {
+  if (ui.isSessionState()) whoAmI();
+}, 5 * 60 * 1000);
+
+$('sign-out').addEventListener('click', async () => {
+  endByUser();
+  await signOut();
+  ui.setAccount(null);
+  $('login').value = '';
+  ui.setState('sign-in', 'signedOut');
 });
 
 $('code').addEventListener('input', () => ui.setFieldError(null));
@@ -165,5 +213,13 @@ window.addEventListener('pagehide', endByUser);
 
 applyStatic();
 control.setup();
-ui.setState('enter-code');
-$('code').focus();
+// Signed in already (cookie still alive)? Straight to the code; else the sign-in form.
+whoAmI().then((account) => {
+  ui.setAccount(account);
+  if (account) {
+    ui.setState('enter-code');
+    $('code').focus();
+  } else {
+    ui.setState('sign-in', 'signInPrompt');
+  }
+});

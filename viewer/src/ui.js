@@ -6,12 +6,15 @@ const FORM_STATES = new Set(['enter-code', 'invalid-code', 'rate-limited']);
 const SESSION_STATES = new Set(['connecting', 'waiting-resident', 'starting-video', 'watching']);
 const VIDEO_STATES = new Set(['starting-video', 'watching']);
 const END_STATES = new Set(['refused', 'no-answer', 'connection-lost', 'ended', 'error']);
+// Sentences of the sign-in state that are not problems.
+const CALM_SIGN_IN_KEYS = new Set(['signInPrompt', 'signedOut', 'signingIn']);
 
 const $ = (id) => document.getElementById(id);
 
 const current = { state: 'enter-code', key: 'enter-code', params: {} };
 let fieldErrorKey = null;
 let siteName = null;
+let account = null;
 
 export function isFormState(state = current.state) {
   return FORM_STATES.has(state);
@@ -33,6 +36,10 @@ export function setState(state, key = state, params = {}) {
   document.body.dataset.state = state;
   if (window.acote) window.acote.state = state;
 
+  const signIn = state === 'sign-in';
+  $('sign-in-form').hidden = !signIn;
+  $('sign-out').hidden = signIn || !account;
+  $('who').hidden = signIn || !account;
   $('code-form').hidden = !FORM_STATES.has(state);
   $('stage').hidden = !VIDEO_STATES.has(state);
   $('controls').hidden = state !== 'watching';
@@ -40,10 +47,17 @@ export function setState(state, key = state, params = {}) {
   $('end').hidden = !SESSION_STATES.has(state);
   $('again').hidden = !END_STATES.has(state);
   $('status').classList.toggle('is-problem',
-    (END_STATES.has(state) && state !== 'ended') || state === 'invalid-code' || state === 'rate-limited');
+    (END_STATES.has(state) && state !== 'ended') || state === 'invalid-code' || state === 'rate-limited'
+    || (signIn && !CALM_SIGN_IN_KEYS.has(key)));
   setFieldError(null);
   renderStatus();
 
+  if (signIn) {
+    $('password').value = '';
+    // The login stays filled after a wrong password: only the password is retyped.
+    ($('login').value ? $('password') : $('login')).focus();
+    return;
+  }
   if (state === previous) return;
   // Move the focus to the one thing to do next, so keyboard users never get lost.
   if (FORM_STATES.has(state)) {
@@ -79,6 +93,20 @@ function renderLink() {
   el.textContent = link ? t(link.path === 'relay' ? 'linkRelay' : 'linkDirect', { rtt: link.rtt }) : '';
 }
 
+// The signed-in caseworker ({ name, site }) or null. Shown as text, never as HTML.
+export function setAccount(acc) {
+  account = acc;
+  renderAccount();
+}
+
+function renderAccount() {
+  const el = $('who');
+  el.textContent = account ? t('signedInAs', { name: account.name, site: account.site }) : '';
+  const hide = !account || current.state === 'sign-in';
+  el.hidden = hide;
+  $('sign-out').hidden = hide;
+}
+
 export function setSite(name) {
   siteName = typeof name === 'string' && name.trim() ? name.trim() : null;
   renderSite();
@@ -99,5 +127,6 @@ export function refresh() {
   renderStatus();
   renderSite();
   renderLink();
+  renderAccount();
   if (fieldErrorKey) setFieldError(fieldErrorKey);
 }

@@ -32,11 +32,37 @@ impl Lang {
     }
 }
 
+/// Longest name or site shown to the resident, in characters, before an ellipsis.
+const MAX_SHOWN_CHARS: usize = 60;
+
+/// A name from the relay made safe to print: control characters (which could move the
+/// cursor or fake a new line) and bidirectional overrides (which could reverse what the
+/// resident reads) are dropped, and an over-long name is cut with an ellipsis.
+pub fn clean_name(raw: &str) -> String {
+    let kept: Vec<char> = raw
+        .chars()
+        .filter(|c| !c.is_control() && !is_bidi_control(*c))
+        .collect();
+    let text: String = kept.iter().collect();
+    let text = text.trim();
+    if text.chars().count() <= MAX_SHOWN_CHARS {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(MAX_SHOWN_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 fn who(lang: Lang, by: &Requester) -> String {
-    match (&by.name, lang) {
-        (Some(name), _) => format!("{name} ({})", by.site),
-        (None, Lang::Fr) => format!("Une personne de {}", by.site),
-        (None, Lang::En) => format!("Someone from {}", by.site),
+    let site = clean_name(&by.site);
+    match (by.name.as_deref().map(clean_name), lang) {
+        (Some(name), _) if !name.is_empty() => format!("{name} ({site})"),
+        (_, Lang::Fr) => format!("Une personne de {site}"),
+        (_, Lang::En) => format!("Someone from {site}"),
     }
 }
 
@@ -183,6 +209,25 @@ mod tests {
             site: "Lilas".into(),
         };
         assert!(ask_view(Lang::En, &anon, 60).starts_with("Someone from Lilas"));
+    }
+
+    #[test]
+    fn names_cannot_smuggle_control_or_bidi_characters() {
+        let by = Requester {
+            name: Some("Eve\u{202E}nivlaC\n\x1b[2Jcode 000 000".into()),
+            site: "Site\r".into(),
+        };
+        let q = ask_view(Lang::En, &by, 60);
+        assert!(q.starts_with("EvenivlaC[2Jcode 000 000 (Site) asks"), "{q}");
+        assert!(!q.contains('\u{202E}') && !q.contains('\n') && !q.contains('\x1b'));
+        let long = clean_name(&"a".repeat(200));
+        assert_eq!(long.chars().count(), MAX_SHOWN_CHARS);
+        assert!(long.ends_with('…'));
+        assert_eq!(
+            clean_name("<b>Marie</b>"),
+            "<b>Marie</b>",
+            "a console shows HTML as text"
+        );
     }
 
     #[test]

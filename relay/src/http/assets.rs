@@ -9,9 +9,14 @@ static VIEWER: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../viewer");
 /// Serves `/` as the viewer page and other paths from the viewer folder.
 pub async fn serve(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
-    let path = if path.is_empty() { "index.html" } else { path };
+    let path = match path {
+        "" => "index.html",
+        "set-password" => "set-password.html",
+        other => other,
+    };
     // Only the app itself: not its tests or notes that live in the same folder.
     let public = path == "index.html"
+        || path == "set-password.html"
         || path == "style.css"
         || path.starts_with("src/")
         || path.starts_with("fonts/");

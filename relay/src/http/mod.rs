@@ -1,5 +1,12 @@
-//! HTTP: the embedded viewer, the signaling WebSocket, TLS, and security headers.
+//! HTTP: the embedded viewer, sign-in, the signaling WebSocket, TLS, and security
+//! headers.
+//!
+//! Routes: `GET /` (viewer), `GET /set-password` (page of the one-time link), `GET
+//! /api/me`, `POST /api/login`, `POST /api/logout` (session + CSRF), `POST /api/password`
+//! (one-time token), `GET /signal` (WebSocket; a viewer needs the session cookie),
+//! `GET /healthz`. Every POST from a browser must come from the relay's own origin.
 
+pub mod account;
 pub mod assets;
 pub mod tls;
 
@@ -10,15 +17,43 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use acote_proto::IceServer;
 use acote_proto::signal::MAX_MESSAGE_BYTES;
 use axum::Router;
-use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
+use crate::auth::lockout::{FREE_PER_ACCOUNT, FREE_PER_ADDRESS, Lockout};
+use crate::auth::sessions::Sessions;
 use crate::signaling::driver::HubHandle;
 use crate::signaling::ws;
+use crate::store::Store;
+
+/// Largest request body accepted (sign-in and password forms are tiny).
+const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Sign-in state kept in memory: sessions and lock-outs. Behind a plain mutex, never
+/// held across an `.await`.
+pub struct AuthState {
+    /// Live web sessions.
+    pub sessions: Sessions,
+    /// Failed sign-ins per account.
+    pub by_account: Lockout,
+    /// Failed sign-ins per source address.
+    pub by_addr: Lockout,
+}
+
+impl Default for AuthState {
+    fn default() -> Self {
+        Self {
+            sessions: Sessions::default(),
+            by_account: Lockout::new(FREE_PER_ACCOUNT),
+            by_addr: Lockout::new(FREE_PER_ADDRESS),
+        }
+    }
+}
 
 /// What every request handler can reach.
 pub struct AppState {
@@ -36,6 +71,20 @@ pub struct AppState {
     pub next_conn: AtomicU64,
     /// Flips to true on shutdown; connection tasks watch it.
     pub shutdown: watch::Receiver<bool>,
+    /// Accounts and the audit log.
+    pub store: Store,
+    /// Sessions and lock-outs.
+    pub auth: std::sync::Mutex<AuthState>,
+}
+
+impl AppState {
+    /// The sign-in state. A panic elsewhere while holding it leaves plain data, still
+    /// usable, so a poisoned lock is taken over rather than failing every request.
+    pub fn auth_state(&self) -> std::sync::MutexGuard<'_, AuthState> {
+        self.auth
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// The relay's routes, ready for `oneshot` tests or a real listener.
@@ -43,9 +92,32 @@ pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/signal", get(signal))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/api/me", get(account::me))
+        .route("/api/login", post(account::login))
+        .route("/api/logout", post(account::logout))
+        .route("/api/password", post(account::set_password))
         .fallback(get(assets::serve))
+        .layer(axum::middleware::from_fn(same_origin_posts))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// A browser always sends `Origin` on a POST: one from another site is refused, so a
+/// foreign page cannot sign someone in or out or set a password (CSRF before a
+/// session exists; the per-session token covers the rest).
+async fn same_origin_posts(request: Request, next: Next) -> Response {
+    if request.method() == Method::POST {
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        if !origin_allowed(request.headers().get(header::ORIGIN), host) {
+            return account::AppError::Forbidden("cross_origin").into_response();
+        }
+    }
+    next.run(request).await
 }
 
 async fn security_headers(mut response: Response) -> Response {
@@ -89,6 +161,12 @@ async fn signal(
         )
             .into_response();
     }
+    // A valid session cookie makes this a caseworker's connection; without one it may
+    // only be an agent (checked at hello).
+    let caseworker = match account::signed_in(&state, &headers).await {
+        Ok(found) => found.map(|(a, _)| account::caseworker(&a)),
+        Err(e) => return e.into_response(),
+    };
     let ice_servers = ice_servers(&state, host);
     let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
     let connection = ws::Connection {
@@ -98,6 +176,7 @@ async fn signal(
         site: state.site.clone(),
         ice_servers,
         shutdown: state.shutdown.clone(),
+        caseworker,
     };
     // The hard cap sits above the protocol's 64 KiB so oversize frames up to it get a
     // clear `too_large` reply; beyond it the socket is simply closed.

@@ -1,14 +1,29 @@
 //! The one task that owns the [`Hub`]: connection tasks send it events over a channel and
 //! it sends each connection its messages. No lock, no shared map of peers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use acote_proto::{Requester, SignalMessage};
+use acote_proto::{ErrorCode, SignalMessage};
 use tokio::sync::{mpsc, oneshot};
 
-use super::hub::{ConnId, Hub, HubStats, Output};
+use super::hub::{Caseworker, ConnId, Hub, HubStats, Output};
+use crate::store::Store;
+use crate::store::audit::Record;
+use crate::store::time::unix_now;
+
+/// What a peer is told when its step cannot be written to the audit log.
+pub const AUDIT_DOWN: &str = "the relay cannot write its audit log (disk full?); no session can start until an admin fixes it";
+
+/// Records that start something: if one cannot be written, what it records must not
+/// happen (the relay never runs a session unaudited).
+const STARTS: &[&str] = &[
+    "session_created",
+    "code_redeemed",
+    "view_allowed",
+    "control_allowed",
+];
 
 /// How many messages may wait for one slow connection before it is cut off.
 const PER_CONNECTION_QUEUE: usize = 64;
@@ -20,8 +35,8 @@ pub enum JoinedAs {
     Agent,
     /// A caseworker's viewer, with who the relay vouches it is and where it connects from.
     Viewer {
-        /// Identity shown to the resident.
-        who: Requester,
+        /// The signed-in caseworker (from the store, never from the viewer).
+        caseworker: Caseworker,
         /// Source address, for rate limits.
         addr: IpAddr,
     },
@@ -97,29 +112,35 @@ impl HubHandle {
     }
 }
 
-/// Starts the hub task. It ends when every handle is dropped.
-pub fn spawn(hub: Hub) -> HubHandle {
+/// Starts the hub task, writing its audit records to `store`. It ends when every handle
+/// is dropped.
+pub fn spawn(hub: Hub, store: Store) -> HubHandle {
     let (tx, rx) = mpsc::channel(1024);
-    tokio::spawn(run(hub, rx));
+    tokio::spawn(run(hub, store, rx));
     HubHandle { tx }
 }
 
-async fn run(mut hub: Hub, mut rx: mpsc::Receiver<Event>) {
+async fn run(mut hub: Hub, store: Store, mut rx: mpsc::Receiver<Event>) {
     let mut conns: HashMap<ConnId, mpsc::Sender<SignalMessage>> = HashMap::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        let mut from = None;
         let outputs = tokio::select! {
             event = rx.recv() => {
                 let Some(event) = event else { break };
                 let now = Instant::now();
+                from = match &event {
+                    Event::Joined { conn, .. } | Event::Message { conn, .. } => Some(*conn),
+                    _ => None,
+                };
                 match event {
                     Event::Joined { conn, as_, tx } => {
                         conns.insert(conn, tx);
                         match as_ {
                             JoinedAs::Agent => hub.agent_joined(now, conn),
-                            JoinedAs::Viewer { who, addr } => {
-                                hub.viewer_joined(conn, who, addr);
+                            JoinedAs::Viewer { caseworker, addr } => {
+                                hub.viewer_joined(conn, caseworker, addr);
                                 Vec::new()
                             }
                         }
@@ -141,9 +162,29 @@ async fn run(mut hub: Hub, mut rx: mpsc::Receiver<Event>) {
             }
             _ = tick.tick() => hub.tick(Instant::now()),
         };
-        for Output::Send(conn, msg) in outputs {
+        let mut records = Vec::new();
+        let mut sends = Vec::new();
+        for output in outputs {
+            match output {
+                Output::Audit(record) => records.push(record),
+                Output::Send(conn, msg) => sends.push((conn, msg)),
+            }
+        }
+        if !write_audit(&store, &records).await {
+            // Refuse rather than run unaudited: whoever this step concerns is told why
+            // and disconnected; the hub hears `Left` and tidies up.
+            let mut concerned: HashSet<ConnId> = sends.iter().map(|(c, _)| *c).collect();
+            concerned.extend(from);
+            for conn in concerned {
+                if let Some(tx) = conns.remove(&conn) {
+                    let _ = tx.try_send(SignalMessage::error(ErrorCode::Unavailable, AUDIT_DOWN));
+                }
+            }
+            continue;
+        }
+        for (conn, msg) in sends {
             let Some(tx) = conns.get(&conn) else { continue };
-            if tx.try_send(msg).is_err() {
+            if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(msg) {
                 // A connection that cannot keep up with signaling is broken; dropping its
                 // sender makes its task close it, and the hub hears `Left` from there.
                 tracing::warn!(conn, "connection too slow for signaling; closing it");
@@ -151,4 +192,25 @@ async fn run(mut hub: Hub, mut rx: mpsc::Receiver<Event>) {
             }
         }
     }
+}
+
+/// Writes the records in order. Returns false when a record that starts something could
+/// not be written (the step must not go ahead); other failures are logged.
+async fn write_audit(store: &Store, records: &[Record]) -> bool {
+    let at = unix_now();
+    for record in records {
+        if let Err(e) = store.append(at, record).await {
+            tracing::error!(error = %e, event = %record.event, "cannot write to the audit log");
+            if STARTS.contains(&record.event.as_str()) {
+                return false;
+            }
+            continue;
+        }
+        if record.event == "code_wrong"
+            && let Err(e) = store.count_wrong_code(&record.actor).await
+        {
+            tracing::error!(error = %e, "cannot count a wrong code");
+        }
+    }
+    true
 }

@@ -1,14 +1,18 @@
 //! The pairing hub: which agents wait with which code, which viewer is paired with which
 //! agent, and what each side must be told. Plain and synchronous: every call takes the
 //! current time and returns the messages to send, so expiry and timeouts are tested by
-//! passing instants, not by sleeping.
+//! passing instants, not by sleeping. What the audit log must hold comes out as
+//! [`Output::Audit`] records, which the driver writes before it sends anything.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use acote_proto::code::{CODE_LIFETIME, IssuedCode};
-use acote_proto::{ByeReason, ErrorCode, Redacted, Requester, SessionCode, SignalMessage};
+use acote_proto::{ByeReason, ErrorCode, Requester, SessionCode, SignalMessage};
+
+use super::limits::WrongCodeLimits;
+use crate::store::audit::Record;
 
 /// Identifies one signaling connection for the life of the relay process.
 pub type ConnId = u64;
@@ -17,17 +21,22 @@ pub type ConnId = u64;
 /// on its behalf. The agent's own limit is 60 s; this is the backstop for a dead agent.
 pub const ANSWER_BACKSTOP: Duration = Duration::from_secs(90);
 
-/// Wrong codes accepted from one address within [`FAILURE_WINDOW`] before refusing.
-pub const MAX_FAILURES_PER_ADDR: usize = 5;
-
-/// The window over which wrong codes from one address are counted.
-pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
-
 /// What the hub asks its driver to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
     /// Send this message on that connection.
     Send(ConnId, SignalMessage),
+    /// Write this record to the audit log (before any `Send` of the same call).
+    Audit(Record),
+}
+
+/// A signed-in caseworker, as the relay knows them from the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caseworker {
+    /// Their login, for the audit log and per-account limits.
+    pub login: String,
+    /// What the resident is shown: display name and site from the account.
+    pub who: Requester,
 }
 
 /// Counters an admin can read; never anything that identifies a person.
@@ -41,7 +50,7 @@ pub struct HubStats {
     pub redeemed: u64,
     /// Redeems with an unknown, used or expired code.
     pub invalid_codes: u64,
-    /// Redeems refused by the per-address limit.
+    /// Redeems refused by the per-address or per-account limit.
     pub rate_limited: u64,
     /// Frames refused before reaching the hub (malformed, too large, unknown type…).
     pub bad_messages: u64,
@@ -64,11 +73,13 @@ enum AgentState {
 #[derive(Debug)]
 struct Agent {
     state: AgentState,
+    /// The audit log's name for the current session of this agent.
+    session: String,
 }
 
 #[derive(Debug)]
 struct Viewer {
-    who: Requester,
+    caseworker: Caseworker,
     addr: IpAddr,
     agent: Option<ConnId>,
 }
@@ -80,9 +91,13 @@ pub type CodeSource = Box<dyn FnMut() -> SessionCode + Send>;
 pub struct Hub {
     agents: HashMap<ConnId, Agent>,
     viewers: HashMap<ConnId, Viewer>,
-    failures: HashMap<IpAddr, VecDeque<Instant>>,
+    limits: WrongCodeLimits,
     new_code: CodeSource,
     stats: HubStats,
+    /// Prefix of session ids, distinct per relay process, so ids stay unique across
+    /// restarts in the audit log.
+    session_prefix: String,
+    next_session: u64,
 }
 
 impl Hub {
@@ -91,15 +106,20 @@ impl Hub {
         Self {
             agents: HashMap::new(),
             viewers: HashMap::new(),
-            failures: HashMap::new(),
+            limits: WrongCodeLimits::default(),
             new_code,
             stats: HubStats::default(),
+            session_prefix: "s".into(),
+            next_session: 1,
         }
     }
 
-    /// A hub drawing codes from the operating system's CSPRNG.
+    /// A hub drawing codes from the operating system's CSPRNG, with session ids prefixed
+    /// by a random tag.
     pub fn with_random_codes() -> Self {
-        Self::new(Box::new(SessionCode::random))
+        let mut hub = Self::new(Box::new(SessionCode::random));
+        hub.session_prefix = format!("{:08x}", rand::random::<u32>());
+        hub
     }
 
     /// The counters so far.
@@ -120,23 +140,28 @@ impl Hub {
     /// An agent said hello: give it a code.
     pub fn agent_joined(&mut self, now: Instant, conn: ConnId) -> Vec<Output> {
         let issued = self.issue_code(now);
-        let out = vec![code_message(conn, &issued, now)];
+        let session = self.new_session_id();
+        let out = vec![
+            Output::Audit(Record::new("session_created").session(&session)),
+            code_message(conn, &issued, now),
+        ];
         self.agents.insert(
             conn,
             Agent {
                 state: AgentState::Waiting(issued),
+                session,
             },
         );
         out
     }
 
-    /// A viewer said hello. `who` is what the relay vouches for (never what the viewer
-    /// claims); `addr` is where it connects from, for rate limits.
-    pub fn viewer_joined(&mut self, conn: ConnId, who: Requester, addr: IpAddr) {
+    /// A signed-in caseworker's viewer said hello. `caseworker` comes from the store
+    /// (never from what the viewer claims); `addr` is where it connects from.
+    pub fn viewer_joined(&mut self, conn: ConnId, caseworker: Caseworker, addr: IpAddr) {
         self.viewers.insert(
             conn,
             Viewer {
-                who,
+                caseworker,
                 addr,
                 agent: None,
             },
@@ -151,7 +176,10 @@ impl Hub {
     /// A parsed message arrived from a connection that said hello.
     pub fn message(&mut self, now: Instant, from: ConnId, msg: SignalMessage) -> Vec<Output> {
         match msg {
-            SignalMessage::Redeem { code } => self.redeem(now, from, &code),
+            SignalMessage::Redeem { code, procedure } => {
+                self.redeem(now, from, &code, procedure.as_deref())
+            }
+            SignalMessage::Consent { event } => self.consent(from, event),
             SignalMessage::Offer { .. } => self.forward_from_agent(from, msg),
             SignalMessage::Answer { .. } => self.forward_from_viewer(from, msg),
             SignalMessage::Candidate { .. } => self.forward_either(from, msg),
@@ -163,20 +191,24 @@ impl Hub {
     /// A connection closed, cleanly or not.
     pub fn left(&mut self, now: Instant, conn: ConnId) -> Vec<Output> {
         let mut out = Vec::new();
-        if let Some(agent) = self.agents.remove(&conn) {
+        if let Some(agent) = self.agents.get(&conn) {
             if let AgentState::Paired { viewer, .. } = agent.state {
+                out.push(self.end_record(now, conn, "agent_gone"));
                 if let Some(v) = self.viewers.get_mut(&viewer) {
                     v.agent = None;
                 }
-                self.stats.sessions_ended += 1;
                 out.push(bye(viewer, ByeReason::PeerGone));
+            } else {
+                out.push(self.end_record(now, conn, "agent_left"));
             }
-        } else if let Some(viewer) = self.viewers.remove(&conn)
-            && let Some(agent) = viewer.agent
-        {
-            self.stats.sessions_ended += 1;
+            self.agents.remove(&conn);
+        } else if let Some(agent) = self.viewers.get(&conn).and_then(|v| v.agent) {
+            out.push(self.end_record(now, agent, "viewer_gone"));
+            self.viewers.remove(&conn);
             out.push(bye(agent, ByeReason::PeerGone));
-            out.extend(self.back_to_waiting(now, agent));
+            out.extend(self.back_to_waiting(now, agent, true));
+        } else {
+            self.viewers.remove(&conn);
         }
         out
     }
@@ -201,83 +233,24 @@ impl Hub {
         }
         for conn in expired {
             self.stats.codes_expired += 1;
-            out.extend(self.back_to_waiting(now, conn));
+            out.extend(self.back_to_waiting(now, conn, false));
         }
         for (agent, viewer) in silent {
+            out.push(self.end_record(now, agent, "no_answer"));
             if let Some(v) = self.viewers.get_mut(&viewer) {
                 v.agent = None;
             }
-            self.stats.sessions_ended += 1;
             out.push(bye(viewer, ByeReason::NoAnswer));
             out.push(bye(agent, ByeReason::NoAnswer));
-            out.extend(self.back_to_waiting(now, agent));
+            out.extend(self.back_to_waiting(now, agent, true));
         }
-        self.failures.retain(|_, times| {
-            times.retain(|t| now.duration_since(*t) < FAILURE_WINDOW);
-            !times.is_empty()
-        });
+        self.limits.prune(now);
         out
-    }
-
-    fn redeem(&mut self, now: Instant, viewer_conn: ConnId, typed: &str) -> Vec<Output> {
-        let Some(viewer) = self.viewers.get(&viewer_conn) else {
-            return self.unexpected(viewer_conn, "redeem");
-        };
-        if viewer.agent.is_some() {
-            return self.unexpected(viewer_conn, "redeem");
-        }
-        let addr = viewer.addr;
-        let recent = self.failures.entry(addr).or_default();
-        recent.retain(|t| now.duration_since(*t) < FAILURE_WINDOW);
-        if recent.len() >= MAX_FAILURES_PER_ADDR {
-            self.stats.rate_limited += 1;
-            tracing::warn!(addr = %addr, "redeem refused: too many wrong codes from this address");
-            return vec![error(
-                viewer_conn,
-                ErrorCode::RateLimited,
-                "too many wrong codes; wait a minute",
-            )];
-        }
-        let found = SessionCode::parse(typed)
-            .ok()
-            .and_then(|code| self.find_agent(&code, now));
-        let Some(agent_conn) = found else {
-            self.stats.invalid_codes += 1;
-            self.failures.entry(addr).or_default().push_back(now);
-            tracing::info!(code = %Redacted(typed), "redeem refused: unknown, used or expired code");
-            return vec![error(
-                viewer_conn,
-                ErrorCode::InvalidCode,
-                "wrong or expired code",
-            )];
-        };
-        let who = viewer.who.clone();
-        if let Some(v) = self.viewers.get_mut(&viewer_conn) {
-            v.agent = Some(agent_conn);
-        }
-        if let Some(a) = self.agents.get_mut(&agent_conn) {
-            // Single use: the code is dropped here, whatever the resident answers.
-            a.state = AgentState::Paired {
-                viewer: viewer_conn,
-                since: now,
-                answered: false,
-            };
-        }
-        self.stats.redeemed += 1;
-        tracing::info!(
-            agent = agent_conn,
-            viewer = viewer_conn,
-            "code redeemed, session paired"
-        );
-        vec![
-            Output::Send(agent_conn, SignalMessage::Paired { by: Some(who) }),
-            Output::Send(viewer_conn, SignalMessage::Paired { by: None }),
-        ]
     }
 
     /// Compares against every waiting code so the time taken does not reveal which
     /// codes exist.
-    fn find_agent(&self, typed: &SessionCode, now: Instant) -> Option<ConnId> {
+    pub(super) fn find_agent(&self, typed: &SessionCode, now: Instant) -> Option<ConnId> {
         let mut found = None;
         for (&conn, agent) in &self.agents {
             if let AgentState::Waiting(issued) = &agent.state
@@ -296,6 +269,7 @@ impl Hub {
                     AgentState::Paired {
                         viewer, answered, ..
                     },
+                ..
             }) => {
                 *answered = true;
                 vec![Output::Send(*viewer, msg)]
@@ -331,27 +305,58 @@ impl Hub {
             // A bye outside a session ends nothing; not worth an error.
             return Vec::new();
         };
+        let mut out = vec![self.end_record(now, agent, reason.as_str())];
         if let Some(v) = self.viewers.get_mut(&viewer) {
             v.agent = None;
         }
-        self.stats.sessions_ended += 1;
         tracing::info!(agent, viewer, reason = reason.as_str(), "session ended");
         let peer = if from == agent { viewer } else { agent };
-        let mut out = vec![bye(peer, reason)];
-        out.extend(self.back_to_waiting(now, agent));
+        out.push(bye(peer, reason));
+        out.extend(self.back_to_waiting(now, agent, true));
         out
     }
 
-    fn back_to_waiting(&mut self, now: Instant, agent: ConnId) -> Vec<Output> {
+    /// The audit record of the end of `agent`'s current session; counts it if paired.
+    fn end_record(&mut self, now: Instant, agent: ConnId, reason: &str) -> Output {
+        let Some(a) = self.agents.get(&agent) else {
+            return Output::Audit(Record::new("session_ended").with("reason", reason));
+        };
+        let mut record = Record::new("session_ended")
+            .session(&a.session)
+            .with("reason", reason);
+        if let AgentState::Paired { viewer, since, .. } = a.state {
+            self.stats.sessions_ended += 1;
+            if let Some(v) = self.viewers.get(&viewer) {
+                record = record.actor(&v.caseworker.login);
+            }
+            record = record.with("duration_s", now.duration_since(since).as_secs());
+        }
+        Output::Audit(record)
+    }
+
+    /// Gives `agent` a fresh code; after a session ended, also a new session id.
+    fn back_to_waiting(&mut self, now: Instant, agent: ConnId, new_session: bool) -> Vec<Output> {
         if !self.agents.contains_key(&agent) {
             return Vec::new();
         }
         let issued = self.issue_code(now);
-        let out = vec![code_message(agent, &issued, now)];
+        let mut out = Vec::new();
+        let session = new_session.then(|| self.new_session_id());
         if let Some(a) = self.agents.get_mut(&agent) {
-            a.state = AgentState::Waiting(issued);
+            a.state = AgentState::Waiting(issued.clone());
+            if let Some(id) = session {
+                out.push(Output::Audit(Record::new("session_created").session(&id)));
+                a.session = id;
+            }
         }
+        out.push(code_message(agent, &issued, now));
         out
+    }
+
+    fn new_session_id(&mut self) -> String {
+        let id = format!("{}-{}", self.session_prefix, self.next_session);
+        self.next_session += 1;
+        id
     }
 
     fn issue_code(&mut self, now: Instant) -> IssuedCode {
@@ -367,7 +372,7 @@ impl Hub {
         IssuedCode::new(code, now)
     }
 
-    fn unexpected(&mut self, conn: ConnId, kind: &str) -> Vec<Output> {
+    pub(super) fn unexpected(&mut self, conn: ConnId, kind: &str) -> Vec<Output> {
         self.stats.unexpected += 1;
         vec![error(
             conn,
@@ -393,9 +398,12 @@ fn bye(conn: ConnId, reason: ByeReason) -> Output {
     Output::Send(conn, SignalMessage::Bye { reason })
 }
 
-fn error(conn: ConnId, code: ErrorCode, message: impl Into<String>) -> Output {
+pub(super) fn error(conn: ConnId, code: ErrorCode, message: impl Into<String>) -> Output {
     Output::Send(conn, SignalMessage::error(code, message))
 }
+
+#[path = "hub_redeem.rs"]
+mod redeem;
 
 #[cfg(test)]
 #[path = "hub_tests.rs"]

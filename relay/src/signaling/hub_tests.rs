@@ -1,6 +1,9 @@
 //! Unit tests of the pairing hub, with time passed in.
 
 use super::*;
+use crate::signaling::limits::{ADDR_WINDOW, MAX_WRONG_PER_ACCOUNT_BURST, MAX_WRONG_PER_ADDR};
+use acote_proto::ConsentEvent;
+use std::collections::VecDeque;
 use std::net::Ipv4Addr;
 
 const A: ConnId = 1;
@@ -24,18 +27,47 @@ fn who() -> Requester {
     }
 }
 
+fn cw() -> Caseworker {
+    cw_named("marie")
+}
+
+fn cw_named(login: &str) -> Caseworker {
+    Caseworker {
+        login: login.into(),
+        who: who(),
+    }
+}
+
+fn records(out: &[Output]) -> Vec<Record> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Audit(r) => Some(r.clone()),
+            Output::Send(..) => None,
+        })
+        .collect()
+}
+
+fn events(out: &[Output]) -> Vec<String> {
+    records(out).into_iter().map(|r| r.event).collect()
+}
+
 fn addr(n: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(192, 0, 2, n))
 }
 
 fn redeem(code: &str) -> SignalMessage {
-    SignalMessage::Redeem { code: code.into() }
+    SignalMessage::Redeem {
+        code: code.into(),
+        procedure: None,
+    }
 }
 
 fn sent_to(out: &[Output], conn: ConnId) -> Vec<SignalMessage> {
     out.iter()
-        .filter(|Output::Send(c, _)| *c == conn)
-        .map(|Output::Send(_, m)| m.clone())
+        .filter_map(|o| match o {
+            Output::Send(c, m) if *c == conn => Some(m.clone()),
+            _ => None,
+        })
         .collect()
 }
 
@@ -56,7 +88,7 @@ fn code_of(out: &[Output], conn: ConnId) -> Option<String> {
 fn paired(now: Instant) -> Hub {
     let mut hub = hub_with_codes(&["111111", "222222", "333333"]);
     hub.agent_joined(now, A);
-    hub.viewer_joined(V, who(), addr(1));
+    hub.viewer_joined(V, cw(), addr(1));
     let out = hub.message(now, V, redeem("111111"));
     assert_eq!(
         sent_to(&out, A),
@@ -70,8 +102,12 @@ fn agent_gets_a_code_valid_ten_minutes() {
     let now = Instant::now();
     let mut hub = hub_with_codes(&["482913"]);
     let out = hub.agent_joined(now, A);
+    assert_eq!(events(&out), vec!["session_created"]);
     assert_eq!(
-        out,
+        sent_to(&out, A)
+            .into_iter()
+            .map(|m| Output::Send(A, m))
+            .collect::<Vec<_>>(),
         vec![Output::Send(
             A,
             SignalMessage::Code {
@@ -87,7 +123,7 @@ fn redeem_pairs_and_tells_the_agent_who_asks() {
     let now = Instant::now();
     let mut hub = hub_with_codes(&["482913"]);
     hub.agent_joined(now, A);
-    hub.viewer_joined(V, who(), addr(1));
+    hub.viewer_joined(V, cw(), addr(1));
     let out = hub.message(now, V, redeem("482 913"));
     assert_eq!(
         sent_to(&out, A),
@@ -102,7 +138,7 @@ fn redeem_pairs_and_tells_the_agent_who_asks() {
 fn a_code_is_single_use() {
     let now = Instant::now();
     let mut hub = paired(now);
-    hub.viewer_joined(V2, who(), addr(2));
+    hub.viewer_joined(V2, cw_named("paul"), addr(2));
     let out = hub.message(now, V2, redeem("111111"));
     assert_eq!(error_code(&out, V2), Some(ErrorCode::InvalidCode));
     assert!(
@@ -116,7 +152,7 @@ fn expired_code_is_refused_and_replaced() {
     let t0 = Instant::now();
     let mut hub = hub_with_codes(&["111111", "222222"]);
     hub.agent_joined(t0, A);
-    hub.viewer_joined(V, who(), addr(1));
+    hub.viewer_joined(V, cw(), addr(1));
     let late = t0 + CODE_LIFETIME;
     let out = hub.message(late, V, redeem("111111"));
     assert_eq!(error_code(&out, V), Some(ErrorCode::InvalidCode));
@@ -143,11 +179,15 @@ fn wrong_codes_are_counted_and_rate_limited_per_address() {
     let now = Instant::now();
     let mut hub = hub_with_codes(&["111111"]);
     hub.agent_joined(now, A);
-    hub.viewer_joined(V, who(), addr(1));
-    hub.viewer_joined(V2, who(), addr(2));
-    for i in 0..MAX_FAILURES_PER_ADDR {
-        let out = hub.message(now, V, redeem(&format!("99999{i}")));
-        assert_eq!(error_code(&out, V), Some(ErrorCode::InvalidCode));
+    hub.viewer_joined(V, cw(), addr(1));
+    hub.viewer_joined(V2, cw_named("paul"), addr(2));
+    // Five wrong codes from one address, by several accounts (each under its own limit).
+    for i in 0..MAX_WRONG_PER_ADDR {
+        let conn = 100 + i as ConnId;
+        hub.viewer_joined(conn, cw_named(&format!("user{i}")), addr(1));
+        let out = hub.message(now, conn, redeem(&format!("99999{i}")));
+        assert_eq!(error_code(&out, conn), Some(ErrorCode::InvalidCode));
+        assert_eq!(events(&out), vec!["code_wrong"]);
     }
     // Even the right code is refused now from that address…
     let out = hub.message(now, V, redeem("111111"));
@@ -155,7 +195,7 @@ fn wrong_codes_are_counted_and_rate_limited_per_address() {
     // …but another address is untouched.
     let out = hub.message(now, V2, redeem("111111"));
     assert_eq!(sent_to(&out, V2), vec![SignalMessage::Paired { by: None }]);
-    assert_eq!(hub.stats().invalid_codes, MAX_FAILURES_PER_ADDR as u64);
+    assert_eq!(hub.stats().invalid_codes, MAX_WRONG_PER_ADDR as u64);
     assert_eq!(hub.stats().rate_limited, 1);
 }
 
@@ -164,11 +204,13 @@ fn rate_limit_lifts_after_the_window() {
     let t0 = Instant::now();
     let mut hub = hub_with_codes(&["111111"]);
     hub.agent_joined(t0, A);
-    hub.viewer_joined(V, who(), addr(1));
-    for _ in 0..MAX_FAILURES_PER_ADDR {
-        hub.message(t0, V, redeem("000000"));
+    hub.viewer_joined(V, cw(), addr(1));
+    for i in 0..MAX_WRONG_PER_ADDR {
+        let conn = 100 + i as ConnId;
+        hub.viewer_joined(conn, cw_named(&format!("user{i}")), addr(1));
+        hub.message(t0, conn, redeem("000000"));
     }
-    let later = t0 + FAILURE_WINDOW;
+    let later = t0 + ADDR_WINDOW;
     hub.tick(later);
     let out = hub.message(later, V, redeem("111111"));
     assert_eq!(sent_to(&out, V), vec![SignalMessage::Paired { by: None }]);
@@ -179,11 +221,13 @@ fn garbage_code_text_is_just_an_invalid_code() {
     let now = Instant::now();
     let mut hub = hub_with_codes(&["111111"]);
     hub.agent_joined(now, A);
-    hub.viewer_joined(V, who(), addr(1));
-    for typed in ["", "abc", "1234567", "١١١١١١"] {
-        let out = hub.message(now, V, redeem(typed));
+    hub.viewer_joined(V, cw(), addr(1));
+    for (i, typed) in ["", "abc", "1234567", "١١١١١١"].into_iter().enumerate() {
+        let conn = 100 + i as ConnId;
+        hub.viewer_joined(conn, cw_named(&format!("user{i}")), addr(i as u8 + 10));
+        let out = hub.message(now, conn, redeem(typed));
         assert_eq!(
-            error_code(&out, V),
+            error_code(&out, conn),
             Some(ErrorCode::InvalidCode),
             "{typed:?}"
         );
@@ -225,7 +269,7 @@ fn messages_out_of_place_get_unexpected() {
     let now = Instant::now();
     let mut hub = hub_with_codes(&["111111"]);
     hub.agent_joined(now, A);
-    hub.viewer_joined(V, who(), addr(1));
+    hub.viewer_joined(V, cw(), addr(1));
     let out = hub.message(now, A, SignalMessage::Offer { sdp: "v=0".into() });
     assert_eq!(error_code(&out, A), Some(ErrorCode::Unexpected));
     let out = hub.message(now, V, SignalMessage::Answer { sdp: "v=0".into() });
@@ -313,19 +357,21 @@ fn agent_vanishing_tells_the_viewer_and_other_sessions_are_untouched() {
     let now = Instant::now();
     let mut hub = paired(now);
     hub.agent_joined(now, 10);
-    hub.viewer_joined(11, who(), addr(3));
+    hub.viewer_joined(11, cw_named("lea"), addr(3));
     let out = hub.message(now, 11, redeem("222222"));
     assert_eq!(sent_to(&out, 10).len(), 1);
     let out = hub.left(now, A);
     assert_eq!(
-        out,
-        vec![Output::Send(
+        out[1..],
+        [Output::Send(
             V,
             SignalMessage::Bye {
                 reason: ByeReason::PeerGone
             }
         )]
     );
+    assert_eq!(events(&out), vec!["session_ended"]);
+    assert!(records(&out)[0].detail.starts_with("reason=agent_gone"));
     assert_eq!(hub.sessions(), 1);
     assert_eq!(hub.agents(), 1);
 }
@@ -365,4 +411,107 @@ fn issued_codes_never_collide_with_live_ones() {
     let b = code_of(&hub.agent_joined(now, 5), 5);
     assert_eq!(a.as_deref(), Some("111111"));
     assert_eq!(b.as_deref(), Some("222222"));
+}
+
+#[test]
+fn a_stolen_account_is_stopped_after_three_wrong_codes_even_from_many_addresses() {
+    let now = Instant::now();
+    let mut hub = hub_with_codes(&["111111"]);
+    hub.agent_joined(now, A);
+    for i in 0..=MAX_WRONG_PER_ACCOUNT_BURST {
+        let conn = 100 + i as ConnId;
+        hub.viewer_joined(conn, cw_named("eve"), addr(i as u8 + 1));
+        let out = hub.message(now, conn, redeem("000000"));
+        if i < MAX_WRONG_PER_ACCOUNT_BURST {
+            assert_eq!(error_code(&out, conn), Some(ErrorCode::InvalidCode));
+        } else {
+            // Even the right code is refused now for this account…
+            let out = hub.message(now, conn, redeem("111111"));
+            assert_eq!(error_code(&out, conn), Some(ErrorCode::RateLimited));
+            let r = &records(&out)[0];
+            assert_eq!(
+                (r.event.as_str(), r.actor.as_str()),
+                ("code_limited", "eve")
+            );
+            assert!(r.detail.contains("scope=account"), "{}", r.detail);
+        }
+    }
+    // …while another caseworker still gets in.
+    hub.viewer_joined(V, cw(), addr(1));
+    let out = hub.message(now, V, redeem("111111"));
+    assert_eq!(sent_to(&out, V), vec![SignalMessage::Paired { by: None }]);
+}
+
+#[test]
+fn the_audit_trail_of_a_session_names_who_and_never_the_code() {
+    let t0 = Instant::now();
+    let mut hub = hub_with_codes(&["482913", "222222"]);
+    let mut all = hub.agent_joined(t0, A);
+    hub.viewer_joined(V, cw(), addr(1));
+    all.extend(hub.message(
+        t0,
+        V,
+        SignalMessage::Redeem {
+            code: "482913".into(),
+            procedure: Some("CAF renewal".into()),
+        },
+    ));
+    for event in [ConsentEvent::ViewAsked, ConsentEvent::ViewAllowed] {
+        let out = hub.message(t0, A, SignalMessage::Consent { event });
+        assert!(sent_to(&out, V).is_empty(), "consent is never forwarded");
+        all.extend(out);
+    }
+    all.extend(hub.message(
+        t0 + Duration::from_secs(125),
+        V,
+        SignalMessage::Bye {
+            reason: ByeReason::Ended,
+        },
+    ));
+    let recs = records(&all);
+    let names: Vec<&str> = recs.iter().map(|r| r.event.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "session_created",
+            "code_redeemed",
+            "view_asked",
+            "view_allowed",
+            "session_ended",
+            "session_created"
+        ]
+    );
+    let session = &recs[0].session;
+    assert!(recs[1..5].iter().all(|r| &r.session == session));
+    assert_eq!(recs[1].actor, "marie");
+    assert_eq!(recs[1].detail, "procedure=CAF renewal");
+    assert_eq!(recs[4].detail, "reason=ended; duration_s=125");
+    assert_ne!(&recs[5].session, session, "the next session has a new id");
+    let text = format!("{recs:?}");
+    assert!(!text.contains("482913") && !text.contains("482 913"));
+}
+
+#[test]
+fn an_oversized_procedure_is_refused_and_consent_outside_a_session_is_unexpected() {
+    let now = Instant::now();
+    let mut hub = hub_with_codes(&["111111"]);
+    hub.agent_joined(now, A);
+    hub.viewer_joined(V, cw(), addr(1));
+    let out = hub.message(
+        now,
+        V,
+        SignalMessage::Redeem {
+            code: "111111".into(),
+            procedure: Some("x".repeat(61)),
+        },
+    );
+    assert_eq!(error_code(&out, V), Some(ErrorCode::Malformed));
+    let out = hub.message(
+        now,
+        A,
+        SignalMessage::Consent {
+            event: ConsentEvent::ViewAllowed,
+        },
+    );
+    assert_eq!(error_code(&out, A), Some(ErrorCode::Unexpected));
 }

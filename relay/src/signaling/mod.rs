@@ -3,4 +3,5 @@
 
 pub mod driver;
 pub mod hub;
+pub mod limits;
 pub mod ws;

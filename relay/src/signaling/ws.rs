@@ -5,13 +5,13 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use acote_proto::{ErrorCode, IceServer, Requester, Role, SignalMessage};
+use acote_proto::{ErrorCode, IceServer, Role, SignalMessage};
 use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::watch;
 
 use super::driver::{HubHandle, JoinedAs};
-use super::hub::ConnId;
+use super::hub::{Caseworker, ConnId};
 
 /// How long a new connection has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -34,6 +34,9 @@ pub struct Connection {
     pub ice_servers: Vec<IceServer>,
     /// Flips to true when the relay shuts down.
     pub shutdown: watch::Receiver<bool>,
+    /// The caseworker whose valid session cookie came with the upgrade, if any. Only
+    /// they may say hello as a viewer.
+    pub caseworker: Option<Caseworker>,
 }
 
 /// Drives one signaling connection to its end.
@@ -55,16 +58,24 @@ where
             return;
         }
     };
-    let joined = match role {
-        Role::Agent => JoinedAs::Agent,
-        Role::Viewer => JoinedAs::Viewer {
-            // Until caseworker accounts exist, the relay vouches only for its site.
-            who: Requester {
-                name: None,
-                site: c.site.clone(),
-            },
+    let joined = match (role, c.caseworker.take()) {
+        (Role::Agent, _) => JoinedAs::Agent,
+        (Role::Viewer, Some(caseworker)) => JoinedAs::Viewer {
+            caseworker,
             addr: c.peer.ip(),
         },
+        (Role::Viewer, None) => {
+            tracing::info!(
+                conn = c.conn,
+                "refused a viewer hello without a signed-in caseworker"
+            );
+            let refusal = SignalMessage::error(
+                ErrorCode::SignInRequired,
+                "sign in as a caseworker of this relay to redeem codes",
+            );
+            let _ = send(&mut sink, &refusal).await;
+            return;
+        }
     };
     let reply = SignalMessage::Hello {
         v: acote_proto::PROTOCOL_VERSION,

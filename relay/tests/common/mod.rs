@@ -18,10 +18,154 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
+/// The caseworker every test relay starts with.
+pub const LOGIN: &str = "marie";
+pub const NAME: &str = "Marie Dupont";
+pub const SITE: &str = "CHRS Les Lilas";
+pub const PASSWORD: &str = "cheval agrafe batterie";
+
+/// A raw HTTP response.
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl HttpResponse {
+    /// The session cookie set by this response, as `name=value`.
+    pub fn cookie(&self) -> Option<String> {
+        self.head
+            .lines()
+            .find(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with("set-cookie: acote_session=")
+            })
+            .and_then(|l| l.split_once(": "))
+            .and_then(|(_, v)| v.split(';').next())
+            .map(str::to_string)
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Where a relay listens and how to trust it: enough to talk to an in-process relay or
+/// to a relay process.
+#[derive(Clone)]
+pub struct Endpoint {
+    pub addr: std::net::SocketAddr,
+    pub tls: Arc<rustls::ClientConfig>,
+}
+
+impl Endpoint {
+    /// Trusts exactly the self-signed certificate in `data_dir`, as a pinned agent would.
+    pub fn new(addr: std::net::SocketAddr, data_dir: &std::path::Path) -> Self {
+        let pem = std::fs::read(data_dir.join("tls/cert.pem")).unwrap();
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Self {
+            addr,
+            tls: Arc::new(tls),
+        }
+    }
+
+    /// Signs in through `POST /api/login`.
+    pub async fn sign_in(&self, login: &str, password: &str) -> HttpResponse {
+        let body = serde_json::json!({ "login": login, "password": password }).to_string();
+        self.request(
+            "POST",
+            "/api/login",
+            &[("content-type", "application/json")],
+            &body,
+        )
+        .await
+    }
+
+    /// Any HTTPS request; `headers` are added as given.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> HttpResponse {
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost:{}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.addr.port(),
+            body.len()
+        );
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        head.push_str(body);
+        let raw = self.raw(&head).await;
+        let (h, b) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+        let status = h
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        HttpResponse {
+            status,
+            head: h.to_string(),
+            body: b.to_string(),
+        }
+    }
+
+    async fn raw(&self, request: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let tcp = tokio::net::TcpStream::connect(self.addr).await.unwrap();
+        let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let mut tls = connector.connect(name, tcp).await.unwrap();
+        tls.write_all(request.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        let _ = tls.read_to_end(&mut out).await;
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    pub async fn connect_with(
+        &self,
+        origin: Option<&str>,
+        cookie: Option<&str>,
+    ) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
+        let url = format!("wss://localhost:{}/signal", self.addr.port());
+        let mut request = url.into_client_request().unwrap();
+        if let Some(o) = origin {
+            request.headers_mut().insert("origin", o.parse().unwrap());
+        }
+        if let Some(c) = cookie {
+            request.headers_mut().insert("cookie", c.parse().unwrap());
+        }
+        let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            None,
+            true,
+            Some(Connector::Rustls(self.tls.clone())),
+        )
+        .await?;
+        Ok(Client { ws })
+    }
+}
+
 pub struct TestRelay {
     pub addr: std::net::SocketAddr,
     pub tls: Arc<rustls::ClientConfig>,
     pub hub: HubHandle,
+    pub store: acote_relay::store::Store,
+    /// The default caseworker's session cookie (`acote_session=…`).
+    pub cookie: String,
     pub data_dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     pub served: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -41,30 +185,59 @@ impl TestRelay {
         let relay = Relay::start(&config).await.unwrap();
         let addr = relay.local_addr;
         let hub = relay.hub();
-        // Trust exactly the relay's self-signed certificate, as a pinned agent would.
-        let pem = std::fs::read(data_dir.join("tls/cert.pem")).unwrap();
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
-            roots.add(cert.unwrap()).unwrap();
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let store = relay.store();
+        let hash = acote_relay::auth::password::hash(PASSWORD).unwrap();
+        store
+            .add_account(LOGIN, NAME, SITE, Some(&hash), None, 0)
+            .await
+            .unwrap();
+        let tls = Endpoint::new(addr, &data_dir).tls;
         let (stop, stopped) = oneshot::channel::<()>();
         let served = tokio::spawn(relay.serve(async {
             let _ = stopped.await;
         }));
-        Self {
+        let mut relay = Self {
             addr,
-            tls: Arc::new(tls),
+            tls,
             hub,
+            store,
+            cookie: String::new(),
             data_dir,
             stop: Some(stop),
             served,
+        };
+        let signed = relay.sign_in(LOGIN, PASSWORD).await;
+        assert_eq!(signed.status, 200, "{signed:?}");
+        relay.cookie = signed.cookie().unwrap();
+        relay
+    }
+
+    fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            addr: self.addr,
+            tls: self.tls.clone(),
         }
+    }
+
+    /// Signs in through `POST /api/login`.
+    pub async fn sign_in(&self, login: &str, password: &str) -> HttpResponse {
+        self.endpoint().sign_in(login, password).await
+    }
+
+    /// Any HTTPS request.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> HttpResponse {
+        self.endpoint().request(method, path, headers, body).await
+    }
+
+    /// A signaling connection carrying the default caseworker's cookie.
+    pub async fn connect_viewer(&self) -> Client {
+        self.connect_with(None, Some(&self.cookie)).await.unwrap()
     }
 
     pub fn shutdown(&mut self) {
@@ -81,19 +254,15 @@ impl TestRelay {
         &self,
         origin: Option<&str>,
     ) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
-        let url = format!("wss://localhost:{}/signal", self.addr.port());
-        let mut request = url.into_client_request().unwrap();
-        if let Some(o) = origin {
-            request.headers_mut().insert("origin", o.parse().unwrap());
-        }
-        let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(
-            request,
-            None,
-            true,
-            Some(Connector::Rustls(self.tls.clone())),
-        )
-        .await?;
-        Ok(Client { ws })
+        self.connect_with(origin, None).await
+    }
+
+    pub async fn connect_with(
+        &self,
+        origin: Option<&str>,
+        cookie: Option<&str>,
+    ) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
+        self.endpoint().connect_with(origin, cookie).await
     }
 
     /// A plain HTTPS GET; returns the raw response head and body.
@@ -123,8 +292,9 @@ pub struct Client {
 }
 
 impl Client {
+    /// Sends a message; a failure (the relay is gone) is ignored, the next read says so.
     pub async fn send(&mut self, msg: &SignalMessage) {
-        self.send_raw(&msg.to_json()).await;
+        let _ = self.ws.send(Message::Text(msg.to_json().into())).await;
     }
 
     pub async fn send_raw(&mut self, text: &str) {
@@ -151,6 +321,20 @@ impl Client {
                 Some(Ok(Message::Text(t))) => {
                     return Some(SignalMessage::parse(t.as_str()).unwrap());
                 }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// Like `recv`, but `None` on any failure (the relay was killed) instead of a panic.
+    pub async fn try_recv(&mut self) -> Option<SignalMessage> {
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
+                .await
+                .ok()?;
+            match frame {
+                Some(Ok(Message::Text(t))) => return SignalMessage::parse(t.as_str()).ok(),
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
                 Some(Ok(_)) => continue,
             }

@@ -1,0 +1,151 @@
+//! Progressive lock-out after failed sign-ins, keyed by account or by address. IO-free.
+//!
+//! The first few failures are free (typos); after that each failure locks the key for a
+//! wait that doubles, from 30 s up to an hour. A success clears the key; a key with no
+//! failure for a day is forgotten. An online guesser thus gets about 35 tries a day per
+//! account (see `docs/security.md`).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Failures allowed before the first wait, for an account.
+pub const FREE_PER_ACCOUNT: u32 = 5;
+/// Failures allowed before the first wait, for an address (a shelter may share one).
+pub const FREE_PER_ADDRESS: u32 = 20;
+/// The first wait.
+pub const FIRST_WAIT: Duration = Duration::from_secs(30);
+/// The longest wait.
+pub const MAX_WAIT: Duration = Duration::from_secs(3600);
+/// A key with no failure for this long starts afresh.
+pub const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+#[derive(Debug, Clone)]
+struct Entry {
+    failures: u32,
+    last: Instant,
+    locked_until: Option<Instant>,
+}
+
+/// Failure counts for one kind of key.
+#[derive(Debug)]
+pub struct Lockout {
+    free: u32,
+    entries: HashMap<String, Entry>,
+}
+
+impl Lockout {
+    /// A lock-out that lets `free` failures through before waits begin.
+    pub fn new(free: u32) -> Self {
+        Self {
+            free,
+            entries: HashMap::new(),
+        }
+    }
+
+    /// `Err(wait)` while `key` is locked.
+    pub fn check(&self, now: Instant, key: &str) -> Result<(), Duration> {
+        match self.entries.get(key).and_then(|e| e.locked_until) {
+            Some(until) if until > now => Err(until - now),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a failure; returns the wait it imposes, if any.
+    pub fn failure(&mut self, now: Instant, key: &str) -> Option<Duration> {
+        let entry = self.entries.entry(key.to_string()).or_insert(Entry {
+            failures: 0,
+            last: now,
+            locked_until: None,
+        });
+        if now.duration_since(entry.last) >= FORGET_AFTER {
+            entry.failures = 0;
+        }
+        entry.failures += 1;
+        entry.last = now;
+        if entry.failures < self.free {
+            return None;
+        }
+        let doublings = (entry.failures - self.free).min(16);
+        let wait = FIRST_WAIT.saturating_mul(1 << doublings).min(MAX_WAIT);
+        entry.locked_until = Some(now + wait);
+        Some(wait)
+    }
+
+    /// A success: the key starts afresh.
+    pub fn success(&mut self, key: &str) {
+        self.entries.remove(key);
+    }
+
+    /// Forgets keys idle for a day.
+    pub fn prune(&mut self, now: Instant) {
+        self.entries
+            .retain(|_, e| now.duration_since(e.last) < FORGET_AFTER);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_begin_after_the_free_failures_and_double() {
+        let t0 = Instant::now();
+        let mut l = Lockout::new(FREE_PER_ACCOUNT);
+        for _ in 0..FREE_PER_ACCOUNT - 1 {
+            assert_eq!(l.failure(t0, "marie"), None);
+            assert_eq!(l.check(t0, "marie"), Ok(()));
+        }
+        assert_eq!(l.failure(t0, "marie"), Some(FIRST_WAIT));
+        assert_eq!(l.check(t0, "marie"), Err(FIRST_WAIT));
+        let t1 = t0 + Duration::from_secs(10);
+        assert_eq!(l.check(t1, "marie"), Err(Duration::from_secs(20)));
+        let t2 = t0 + FIRST_WAIT;
+        assert_eq!(l.check(t2, "marie"), Ok(()));
+        assert_eq!(l.failure(t2, "marie"), Some(FIRST_WAIT * 2));
+        // Other keys are untouched.
+        assert_eq!(l.check(t2, "paul"), Ok(()));
+    }
+
+    #[test]
+    fn waits_are_capped_and_success_clears() {
+        let t0 = Instant::now();
+        let mut l = Lockout::new(1);
+        let mut last = None;
+        for _ in 0..40 {
+            last = l.failure(t0, "k");
+        }
+        assert_eq!(last, Some(MAX_WAIT));
+        l.success("k");
+        assert_eq!(l.check(t0, "k"), Ok(()));
+    }
+
+    #[test]
+    fn a_guesser_gets_about_thirty_five_tries_a_day() {
+        let t0 = Instant::now();
+        let mut l = Lockout::new(FREE_PER_ACCOUNT);
+        let mut now = t0;
+        let mut tries = 0;
+        while now < t0 + Duration::from_secs(24 * 3600) {
+            match l.check(now, "marie") {
+                Ok(()) => {
+                    tries += 1;
+                    l.failure(now, "marie");
+                }
+                Err(wait) => now += wait,
+            }
+        }
+        assert!((30..=40).contains(&tries), "{tries}");
+    }
+
+    #[test]
+    fn a_quiet_day_forgets() {
+        let t0 = Instant::now();
+        let mut l = Lockout::new(2);
+        l.failure(t0, "k");
+        l.failure(t0, "k");
+        let later = t0 + FORGET_AFTER;
+        assert_eq!(l.failure(later, "k"), None);
+        l.prune(later + FORGET_AFTER);
+        assert!(l.entries.is_empty());
+    }
+}

@@ -1,0 +1,337 @@
+//! Sign-in, sign-out, "who am I" and set-password routes, with the session cookie and
+//! CSRF rules. The decisions (lock-out, sessions, password policy) live in `auth`; this
+//! file only moves them to and from HTTP.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::AppState;
+use crate::auth::{self, password};
+use crate::signaling::hub::Caseworker;
+use crate::store::accounts::Account;
+use crate::store::audit::Record;
+use crate::store::time::unix_now;
+
+/// The session cookie's name.
+pub const COOKIE: &str = "acote_session";
+/// The header carrying the CSRF token on state-changing requests.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// An HTTP failure with a stable code the viewer translates.
+#[derive(Debug)]
+pub enum AppError {
+    /// 400: a field is missing, malformed or too long.
+    BadRequest(&'static str),
+    /// 401: not signed in, or wrong login or password.
+    Unauthorized(&'static str),
+    /// 403: signed in but not allowed (missing CSRF token, disabled, foreign origin).
+    Forbidden(&'static str),
+    /// 429: locked out for this many seconds.
+    Locked(u64),
+    /// 503: the audit log cannot be written.
+    AuditDown,
+    /// 500: logged here, never detailed to the client.
+    Internal(String),
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            AppError::BadRequest(code) => (StatusCode::BAD_REQUEST, json!({ "error": code })),
+            AppError::Unauthorized(code) => (StatusCode::UNAUTHORIZED, json!({ "error": code })),
+            AppError::Forbidden(code) => (StatusCode::FORBIDDEN, json!({ "error": code })),
+            AppError::Locked(secs) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({ "error": "locked", "wait_secs": secs }),
+            ),
+            AppError::AuditDown => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                json!({ "error": "audit_unavailable" }),
+            ),
+            AppError::Internal(cause) => {
+                tracing::error!(%cause, "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    json!({ "error": "internal" }),
+                )
+            }
+        };
+        (status, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
+    }
+}
+
+impl From<crate::store::StoreError> for AppError {
+    fn from(e: crate::store::StoreError) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+/// The cookie value of `acote_session`, if sent.
+pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_string())
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn set_cookie(token: &str) -> HeaderValue {
+    let v = format!("{COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict");
+    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn clear_cookie() -> HeaderValue {
+    HeaderValue::from_static("acote_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0")
+}
+
+/// The signed-in caseworker behind a request's cookie, if the session is alive and the
+/// account still enabled. Also used by the WebSocket upgrade.
+pub async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(Account, auth::sessions::WebSession)>, AppError> {
+    let Some(token) = session_cookie(headers) else {
+        return Ok(None);
+    };
+    let session = state.auth_state().sessions.touch(Instant::now(), &token);
+    let Some(session) = session else {
+        return Ok(None);
+    };
+    match state.store.account(&session.login).await? {
+        Some(account) if !account.disabled && account.password_hash.is_some() => {
+            Ok(Some((account, session)))
+        }
+        _ => {
+            state.auth_state().sessions.remove(&token);
+            Ok(None)
+        }
+    }
+}
+
+/// What the hub is told about a caseworker.
+pub fn caseworker(account: &Account) -> Caseworker {
+    Caseworker {
+        login: account.login.clone(),
+        who: acote_proto::Requester {
+            name: Some(account.display_name.clone()),
+            site: account.site.clone(),
+        },
+    }
+}
+
+async fn audit(state: &AppState, record: Record) -> Result<(), AppError> {
+    state.store.append(unix_now(), &record).await.map_err(|e| {
+        tracing::error!(error = %e, "cannot write to the audit log");
+        AppError::AuditDown
+    })?;
+    Ok(())
+}
+
+fn me_body(account: &Account, csrf: &str) -> Json<serde_json::Value> {
+    Json(json!({
+        "login": account.login,
+        "name": account.display_name,
+        "site": account.site,
+        "csrf": csrf,
+    }))
+}
+
+/// `GET /api/me`: who is signed in (and their CSRF token), or 401.
+pub async fn me(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    match signed_in(&state, &headers).await? {
+        Some((account, session)) => Ok((
+            [(header::CACHE_CONTROL, "no-store")],
+            me_body(&account, &session.csrf),
+        )
+            .into_response()),
+        None => Err(AppError::Unauthorized("signed_out")),
+    }
+}
+
+/// Body of `POST /api/login`.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    login: String,
+    password: String,
+}
+
+/// `POST /api/login`: checks the password (with lock-out), rotates the session cookie.
+pub async fn login(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Json(form): Json<LoginForm>,
+) -> Result<Response, AppError> {
+    if form.login.chars().count() > 64 || form.password.chars().count() > password::MAX_CHARS {
+        return Err(AppError::BadRequest("too_long"));
+    }
+    let login = form.login.trim().to_lowercase();
+    let (account_key, addr_key) = (format!("account:{login}"), format!("addr:{}", peer.ip()));
+    let now = Instant::now();
+    let wait = {
+        let auth = state.auth_state();
+        [
+            auth.by_account.check(now, &account_key),
+            auth.by_addr.check(now, &addr_key),
+        ]
+        .into_iter()
+        .filter_map(Result::err)
+        .max()
+    };
+    if let Some(wait) = wait {
+        let secs = wait.as_secs().max(1);
+        let record = Record::new("login_locked")
+            .actor(&login)
+            .with("addr", peer.ip())
+            .with("wait_s", secs);
+        audit(&state, record).await?;
+        return Err(AppError::Locked(secs));
+    }
+    let account = state.store.account(&login).await?;
+    let hash = account.as_ref().and_then(|a| a.password_hash.clone());
+    let password = form.password;
+    let matches = tokio::task::spawn_blocking(move || password::verify(&password, hash.as_deref()))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let Some(account) = account.filter(|_| matches) else {
+        {
+            let mut auth = state.auth_state();
+            auth.by_account.failure(Instant::now(), &account_key);
+            auth.by_addr.failure(Instant::now(), &addr_key);
+        }
+        state.store.count_failed_login(&login).await?;
+        audit(
+            &state,
+            Record::new("login_failed")
+                .actor(&login)
+                .with("addr", peer.ip()),
+        )
+        .await?;
+        tracing::info!(login = %acote_proto::Redacted(&login), "sign-in refused");
+        return Err(AppError::Unauthorized("bad_credentials"));
+    };
+    if account.disabled {
+        audit(
+            &state,
+            Record::new("login_failed")
+                .actor(&login)
+                .with("reason", "disabled"),
+        )
+        .await?;
+        return Err(AppError::Forbidden("account_disabled"));
+    }
+    audit(
+        &state,
+        Record::new("login_ok")
+            .actor(&login)
+            .with("addr", peer.ip()),
+    )
+    .await?;
+    state.store.record_login(&login, unix_now()).await?;
+    let (token, csrf) = (auth::new_token(), auth::new_token());
+    {
+        let mut auth = state.auth_state();
+        auth.by_account.success(&account_key);
+        auth.by_addr.success(&addr_key);
+        // Rotation: whatever session this browser had is ended, a new cookie is issued.
+        if let Some(old) = session_cookie(&headers) {
+            auth.sessions.remove(&old);
+        }
+        auth.sessions
+            .create(Instant::now(), &login, &token, csrf.clone());
+    }
+    let mut response = me_body(&account, &csrf).into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, set_cookie(&token));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// `POST /api/logout`: needs the session and its CSRF token.
+pub async fn logout(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let Some((account, session)) = signed_in(&state, &headers).await? else {
+        return Err(AppError::Unauthorized("signed_out"));
+    };
+    let presented = headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !session.csrf_ok(presented) {
+        return Err(AppError::Forbidden("csrf"));
+    }
+    if let Some(token) = session_cookie(&headers) {
+        state.auth_state().sessions.remove(&token);
+    }
+    audit(&state, Record::new("logout").actor(&account.login)).await?;
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(header::SET_COOKIE, clear_cookie())],
+    )
+        .into_response())
+}
+
+/// Body of `POST /api/password`.
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    token: String,
+    password: String,
+}
+
+/// `POST /api/password`: sets a password with a one-time link's token.
+pub async fn set_password(
+    State(state): State<Arc<AppState>>,
+    Json(form): Json<PasswordForm>,
+) -> Result<Response, AppError> {
+    if form.token.len() != 64 || form.password.chars().count() > password::MAX_CHARS {
+        return Err(AppError::BadRequest("link_invalid"));
+    }
+    let token_hash = auth::token_hash(&form.token);
+    let Some(login) = state
+        .store
+        .login_for_setup_token(&token_hash, unix_now())
+        .await?
+    else {
+        return Err(AppError::BadRequest("link_invalid"));
+    };
+    if let Err(e) = password::check_policy(&form.password, &login) {
+        return Err(AppError::BadRequest(e.code()));
+    }
+    let password = form.password;
+    let hash = tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    match state
+        .store
+        .set_password_with_token(&token_hash, &hash, unix_now())
+        .await
+    {
+        Ok(login) => {
+            audit(&state, Record::new("password_set").actor(&login)).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        Err(crate::store::StoreError::BadSetupToken) => Err(AppError::BadRequest("link_invalid")),
+        Err(e) => Err(e.into()),
+    }
+}

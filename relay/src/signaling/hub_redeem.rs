@@ -1,0 +1,127 @@
+//! Redeeming a code and the consent steps an agent reports: the part of the hub that
+//! decides who may pair, within which limits, and what the audit log records of it.
+
+use std::time::Instant;
+
+use acote_proto::signal::MAX_PROCEDURE_CHARS;
+use acote_proto::{ConsentEvent, ErrorCode, Redacted, SessionCode, SignalMessage};
+
+use super::{Agent, AgentState, ConnId, Hub, Output, error};
+use crate::store::audit::Record;
+
+impl Hub {
+    pub(super) fn redeem(
+        &mut self,
+        now: Instant,
+        viewer_conn: ConnId,
+        typed: &str,
+        procedure: Option<&str>,
+    ) -> Vec<Output> {
+        let Some(viewer) = self.viewers.get(&viewer_conn) else {
+            return self.unexpected(viewer_conn, "redeem");
+        };
+        if viewer.agent.is_some() {
+            return self.unexpected(viewer_conn, "redeem");
+        }
+        let (addr, login) = (viewer.addr, viewer.caseworker.login.clone());
+        let procedure = match clean_procedure(procedure) {
+            Ok(p) => p,
+            Err(message) => return vec![error(viewer_conn, ErrorCode::Malformed, message)],
+        };
+        if let Err(limited) = self.limits.check(now, addr, &login) {
+            self.stats.rate_limited += 1;
+            let minutes = limited.wait().as_secs().div_ceil(60).max(1);
+            tracing::warn!(
+                scope = limited.scope(),
+                "redeem refused: too many wrong codes"
+            );
+            let record = Record::new("code_limited")
+                .actor(&login)
+                .with("scope", limited.scope())
+                .with("addr", addr);
+            return vec![
+                Output::Audit(record),
+                error(
+                    viewer_conn,
+                    ErrorCode::RateLimited,
+                    format!("too many wrong codes; try again in {minutes} min"),
+                ),
+            ];
+        }
+        let found = SessionCode::parse(typed)
+            .ok()
+            .and_then(|code| self.find_agent(&code, now));
+        let Some(agent_conn) = found else {
+            self.stats.invalid_codes += 1;
+            self.limits.failed(now, addr, &login);
+            tracing::info!(code = %Redacted(typed), "redeem refused: unknown, used or expired code");
+            let record = Record::new("code_wrong").actor(&login).with("addr", addr);
+            return vec![
+                Output::Audit(record),
+                error(viewer_conn, ErrorCode::InvalidCode, "wrong or expired code"),
+            ];
+        };
+        let who = viewer.caseworker.who.clone();
+        if let Some(v) = self.viewers.get_mut(&viewer_conn) {
+            v.agent = Some(agent_conn);
+        }
+        let mut record = Record::new("code_redeemed").actor(&login);
+        if let Some(a) = self.agents.get_mut(&agent_conn) {
+            // Single use: the code is dropped here, whatever the resident answers.
+            a.state = AgentState::Paired {
+                viewer: viewer_conn,
+                since: now,
+                answered: false,
+            };
+            record = record.session(&a.session);
+        }
+        if let Some(p) = procedure {
+            record = record.with("procedure", p);
+        }
+        self.stats.redeemed += 1;
+        tracing::info!(
+            agent = agent_conn,
+            viewer = viewer_conn,
+            "code redeemed, session paired"
+        );
+        vec![
+            Output::Audit(record),
+            Output::Send(agent_conn, SignalMessage::Paired { by: Some(who) }),
+            Output::Send(viewer_conn, SignalMessage::Paired { by: None }),
+        ]
+    }
+
+    /// The agent reports a consent step: audited, forwarded to no one.
+    pub(super) fn consent(&mut self, from: ConnId, event: ConsentEvent) -> Vec<Output> {
+        let Some(Agent {
+            state: AgentState::Paired { viewer, .. },
+            session,
+        }) = self.agents.get(&from)
+        else {
+            return self.unexpected(from, "consent");
+        };
+        let actor = self
+            .viewers
+            .get(viewer)
+            .map(|v| v.caseworker.login.clone())
+            .unwrap_or_default();
+        let record = Record::new(event.as_str()).actor(&actor).session(session);
+        vec![Output::Audit(record)]
+    }
+}
+
+/// Checks the optional procedure label: plain text, at most [`MAX_PROCEDURE_CHARS`].
+fn clean_procedure(label: Option<&str>) -> Result<Option<String>, String> {
+    let Some(label) = label.map(str::trim).filter(|l| !l.is_empty()) else {
+        return Ok(None);
+    };
+    if label.chars().count() > MAX_PROCEDURE_CHARS {
+        return Err(format!(
+            "procedure: at most {MAX_PROCEDURE_CHARS} characters"
+        ));
+    }
+    if label.chars().any(char::is_control) {
+        return Err("procedure: control characters are not allowed".into());
+    }
+    Ok(Some(label.to_string()))
+}

@@ -1,0 +1,381 @@
+//! The audit log: append-only, metadata only, hash-chained.
+//!
+//! Each row stores `hash = SHA-256(canonical(seq, at, event, actor, session, detail,
+//! prev_hash))` where `prev_hash` is the previous row's hash (64 zeros for the first), so
+//! deleting or editing a row breaks the chain at that row and `verify` names it.
+//! Retention deletes the oldest rows and appends a `retention` record naming the last
+//! deleted row and its hash, which becomes the anchor of what remains.
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+/// `prev_hash` of the very first record.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Longest text kept in one field: a record holds metadata, never content.
+const MAX_FIELD: usize = 200;
+
+/// What happened, ready to append. Plain data, built by IO-free code (hub, auth).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The event name, e.g. `code_redeemed`.
+    pub event: String,
+    /// Who did it: a caseworker's login, `admin`, `agent`, or empty.
+    pub actor: String,
+    /// The signaling session it belongs to, if any.
+    pub session: String,
+    /// Further metadata as `key=value` pairs separated by `; `.
+    pub detail: String,
+}
+
+impl Record {
+    /// A record of `event` with no actor, session or detail yet.
+    pub fn new(event: &str) -> Self {
+        Self {
+            event: event.to_string(),
+            actor: String::new(),
+            session: String::new(),
+            detail: String::new(),
+        }
+    }
+
+    /// Sets who did it.
+    pub fn actor(mut self, actor: &str) -> Self {
+        self.actor = clean(actor);
+        self
+    }
+
+    /// Sets the session.
+    pub fn session(mut self, session: &str) -> Self {
+        self.session = clean(session);
+        self
+    }
+
+    /// Appends `key=value` to the detail (the value is cleaned and cut).
+    pub fn with(mut self, key: &str, value: impl fmt::Display) -> Self {
+        if !self.detail.is_empty() {
+            self.detail.push_str("; ");
+        }
+        let value = clean(&value.to_string()).replace(';', ",");
+        self.detail.push_str(&format!("{key}={value}"));
+        self
+    }
+}
+
+/// Drops control characters and cuts: actors may come from what a stranger typed.
+fn clean(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control() && !super::accounts::is_bidi_control(*c))
+        .take(MAX_FIELD)
+        .collect()
+}
+
+/// One stored row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// Unix seconds.
+    pub at: i64,
+    /// The record.
+    pub record: Record,
+    /// Hash of the previous row.
+    pub prev_hash: String,
+    /// Hash of this row.
+    pub hash: String,
+}
+
+/// The chain hash of a row: SHA-256 over length-prefixed fields, so no two different
+/// rows encode the same way.
+pub fn chain_hash(seq: i64, at: i64, record: &Record, prev_hash: &str) -> String {
+    let mut h = Sha256::new();
+    for field in [
+        &seq.to_string(),
+        &at.to_string(),
+        &record.event,
+        &record.actor,
+        &record.session,
+        &record.detail,
+        &prev_hash.to_string(),
+    ] {
+        h.update(format!("{}:", field.len()).as_bytes());
+        h.update(field.as_bytes());
+        h.update(b"\n");
+    }
+    hex::encode(h.finalize())
+}
+
+/// A break in the chain, as `audit verify` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// The row's content does not match its hash: it was edited.
+    Altered {
+        /// The row.
+        seq: i64,
+    },
+    /// Rows are missing between two that remain: they were deleted.
+    Missing {
+        /// First missing position.
+        from: i64,
+        /// Last missing position.
+        to: i64,
+    },
+    /// A row does not follow the one before it (its `prev_hash` differs).
+    Unlinked {
+        /// The row.
+        seq: i64,
+    },
+    /// The oldest rows are gone and no retention record says they were deleted.
+    MissingStart {
+        /// The oldest remaining row.
+        first: i64,
+    },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Altered { seq } => write!(f, "record {seq} was altered"),
+            Problem::Missing { from, to } if from == to => {
+                write!(f, "record {from} is missing (deleted)")
+            }
+            Problem::Missing { from, to } => write!(f, "records {from} to {to} are missing"),
+            Problem::Unlinked { seq } => {
+                write!(f, "record {seq} does not follow the record before it")
+            }
+            Problem::MissingStart { first } => write!(
+                f,
+                "records before {first} are missing and no retention record says why"
+            ),
+        }
+    }
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    /// Rows checked.
+    pub records: usize,
+    /// Every break found, oldest first; empty when the chain holds.
+    pub problems: Vec<Problem>,
+}
+
+/// Checks a chain held in memory (IO-free, so tests can tamper freely).
+pub fn verify_entries(entries: &[Entry]) -> Verification {
+    let mut problems = Vec::new();
+    if let Some(first) = entries.first()
+        && !start_is_anchored(first, entries)
+    {
+        problems.push(Problem::MissingStart { first: first.seq });
+    }
+    let mut prev: Option<&Entry> = None;
+    for e in entries {
+        if chain_hash(e.seq, e.at, &e.record, &e.prev_hash) != e.hash {
+            problems.push(Problem::Altered { seq: e.seq });
+        }
+        if let Some(p) = prev {
+            if e.seq != p.seq + 1 {
+                problems.push(Problem::Missing {
+                    from: p.seq + 1,
+                    to: e.seq - 1,
+                });
+            } else if e.prev_hash != p.hash {
+                problems.push(Problem::Unlinked { seq: e.seq });
+            }
+        }
+        prev = Some(e);
+    }
+    Verification {
+        records: entries.len(),
+        problems,
+    }
+}
+
+fn start_is_anchored(first: &Entry, entries: &[Entry]) -> bool {
+    if first.seq == 1 {
+        return first.prev_hash == GENESIS;
+    }
+    let through = format!("deleted_through={}", first.seq - 1);
+    let last = format!("last_hash={}", first.prev_hash);
+    entries.iter().any(|e| {
+        e.record.event == "retention"
+            && e.record.detail.split("; ").any(|kv| kv == through)
+            && e.record.detail.split("; ").any(|kv| kv == last)
+    })
+}
+
+fn entry(row: &sqlx::sqlite::SqliteRow) -> Result<Entry, sqlx::Error> {
+    Ok(Entry {
+        seq: row.try_get("seq")?,
+        at: row.try_get("at")?,
+        record: Record {
+            event: row.try_get("event")?,
+            actor: row.try_get("actor")?,
+            session: row.try_get("session")?,
+            detail: row.try_get("detail")?,
+        },
+        prev_hash: row.try_get("prev_hash")?,
+        hash: row.try_get("hash")?,
+    })
+}
+
+const SELECT: &str = "SELECT seq, at, event, actor, session, detail, prev_hash, hash FROM audit";
+
+impl Store {
+    /// Appends a record; when this returns `Ok`, the record is on disk.
+    ///
+    /// Another process (the admin command) may append at the same moment: SQLite then
+    /// refuses the later writer (stale snapshot, or the same `seq` taken), and the append
+    /// is retried a few times from a fresh read of the chain head.
+    pub async fn append(&self, at: i64, record: &Record) -> Result<i64, StoreError> {
+        let _one_at_a_time = self.append_lock.lock().await;
+        let mut attempt = 0u64;
+        loop {
+            match self.try_append(at, record).await {
+                Ok(seq) => return Ok(seq),
+                Err(StoreError::Db(sqlx::Error::Database(e))) if attempt < 4 => {
+                    tracing::debug!(error = %e, "audit append raced another writer; retrying");
+                }
+                Err(e) => return Err(e),
+            }
+            attempt += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
+        }
+    }
+
+    async fn try_append(&self, at: i64, record: &Record) -> Result<i64, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let seq = append_in(&mut tx, at, record).await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    /// Every record, oldest first.
+    pub async fn entries(&self) -> Result<Vec<Entry>, StoreError> {
+        let rows = sqlx::query(&format!("{SELECT} ORDER BY seq"))
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows.iter().map(entry).collect::<Result<_, _>>()?)
+    }
+
+    /// Records with `from <= at < to`, oldest first.
+    pub async fn entries_between(&self, from: i64, to: i64) -> Result<Vec<Entry>, StoreError> {
+        let rows = sqlx::query(&format!("{SELECT} WHERE at >= ? AND at < ? ORDER BY seq"))
+            .bind(from)
+            .bind(to)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows.iter().map(entry).collect::<Result<_, _>>()?)
+    }
+
+    /// Checks the whole chain.
+    pub async fn verify(&self) -> Result<Verification, StoreError> {
+        Ok(verify_entries(&self.entries().await?))
+    }
+
+    /// Deletes records older than `retention_days` and appends a `retention` record that
+    /// anchors what remains. Returns how many were deleted.
+    pub async fn apply_retention(&self, now: i64, retention_days: u32) -> Result<u64, StoreError> {
+        let cutoff = now - i64::from(retention_days) * 86_400;
+        let _one_at_a_time = self.append_lock.lock().await;
+        let mut tx = self.pool().begin().await?;
+        let last_old =
+            sqlx::query("SELECT seq, hash FROM audit WHERE at < ? ORDER BY seq DESC LIMIT 1")
+                .bind(cutoff)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(last_old) = last_old else {
+            return Ok(0);
+        };
+        let through: i64 = last_old.try_get("seq")?;
+        let last_hash: String = last_old.try_get("hash")?;
+        let deleted = sqlx::query("DELETE FROM audit WHERE seq <= ?")
+            .bind(through)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let record = Record::new("retention")
+            .actor("relay")
+            .with("deleted_through", through)
+            .with("last_hash", &last_hash)
+            .with("deleted", deleted)
+            .with("retention_days", retention_days);
+        append_in(&mut tx, now, &record).await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+}
+
+async fn append_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    at: i64,
+    record: &Record,
+) -> Result<i64, StoreError> {
+    let head = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut **tx)
+        .await?;
+    let (seq, prev) = match head {
+        Some(row) => (
+            row.try_get::<i64, _>("seq")? + 1,
+            row.try_get::<String, _>("hash")?,
+        ),
+        None => (1, GENESIS.to_string()),
+    };
+    let hash = chain_hash(seq, at, record, &prev);
+    sqlx::query(
+        "INSERT INTO audit (seq, at, event, actor, session, detail, prev_hash, hash) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(seq)
+    .bind(at)
+    .bind(&record.event)
+    .bind(&record.actor)
+    .bind(&record.session)
+    .bind(&record.detail)
+    .bind(&prev)
+    .bind(&hash)
+    .execute(&mut **tx)
+    .await?;
+    Ok(seq)
+}
+
+/// Writes entries as CSV (RFC 4180) for a service's reports.
+pub fn write_csv(out: &mut dyn std::io::Write, entries: &[Entry]) -> std::io::Result<()> {
+    writeln!(out, "seq,time_utc,event,actor,session,detail")?;
+    for e in entries {
+        writeln!(
+            out,
+            "{},{},{},{},{},{}",
+            e.seq,
+            super::time::format_utc(e.at),
+            csv_field(&e.record.event),
+            csv_field(&e.record.actor),
+            csv_field(&e.record.session),
+            csv_field(&e.record.detail)
+        )?;
+    }
+    Ok(())
+}
+
+/// Quotes a CSV field, and defuses spreadsheet formulas (a login a stranger typed could
+/// start with `=`).
+fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+#[path = "audit_tests.rs"]
+mod tests;

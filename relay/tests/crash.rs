@@ -1,0 +1,224 @@
+//! Issue 7: the relay process is killed with SIGKILL during a burst of sessions and
+//! restarted; every record the relay acknowledged (a code handed out means its
+//! `session_created` is written; `paired` means its `code_redeemed` is) is in the log,
+//! the chain verifies, and the relay serves again.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use acote_proto::{Role, SignalMessage};
+use common::Endpoint;
+
+const BIN: &str = env!("CARGO_BIN_EXE_acote-relay");
+const PASSWORD: &str = "cheval agrafe batterie";
+
+fn admin(dir: &Path, args: &[&str], stdin: &str) -> (bool, String) {
+    let mut child = Command::new(BIN)
+        .args(["admin", "--data-dir"])
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+/// Starts `acote-relay serve` and waits for its address. Its stdout goes to a file, so
+/// nothing in the test can close the pipe under it.
+#[allow(clippy::zombie_processes)] // the caller kills and waits for the child it gets
+fn serve(dir: &Path, config: &Path) -> (Child, Endpoint) {
+    let out_path = dir.join(format!(
+        "serve-{}.out",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    let out = std::fs::File::create(&out_path).unwrap();
+    let child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(config)
+        .arg("--data-dir")
+        .arg(dir)
+        .env("RUST_LOG", "error")
+        .stdout(out)
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(&out_path).unwrap_or_default();
+        if let Some(addr) = text
+            .lines()
+            .find_map(|l| l.strip_prefix("listening on https://"))
+        {
+            return (child, Endpoint::new(addr.trim().parse().unwrap(), dir));
+        }
+        assert!(Instant::now() < deadline, "the relay did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// One client pair looping: agent hello → code (acked), viewer redeem → paired (acked).
+async fn burst_loop(
+    ep: Endpoint,
+    cookie: String,
+    created: Arc<AtomicUsize>,
+    redeemed: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+) {
+    while !stop.load(Ordering::Relaxed) {
+        let Ok(mut agent) = ep.connect_with(None, None).await else {
+            return;
+        };
+        agent
+            .send(&SignalMessage::client_hello(Role::Agent, None))
+            .await;
+        let Some(SignalMessage::Hello { .. }) = agent.try_recv().await else {
+            return;
+        };
+        let Some(SignalMessage::Code { code, .. }) = agent.try_recv().await else {
+            return;
+        };
+        created.fetch_add(1, Ordering::SeqCst);
+        let Ok(mut viewer) = ep.connect_with(None, Some(&cookie)).await else {
+            return;
+        };
+        viewer
+            .send(&SignalMessage::client_hello(Role::Viewer, None))
+            .await;
+        let Some(SignalMessage::Hello { .. }) = viewer.try_recv().await else {
+            return;
+        };
+        viewer
+            .send(&SignalMessage::Redeem {
+                code,
+                procedure: Some("crash test".into()),
+            })
+            .await;
+        let Some(SignalMessage::Paired { .. }) = viewer.try_recv().await else {
+            return;
+        };
+        redeemed.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn count(csv: &str, event: &str) -> usize {
+    csv.lines()
+        .filter(|l| l.split(',').nth(2) == Some(event))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue7_sigkill_during_a_burst_loses_no_acknowledged_record() {
+    let dir: PathBuf = std::env::temp_dir().join(format!("acote-crash-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("relay.toml");
+    std::fs::write(&config, "[stun]\nenabled = false\n").unwrap();
+    let (ok, out) = admin(
+        &dir,
+        &[
+            "caseworker",
+            "add",
+            "marie",
+            "--name",
+            "Marie Dupont",
+            "--site",
+            "Lilas",
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    assert!(ok, "{out}");
+
+    let (mut relay, ep) = serve(&dir, &config);
+    let signed = ep.sign_in("marie", PASSWORD).await;
+    assert_eq!(signed.status, 200, "{signed:?}");
+    let cookie = signed.cookie().unwrap();
+    let (created, redeemed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let stop = Arc::new(AtomicBool::new(false));
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            tokio::spawn(burst_loop(
+                ep.clone(),
+                cookie.clone(),
+                created.clone(),
+                redeemed.clone(),
+                stop.clone(),
+            ))
+        })
+        .collect();
+    // Let the burst run until it has done real work, then kill the relay mid-flight.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while redeemed.load(Ordering::SeqCst) < 40 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    relay.kill().unwrap(); // SIGKILL on Unix
+    relay.wait().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(20), t).await;
+    }
+    let (acked_created, acked_redeemed) = (
+        created.load(Ordering::SeqCst),
+        redeemed.load(Ordering::SeqCst),
+    );
+    assert!(
+        acked_redeemed >= 40,
+        "the burst did too little: {acked_redeemed}"
+    );
+
+    // Restart on the same data: the database opens and the relay serves again.
+    let (mut relay, ep) = serve(&dir, &config);
+    assert_eq!(ep.sign_in("marie", PASSWORD).await.status, 200);
+    relay.kill().unwrap();
+    relay.wait().unwrap();
+
+    let (ok, out) = admin(&dir, &["audit", "verify"], "");
+    assert!(ok, "audit verify failed after the crash: {out}");
+    assert!(out.contains("chain intact"), "{out}");
+    let (ok, csv) = admin(
+        &dir,
+        &[
+            "audit",
+            "export",
+            "--from",
+            "2000-01-01",
+            "--to",
+            "2100-12-31",
+        ],
+        "",
+    );
+    assert!(ok, "{csv}");
+    assert!(
+        count(&csv, "session_created") >= acked_created,
+        "{} session_created in the log, {acked_created} acknowledged",
+        count(&csv, "session_created")
+    );
+    assert!(
+        count(&csv, "code_redeemed") >= acked_redeemed,
+        "{} code_redeemed in the log, {acked_redeemed} acknowledged",
+        count(&csv, "code_redeemed")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

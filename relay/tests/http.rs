@@ -1,0 +1,429 @@
+//! Every HTTP route driven through the axum `Router` directly (`oneshot`), with and
+//! without a valid session: sign-in, lock-out, cookie rules, CSRF, set-password links.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use acote_relay::Relay;
+use acote_relay::config::Config;
+use acote_relay::http::{AppState, app};
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+const PASSWORD: &str = "cheval agrafe batterie";
+
+struct Setup {
+    state: Arc<AppState>,
+    dir: std::path::PathBuf,
+    _relay: Relay,
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn setup(name: &str) -> Setup {
+    let dir = std::env::temp_dir().join(format!("acote-http-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut config = Config::parse("[stun]\nenabled = false\n").unwrap();
+    config.server.listen = "127.0.0.1:0".parse().unwrap();
+    config.server.data_dir = dir.clone();
+    let relay = Relay::start(&config).await.unwrap();
+    let hash = acote_relay::auth::password::hash(PASSWORD).unwrap();
+    relay
+        .store()
+        .add_account(
+            "marie",
+            "Marie Dupont",
+            "CHRS Les Lilas",
+            Some(&hash),
+            None,
+            0,
+        )
+        .await
+        .unwrap();
+    Setup {
+        state: relay.state(),
+        dir,
+        _relay: relay,
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    json: serde_json::Value,
+    text: String,
+}
+
+async fn call(s: &Setup, req: Request<Body>) -> Reply {
+    call_from(s, req, "192.0.2.1:5000").await
+}
+
+async fn call_from(s: &Setup, mut req: Request<Body>, from: &str) -> Reply {
+    let peer: SocketAddr = from.parse().unwrap();
+    req.extensions_mut().insert(ConnectInfo(peer));
+    let res = app(s.state.clone()).oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Reply {
+        status,
+        headers,
+        json: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        text,
+    }
+}
+
+fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut b = Request::get(path).header(header::HOST, "relay.test");
+    if let Some(c) = cookie {
+        b = b.header(header::COOKIE, c);
+    }
+    b.body(Body::empty()).unwrap()
+}
+
+fn post(path: &str, json: serde_json::Value, extra: &[(&str, &str)]) -> Request<Body> {
+    let mut b = Request::post(path)
+        .header(header::HOST, "relay.test")
+        .header(header::ORIGIN, "https://relay.test")
+        .header(header::CONTENT_TYPE, "application/json");
+    for (k, v) in extra {
+        b = b.header(*k, *v);
+    }
+    b.body(Body::from(json.to_string())).unwrap()
+}
+
+fn login_body(login: &str, password: &str) -> serde_json::Value {
+    serde_json::json!({ "login": login, "password": password })
+}
+
+/// Signs in; returns (cookie pair, csrf token).
+async fn sign_in(s: &Setup) -> (String, String) {
+    let r = call(s, post("/api/login", login_body("marie", PASSWORD), &[])).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let set = r
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(set.contains(attr), "{attr} missing in {set}");
+    }
+    let pair = set.split(';').next().unwrap().to_string();
+    (pair, r.json["csrf"].as_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn public_pages_are_served_with_or_without_a_session() {
+    let s = setup("pages").await;
+    let (cookie, _) = sign_in(&s).await;
+    for path in [
+        "/",
+        "/set-password",
+        "/src/main.js",
+        "/src/i18n.js",
+        "/healthz",
+    ] {
+        for c in [None, Some(cookie.as_str())] {
+            let r = call(&s, get(path, c)).await;
+            assert_eq!(r.status, StatusCode::OK, "{path} {c:?}");
+            assert!(r.headers.contains_key(header::CONTENT_SECURITY_POLICY));
+        }
+    }
+    assert_eq!(
+        call(&s, get("/../Cargo.toml", None)).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn me_needs_a_live_session() {
+    let s = setup("me").await;
+    let r = call(&s, get("/api/me", None)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.json["error"], "signed_out");
+    let forged = format!("acote_session={}", "0f".repeat(32));
+    assert_eq!(
+        call(&s, get("/api/me", Some(&forged))).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let (cookie, csrf) = sign_in(&s).await;
+    let r = call(&s, get("/api/me", Some(&cookie))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json["name"], "Marie Dupont");
+    assert_eq!(r.json["site"], "CHRS Les Lilas");
+    assert_eq!(r.json["csrf"], csrf.as_str());
+    assert_eq!(r.headers.get(header::CACHE_CONTROL).unwrap(), "no-store");
+}
+
+#[tokio::test]
+async fn sign_in_rotates_the_cookie_and_refuses_wrong_or_foreign_requests() {
+    let s = setup("login").await;
+    let r = call(
+        &s,
+        post("/api/login", login_body("marie", "wrong password"), &[]),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json["error"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("bad_credentials"))
+    );
+    let r = call(&s, post("/api/login", login_body("nobody", PASSWORD), &[])).await;
+    assert_eq!(
+        r.status,
+        StatusCode::UNAUTHORIZED,
+        "unknown login: same answer"
+    );
+    // Another site's page cannot sign anyone in.
+    let mut req = post("/api/login", login_body("marie", PASSWORD), &[]);
+    req.headers_mut()
+        .insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+    assert_eq!(call(&s, req).await.status, StatusCode::FORBIDDEN);
+    // A form post (not JSON) is refused.
+    let req = Request::post("/api/login")
+        .header(header::HOST, "relay.test")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("login=marie"))
+        .unwrap();
+    assert_eq!(
+        call(&s, req).await.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    // Oversized fields and bodies.
+    let r = call(
+        &s,
+        post("/api/login", login_body(&"m".repeat(65), PASSWORD), &[]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = call(
+        &s,
+        post("/api/login", login_body("marie", &"p".repeat(20_000)), &[]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // Rotation: signing in again from the same browser kills the old cookie.
+    let (old, _) = sign_in(&s).await;
+    let r = call(
+        &s,
+        post(
+            "/api/login",
+            login_body("marie", PASSWORD),
+            &[("cookie", &old)],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let new = r
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_ne!(new, old);
+    assert_eq!(
+        call(&s, get("/api/me", Some(&old))).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        call(&s, get("/api/me", Some(&new))).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_and_say_how_long() {
+    let s = setup("lockout").await;
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        // From different addresses: the account's own limit applies.
+        let from = format!("192.0.2.{}:5000", i + 10);
+        let r = call_from(
+            &s,
+            post("/api/login", login_body("marie", "not the password"), &[]),
+            &from,
+        )
+        .await;
+        statuses.push(r.status);
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(r.json["error"], "locked");
+            assert!(r.json["wait_secs"].as_u64().unwrap() >= 1);
+        }
+    }
+    assert_eq!(statuses[..5], [StatusCode::UNAUTHORIZED; 5]);
+    assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS);
+    // Even the right password waits.
+    let r = call(&s, post("/api/login", login_body("marie", PASSWORD), &[])).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    // The admin sees the failures.
+    let account = s.state.store.account("marie").await.unwrap().unwrap();
+    assert_eq!(account.failed_logins, 5);
+}
+
+#[tokio::test]
+async fn logout_needs_the_session_and_its_csrf_token() {
+    let s = setup("logout").await;
+    let r = call(&s, post("/api/logout", serde_json::json!({}), &[])).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let (cookie, csrf) = sign_in(&s).await;
+    let r = call(
+        &s,
+        post("/api/logout", serde_json::json!({}), &[("cookie", &cookie)]),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.json["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("csrf"))
+    );
+    let r = call(
+        &s,
+        post(
+            "/api/logout",
+            serde_json::json!({}),
+            &[("cookie", &cookie), ("x-csrf-token", "nope")],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        call(&s, get("/api/me", Some(&cookie))).await.status,
+        StatusCode::OK,
+        "still signed in"
+    );
+    let r = call(
+        &s,
+        post(
+            "/api/logout",
+            serde_json::json!({}),
+            &[("cookie", &cookie), ("x-csrf-token", &csrf)],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(
+        r.headers
+            .get(header::SET_COOKIE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    // A replayed cookie is dead.
+    assert_eq!(
+        call(&s, get("/api/me", Some(&cookie))).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn a_disabled_account_is_signed_out_and_cannot_sign_in() {
+    let s = setup("disabled").await;
+    let (cookie, _) = sign_in(&s).await;
+    s.state.store.set_disabled("marie", true).await.unwrap();
+    assert_eq!(
+        call(&s, get("/api/me", Some(&cookie))).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let r = call(&s, post("/api/login", login_body("marie", PASSWORD), &[])).await;
+    assert_eq!(
+        (r.status, r.json["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("account_disabled"))
+    );
+}
+
+#[tokio::test]
+async fn set_password_links_work_once_and_not_after_24_hours() {
+    use acote_relay::auth::{new_token, token_hash};
+    use acote_relay::store::time::unix_now;
+    let s = setup("setpw").await;
+    let store = &s.state.store;
+    let token = new_token();
+    store
+        .add_account(
+            "paul",
+            "Paul Martin",
+            "SIAO",
+            None,
+            Some((&token_hash(&token), unix_now() + 86_400)),
+            0,
+        )
+        .await
+        .unwrap();
+    let pw = |t: &str, p: &str| {
+        post(
+            "/api/password",
+            serde_json::json!({ "token": t, "password": p }),
+            &[],
+        )
+    };
+    // Without a password yet, nobody signs in as paul.
+    let r = call(
+        &s,
+        post("/api/login", login_body("paul", "anything at all"), &[]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = call(&s, pw(&new_token(), "a fine long password")).await;
+    assert_eq!(
+        (r.status, r.json["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("link_invalid"))
+    );
+    let r = call(&s, pw(&token, "short")).await;
+    assert_eq!(r.json["error"], "password_too_short");
+    let r = call(&s, pw(&token, "azertyuiop")).await;
+    assert_eq!(r.json["error"], "password_too_common");
+    let r = call(&s, pw(&token, "a fine long password")).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let r = call(&s, pw(&token, "another fine password")).await;
+    assert_eq!(r.json["error"], "link_invalid", "a link works once");
+    let r = call(
+        &s,
+        post(
+            "/api/login",
+            login_body("paul", "a fine long password"),
+            &[],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    // An expired link.
+    let old = new_token();
+    store
+        .add_account(
+            "lea",
+            "Léa",
+            "SIAO",
+            None,
+            Some((&token_hash(&old), unix_now() - 1)),
+            0,
+        )
+        .await
+        .unwrap();
+    let r = call(&s, pw(&old, "a fine long password")).await;
+    assert_eq!(r.json["error"], "link_invalid");
+}
+
+#[tokio::test]
+async fn the_signal_route_needs_a_websocket_upgrade_with_or_without_a_session() {
+    let s = setup("signal").await;
+    let (cookie, _) = sign_in(&s).await;
+    for c in [None, Some(cookie.as_str())] {
+        let r = call(&s, get("/signal", c)).await;
+        assert!(r.status.is_client_error(), "{c:?}: {}", r.status);
+    }
+}

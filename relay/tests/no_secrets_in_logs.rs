@@ -1,0 +1,124 @@
+//! Issue 7: every log line of a full session (sign-in, wrong password, wrong code,
+//! redeem, consent, offer/answer, end), captured at trace level, holds neither the
+//! session code, nor a password, nor the content relayed between the peers.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use acote_proto::{ByeReason, ConsentEvent, Role, SignalMessage};
+use common::TestRelay;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn issue7_logs_of_a_full_session_hold_no_code_password_or_content() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    tracing_subscriber::fmt()
+        // The relay's own filter, opened up as far as an admin could: everything at trace.
+        .with_env_filter(acote_relay::log_filter(Some("trace"), "info"))
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .init();
+
+    let relay = TestRelay::start("secrets").await;
+    let wrong_password = "not-the-password-41";
+    assert_eq!(
+        relay.sign_in(common::LOGIN, wrong_password).await.status,
+        401
+    );
+
+    let mut agent = relay.connect().await;
+    agent.hello(Role::Agent).await;
+    let Some(SignalMessage::Code { code, .. }) = agent.recv().await else {
+        panic!("no code")
+    };
+    // A wrong code as unlikely as the right one to look like anything else.
+    let wrong: String = code
+        .chars()
+        .map(|c| char::from(b'0' + (c as u8 - b'0' + 5) % 10))
+        .collect();
+    let wrong_code = wrong.as_str();
+    let mut viewer = relay.connect_viewer().await;
+    viewer.hello(Role::Viewer).await;
+    for typed in [wrong_code, code.as_str()] {
+        viewer
+            .send(&SignalMessage::Redeem {
+                code: typed.into(),
+                procedure: Some("CAF renewal".into()),
+            })
+            .await;
+        let _ = viewer.recv().await;
+    }
+    let _ = agent.recv().await;
+    let content = "TYPED-TEXT-Bonjour-Madame-secret";
+    for event in [ConsentEvent::ViewAsked, ConsentEvent::ViewAllowed] {
+        agent.send(&SignalMessage::Consent { event }).await;
+    }
+    agent
+        .send(&SignalMessage::Offer {
+            sdp: format!("v=0 {content}"),
+        })
+        .await;
+    let _ = viewer.recv().await;
+    viewer
+        .send(&SignalMessage::Answer {
+            sdp: format!("v=0 {content}"),
+        })
+        .await;
+    let _ = agent.recv().await;
+    viewer
+        .send(&SignalMessage::Bye {
+            reason: ByeReason::Ended,
+        })
+        .await;
+    let _ = agent.recv().await;
+    let _ = agent.recv().await;
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("code redeemed"), "the logs were captured");
+    let spaced = format!("{} {}", &code[..3], &code[3..]);
+    for secret in [
+        code.as_str(),
+        spaced.as_str(),
+        wrong_code,
+        common::PASSWORD,
+        wrong_password,
+        content,
+        relay.cookie.trim_start_matches("acote_session="),
+    ] {
+        let leaks: Vec<&str> = logs.lines().filter(|l| holds(l, secret)).collect();
+        assert!(
+            leaks.is_empty(),
+            "a log line holds a secret ({} chars):\n{}",
+            secret.len(),
+            leaks.join("\n")
+        );
+    }
+}
+
+/// Whether `line` holds `secret` as a token of its own: a six-digit code also occurs by
+/// chance inside the long hex dumps of TLS traces, which reveal nothing.
+fn holds(line: &str, secret: &str) -> bool {
+    line.match_indices(secret).any(|(i, _)| {
+        let before = line[..i].chars().next_back();
+        let after = line[i + secret.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric())
+            && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+    })
+}

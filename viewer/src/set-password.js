@@ -1,0 +1,65 @@
+// The page of a one-time set-password link: https://relay/set-password#TOKEN. The token
+// sits in the fragment so it never reaches server logs or a Referer header.
+import { applyStatic, onLangChange, t, toggleLang } from '/src/i18n.js';
+
+const $ = (id) => document.getElementById(id);
+const token = window.location.hash.replace(/^#/, '');
+let statusKey = null;
+let problem = false;
+
+function say(key, isProblem = false) {
+  statusKey = key;
+  problem = isProblem;
+  const el = $('status');
+  el.textContent = key ? t(key) : '';
+  el.classList.toggle('is-problem', isProblem);
+}
+
+function done() {
+  $('password-form').hidden = true;
+  $('to-sign-in').hidden = false;
+}
+
+$('password-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const password = $('new-password').value;
+  if (password !== $('confirm-password').value) {
+    say('passwordsDiffer', true);
+    return;
+  }
+  let status = 0;
+  let data = {};
+  try {
+    const response = await fetch('/api/password', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token, password }),
+      cache: 'no-store',
+    });
+    status = response.status;
+    data = await response.json().catch(() => ({}));
+  } catch {
+    say('connection-lost', true);
+    return;
+  }
+  if (status === 204) {
+    $('new-password').value = '';
+    $('confirm-password').value = '';
+    say('passwordSaved');
+    done();
+    return;
+  }
+  const key = typeof data?.error === 'string' ? data.error : 'error';
+  say(['password_too_short', 'password_too_long', 'password_too_common', 'link_invalid'].includes(key) ? key : 'error', true);
+  if (key === 'link_invalid') done();
+});
+
+$('lang').addEventListener('click', toggleLang);
+onLangChange(() => say(statusKey, problem));
+applyStatic();
+if (!/^[0-9a-f]{64}$/.test(token)) {
+  say('link_invalid', true);
+  done();
+} else {
+  $('new-password').focus();
+}
