@@ -46,10 +46,7 @@ fn main() -> ExitCode {
         }
     };
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,dtls=error,webrtc_sctp=error,webrtc_ice=error".into()),
-        )
+        .with_env_filter(log_filter())
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
@@ -67,6 +64,39 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `RUST_LOG` (or a quiet default), except that libraries which print whole messages at
+/// trace level — WebSocket frames with the code, data-channel payloads with typed text —
+/// never go below debug, whatever `RUST_LOG` says.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    let asked = std::env::var("RUST_LOG").unwrap_or_default();
+    let quiet =
+        || tracing_subscriber::EnvFilter::new("warn,dtls=error,webrtc_sctp=error,webrtc_ice=error");
+    let base = match asked.trim() {
+        "" => quiet(),
+        directives => {
+            tracing_subscriber::EnvFilter::try_new(directives).unwrap_or_else(|_| quiet())
+        }
+    };
+    // Only a trace request reaches those messages; a cap would raise quieter settings.
+    if !asked.contains("trace") {
+        return base;
+    }
+    let capped = [
+        "tungstenite",
+        "tokio_tungstenite",
+        "webrtc",
+        "webrtc_data",
+        "webrtc_sctp",
+        "webrtc_srtp",
+        "rtp",
+        "rtcp",
+    ];
+    capped
+        .iter()
+        .filter_map(|target| format!("{target}=debug").parse().ok())
+        .fold(base, |filter, directive| filter.add_directive(directive))
 }
 
 /// Options from flags and the config file; an `Err` is a usage or configuration error.

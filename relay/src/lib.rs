@@ -77,6 +77,10 @@ pub fn log_filter(rust_log: Option<&str>, default: &str) -> tracing_subscriber::
     let base = rust_log
         .and_then(|s| tracing_subscriber::EnvFilter::try_new(s).ok())
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default));
+    // Only a trace request reaches whole frames; a cap would raise quieter settings.
+    if !rust_log.is_some_and(|s| s.contains("trace")) {
+        return base;
+    }
     ["tungstenite=debug", "tokio_tungstenite=debug"]
         .into_iter()
         .filter_map(|d| d.parse().ok())
