@@ -29,6 +29,15 @@ need_runtime_tools() {
     setxkbmap:x11-xkb-utils xdotool:xdotool
 }
 
+# cargo-fuzz from crates.io; it needs nightly features, which RUSTC_BOOTSTRAP=1 allows
+# on the machine's one (stable) toolchain.
+need_cargo_fuzz() {
+  if ! cargo fuzz --version >/dev/null 2>&1; then
+    say "installing cargo-fuzz (the fuzzing front-end) from crates.io"
+    cargo install cargo-fuzz --locked --quiet
+  fi
+}
+
 need_node_tests() {
   need_apt node:nodejs npm:npm
   if [ ! -d tests/node_modules/playwright-core ]; then

@@ -22,5 +22,14 @@ cargo build --workspace --locked
 say "unit and integration tests"
 cargo test --workspace --locked
 
+# The fuzz targets (fuzz/, outside the workspace) are built and run briefly so they never
+# rot; long runs are done on purpose (see docs/reliability.md).
+need_cargo_fuzz
+say "building the fuzz targets and running each for 10 seconds"
+(cd fuzz && for target in $(cargo fuzz list); do
+  RUSTC_BOOTSTRAP=1 cargo fuzz run -O "$target" -- -max_total_time=10 2>&1 | tail -n 2
+done)
+
 say "end-to-end tests: Xvfb, relay, agent and the viewer in headless Chromium"
 (cd tests && node --test e2e/)
+
