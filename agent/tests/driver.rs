@@ -273,13 +273,21 @@ async fn code(rx: &mut mpsc::UnboundedReceiver<Shown>) -> String {
     }
 }
 
-#[tokio::test]
-async fn yes_leads_to_an_offer_with_video_and_the_acote_channel() {
-    let h = start_relay("yes", "127.0.0.1:0").await;
+/// An agent with its code redeemed by a signed-in viewer, its question on screen.
+struct Asked {
+    ui: mpsc::UnboundedSender<UiEvent>,
+    shown: mpsc::UnboundedReceiver<Shown>,
+    v: SignalClient,
+    opened: Arc<AtomicUsize>,
+    asked: Shown,
+    _stop: oneshot::Sender<()>,
+}
+
+async fn asked(h: &Harness) -> Asked {
     let opened = Arc::new(AtomicUsize::new(0));
-    let (ui, mut shown, _stop) = spawn_agent(options(h.relay_addr, &h.fingerprint, opened.clone()));
+    let (ui, mut shown, stop) = spawn_agent(options(h.relay_addr, &h.fingerprint, opened.clone()));
     let code = code(&mut shown).await;
-    let mut v = viewer(&h).await;
+    let mut v = viewer(h).await;
     v.send(&SignalMessage::Redeem {
         code,
         procedure: None,
@@ -287,6 +295,27 @@ async fn yes_leads_to_an_offer_with_video_and_the_acote_channel() {
     .await
     .unwrap();
     let asked = next_matching(&mut shown, "the question", |s| matches!(s, Shown::Asked(_))).await;
+    Asked {
+        ui,
+        shown,
+        v,
+        opened,
+        asked,
+        _stop: stop,
+    }
+}
+
+#[tokio::test]
+async fn yes_leads_to_an_offer_with_video_and_the_acote_channel() {
+    let h = start_relay("yes", "127.0.0.1:0").await;
+    let Asked {
+        ui,
+        mut shown,
+        mut v,
+        opened,
+        asked,
+        _stop: _keep_running,
+    } = asked(&h).await;
     assert_eq!(
         asked,
         Shown::Asked(Requester {
@@ -335,17 +364,14 @@ async fn code_after_end(shown: &mut mpsc::UnboundedReceiver<Shown>) {
 #[tokio::test]
 async fn no_shares_nothing_and_the_viewer_is_told() {
     let h = start_relay("no", "127.0.0.1:0").await;
-    let opened = Arc::new(AtomicUsize::new(0));
-    let (ui, mut shown, _stop) = spawn_agent(options(h.relay_addr, &h.fingerprint, opened.clone()));
-    let code = code(&mut shown).await;
-    let mut v = viewer(&h).await;
-    v.send(&SignalMessage::Redeem {
-        code,
-        procedure: None,
-    })
-    .await
-    .unwrap();
-    next_matching(&mut shown, "the question", |s| matches!(s, Shown::Asked(_))).await;
+    let Asked {
+        ui,
+        mut shown,
+        mut v,
+        opened,
+        _stop: _keep_running,
+        ..
+    } = asked(&h).await;
     ui.send(UiEvent::Answer(false)).unwrap();
     loop {
         match v.recv().await.unwrap() {
