@@ -277,7 +277,7 @@ async fn code(rx: &mut mpsc::UnboundedReceiver<Shown>) -> String {
 struct Asked {
     ui: mpsc::UnboundedSender<UiEvent>,
     shown: mpsc::UnboundedReceiver<Shown>,
-    v: SignalClient,
+    v: Viewer,
     opened: Arc<AtomicUsize>,
     asked: Shown,
     _stop: oneshot::Sender<()>,

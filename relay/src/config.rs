@@ -44,6 +44,8 @@ pub struct Config {
     pub stun: StunConfig,
     /// `[audit]`: how long the audit log keeps records.
     pub audit: AuditConfig,
+    /// `[limits]`: how much one address or one socket may take.
+    pub limits: LimitsConfig,
     /// `[dangerous]`: options that weaken security; each one set is logged at start.
     pub dangerous: DangerousConfig,
 }
@@ -54,6 +56,32 @@ pub struct Config {
 pub struct AuditConfig {
     /// Records older than this many days are deleted (and the deletion recorded).
     pub retention_days: u32,
+}
+
+/// `[limits]` section: so that a flood from one address cannot deny service to others.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Signaling connections one address may hold (a shelter behind one public address
+    /// may have several residents and caseworkers).
+    pub connections_per_address: u32,
+    /// Signaling connections the relay holds in all.
+    pub max_connections: u32,
+    /// Sessions (paired agent and viewer) at once.
+    pub max_sessions: u32,
+    /// Signaling messages one socket may send per second, twice that in a burst.
+    pub messages_per_second: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            connections_per_address: 64,
+            max_connections: 5_000,
+            max_sessions: 500,
+            messages_per_second: 30,
+        }
+    }
 }
 
 impl Default for AuditConfig {
@@ -166,6 +194,19 @@ impl Config {
             return Err(ConfigError::Value(
                 "[tls] needs both `cert` and `key`, or neither (for a self-signed certificate)"
                     .into(),
+            ));
+        }
+        let l = &self.limits;
+        if [
+            l.connections_per_address,
+            l.max_connections,
+            l.max_sessions,
+            l.messages_per_second,
+        ]
+        .contains(&0)
+        {
+            return Err(ConfigError::Value(
+                "[limits] values must be at least 1".into(),
             ));
         }
         if self.audit.retention_days == 0 {

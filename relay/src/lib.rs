@@ -143,7 +143,9 @@ impl Relay {
             );
         }
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let hub: HubHandle = signaling::driver::spawn(Hub::with_random_codes(), store.clone());
+        let hub_core =
+            Hub::with_random_codes().with_max_sessions(config.limits.max_sessions as usize);
+        let hub: HubHandle = signaling::driver::spawn(hub_core, store.clone());
         let state = Arc::new(http::AppState {
             hub,
             site: config.server.site_name.clone(),
@@ -154,6 +156,11 @@ impl Relay {
             shutdown: shutdown_rx,
             store,
             auth: Default::default(),
+            connections: http::conn_limit::ConnectionLimiter::new(
+                config.limits.connections_per_address,
+                config.limits.max_connections,
+            ),
+            messages_per_second: config.limits.messages_per_second,
         });
         tokio::spawn(maintain(
             Arc::downgrade(&state),

@@ -380,3 +380,73 @@ async fn issue7_no_session_starts_when_the_audit_log_cannot_be_written() {
     assert_eq!(agent.recv().await, None, "closed: no code was handed out");
     assert_eq!(relay.hub.stats().await.unwrap().agents, 0);
 }
+
+#[tokio::test]
+async fn a_flood_of_connections_from_one_address_leaves_room_for_others() {
+    let relay = TestRelay::start_with("connflood", "[limits]\nconnections_per_address = 3\n").await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(relay.connect_from("127.0.0.1").await.unwrap());
+    }
+    assert!(
+        relay.connect_from("127.0.0.1").await.is_err(),
+        "a fourth connection from the same address is refused"
+    );
+    // Another address still gets in and is served.
+    let mut other = relay.connect_from("127.0.0.2").await.unwrap();
+    other.hello(Role::Agent).await;
+    assert!(matches!(
+        other.recv().await,
+        Some(SignalMessage::Code { .. })
+    ));
+    // A closed connection gives its place back.
+    let closing = held.pop().unwrap();
+    drop(closing);
+    let mut again = None;
+    for _ in 0..50 {
+        if let Ok(c) = relay.connect_from("127.0.0.1").await {
+            again = Some(c);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(again.is_some(), "the freed place is usable again");
+}
+
+#[tokio::test]
+async fn a_socket_flooding_messages_is_refused_then_closed_and_others_are_served() {
+    let relay = TestRelay::start_with("msgflood", "[limits]\nmessages_per_second = 5\n").await;
+    let (_agent, code) = agent_with_code(&relay).await;
+    let mut noisy = relay.connect().await;
+    noisy.hello(Role::Agent).await;
+    assert!(matches!(
+        noisy.recv().await,
+        Some(SignalMessage::Code { .. })
+    ));
+    for _ in 0..200 {
+        noisy.send_raw(r#"{"type":"bye","reason":"ended"}"#).await;
+    }
+    let mut told = false;
+    loop {
+        match noisy.recv().await {
+            Some(SignalMessage::Error {
+                code: ErrorCode::RateLimited,
+                ..
+            }) => told = true,
+            Some(_) => {}
+            None => break,
+        }
+    }
+    assert!(
+        told,
+        "the flooding socket is told to slow down before it is closed"
+    );
+    // The well-behaved agent's code still pairs.
+    let mut viewer = relay.connect_viewer().await;
+    viewer.hello(Role::Viewer).await;
+    viewer.send(&redeem(&code)).await;
+    assert_eq!(
+        viewer.recv().await,
+        Some(SignalMessage::Paired { by: None })
+    );
+}

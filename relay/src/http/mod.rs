@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod assets;
+pub mod conn_limit;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -75,6 +76,10 @@ pub struct AppState {
     pub store: Store,
     /// Sessions and lock-outs.
     pub auth: std::sync::Mutex<AuthState>,
+    /// Places for signaling connections, per address and in all.
+    pub connections: Arc<conn_limit::ConnectionLimiter>,
+    /// Signaling messages one socket may send per second (twice that in a burst).
+    pub messages_per_second: u32,
 }
 
 impl AppState {
@@ -167,6 +172,19 @@ async fn signal(
         Ok(found) => found.map(|(a, _)| account::caseworker(&a)),
         Err(e) => return e.into_response(),
     };
+    let permit = match state.connections.admit(peer.ip()) {
+        Ok(p) => p,
+        Err(refusal) => {
+            tracing::warn!(peer = %peer.ip(), ?refusal, "refused a signaling connection: limit reached");
+            let why = match refusal {
+                conn_limit::Refusal::PerAddress => "too many connections from this address",
+                conn_limit::Refusal::Total => {
+                    "the relay holds as many connections as it can; try again in a minute"
+                }
+            };
+            return (StatusCode::TOO_MANY_REQUESTS, why).into_response();
+        }
+    };
     let ice_servers = ice_servers(&state, host);
     let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
     let connection = ws::Connection {
@@ -177,6 +195,8 @@ async fn signal(
         ice_servers,
         shutdown: state.shutdown.clone(),
         caseworker,
+        messages_per_second: state.messages_per_second,
+        _permit: permit,
     };
     // The hard cap sits above the protocol's 64 KiB so oversize frames up to it get a
     // clear `too_large` reply; beyond it the socket is simply closed.

@@ -98,6 +98,8 @@ pub struct Hub {
     /// restarts in the audit log.
     session_prefix: String,
     next_session: u64,
+    /// Sessions allowed at once; redeems beyond are refused.
+    pub(super) max_sessions: usize,
 }
 
 impl Hub {
@@ -111,7 +113,14 @@ impl Hub {
             stats: HubStats::default(),
             session_prefix: "s".into(),
             next_session: 1,
+            max_sessions: usize::MAX,
         }
+    }
+
+    /// Refuses redeems while `max` sessions are paired.
+    pub fn with_max_sessions(mut self, max: usize) -> Self {
+        self.max_sessions = max;
+        self
     }
 
     /// A hub drawing codes from the operating system's CSPRNG, with session ids prefixed

@@ -48,6 +48,15 @@ impl Hub {
                 ),
             ];
         }
+        if self.sessions() >= self.max_sessions {
+            // Checked before the code is looked at: a full relay consumes nobody's code.
+            tracing::warn!(max = self.max_sessions, "redeem refused: the relay is full");
+            return vec![error(
+                viewer_conn,
+                ErrorCode::Unavailable,
+                "the relay has as many sessions as it can take; try again in a few minutes",
+            )];
+        }
         let found = SessionCode::parse(typed)
             .ok()
             .and_then(|code| self.find_agent(&code, now));

@@ -515,3 +515,27 @@ fn an_oversized_procedure_is_refused_and_consent_outside_a_session_is_unexpected
     );
     assert_eq!(error_code(&out, A), Some(ErrorCode::Unexpected));
 }
+
+#[test]
+fn a_full_relay_refuses_redeems_without_consuming_the_code() {
+    let now = Instant::now();
+    let mut hub = hub_with_codes(&["111111", "222222"]).with_max_sessions(1);
+    hub.agent_joined(now, A);
+    hub.agent_joined(now, 10);
+    hub.viewer_joined(V, cw(), addr(1));
+    hub.viewer_joined(V2, cw_named("karim"), addr(2));
+    hub.message(now, V, redeem("111111"));
+    assert_eq!(hub.sessions(), 1);
+    let out = hub.message(now, V2, redeem("222222"));
+    assert_eq!(error_code(&out, V2), Some(ErrorCode::Unavailable));
+    // Once a place frees up, the same code still works.
+    hub.message(
+        now,
+        V,
+        SignalMessage::Bye {
+            reason: ByeReason::Ended,
+        },
+    );
+    let out = hub.message(now, V2, redeem("222222"));
+    assert_eq!(sent_to(&out, V2), vec![SignalMessage::Paired { by: None }]);
+}

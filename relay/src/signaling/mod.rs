@@ -4,4 +4,5 @@
 pub mod driver;
 pub mod hub;
 pub mod limits;
+pub mod rate;
 pub mod ws;

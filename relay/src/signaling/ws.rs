@@ -12,6 +12,7 @@ use tokio::sync::watch;
 
 use super::driver::{HubHandle, JoinedAs};
 use super::hub::{Caseworker, ConnId};
+use super::rate::{MessageBudget, Verdict};
 
 /// How long a new connection has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -37,6 +38,10 @@ pub struct Connection {
     /// The caseworker whose valid session cookie came with the upgrade, if any. Only
     /// they may say hello as a viewer.
     pub caseworker: Option<Caseworker>,
+    /// The socket's message budget per second.
+    pub messages_per_second: u32,
+    /// Its place among the relay's connections, freed when the connection ends.
+    pub _permit: crate::http::conn_limit::Permit,
 }
 
 /// Drives one signaling connection to its end.
@@ -90,12 +95,30 @@ where
     let mut outbox = c.hub.join(c.conn, joined).await;
     tracing::info!(conn = c.conn, role = ?role, "signaling connection joined");
     let mut ping = tokio::time::interval(PING_EVERY);
+    let mut budget = MessageBudget::new(c.messages_per_second, Instant::now());
     let mut last_heard = Instant::now();
     loop {
         tokio::select! {
             frame = stream.next() => {
                 let Some(Ok(frame)) = frame else { break };
                 last_heard = Instant::now();
+                if matches!(frame, Message::Text(_) | Message::Binary(_)) {
+                    match budget.check(last_heard) {
+                        Verdict::Allow => {}
+                        Verdict::Refuse { first } => {
+                            c.hub.bad_message().await;
+                            if first {
+                                let e = SignalMessage::error(ErrorCode::RateLimited, "too many messages; slow down");
+                                if send(&mut sink, &e).await.is_err() { break; }
+                            }
+                            continue;
+                        }
+                        Verdict::Close => {
+                            tracing::warn!(conn = c.conn, "closing a signaling socket that kept flooding");
+                            break;
+                        }
+                    }
+                }
                 match frame {
                     Message::Text(text) => match SignalMessage::parse(text.as_str()) {
                         Ok(msg) => c.hub.message(c.conn, msg).await,

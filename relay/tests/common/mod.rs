@@ -157,6 +157,26 @@ impl Endpoint {
         .await?;
         Ok(Client { ws })
     }
+
+    /// A signaling connection from a chosen loopback source address (127.0.0.0/8 is all
+    /// this machine), to play several clients on one machine.
+    pub async fn connect_from(
+        &self,
+        source: &str,
+    ) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(format!("{source}:0").parse().unwrap())?;
+        let stream = socket.connect(self.addr).await?;
+        let url = format!("wss://localhost:{}/signal", self.addr.port());
+        let (ws, _) = tokio_tungstenite::client_async_tls_with_config(
+            url,
+            stream,
+            None,
+            Some(Connector::Rustls(self.tls.clone())),
+        )
+        .await?;
+        Ok(Client { ws })
+    }
 }
 
 pub struct TestRelay {
@@ -173,12 +193,17 @@ pub struct TestRelay {
 
 impl TestRelay {
     pub async fn start(name: &str) -> Self {
+        Self::start_with(name, "").await
+    }
+
+    /// A relay whose configuration file also says `extra` (e.g. a `[limits]` section).
+    pub async fn start_with(name: &str, extra: &str) -> Self {
         let data_dir =
             std::env::temp_dir().join(format!("acote-relay-test-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data_dir);
-        let mut config = Config::parse(
-            "[server]\nsite_name = \"Test site\"\n[stun]\nlisten = \"127.0.0.1:0\"\n",
-        )
+        let mut config = Config::parse(&format!(
+            "[server]\nsite_name = \"Test site\"\n[stun]\nlisten = \"127.0.0.1:0\"\n{extra}"
+        ))
         .unwrap();
         config.server.listen = "127.0.0.1:0".parse().unwrap();
         config.server.data_dir = data_dir.clone();
@@ -233,6 +258,14 @@ impl TestRelay {
         body: &str,
     ) -> HttpResponse {
         self.endpoint().request(method, path, headers, body).await
+    }
+
+    /// A signaling connection from a chosen loopback address.
+    pub async fn connect_from(
+        &self,
+        source: &str,
+    ) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
+        self.endpoint().connect_from(source).await
     }
 
     /// A signaling connection carrying the default caseworker's cookie.
