@@ -84,6 +84,8 @@ fn log_filter() -> tracing_subscriber::EnvFilter {
         return base;
     }
     let capped = [
+        "x11rb",
+        "x11rb_protocol",
         "tungstenite",
         "tokio_tungstenite",
         "webrtc",

@@ -40,13 +40,13 @@ async function clearField(viewer, resident, id) {
 
 /** Xvfb (+ optionally the resident's browser with the form), relay, agent, and a viewer
  * already watching after the resident's yes to being seen. */
-async function watching(h, { layout = null, withForm = true } = {}) {
+async function watching(h, { layout = null, withForm = true, logLevel = 'info' } = {}) {
   const xvfb = await startXvfb(h, { width: W, height: H });
   if (layout) await setLayout(xvfb, layout);
   const resident = withForm ? await startResidentBrowser(h, xvfb, 'docs/demo/form.html') : null;
-  const relay = await startRelay(h);
+  const relay = await startRelay(h, { logLevel });
   await addCaseworker(h, relay, CASEWORKER);
-  const agent = await startAgent(h, relay, xvfb);
+  const agent = await startAgent(h, relay, xvfb, { logLevel });
   const code = await agent.nextCode();
   const viewer = await openViewer(h, relay.url);
   await viewer.waitForState('sign-in');
@@ -58,7 +58,7 @@ async function watching(h, { layout = null, withForm = true } = {}) {
   agent.write('y\n');
   await viewer.waitForState('watching', 30_000);
   await viewer.waitForControl('watching');
-  return { xvfb, resident, relay, agent, viewer };
+  return { xvfb, resident, relay, agent, viewer, code };
 }
 
 /** The caseworker asks for control and the resident, asked separately, says yes. */
@@ -76,7 +76,8 @@ async function grantControl(viewer, agent) {
 test('control only after yes; text arrives exactly on fr, us, de and ara layouts; Stop stops', { timeout: 240_000 }, async (t) => {
   const h = await Harness.create(t);
   await h.run(async () => {
-    const { xvfb, resident, relay, agent, viewer } = await watching(h, { layout: 'fr' });
+    // Logs at their most verbose on every side: they must still hold nothing typed.
+    const { xvfb, resident, relay, agent, viewer, code } = await watching(h, { layout: 'fr', logLevel: 'trace' });
 
     // Before any yes to control: clicks and typing change nothing on the resident's PC.
     const nom = await resident.centreOnScreen('#nom');
@@ -201,6 +202,13 @@ test('control only after yes; text arrives exactly on fr, us, de and ara layouts
     }
     for (const typed of ['impôts', 'Noël', 'مرحبا', 'aXb']) assert.ok(!csv.includes(typed), `no typed text (${typed}) in the audit`);
     assert.equal((await relayAdmin(h, relay, ['audit', 'verify'])).code, 0);
+
+    // No log, on any side, holds the code, the password or anything typed.
+    const logs = [relay.proc.stdout, relay.proc.stderr, agent.stderr, viewer.console.join('\n')].join('\n');
+    assert.ok(logs.length > 10_000, 'trace logging was on');
+    for (const secret of [code.digits, CASEWORKER.password, ...STRINGS, 'aXb', 'bonjour']) {
+      assert.ok(!logs.includes(secret), `a log holds ${JSON.stringify(secret)}`);
+    }
   });
 });
 

@@ -330,11 +330,11 @@ export const ENDED_LINE = /^session ended: ([a-z_]+), frames captured: (\d+)\s*$
 
 /** Start the agent in console mode against `relay`, on the X display of `xvfb`.
  * Returns the Proc (nextLine, lineWithin, write, stdout, stderr) plus `nextCode()`. */
-export async function startAgent(h, relay, xvfb, { lang = 'en' } = {}) {
+export async function startAgent(h, relay, xvfb, { lang = 'en', logLevel = 'info' } = {}) {
   const bin = path.join(BIN_DIR, 'acote-agent');
   if (!existsSync(bin)) throw new Error(`agent binary not found at ${bin} (build it, or set ACOTE_BIN_DIR)`);
   const proc = h.spawn('agent', bin, ['--relay', relay.url, '--fingerprint', relay.fingerprint, '--console', '--lang', lang],
-    { env: await h.env('agent', { DISPLAY: xvfb.display, RUST_LOG: 'info' }) });
+    { env: await h.env('agent', { DISPLAY: xvfb.display, RUST_LOG: logLevel }) });
   /** Wait for the next `code NNN NNN` line; resolves with { spaced: '482 913', digits: '482913' }. */
   proc.nextCode = async (timeoutMs = 15_000) => {
     const m = await proc.nextLine(CODE_LINE, timeoutMs);
