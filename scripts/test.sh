@@ -22,6 +22,9 @@ cargo build --workspace --locked
 say "unit and integration tests"
 cargo test --workspace --locked
 
+say "a short load run on a real relay (the full one is acote-bench load, on purpose)"
+./target/debug/acote-bench load --agents 100 --sessions 5 --json target/load-short.json
+
 # The fuzz targets (fuzz/, outside the workspace) are built and run briefly so they never
 # rot; long runs are done on purpose (see docs/reliability.md).
 need_cargo_fuzz

@@ -203,6 +203,11 @@ async fn signal(
     upgrade
         .max_message_size(4 * MAX_MESSAGE_BYTES)
         .max_frame_size(4 * MAX_MESSAGE_BYTES)
+        // Signaling is a few small messages a minute: small buffers (the defaults are
+        // 128 KiB each) keep an idle agent's connection cheap. Larger frames still
+        // arrive, in several reads.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
         .on_upgrade(move |socket| {
             let (sink, stream) = socket.split();
             ws::run(sink, stream, connection)

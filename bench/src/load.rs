@@ -1,0 +1,378 @@
+//! The relay load run. Everything is on loopback and bounded: a fixed number of
+//! connections, each step under a time limit, the relay process ended at the close.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use acote_agent::transport::tls::{self, Fingerprint};
+use acote_proto::{Role, SignalMessage};
+use anyhow::{Context, anyhow, bail};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+
+/// What to run.
+pub(crate) struct Plan {
+    /// Idle agents.
+    pub(crate) agents: usize,
+    /// Sessions paired among them.
+    pub(crate) sessions: usize,
+    /// The relay binary.
+    pub(crate) relay: PathBuf,
+    /// Output file.
+    pub(crate) json: PathBuf,
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+
+const PASSWORD: &str = "load bench password 42";
+/// Source addresses the clients are spread over (127.0.0.0/8 is all this machine).
+const SOURCES: u8 = 40;
+const STEP_LIMIT: Duration = Duration::from_secs(120);
+
+struct Relay {
+    child: Child,
+    addr: SocketAddr,
+    tls: Arc<rustls::ClientConfig>,
+    dir: PathBuf,
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Runs the plan and writes the figures.
+pub(crate) async fn run(plan: Plan) -> anyhow::Result<()> {
+    if plan.sessions > plan.agents {
+        bail!(
+            "--sessions ({}) cannot exceed --agents ({})",
+            plan.sessions,
+            plan.agents
+        );
+    }
+    let relay = start_relay(&plan.relay)?;
+    let cookie = sign_in(&relay).await?;
+    let pid = relay.child.id();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (rss_base, cpu_base) = (rss_kib(pid)?, cpu_ticks(pid)?);
+
+    let started = Instant::now();
+    let mut codes = Vec::with_capacity(plan.agents);
+    let mut idle = Vec::with_capacity(plan.agents);
+    for batch in (0..plan.agents).collect::<Vec<_>>().chunks(50) {
+        let joins: Vec<_> = batch
+            .iter()
+            .map(|&i| tokio::spawn(agent(relay.addr, relay.tls.clone(), source(i))))
+            .collect();
+        for j in joins {
+            let (socket, code) = j.await.context("agent task")??;
+            codes.push(code);
+            idle.push(tokio::spawn(keep_reading(socket)));
+        }
+    }
+    let connect_seconds = started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (rss_loaded, cpu_loaded) = (rss_kib(pid)?, cpu_ticks(pid)?);
+    let connect_cpu = percent(cpu_loaded - cpu_base, started.elapsed());
+
+    let mut pair_ms = Vec::with_capacity(plan.sessions);
+    let mut viewers = Vec::with_capacity(plan.sessions);
+    let pairing_started = Instant::now();
+    for (j, code) in codes.iter().take(plan.sessions).enumerate() {
+        let (socket, ms) = viewer(
+            relay.addr,
+            relay.tls.clone(),
+            source(plan.agents + j),
+            &cookie,
+            code,
+        )
+        .await?;
+        pair_ms.push(ms);
+        viewers.push(socket);
+    }
+    // Each session exchanges a round of signaling, as an offer with candidates would.
+    for v in &mut viewers {
+        for k in 0..5 {
+            let cand = SignalMessage::Candidate {
+                candidate: format!(
+                    "candidate:{k} 1 udp 2122260223 127.0.0.1 {} typ host",
+                    40000 + k
+                ),
+                sdp_mid: Some("0".into()),
+                sdp_mline_index: Some(0),
+                username_fragment: None,
+            };
+            v.send(Message::Text(cand.to_json().into())).await?;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let cpu_end = cpu_ticks(pid)?;
+    let sessions_cpu = percent(cpu_end - cpu_loaded, pairing_started.elapsed());
+    let rss_sessions = rss_kib(pid)?;
+    for task in idle {
+        task.abort();
+    }
+
+    pair_ms.sort_by(f64::total_cmp);
+    let q = |p: f64| {
+        let ms = pair_ms
+            .get(((pair_ms.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0.0);
+        (ms * 10.0).round() / 10.0
+    };
+    let per_agent = (rss_loaded.saturating_sub(rss_base)) as f64 / plan.agents.max(1) as f64;
+    let figures = serde_json::json!({
+        "agents": plan.agents,
+        "sessions": plan.sessions,
+        "source_addresses": SOURCES,
+        "relay_rss_kib": { "started": rss_base, "with_idle_agents": rss_loaded, "with_sessions": rss_sessions },
+        "kib_per_idle_agent": (per_agent * 10.0).round() / 10.0,
+        "connect_seconds": (connect_seconds * 100.0).round() / 100.0,
+        "relay_cpu_percent_of_one_core": { "while_agents_connect": connect_cpu, "while_pairing": sessions_cpu },
+        "pair_ms": { "p50": q(0.5), "p95": q(0.95), "max": q(1.0) },
+    });
+    let mut out = std::fs::File::create(&plan.json)
+        .with_context(|| format!("cannot write {}", plan.json.display()))?;
+    writeln!(out, "{}", serde_json::to_string_pretty(&figures)?)?;
+    println!(
+        "{} idle agents: relay {} KiB → {} KiB ({:.1} KiB per agent), connected in {:.1} s at {:.0} % of one core",
+        plan.agents, rss_base, rss_loaded, per_agent, connect_seconds, connect_cpu
+    );
+    println!(
+        "{} sessions paired under that load: p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms; relay at {:.0} % of one core",
+        plan.sessions,
+        q(0.5),
+        q(0.95),
+        q(1.0),
+        sessions_cpu
+    );
+    println!("figures written to {}", plan.json.display());
+    Ok(())
+}
+
+fn source(i: usize) -> String {
+    format!("127.0.0.{}", 2 + (i % usize::from(SOURCES)))
+}
+
+fn percent(ticks: u64, over: Duration) -> f64 {
+    // Linux counts CPU time in clock ticks of 1/100 s.
+    let busy = ticks as f64 / 100.0;
+    (busy / over.as_secs_f64().max(0.001) * 1000.0).round() / 10.0
+}
+
+fn start_relay(bin: &PathBuf) -> anyhow::Result<Relay> {
+    let dir = std::env::temp_dir().join(format!("acote-load-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let config = dir.join("relay.toml");
+    std::fs::write(
+        &config,
+        "[server]\nsite_name = \"Load\"\n[stun]\nenabled = false\n",
+    )?;
+    let data = dir.join("data");
+    let admin = Command::new(bin)
+        .args(["admin", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(&data)
+        .args([
+            "caseworker",
+            "add",
+            "bench",
+            "--name",
+            "Bench",
+            "--site",
+            "Load",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .with_context(|| format!("cannot start {}", bin.display()))?;
+    let mut admin = admin;
+    if let Some(mut stdin) = admin.stdin.take() {
+        writeln!(stdin, "{PASSWORD}")?;
+    }
+    if !admin.wait()?.success() {
+        bail!("could not create the bench caseworker");
+    }
+    let mut child = Command::new(bin)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow!("no relay stdout"))?;
+    let (mut addr, mut fingerprint) = (None, None);
+    for line in BufReader::new(stdout).lines().take(20) {
+        let line = line?;
+        if let Some(a) = line.strip_prefix("listening on https://") {
+            addr = Some(a.parse::<SocketAddr>()?);
+        } else if let Some(f) = line.strip_prefix("certificate sha256 ") {
+            fingerprint = Some(f.parse::<Fingerprint>()?);
+        }
+        if addr.is_some() && fingerprint.is_some() {
+            break;
+        }
+    }
+    let (Some(addr), Some(pin)) = (addr, fingerprint) else {
+        bail!("the relay did not start")
+    };
+    Ok(Relay {
+        child,
+        addr,
+        tls: tls::client_config(Some(pin))?,
+        dir,
+    })
+}
+
+async fn sign_in(relay: &Relay) -> anyhow::Result<String> {
+    let body = serde_json::json!({ "login": "bench", "password": PASSWORD }).to_string();
+    let port = relay.addr.port();
+    let request = format!(
+        "POST /api/login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: https://127.0.0.1:{port}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let tcp = tokio::net::TcpStream::connect(relay.addr).await?;
+    let name = rustls::pki_types::ServerName::try_from("localhost")?;
+    let mut stream = tokio_rustls::TlsConnector::from(relay.tls.clone())
+        .connect(name, tcp)
+        .await?;
+    stream.write_all(request.as_bytes()).await?;
+    let mut raw = Vec::new();
+    let _ = stream.read_to_end(&mut raw).await;
+    let text = String::from_utf8_lossy(&raw);
+    text.lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .starts_with("set-cookie:")
+                .then(|| l[11..].trim().to_string())
+        })
+        .and_then(|c| c.split(';').next().map(str::to_string))
+        .ok_or_else(|| anyhow!("sign-in failed: {}", text.lines().next().unwrap_or("")))
+}
+
+async fn connect(
+    addr: SocketAddr,
+    tls: Arc<rustls::ClientConfig>,
+    from: &str,
+    cookie: Option<&str>,
+) -> anyhow::Result<Socket> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(format!("{from}:0").parse()?)?;
+    let stream = socket.connect(addr).await?;
+    let mut request = format!("wss://localhost:{}/signal", addr.port()).into_client_request()?;
+    if let Some(c) = cookie {
+        request.headers_mut().insert("cookie", c.parse()?);
+    }
+    let (ws, _) = tokio_tungstenite::client_async_tls_with_config(
+        request,
+        stream,
+        None,
+        Some(Connector::Rustls(tls)),
+    )
+    .await?;
+    Ok(ws)
+}
+
+async fn next_message(ws: &mut Socket) -> anyhow::Result<SignalMessage> {
+    loop {
+        let frame = tokio::time::timeout(STEP_LIMIT, ws.next())
+            .await
+            .context("no message from the relay in time")?
+            .ok_or_else(|| anyhow!("the relay closed the connection"))??;
+        if let Message::Text(t) = frame {
+            return Ok(SignalMessage::parse(t.as_str())?);
+        }
+    }
+}
+
+async fn agent(
+    addr: SocketAddr,
+    tls: Arc<rustls::ClientConfig>,
+    from: String,
+) -> anyhow::Result<(Socket, String)> {
+    let mut ws = connect(addr, tls, &from, None).await?;
+    ws.send(Message::Text(
+        SignalMessage::client_hello(Role::Agent, None)
+            .to_json()
+            .into(),
+    ))
+    .await?;
+    loop {
+        if let SignalMessage::Code { code, .. } = next_message(&mut ws).await? {
+            return Ok((ws, code));
+        }
+    }
+}
+
+/// Reads (and so answers the relay's pings) until aborted.
+async fn keep_reading(mut ws: Socket) {
+    while let Some(Ok(_)) = ws.next().await {}
+}
+
+async fn viewer(
+    addr: SocketAddr,
+    tls: Arc<rustls::ClientConfig>,
+    from: String,
+    cookie: &str,
+    code: &str,
+) -> anyhow::Result<(Socket, f64)> {
+    let mut ws = connect(addr, tls, &from, Some(cookie)).await?;
+    ws.send(Message::Text(
+        SignalMessage::client_hello(Role::Viewer, None)
+            .to_json()
+            .into(),
+    ))
+    .await?;
+    next_message(&mut ws).await?;
+    let started = Instant::now();
+    let redeem = SignalMessage::Redeem {
+        code: code.to_string(),
+        procedure: None,
+    };
+    ws.send(Message::Text(redeem.to_json().into())).await?;
+    match next_message(&mut ws).await? {
+        SignalMessage::Paired { .. } => Ok((ws, started.elapsed().as_secs_f64() * 1000.0)),
+        other => bail!("pairing failed: {}", other.to_json()),
+    }
+}
+
+/// Resident memory of a process, from /proc.
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow!("no VmRSS for the relay"))
+}
+
+/// User + system CPU time of a process, in clock ticks, from /proc.
+fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name (which may hold spaces, so split after its ')').
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11).and_then(|v| v.parse().ok()).unwrap_or(0);
+    let stime: u64 = fields.get(12).and_then(|v| v.parse().ok()).unwrap_or(0);
+    Ok(utime + stime)
+}
