@@ -91,7 +91,7 @@ async fn start_relay(name: &str, listen: &str) -> Harness {
     let data_dir =
         std::env::temp_dir().join(format!("acote-agent-test-{name}-{}", std::process::id()));
     let mut config =
-        Config::parse("[stun]\nlisten = \"127.0.0.1:0\"\n[server]\nsite_name = \"Test site\"\n")
+        Config::parse("[turn]\nlisten = \"127.0.0.1:0\"\n[server]\nsite_name = \"Test site\"\n")
             .unwrap();
     config.server.listen = listen.parse().unwrap();
     config.server.data_dir = data_dir.clone();
@@ -420,7 +420,7 @@ async fn a_relay_that_is_down_at_start_is_retried_until_it_comes() {
     )
     .await;
     // Same data dir → same certificate → the pinned fingerprint still matches.
-    let mut config = Config::parse("[stun]\nenabled = false\n").unwrap();
+    let mut config = Config::parse("[turn]\nenabled = false\n").unwrap();
     config.server.listen = addr;
     config.server.data_dir = data_dir.clone();
     let _ = std::fs::create_dir_all(&data_dir);

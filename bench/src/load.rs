@@ -178,7 +178,7 @@ fn start_relay(bin: &PathBuf) -> anyhow::Result<Relay> {
     let config = dir.join("relay.toml");
     std::fs::write(
         &config,
-        "[server]\nsite_name = \"Load\"\n[stun]\nenabled = false\n",
+        "[server]\nsite_name = \"Load\"\n[turn]\nenabled = false\n",
     )?;
     let data = dir.join("data");
     let admin = Command::new(bin)

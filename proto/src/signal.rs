@@ -203,6 +203,15 @@ pub enum SignalMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         by: Option<Requester>,
     },
+    /// Relay → each side of a session, right after `paired`: the ICE servers for this
+    /// session, with TURN credentials of its own that stop working when it ends.
+    IceServers {
+        /// STUN and TURN servers, credentials included.
+        ice_servers: Vec<IceServer>,
+        /// The site requires media to go through the relay (no direct path).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        relay_only: bool,
+    },
     /// Agent → viewer (through the relay): SDP offer, sent only after the resident's yes.
     Offer {
         /// The SDP.
@@ -301,6 +310,7 @@ const KNOWN_TYPES: &[&str] = &[
     "code",
     "redeem",
     "paired",
+    "ice_servers",
     "offer",
     "answer",
     "candidate",
@@ -375,6 +385,7 @@ impl SignalMessage {
             SignalMessage::Code { .. } => "code",
             SignalMessage::Redeem { .. } => "redeem",
             SignalMessage::Paired { .. } => "paired",
+            SignalMessage::IceServers { .. } => "ice_servers",
             SignalMessage::Offer { .. } => "offer",
             SignalMessage::Answer { .. } => "answer",
             SignalMessage::Candidate { .. } => "candidate",
@@ -398,6 +409,27 @@ mod tests {
             SignalMessage::client_hello(Role::Agent, Some("fa".into()))
         );
         assert_eq!(SignalMessage::parse(&m.to_json()).unwrap(), m);
+    }
+
+    #[test]
+    fn ice_servers_round_trip_with_credentials() {
+        let m = SignalMessage::parse(
+            r#"{"type":"ice_servers","ice_servers":[{"urls":["turn:r.example:3478?transport=udp"],
+                "username":"1764000000:s-1:a","credential":"c2VjcmV0"}],"relay_only":true}"#,
+        )
+        .unwrap();
+        let SignalMessage::IceServers {
+            ice_servers,
+            relay_only,
+        } = &m
+        else {
+            panic!("{m:?}");
+        };
+        assert!(relay_only);
+        assert_eq!(ice_servers[0].username.as_deref(), Some("1764000000:s-1:a"));
+        assert_eq!(SignalMessage::parse(&m.to_json()).unwrap(), m);
+        let plain = SignalMessage::parse(r#"{"type":"ice_servers","ice_servers":[]}"#).unwrap();
+        assert!(!plain.to_json().contains("relay_only"), "false is left out");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! DESIGN §9 which take precedence. Unknown keys are errors, so a typo never silently
 //! leaves a default (possibly a weaker one) in place.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -40,8 +40,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// `[tls]`: the certificate; self-signed in the data dir when not given.
     pub tls: TlsConfig,
-    /// `[stun]`: the STUN responder that gives peers their public address.
-    pub stun: StunConfig,
+    /// `[turn]`: the embedded STUN/TURN service (public address discovery, media relay).
+    pub turn: TurnConfig,
     /// `[audit]`: how long the audit log keeps records.
     pub audit: AuditConfig,
     /// `[limits]`: how much one address or one socket may take.
@@ -120,17 +120,33 @@ pub struct TlsConfig {
     pub hostnames: Vec<String>,
 }
 
-/// `[stun]` section.
+/// `[turn]` section: STUN and TURN on one port (UDP and TCP), TURN over TLS optionally.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct StunConfig {
-    /// Whether to run the STUN responder.
+pub struct TurnConfig {
+    /// Whether to run STUN/TURN at all (without it only direct paths work).
     pub enabled: bool,
-    /// UDP address to answer on.
+    /// UDP and TCP address for STUN and TURN.
     pub listen: SocketAddr,
+    /// Address for TURN over TLS (the relay's certificate), for networks that let only
+    /// TLS out, e.g. `0.0.0.0:5349` or `:443` on a second address.
+    pub tls_listen: Option<SocketAddr>,
     /// Host name or address that peers should use to reach it; by default, the host the
     /// peer used to reach the relay's HTTPS port.
     pub public_host: Option<String>,
+    /// Addresses put in relayed candidates (the relay's public addresses when it sits
+    /// behind NAT); by default the listening address, or the default route's.
+    pub public_addresses: Vec<IpAddr>,
+    /// Tell both sides to use only relayed paths (sites that require it).
+    pub relay_only: bool,
+    /// Allocations one session may hold (both sides together).
+    pub allocations_per_session: u32,
+    /// Allocations the relay holds in all.
+    pub max_allocations: u32,
+    /// Relayed bandwidth per allocation, kbit/s.
+    pub kbit_per_allocation: u64,
+    /// Relayed bandwidth per session, kbit/s.
+    pub kbit_per_session: u64,
 }
 
 /// `[dangerous]` section: nothing here is on by default.
@@ -140,6 +156,9 @@ pub struct DangerousConfig {
     /// Accept WebSocket connections whose Origin is another site (never needed by the
     /// embedded viewer; only for development proxies).
     pub allow_any_origin: bool,
+    /// Address ranges TURN may relay to even though they are loopback, private or
+    /// link-local (e.g. `["127.0.0.0/8"]` for tests on one machine).
+    pub turn_allow_peers: Vec<ipnet::IpNet>,
 }
 
 impl Default for ServerConfig {
@@ -153,12 +172,19 @@ impl Default for ServerConfig {
     }
 }
 
-impl Default for StunConfig {
+impl Default for TurnConfig {
     fn default() -> Self {
         Self {
             enabled: true,
             listen: SocketAddr::from(([0, 0, 0, 0], 3478)),
+            tls_listen: None,
             public_host: None,
+            public_addresses: Vec::new(),
+            relay_only: false,
+            allocations_per_session: 10,
+            max_allocations: 2_000,
+            kbit_per_allocation: 4_000,
+            kbit_per_session: 6_000,
         }
     }
 }
@@ -209,6 +235,26 @@ impl Config {
                 "[limits] values must be at least 1".into(),
             ));
         }
+        let t = &self.turn;
+        if t.allocations_per_session == 0
+            || t.max_allocations == 0
+            || t.kbit_per_allocation < 64
+            || t.kbit_per_session < 64
+        {
+            return Err(ConfigError::Value(
+                "[turn] allocation limits must be at least 1 and bandwidths at least 64 kbit/s"
+                    .into(),
+            ));
+        }
+        if t
+            .public_addresses
+            .iter()
+            .any(|a| a.is_unspecified() || a.is_multicast())
+        {
+            return Err(ConfigError::Value(
+                "[turn] public_addresses must be real unicast addresses".into(),
+            ));
+        }
         if self.audit.retention_days == 0 {
             return Err(ConfigError::Value(
                 "[audit] retention_days must be at least 1".into(),
@@ -248,6 +294,9 @@ impl Config {
         if self.dangerous.allow_any_origin {
             on.push("allow_any_origin");
         }
+        if !self.dangerous.turn_allow_peers.is_empty() {
+            on.push("turn_allow_peers");
+        }
         on
     }
 }
@@ -261,14 +310,36 @@ mod tests {
         let c = Config::parse("").unwrap();
         assert!(c.tls.cert.is_none());
         assert!(c.dangerous_in_use().is_empty());
-        assert!(c.stun.enabled);
+        assert!(c.turn.enabled);
+        assert!(!c.turn.relay_only);
+        assert!(c.dangerous.turn_allow_peers.is_empty());
+    }
+
+    #[test]
+    fn turn_section_and_its_dangerous_allow_list() {
+        let c = Config::parse(
+            "[turn]\nlisten = \"127.0.0.1:0\"\ntls_listen = \"127.0.0.1:0\"\n\
+             public_addresses = [\"203.0.113.5\", \"2001:db8::5\"]\nrelay_only = true\n\
+             [dangerous]\nturn_allow_peers = [\"127.0.0.0/8\", \"fd00::/8\"]\n",
+        )
+        .unwrap();
+        assert!(c.turn.relay_only);
+        assert_eq!(c.turn.public_addresses.len(), 2);
+        assert_eq!(c.dangerous.turn_allow_peers.len(), 2);
+        assert_eq!(c.dangerous_in_use(), vec!["turn_allow_peers"]);
+        let e = Config::parse("[dangerous]\nturn_allow_peers = [\"10.0.0.0/33\"]\n").unwrap_err();
+        assert!(e.to_string().contains("turn_allow_peers"), "{e}");
+        assert!(Config::parse("[turn]\npublic_addresses = [\"0.0.0.0\"]\n").is_err());
+        assert!(Config::parse("[turn]\nkbit_per_session = 1\n").is_err());
+        let e = Config::parse("[stun]\nenabled = false\n").unwrap_err();
+        assert!(e.to_string().contains("stun"), "the old section is named: {e}");
     }
 
     #[test]
     fn sections_are_read() {
         let c = Config::parse(
             "[server]\nlisten = \"127.0.0.1:9000\"\nsite_name = \"CHRS Les Lilas\"\n\
-             [stun]\nlisten = \"127.0.0.1:0\"\n[dangerous]\nallow_any_origin = true\n",
+             [turn]\nlisten = \"127.0.0.1:0\"\n[dangerous]\nallow_any_origin = true\n",
         )
         .unwrap();
         assert_eq!(c.server.listen.port(), 9000);

@@ -6,7 +6,7 @@
 //! - [`auth`]: IO-free sign-in rules: passwords, lock-out, sessions and CSRF tokens;
 //! - [`store`]: SQLite accounts and the hash-chained audit log;
 //! - [`signaling`]: the IO-free pairing hub, the task that owns it, the WebSocket adapter;
-//! - [`turn`]: NAT traversal (a STUN responder; TURN joins it);
+//! - [`turn`]: NAT traversal: STUN, and TURN to carry media when no direct path exists;
 //! - [`admin`]: the `acote-relay admin` commands.
 //!
 //! Run-loop contract: [`Relay::start`] binds everything and returns the address and the
@@ -47,14 +47,9 @@ pub enum StartError {
         /// The cause.
         source: std::io::Error,
     },
-    /// The STUN address could not be bound.
-    #[error("cannot listen for STUN on udp {addr}: {source}")]
-    Stun {
-        /// The address.
-        addr: SocketAddr,
-        /// The cause.
-        source: std::io::Error,
-    },
+    /// The STUN/TURN service could not start.
+    #[error(transparent)]
+    Turn(#[from] turn::TurnError),
     /// The data dir cannot be created.
     #[error("cannot create the data folder {path}: {source}")]
     DataDir {
@@ -102,12 +97,12 @@ pub struct Relay {
     pub local_addr: SocketAddr,
     /// SHA-256 fingerprint of the certificate, lowercase hex.
     pub fingerprint: String,
-    /// The STUN responder's address, when enabled.
-    pub stun_addr: Option<SocketAddr>,
+    /// The STUN/TURN service, when enabled.
+    pub turn: Option<Arc<turn::TurnService>>,
 }
 
 impl Relay {
-    /// Binds the HTTPS and STUN sockets and loads (or creates) the TLS identity.
+    /// Binds the HTTPS and STUN/TURN sockets and loads (or creates) the TLS identity.
     pub async fn start(config: &Config) -> Result<Self, StartError> {
         let data_dir = &config.server.data_dir;
         std::fs::create_dir_all(data_dir).map_err(|source| StartError::DataDir {
@@ -123,16 +118,14 @@ impl Relay {
         let local_addr = listener
             .local_addr()
             .map_err(|source| StartError::Listen { addr, source })?;
-        let stun_addr = if config.stun.enabled {
-            let addr = config.stun.listen;
-            let socket = tokio::net::UdpSocket::bind(addr)
-                .await
-                .map_err(|source| StartError::Stun { addr, source })?;
-            let bound = socket
-                .local_addr()
-                .map_err(|source| StartError::Stun { addr, source })?;
-            tokio::spawn(turn::stun::serve(socket, Arc::default()));
-            Some(bound)
+        let turn = if config.turn.enabled {
+            let service = turn::TurnService::start(
+                &config.turn,
+                &config.dangerous.turn_allow_peers,
+                identity.server_config.clone(),
+            )
+            .await?;
+            Some(Arc::new(service))
         } else {
             None
         };
@@ -142,15 +135,19 @@ impl Relay {
                 "[dangerous] option enabled: security is weakened"
             );
         }
+        for net in &config.dangerous.turn_allow_peers {
+            tracing::warn!(%net, "TURN may relay into this range ([dangerous] turn_allow_peers)");
+        }
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let hub_core =
             Hub::with_random_codes().with_max_sessions(config.limits.max_sessions as usize);
-        let hub: HubHandle = signaling::driver::spawn(hub_core, store.clone());
+        let hub: HubHandle = signaling::driver::spawn(hub_core, store.clone(), turn.clone());
         let state = Arc::new(http::AppState {
             hub,
             site: config.server.site_name.clone(),
-            stun_port: stun_addr.map(|a| a.port()),
-            stun_public_host: config.stun.public_host.clone(),
+            turn: turn.clone(),
+            turn_public_host: config.turn.public_host.clone(),
+            relay_only: config.turn.relay_only,
             allow_any_origin: config.dangerous.allow_any_origin,
             next_conn: AtomicU64::new(1),
             shutdown: shutdown_rx,
@@ -173,7 +170,7 @@ impl Relay {
             shutdown_tx,
             local_addr,
             fingerprint: identity.fingerprint,
-            stun_addr,
+            turn,
         })
     }
 

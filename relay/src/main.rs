@@ -143,8 +143,14 @@ fn serve(config: Config) -> anyhow::Result<()> {
         let relay = Relay::start(&config).await?;
         println!("listening on https://{}", relay.local_addr);
         println!("certificate sha256 {}", relay.fingerprint);
-        if let Some(stun) = relay.stun_addr {
-            tracing::info!(%stun, "STUN responder running");
+        if let Some(turn) = &relay.turn {
+            let public: Vec<String> = turn.public.iter().map(ToString::to_string).collect();
+            tracing::info!(
+                udp_tcp = %turn.udp_addr,
+                tls = ?turn.tls_addr,
+                relayed_candidates = %public.join(", "),
+                "STUN/TURN running"
+            );
         }
         relay
             .serve(shutdown_signal())

@@ -134,7 +134,7 @@ async fn issue7_sigkill_during_a_burst_loses_no_acknowledged_record() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("relay.toml");
-    std::fs::write(&config, "[stun]\nenabled = false\n").unwrap();
+    std::fs::write(&config, "[turn]\nenabled = false\n").unwrap();
     let (ok, out) = admin(
         &dir,
         &[

@@ -32,7 +32,7 @@ impl Drop for Setup {
 async fn setup(name: &str) -> Setup {
     let dir = std::env::temp_dir().join(format!("acote-http-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let mut config = Config::parse("[stun]\nenabled = false\n").unwrap();
+    let mut config = Config::parse("[turn]\nenabled = false\n").unwrap();
     config.server.listen = "127.0.0.1:0".parse().unwrap();
     config.server.data_dir = dir.clone();
     let relay = Relay::start(&config).await.unwrap();

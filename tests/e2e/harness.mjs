@@ -289,7 +289,7 @@ export async function startRelay(h, { configExtra = '', logLevel = null } = {}) 
   const bin = path.join(BIN_DIR, 'acote-relay');
   if (!existsSync(bin)) throw new Error(`relay binary not found at ${bin} (build it, or set ACOTE_BIN_DIR)`);
   const config = path.join(h.dir, 'relay.toml');
-  await writeFile(config, `[server]\nsite_name = "Test site"\n\n[stun]\nlisten = "127.0.0.1:0"\n${configExtra}`);
+  await writeFile(config, `[server]\nsite_name = "Test site"\n\n[turn]\nlisten = "127.0.0.1:0"\n${configExtra}`);
   const dataDir = path.join(h.dir, 'relay-data');
   const proc = h.spawn('relay', bin, ['serve', '--config', config, '--listen', '127.0.0.1:0', '--data-dir', dataDir],
     { env: await h.env('relay', { RUST_LOG: logLevel || process.env.RUST_LOG || 'info' }), stdio: ['ignore', 'pipe', 'pipe'] });

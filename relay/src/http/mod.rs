@@ -29,7 +29,7 @@ use tokio::sync::watch;
 use crate::auth::lockout::{FREE_PER_ACCOUNT, FREE_PER_ADDRESS, Lockout};
 use crate::auth::sessions::Sessions;
 use crate::signaling::driver::HubHandle;
-use crate::signaling::ws;
+use crate::signaling::ws::{self, TurnOffer};
 use crate::store::Store;
 
 /// Largest request body accepted (sign-in and password forms are tiny).
@@ -62,10 +62,12 @@ pub struct AppState {
     pub hub: HubHandle,
     /// The site name.
     pub site: String,
-    /// Port of the STUN responder, if running.
-    pub stun_port: Option<u16>,
-    /// Host to put in STUN URLs instead of the one the client used.
-    pub stun_public_host: Option<String>,
+    /// The STUN/TURN service, if running.
+    pub turn: Option<Arc<crate::turn::TurnService>>,
+    /// Host to put in STUN/TURN URLs instead of the one the client used.
+    pub turn_public_host: Option<String>,
+    /// Tell both sides of every session to use relayed paths only.
+    pub relay_only: bool,
     /// Accept any Origin on the WebSocket (a `[dangerous]` option).
     pub allow_any_origin: bool,
     /// Next connection id.
@@ -185,7 +187,7 @@ async fn signal(
             return (StatusCode::TOO_MANY_REQUESTS, why).into_response();
         }
     };
-    let ice_servers = ice_servers(&state, host);
+    let (ice_servers, turn) = ice_servers(&state, host);
     let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
     let connection = ws::Connection {
         conn,
@@ -193,6 +195,7 @@ async fn signal(
         hub: state.hub.clone(),
         site: state.site.clone(),
         ice_servers,
+        turn,
         shutdown: state.shutdown.clone(),
         caseworker,
         messages_per_second: state.messages_per_second,
@@ -224,24 +227,39 @@ fn origin_allowed(origin: Option<&HeaderValue>, host: &str) -> bool {
     }
 }
 
-/// The ICE servers to hand a peer: the relay's STUN, at the host the peer used to reach
-/// us unless the admin named a public one.
-fn ice_servers(state: &AppState, request_host: &str) -> Vec<IceServer> {
-    let Some(port) = state.stun_port else {
-        return Vec::new();
+/// The ICE servers to hand a peer at hello (STUN), and the TURN URLs its sessions will
+/// get with their credentials, all at the host the peer used to reach us unless the
+/// admin named a public one.
+fn ice_servers(state: &AppState, request_host: &str) -> (Vec<IceServer>, Option<TurnOffer>) {
+    let Some(turn) = &state.turn else {
+        return (Vec::new(), None);
     };
-    let host = match &state.stun_public_host {
+    let host = match &state.turn_public_host {
         Some(h) => h.clone(),
         None => host_without_port(request_host).to_string(),
     };
     if host.is_empty() {
-        return Vec::new();
+        return (Vec::new(), None);
     }
-    vec![IceServer {
+    let port = turn.udp_addr.port();
+    let stun = vec![IceServer {
         urls: vec![format!("stun:{host}:{port}")],
         username: None,
         credential: None,
-    }]
+    }];
+    let mut urls = vec![
+        format!("turn:{host}:{port}?transport=udp"),
+        format!("turn:{host}:{}?transport=tcp", turn.tcp_addr.port()),
+    ];
+    if let Some(tls) = turn.tls_addr {
+        urls.push(format!("turns:{host}:{}?transport=tcp", tls.port()));
+    }
+    let offer = TurnOffer {
+        service: turn.clone(),
+        urls,
+        relay_only: state.relay_only,
+    };
+    (stun, Some(offer))
 }
 
 fn host_without_port(host: &str) -> &str {

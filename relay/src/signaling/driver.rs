@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use acote_proto::{ErrorCode, SignalMessage};
@@ -10,6 +11,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::hub::{Caseworker, ConnId, Hub, HubStats, Output};
 use crate::store::Store;
+use crate::turn::TurnService;
 use crate::store::audit::Record;
 use crate::store::time::unix_now;
 
@@ -114,13 +116,18 @@ impl HubHandle {
 
 /// Starts the hub task, writing its audit records to `store`. It ends when every handle
 /// is dropped.
-pub fn spawn(hub: Hub, store: Store) -> HubHandle {
+pub fn spawn(hub: Hub, store: Store, turn: Option<Arc<TurnService>>) -> HubHandle {
     let (tx, rx) = mpsc::channel(1024);
-    tokio::spawn(run(hub, store, rx));
+    tokio::spawn(run(hub, store, turn, rx));
     HubHandle { tx }
 }
 
-async fn run(mut hub: Hub, store: Store, mut rx: mpsc::Receiver<Event>) {
+async fn run(
+    mut hub: Hub,
+    store: Store,
+    turn: Option<Arc<TurnService>>,
+    mut rx: mpsc::Receiver<Event>,
+) {
     let mut conns: HashMap<ConnId, mpsc::Sender<SignalMessage>> = HashMap::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -168,6 +175,22 @@ async fn run(mut hub: Hub, store: Store, mut rx: mpsc::Receiver<Event>) {
             match output {
                 Output::Audit(record) => records.push(record),
                 Output::Send(conn, msg) => sends.push((conn, msg)),
+                Output::SessionOpened {
+                    session,
+                    agent,
+                    viewer,
+                } => {
+                    if let Some(turn) = &turn {
+                        turn.session_opened(&session, agent, viewer);
+                    }
+                }
+            }
+        }
+        for session in hub.take_ended() {
+            // From here the session's TURN credentials are refused and its relayed
+            // media stops, whoever ended it and however.
+            if let Some(turn) = &turn {
+                turn.session_closed(&session);
             }
         }
         if !write_audit(&store, &records).await {

@@ -28,6 +28,16 @@ pub enum Output {
     Send(ConnId, SignalMessage),
     /// Write this record to the audit log (before any `Send` of the same call).
     Audit(Record),
+    /// A session was paired: its two sides may now be given TURN credentials (handled
+    /// before any `Send` of the same call).
+    SessionOpened {
+        /// The session id.
+        session: String,
+        /// The agent's connection.
+        agent: ConnId,
+        /// The viewer's connection.
+        viewer: ConnId,
+    },
 }
 
 /// A signed-in caseworker, as the relay knows them from the store.
@@ -100,6 +110,8 @@ pub struct Hub {
     next_session: u64,
     /// Sessions allowed at once; redeems beyond are refused.
     pub(super) max_sessions: usize,
+    /// Sessions ended since the driver last asked (their TURN credentials must go).
+    ended: Vec<String>,
 }
 
 impl Hub {
@@ -114,6 +126,7 @@ impl Hub {
             session_prefix: "s".into(),
             next_session: 1,
             max_sessions: usize::MAX,
+            ended: Vec::new(),
         }
     }
 
@@ -129,6 +142,11 @@ impl Hub {
         let mut hub = Self::new(Box::new(SessionCode::random));
         hub.session_prefix = format!("{:08x}", rand::random::<u32>());
         hub
+    }
+
+    /// The sessions that ended since the last call.
+    pub fn take_ended(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.ended)
     }
 
     /// The counters so far.
@@ -335,6 +353,7 @@ impl Hub {
             .with("reason", reason);
         if let AgentState::Paired { viewer, since, .. } = a.state {
             self.stats.sessions_ended += 1;
+            self.ended.push(a.session.clone());
             if let Some(v) = self.viewers.get(&viewer) {
                 record = record.actor(&v.caseworker.login);
             }

@@ -75,6 +75,7 @@ impl Hub {
             v.agent = Some(agent_conn);
         }
         let mut record = Record::new("code_redeemed").actor(&login);
+        let mut opened = None;
         if let Some(a) = self.agents.get_mut(&agent_conn) {
             // Single use: the code is dropped here, whatever the resident answers.
             a.state = AgentState::Paired {
@@ -83,6 +84,11 @@ impl Hub {
                 answered: false,
             };
             record = record.session(&a.session);
+            opened = Some(Output::SessionOpened {
+                session: a.session.clone(),
+                agent: agent_conn,
+                viewer: viewer_conn,
+            });
         }
         if let Some(p) = procedure {
             record = record.with("procedure", p);
@@ -93,11 +99,13 @@ impl Hub {
             viewer = viewer_conn,
             "code redeemed, session paired"
         );
-        vec![
-            Output::Audit(record),
+        let mut out = vec![Output::Audit(record)];
+        out.extend(opened);
+        out.extend([
             Output::Send(agent_conn, SignalMessage::Paired { by: Some(who) }),
             Output::Send(viewer_conn, SignalMessage::Paired { by: None }),
-        ]
+        ]);
+        out
     }
 
     /// The agent reports a consent step: audited, forwarded to no one.

@@ -3,6 +3,7 @@
 //! socket is real.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use acote_proto::{ErrorCode, IceServer, Role, SignalMessage};
@@ -13,6 +14,7 @@ use tokio::sync::watch;
 use super::driver::{HubHandle, JoinedAs};
 use super::hub::{Caseworker, ConnId};
 use super::rate::{MessageBudget, Verdict};
+use crate::turn::TurnService;
 
 /// How long a new connection has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,8 +33,10 @@ pub struct Connection {
     pub hub: HubHandle,
     /// The site name sent in `hello`.
     pub site: String,
-    /// The ICE servers sent in `hello`.
+    /// The ICE servers sent in `hello` (STUN: no credentials before a session).
     pub ice_servers: Vec<IceServer>,
+    /// TURN for this connection's sessions, when the relay runs it.
+    pub turn: Option<TurnOffer>,
     /// Flips to true when the relay shuts down.
     pub shutdown: watch::Receiver<bool>,
     /// The caseworker whose valid session cookie came with the upgrade, if any. Only
@@ -139,7 +143,14 @@ where
             }
             msg = outbox.recv() => {
                 let Some(msg) = msg else { break };
+                let paired = matches!(msg, SignalMessage::Paired { .. });
                 if send(&mut sink, &msg).await.is_err() { break; }
+                if paired
+                    && let Some(m) = c.turn.as_ref().and_then(|t| t.message(c.conn, &c.ice_servers))
+                    && send(&mut sink, &m).await.is_err()
+                {
+                    break;
+                }
             }
             _ = ping.tick() => {
                 if last_heard.elapsed() > SILENCE_LIMIT {
@@ -158,6 +169,34 @@ where
     }
     c.hub.left(c.conn).await;
     tracing::info!(conn = c.conn, "signaling connection closed");
+}
+
+/// What a connection hands its side of a new session: TURN URLs for the host it used,
+/// and fresh credentials from the TURN service.
+pub struct TurnOffer {
+    /// The TURN service.
+    pub service: Arc<TurnService>,
+    /// `turn:`/`turns:` URLs at the host this connection reached the relay by.
+    pub urls: Vec<String>,
+    /// The site requires relayed paths only.
+    pub relay_only: bool,
+}
+
+impl TurnOffer {
+    /// The `ice_servers` message for `conn`'s session, if it is in one.
+    fn message(&self, conn: ConnId, stun: &[IceServer]) -> Option<SignalMessage> {
+        let creds = self.service.credentials_for(conn)?;
+        let mut ice_servers = stun.to_vec();
+        ice_servers.push(IceServer {
+            urls: self.urls.clone(),
+            username: Some(creds.username),
+            credential: Some(creds.password),
+        });
+        Some(SignalMessage::IceServers {
+            ice_servers,
+            relay_only: self.relay_only,
+        })
+    }
 }
 
 /// Waits for a valid `hello`; anything else gets an error and ends the connection.

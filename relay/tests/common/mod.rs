@@ -155,7 +155,7 @@ impl Endpoint {
             Some(Connector::Rustls(self.tls.clone())),
         )
         .await?;
-        Ok(Client { ws })
+        Ok(Client { ws, ice: None })
     }
 
     /// A signaling connection from a chosen loopback source address (127.0.0.0/8 is all
@@ -175,7 +175,7 @@ impl Endpoint {
             Some(Connector::Rustls(self.tls.clone())),
         )
         .await?;
-        Ok(Client { ws })
+        Ok(Client { ws, ice: None })
     }
 }
 
@@ -187,6 +187,8 @@ pub struct TestRelay {
     /// The default caseworker's session cookie (`acote_session=…`).
     pub cookie: String,
     pub data_dir: PathBuf,
+    /// The STUN/TURN service, when the configuration enables it.
+    pub turn: Option<Arc<acote_relay::turn::TurnService>>,
     stop: Option<oneshot::Sender<()>>,
     pub served: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -202,7 +204,7 @@ impl TestRelay {
             std::env::temp_dir().join(format!("acote-relay-test-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data_dir);
         let mut config = Config::parse(&format!(
-            "[server]\nsite_name = \"Test site\"\n[stun]\nlisten = \"127.0.0.1:0\"\n{extra}"
+            "[server]\nsite_name = \"Test site\"\n[turn]\nlisten = \"127.0.0.1:0\"\n{extra}"
         ))
         .unwrap();
         config.server.listen = "127.0.0.1:0".parse().unwrap();
@@ -211,6 +213,7 @@ impl TestRelay {
         let addr = relay.local_addr;
         let hub = relay.hub();
         let store = relay.store();
+        let turn = relay.turn.clone();
         let hash = acote_relay::auth::password::hash(PASSWORD).unwrap();
         store
             .add_account(LOGIN, NAME, SITE, Some(&hash), None, 0)
@@ -228,6 +231,7 @@ impl TestRelay {
             store,
             cookie: String::new(),
             data_dir,
+            turn,
             stop: Some(stop),
             served,
         };
@@ -322,6 +326,9 @@ impl Drop for TestRelay {
 
 pub struct Client {
     pub ws: WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>,
+    /// The last `ice_servers` message: `recv` sets it aside, since it follows every
+    /// `paired` and most tests are about what comes next.
+    pub ice: Option<SignalMessage>,
 }
 
 impl Client {
@@ -351,9 +358,10 @@ impl Client {
                 .await
                 .expect("no message from the relay within 10 s");
             match frame {
-                Some(Ok(Message::Text(t))) => {
-                    return Some(SignalMessage::parse(t.as_str()).unwrap());
-                }
+                Some(Ok(Message::Text(t))) => match SignalMessage::parse(t.as_str()).unwrap() {
+                    m @ SignalMessage::IceServers { .. } => self.ice = Some(m),
+                    m => return Some(m),
+                },
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
                 Some(Ok(_)) => continue,
             }
@@ -367,7 +375,10 @@ impl Client {
                 .await
                 .ok()?;
             match frame {
-                Some(Ok(Message::Text(t))) => return SignalMessage::parse(t.as_str()).ok(),
+                Some(Ok(Message::Text(t))) => match SignalMessage::parse(t.as_str()).ok()? {
+                    m @ SignalMessage::IceServers { .. } => self.ice = Some(m),
+                    m => return Some(m),
+                },
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
                 Some(Ok(_)) => continue,
             }

@@ -1,0 +1,261 @@
+//! The relayed side of an allocation: the UDP socket the relay opens towards peers. Every
+//! packet between a TURN client and a peer crosses it, so the peer rule, the bandwidth
+//! quotas, revocation and the byte counters all live here, below the TURN engine.
+
+use std::any::Any;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use async_trait::async_trait;
+use tokio::net::UdpSocket;
+use turn::relay::RelayAddressGenerator;
+use webrtc_util::Conn;
+
+use super::policy::{Bucket, Quotas};
+use super::registry::{Registry, SessionState};
+
+tokio::task_local! {
+    /// The USERNAME of the request being handled, set by the listener around the engine
+    /// call, so that a new allocation knows its session.
+    pub static REQUEST_USER: Option<String>;
+}
+
+/// Makes relay sockets for new allocations.
+pub struct RelayGen {
+    /// The shared TURN state.
+    pub registry: Arc<Registry>,
+    /// Advertised IPv4 address of relayed candidates.
+    pub public_v4: Option<Ipv4Addr>,
+    /// Advertised IPv6 address of relayed candidates.
+    pub public_v6: Option<Ipv6Addr>,
+}
+
+fn refuse(why: &str) -> turn::Error {
+    turn::Error::Other(why.into())
+}
+
+#[async_trait]
+impl RelayAddressGenerator for RelayGen {
+    fn validate(&self) -> Result<(), turn::Error> {
+        if self.public_v4.is_none() && self.public_v6.is_none() {
+            return Err(refuse("no relay address"));
+        }
+        Ok(())
+    }
+
+    async fn allocate_conn(
+        &self,
+        use_ipv4: bool,
+        _requested_port: u16,
+    ) -> Result<(Arc<dyn Conn + Send + Sync>, SocketAddr), turn::Error> {
+        let user = REQUEST_USER
+            .try_with(|u| u.clone())
+            .ok()
+            .flatten()
+            .ok_or_else(|| refuse("allocation outside a request"))?;
+        let session = self
+            .registry
+            .session_of(&user)
+            .ok_or_else(|| refuse("session ended"))?;
+        let quotas = self.registry.quotas;
+        let stats = &self.registry.stats;
+        if stats.allocations_active.load(Ordering::Relaxed) >= u64::from(quotas.allocations_total)
+        {
+            stats.quota_refused.fetch_add(1, Ordering::Relaxed);
+            return Err(refuse("relay full"));
+        }
+        // Reserve before binding so two concurrent allocations cannot both pass.
+        let held = session.allocations.fetch_add(1, Ordering::AcqRel);
+        let slot = AllocationSlot {
+            session: session.clone(),
+            registry: self.registry.clone(),
+            port: None,
+        };
+        if held >= quotas.allocations_per_session {
+            stats.quota_refused.fetch_add(1, Ordering::Relaxed);
+            return Err(refuse("session quota"));
+        }
+        let (bind, public): (IpAddr, IpAddr) = match (use_ipv4, self.public_v4, self.public_v6) {
+            (true, Some(v4), _) => (Ipv4Addr::UNSPECIFIED.into(), v4.into()),
+            (false, _, Some(v6)) => (Ipv6Addr::UNSPECIFIED.into(), v6.into()),
+            _ => return Err(refuse("address family not relayed here")),
+        };
+        let socket = UdpSocket::bind(SocketAddr::new(bind, 0)).await?;
+        let local = socket.local_addr()?;
+        let mut slot = slot;
+        slot.port = Some(local.port());
+        self.registry.add_relay_port(local.port());
+        stats.allocations_active.fetch_add(1, Ordering::Relaxed);
+        stats.allocations_total.fetch_add(1, Ordering::Relaxed);
+        let conn = RelayConn {
+            socket,
+            public,
+            bucket: Mutex::new(Bucket::new(
+                quotas.bytes_per_sec_per_allocation,
+                Quotas::burst_bytes(quotas.bytes_per_sec_per_allocation),
+                Instant::now(),
+            )),
+            slot,
+        };
+        Ok((Arc::new(conn), SocketAddr::new(public, local.port())))
+    }
+}
+
+/// Gives back an allocation's place in its session and in the relay when dropped,
+/// however the allocation ends (expiry, deletion, revocation, failed setup).
+struct AllocationSlot {
+    session: Arc<SessionState>,
+    registry: Arc<Registry>,
+    port: Option<u16>,
+}
+
+impl Drop for AllocationSlot {
+    fn drop(&mut self) {
+        self.session.allocations.fetch_sub(1, Ordering::AcqRel);
+        if let Some(port) = self.port {
+            self.registry.remove_relay_port(port);
+            self.registry
+                .stats
+                .allocations_active
+                .fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// One allocation's relay socket.
+struct RelayConn {
+    socket: UdpSocket,
+    /// Our advertised address for this family.
+    public: IpAddr,
+    bucket: Mutex<Bucket>,
+    slot: AllocationSlot,
+}
+
+impl RelayConn {
+    fn revoked(&self) -> bool {
+        self.slot.session.revoked.load(Ordering::Acquire)
+    }
+
+    /// Whether `len` more bytes fit in this allocation's and its session's budget.
+    fn within_budget(&self, len: usize) -> bool {
+        let now = Instant::now();
+        let n = len as u64;
+        let mine = self.bucket.lock().map(|mut b| b.take(n, now)).unwrap_or(false);
+        mine && self
+            .slot
+            .session
+            .bucket
+            .lock()
+            .map(|mut b| b.take(n, now))
+            .unwrap_or(false)
+    }
+
+    /// A peer at our own advertised address is another of our allocations: reach it
+    /// through loopback, since a NAT in front of the relay may not hairpin.
+    fn to_wire(&self, peer: SocketAddr) -> SocketAddr {
+        if peer.ip().to_canonical() == self.public.to_canonical()
+            && !self.public.is_loopback()
+            && self.slot.registry.is_relay_port(peer.port())
+        {
+            let lo: IpAddr = match self.public {
+                IpAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+                IpAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+            };
+            return SocketAddr::new(lo, peer.port());
+        }
+        peer
+    }
+
+    /// The reverse of [`Self::to_wire`] for what arrives.
+    fn from_wire(&self, src: SocketAddr) -> SocketAddr {
+        if src.ip().is_loopback()
+            && !self.public.is_loopback()
+            && self.slot.registry.is_relay_port(src.port())
+        {
+            return SocketAddr::new(self.public, src.port());
+        }
+        src
+    }
+}
+
+fn io_refusal(why: &str) -> webrtc_util::Error {
+    webrtc_util::Error::Other(why.into())
+}
+
+#[async_trait]
+impl Conn for RelayConn {
+    async fn connect(&self, _addr: SocketAddr) -> webrtc_util::Result<()> {
+        Err(io_refusal("relay sockets are not connected"))
+    }
+
+    async fn recv(&self, _buf: &mut [u8]) -> webrtc_util::Result<usize> {
+        Err(io_refusal("relay sockets use recv_from"))
+    }
+
+    async fn recv_from(&self, buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
+        let stats = &self.slot.registry.stats;
+        loop {
+            let (n, wire_src) = self.socket.recv_from(buf).await?;
+            if self.revoked() {
+                return Err(io_refusal("session ended"));
+            }
+            let src = self.from_wire(wire_src);
+            if self.slot.registry.peer_allowed(src).is_err() {
+                stats.peers_refused.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            if !self.within_budget(n) {
+                stats.bandwidth_dropped.fetch_add(n as u64, Ordering::Relaxed);
+                continue;
+            }
+            stats.bytes_from_peers.fetch_add(n as u64, Ordering::Relaxed);
+            return Ok((n, src));
+        }
+    }
+
+    async fn send(&self, _buf: &[u8]) -> webrtc_util::Result<usize> {
+        Err(io_refusal("relay sockets use send_to"))
+    }
+
+    async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
+        let stats = &self.slot.registry.stats;
+        if self.revoked() {
+            return Err(io_refusal("session ended"));
+        }
+        if let Err(why) = self.slot.registry.peer_allowed(target) {
+            stats.peers_refused.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(reason = why.as_str(), "relaying to a forbidden peer refused");
+            return Err(io_refusal("forbidden peer"));
+        }
+        if !self.within_budget(buf.len()) {
+            // Real-time media: dropping is what congestion control expects.
+            stats
+                .bandwidth_dropped
+                .fetch_add(buf.len() as u64, Ordering::Relaxed);
+            return Ok(buf.len());
+        }
+        let n = self.socket.send_to(buf, self.to_wire(target)).await?;
+        stats.bytes_to_peers.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+
+    fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
+        Ok(self.socket.local_addr()?)
+    }
+
+    fn remote_addr(&self) -> Option<SocketAddr> {
+        None
+    }
+
+    async fn close(&self) -> webrtc_util::Result<()> {
+        // The engine stops the allocation's reader itself; the slot is released when
+        // the last reference to this socket goes.
+        Ok(())
+    }
+
+    fn as_any(&self) -> &(dyn Any + Send + Sync) {
+        self
+    }
+}

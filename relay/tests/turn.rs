@@ -1,0 +1,244 @@
+//! The embedded TURN service with a real TURN client (webrtc-rs `turn`) over UDP on
+//! loopback: per-session credentials from signaling, relaying between the two sides of a
+//! session, the peer rule, revocation at the end of the session, quotas and bad input.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use acote_proto::{ByeReason, IceServer, Role, SignalMessage};
+use common::{Client, TestRelay};
+use tokio::net::UdpSocket;
+use turn::client::{Client as TurnClient, ClientConfig};
+use webrtc_util::Conn;
+
+/// Pairs an agent and a viewer; returns both sockets and their TURN servers.
+async fn session(relay: &TestRelay) -> (Client, Client, IceServer, IceServer) {
+    let mut agent = relay.connect().await;
+    agent.hello(Role::Agent).await;
+    let Some(SignalMessage::Code { code, .. }) = agent.recv().await else {
+        panic!("no code");
+    };
+    let mut viewer = relay.connect_viewer().await;
+    viewer.hello(Role::Viewer).await;
+    viewer
+        .send(&SignalMessage::Redeem {
+            code,
+            procedure: None,
+        })
+        .await;
+    assert!(matches!(viewer.recv().await, Some(SignalMessage::Paired { .. })));
+    assert!(matches!(agent.recv().await, Some(SignalMessage::Paired { .. })));
+    // `ice_servers` follows `paired`; a message round trip makes sure it has arrived.
+    let turn_of = |c: &Client| match &c.ice {
+        Some(SignalMessage::IceServers { ice_servers, .. }) => ice_servers
+            .iter()
+            .find(|s| s.urls.iter().any(|u| u.starts_with("turn:")))
+            .cloned()
+            .expect("a TURN server"),
+        other => panic!("expected ice_servers, got {other:?}"),
+    };
+    agent
+        .send(&SignalMessage::Offer { sdp: "v=0".into() })
+        .await;
+    assert!(matches!(viewer.recv().await, Some(SignalMessage::Offer { .. })));
+    viewer
+        .send(&SignalMessage::Answer { sdp: "v=0".into() })
+        .await;
+    assert!(matches!(agent.recv().await, Some(SignalMessage::Answer { .. })));
+    let (a, v) = (turn_of(&agent), turn_of(&viewer));
+    (agent, viewer, a, v)
+}
+
+fn turn_addr(relay: &TestRelay) -> SocketAddr {
+    relay.turn.as_ref().unwrap().udp_addr
+}
+
+async fn client(relay: &TestRelay, user: &str, password: &str) -> TurnClient {
+    let conn = Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    let addr = turn_addr(relay).to_string();
+    let c = TurnClient::new(ClientConfig {
+        stun_serv_addr: addr.clone(),
+        turn_serv_addr: addr,
+        username: user.into(),
+        password: password.into(),
+        realm: "acote".into(),
+        software: String::new(),
+        rto_in_ms: 200,
+        conn,
+        vnet: None,
+    })
+    .await
+    .unwrap();
+    c.listen().await.unwrap();
+    c
+}
+
+async fn client_for(relay: &TestRelay, s: &IceServer) -> TurnClient {
+    client(
+        relay,
+        s.username.as_deref().unwrap(),
+        s.credential.as_deref().unwrap(),
+    )
+    .await
+}
+
+async fn recv_within(conn: &impl Conn, ms: u64) -> Option<(Vec<u8>, SocketAddr)> {
+    let mut buf = vec![0u8; 1500];
+    match tokio::time::timeout(Duration::from_millis(ms), conn.recv_from(&mut buf)).await {
+        Ok(Ok((n, from))) => Some((buf[..n].to_vec(), from)),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn each_side_gets_its_own_credentials_with_the_turn_urls() {
+    let relay = TestRelay::start("turn-creds").await;
+    let (_agent, _viewer, a, v) = session(&relay).await;
+    let port = turn_addr(&relay).port();
+    assert!(a.urls.contains(&format!("turn:localhost:{port}?transport=udp")), "{a:?}");
+    assert!(a.urls.contains(&format!("turn:localhost:{port}?transport=tcp")), "{a:?}");
+    assert!(a.username.as_deref().unwrap().ends_with(":a"));
+    assert!(v.username.as_deref().unwrap().ends_with(":v"));
+    assert_ne!(a.credential, v.credential);
+}
+
+#[tokio::test]
+async fn media_is_relayed_between_the_two_sides_and_stops_when_the_session_ends() {
+    let relay = TestRelay::start("turn-relay").await;
+    let (mut agent, _viewer, a, v) = session(&relay).await;
+    let ca = client_for(&relay, &a).await;
+    let cv = client_for(&relay, &v).await;
+    let ra = ca.allocate().await.unwrap();
+    let rv = cv.allocate().await.unwrap();
+    let (addr_a, addr_v) = (ra.local_addr().unwrap(), rv.local_addr().unwrap());
+    // Each side permits the other (the first packet of each creates the permission).
+    rv.send_to(b"open", addr_a).await.unwrap();
+    ra.send_to(b"hello viewer", addr_v).await.unwrap();
+    let (got, from) = recv_within(&rv, 3000).await.expect("relayed to the viewer");
+    assert_eq!(got, b"hello viewer");
+    assert_eq!(from, addr_a);
+    rv.send_to(b"hello agent", addr_a).await.unwrap();
+    // The first "open" may arrive too, depending on when the agent's permission landed.
+    let mut got = recv_within(&ra, 3000).await.unwrap().0;
+    if got == b"open" {
+        got = recv_within(&ra, 3000).await.unwrap().0;
+    }
+    assert_eq!(got, b"hello agent");
+    let stats = &relay.turn.as_ref().unwrap().registry().stats;
+    assert_eq!(stats.allocations_active.load(Ordering::Relaxed), 2);
+    assert!(stats.bytes_to_peers.load(Ordering::Relaxed) >= 23);
+
+    // The resident ends the session: the same credentials no longer allocate, and what
+    // was relayed stops.
+    agent.send(&SignalMessage::Bye { reason: ByeReason::Ended }).await;
+    let again = client_for(&relay, &a).await;
+    assert!(again.allocate().await.is_err(), "revoked credentials refused");
+    let _ = ra.send_to(b"after the end", addr_v).await;
+    assert_eq!(recv_within(&rv, 700).await, None, "nothing relayed after the end");
+    assert!(stats.auth_failures.load(Ordering::Relaxed) >= 1);
+    for _ in 0..50 {
+        if stats.allocations_active.load(Ordering::Relaxed) == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(stats.allocations_active.load(Ordering::Relaxed), 0, "allocations deleted");
+}
+
+#[tokio::test]
+async fn valid_credentials_cannot_reach_loopback_or_private_addresses_by_default() {
+    let relay = TestRelay::start("turn-policy").await;
+    let (_agent, _viewer, a, _v) = session(&relay).await;
+    // Something listening on the relay's own machine, as an internal service would.
+    let internal = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let ca = client_for(&relay, &a).await;
+    let ra = ca.allocate().await.unwrap();
+    for target in [
+        internal.local_addr().unwrap(),
+        "10.1.2.3:53".parse().unwrap(),
+        "169.254.169.254:80".parse().unwrap(),
+        "[::ffff:127.0.0.1]:22".parse().unwrap(),
+    ] {
+        assert!(ra.send_to(b"knock", target).await.is_err(), "{target}");
+    }
+    let mut buf = [0u8; 64];
+    let reached =
+        tokio::time::timeout(Duration::from_millis(500), internal.recv_from(&mut buf)).await;
+    assert!(reached.is_err(), "the internal service received nothing");
+    let stats = &relay.turn.as_ref().unwrap().registry().stats;
+    assert!(stats.peers_refused.load(Ordering::Relaxed) >= 3);
+}
+
+#[tokio::test]
+async fn the_admin_can_allow_a_range_in_the_dangerous_section() {
+    let relay = TestRelay::start_with(
+        "turn-allow",
+        "[dangerous]\nturn_allow_peers = [\"127.0.0.0/8\"]\n",
+    )
+    .await;
+    let (_agent, _viewer, a, _v) = session(&relay).await;
+    let internal = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let ra = client_for(&relay, &a).await.allocate().await.unwrap();
+    ra.send_to(b"allowed", internal.local_addr().unwrap())
+        .await
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let (n, _) = tokio::time::timeout(Duration::from_secs(3), internal.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&buf[..n], b"allowed");
+}
+
+#[tokio::test]
+async fn wrong_or_forged_credentials_and_garbage_are_refused_and_others_go_on() {
+    let relay = TestRelay::start("turn-bad").await;
+    let (_agent, _viewer, a, _v) = session(&relay).await;
+    let user = a.username.clone().unwrap();
+    assert!(client(&relay, &user, "wrong").await.allocate().await.is_err());
+    let forged = format!("{}:{}", u64::MAX / 2, user.split_once(':').unwrap().1);
+    let password = a.credential.clone().unwrap();
+    assert!(client(&relay, &forged, &password).await.allocate().await.is_err());
+    assert!(client(&relay, "someone", "secret").await.allocate().await.is_err());
+    // Garbage gets no answer at all.
+    let junk = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for bytes in [&b"\x00\x01\x00\x00nonsense"[..], &[0xffu8; 300][..], &[0x40, 1, 9, 9][..]] {
+        junk.send_to(bytes, turn_addr(&relay)).await.unwrap();
+    }
+    let mut buf = [0u8; 1500];
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), junk.recv_from(&mut buf))
+            .await
+            .is_err()
+    );
+    let stats = &relay.turn.as_ref().unwrap().registry().stats;
+    assert!(stats.malformed.load(Ordering::Relaxed) >= 2);
+    assert!(stats.auth_failures.load(Ordering::Relaxed) >= 2);
+    // The session's real credentials still work.
+    assert!(client_for(&relay, &a).await.allocate().await.is_ok());
+}
+
+#[tokio::test]
+async fn one_session_cannot_take_more_than_its_allocations() {
+    let relay =
+        TestRelay::start_with("turn-quota", "allocations_per_session = 2\n").await;
+    let (_agent, _viewer, a, v) = session(&relay).await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let c = client_for(&relay, &a).await;
+        held.push((c.allocate().await.unwrap(), c));
+    }
+    let third = client_for(&relay, &v).await;
+    assert!(third.allocate().await.is_err(), "over the session's quota");
+    let stats = &relay.turn.as_ref().unwrap().registry().stats;
+    assert!(stats.quota_refused.load(Ordering::Relaxed) >= 1);
+    // Another session is not affected.
+    let (_a2, _v2, other, _) = session(&relay).await;
+    assert!(client_for(&relay, &other).await.allocate().await.is_ok());
+}
