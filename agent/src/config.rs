@@ -18,6 +18,8 @@ pub struct AgentConfig {
     pub fingerprint: Option<String>,
     /// The resident's language (BCP 47), when the admin knows it.
     pub lang: Option<String>,
+    /// Send the screen only through the relay (sites whose policy forbids direct paths).
+    pub relay_only: bool,
 }
 
 /// Why the config file cannot be used (exit code 2).

@@ -28,6 +28,8 @@ pub struct Options {
     pub lang: String,
     /// Offer loopback candidates (relay on this machine).
     pub include_loopback: bool,
+    /// Send media only through the relay's TURN (the site's config may also ask it).
+    pub relay_only: bool,
     /// Opens the screen capturer; called only after consent, once per session.
     pub open_capturer: Arc<dyn Fn() -> OpenCapturer + Send + Sync>,
     /// Starts an injector thread for a sharing session (it injects only with a grant).
@@ -91,6 +93,7 @@ pub async fn run(
                     media: None,
                     who: None,
                     ice_servers: Vec::new(),
+                    site_relay_only: false,
                     frames: 0,
                 };
                 let outcome = live.run(ui, &mut shutdown).await;
@@ -135,6 +138,8 @@ struct Live<'a> {
     media: Option<Media>,
     who: Option<Requester>,
     ice_servers: Vec<IceServer>,
+    /// The relay asked for relayed paths only (its `ice_servers` message).
+    site_relay_only: bool,
     /// Frames captured in the current session, reported when it ends.
     frames: u64,
 }
@@ -254,6 +259,15 @@ impl Live<'_> {
             SignalMessage::Code { code, expires_in } => {
                 self.session.handle(now, Event::Code { code, expires_in })
             }
+            SignalMessage::IceServers {
+                ice_servers,
+                relay_only,
+            } => {
+                // This session's TURN credentials; they replace hello's STUN-only list.
+                self.ice_servers = ice_servers;
+                self.site_relay_only = relay_only;
+                Vec::new()
+            }
             SignalMessage::Paired { by: Some(by) } => {
                 self.session.handle(now, Event::Paired { by })
             }
@@ -327,7 +341,15 @@ impl Live<'_> {
 
     async fn start_sharing(&mut self, grant: ViewGrant) {
         let (peer_tx, peer_events) = mpsc::channel(64);
-        let peer = match Peer::new(&self.ice_servers, self.opts.include_loopback, peer_tx).await {
+        let relay_only = self.opts.relay_only || self.site_relay_only;
+        let peer = match Peer::new(
+            &self.ice_servers,
+            self.opts.include_loopback,
+            relay_only,
+            peer_tx,
+        )
+        .await
+        {
             Ok(p) => p,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot set up WebRTC");

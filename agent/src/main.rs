@@ -128,6 +128,7 @@ fn options(cli: &Cli) -> Result<(Options, Lang), String> {
         tls,
         lang: lang.tag().to_string(),
         include_loopback,
+        relay_only: file.relay_only,
         open_capturer: Arc::new(move || {
             let display = display.clone();
             Box::new(move || {

@@ -162,6 +162,7 @@ fn options(addr: std::net::SocketAddr, fingerprint: &str, opened: Arc<AtomicUsiz
         tls: tls::client_config(Some(pin)).unwrap(),
         lang: "en".into(),
         include_loopback: true,
+        relay_only: false,
         open_capturer: Arc::new(move || {
             let opened = opened.clone();
             Box::new(move || {

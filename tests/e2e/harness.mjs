@@ -285,13 +285,13 @@ export async function fillScreen(xvfb, colour) {
 // Relay
 
 /** Start the relay on an ephemeral loopback port. Returns { url, fingerprint, proc }. */
-export async function startRelay(h, { configExtra = '', logLevel = null } = {}) {
+export async function startRelay(h, { configExtra = '', logLevel = null, listen = '127.0.0.1:0', turnListen = '127.0.0.1:0' } = {}) {
   const bin = path.join(BIN_DIR, 'acote-relay');
   if (!existsSync(bin)) throw new Error(`relay binary not found at ${bin} (build it, or set ACOTE_BIN_DIR)`);
   const config = path.join(h.dir, 'relay.toml');
-  await writeFile(config, `[server]\nsite_name = "Test site"\n\n[turn]\nlisten = "127.0.0.1:0"\n${configExtra}`);
+  await writeFile(config, `[server]\nsite_name = "Test site"\n\n[turn]\nlisten = "${turnListen}"\n${configExtra}`);
   const dataDir = path.join(h.dir, 'relay-data');
-  const proc = h.spawn('relay', bin, ['serve', '--config', config, '--listen', '127.0.0.1:0', '--data-dir', dataDir],
+  const proc = h.spawn('relay', bin, ['serve', '--config', config, '--listen', listen, '--data-dir', dataDir],
     { env: await h.env('relay', { RUST_LOG: logLevel || process.env.RUST_LOG || 'info' }), stdio: ['ignore', 'pipe', 'pipe'] });
   const [, url] = await proc.nextLine(/^listening on (https:\/\/\S+?)\/?\s*$/, 30_000);
   // Both lines are printed at start, in this order per DESIGN §9; read from the start
@@ -330,10 +330,13 @@ export const ENDED_LINE = /^session ended: ([a-z_]+), frames captured: (\d+)\s*$
 
 /** Start the agent in console mode against `relay`, on the X display of `xvfb`.
  * Returns the Proc (nextLine, lineWithin, write, stdout, stderr) plus `nextCode()`. */
-export async function startAgent(h, relay, xvfb, { lang = 'en', logLevel = 'info' } = {}) {
+export async function startAgent(h, relay, xvfb, { lang = 'en', logLevel = 'info', url = relay.url, netns = null } = {}) {
   const bin = path.join(BIN_DIR, 'acote-agent');
   if (!existsSync(bin)) throw new Error(`agent binary not found at ${bin} (build it, or set ACOTE_BIN_DIR)`);
-  const proc = h.spawn('agent', bin, ['--relay', relay.url, '--fingerprint', relay.fingerprint, '--console', '--lang', lang],
+  const args = ['--relay', url, '--fingerprint', relay.fingerprint, '--console', '--lang', lang];
+  // In a network namespace the agent is another machine on another network.
+  const [cmd, argv] = netns ? ['ip', ['netns', 'exec', netns, bin, ...args]] : [bin, args];
+  const proc = h.spawn('agent', cmd, argv,
     { env: await h.env('agent', { DISPLAY: xvfb.display, RUST_LOG: logLevel }) });
   /** Wait for the next `code NNN NNN` line; resolves with { spaced: '482 913', digits: '482913' }. */
   proc.nextCode = async (timeoutMs = 15_000) => {
@@ -369,13 +372,20 @@ export const CHROMIUM_ARGS = [
 const VIEWER_PERMISSIONS = ['camera', 'microphone'];
 
 /** Open the viewer at `url` in a fresh headless Chromium profile. Returns a Viewer. */
-export async function openViewer(h, url) {
+export async function openViewer(h, url, { netns = null } = {}) {
   const { chromium } = await import('playwright-core');
   const profile = path.join(h.dir, 'chromium-profile');
+  let executablePath = CHROMIUM;
+  if (netns) {
+    // The browser runs in the caseworker's network namespace; playwright still drives it
+    // over a pipe, which crosses namespaces.
+    executablePath = path.join(h.dir, 'chromium-in-netns');
+    await writeFile(executablePath, `#!/bin/sh\nexec ip netns exec ${netns} ${CHROMIUM} "$@"\n`, { mode: 0o755 });
+  }
   const env = { ...process.env };
   delete env.DISPLAY; // headless: never touch the X server under test
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath,
     headless: true,
     args: CHROMIUM_ARGS,
     ignoreHTTPSErrors: true,

@@ -19,6 +19,26 @@ const $ = (id) => document.getElementById(id);
 const screen = createScreen($('screen'));
 let attempt = null;
 
+// The caseworker's "always through the relay" choice, kept on this computer.
+const RELAY_ONLY_KEY = 'acote.relayOnly';
+function relayOnlyWanted() {
+  try {
+    return localStorage.getItem(RELAY_ONLY_KEY) === '1';
+  } catch {
+    return false; // storage disabled: the choice holds for this page only
+  }
+}
+const relayBox = $('relay-only');
+relayBox.checked = relayOnlyWanted();
+relayBox.addEventListener('change', () => {
+  try {
+    if (relayBox.checked) localStorage.setItem(RELAY_ONLY_KEY, '1');
+    else localStorage.removeItem(RELAY_ONLY_KEY);
+  } catch {
+    // Not kept across pages; this session still follows the box below.
+  }
+});
+
 // "482913" or "482 913" → "482913"; null when it is not exactly 6 digits.
 function normaliseCode(raw) {
   const code = raw.replace(/\s+/g, '');
@@ -26,7 +46,10 @@ function normaliseCode(raw) {
 }
 
 function start(code, procedure) {
-  const a = { code, procedure, sig: null, peer: null, early: [], iceServers: [], over: false };
+  const a = {
+    code, procedure, sig: null, peer: null, early: [], iceServers: [], over: false,
+    relayOnly: relayBox.checked,
+  };
   attempt = a;
   ui.setState('connecting');
   // A relay that accepts the socket but never says hello must not leave us waiting.
@@ -55,6 +78,11 @@ function handle(a, msg) {
       break;
     case 'paired':
       ui.setState('waiting-resident');
+      break;
+    case 'ice_servers':
+      // This session's STUN/TURN with its own credentials, replacing hello's list.
+      a.iceServers = toIceServers(msg.ice_servers);
+      if (msg.relay_only === true) a.relayOnly = true;
       break;
     case 'offer':
       onOffer(a, msg.sdp);
@@ -85,7 +113,7 @@ async function onOffer(a, sdp) {
   if (typeof sdp !== 'string') return;
   if (ui.getState() !== 'watching') ui.setState('starting-video');
   if (!a.peer) {
-    a.peer = createPeer(a.iceServers, {
+    a.peer = createPeer(a.iceServers, a.relayOnly, {
       onCandidate: (c) => a.sig.send({ type: 'candidate', ...c }),
       onTrack: (stream) => screen.show(stream, () => onFirstFrame(a)),
       onChannel: (channel) => {

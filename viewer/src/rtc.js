@@ -17,9 +17,11 @@ export function toIceServers(list) {
   return servers;
 }
 
-// handlers: onCandidate(init), onTrack(stream), onChannel(channel), onFailed()
-export function createPeer(iceServers, { onCandidate, onTrack, onChannel, onFailed }) {
-  const pc = new RTCPeerConnection({ iceServers });
+// handlers: onCandidate(init), onTrack(stream), onChannel(channel), onFailed().
+// relayOnly: only candidates through the relay's TURN (the caseworker's choice or the
+// site's policy), so no address of this network is revealed to the other side.
+export function createPeer(iceServers, relayOnly, { onCandidate, onTrack, onChannel, onFailed }) {
+  const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all' });
   let remoteSet = false;
   let pending = [];
 

@@ -115,6 +115,8 @@ export function startStats(pc, onStats, intervalMs = 1000) {
       rttMs: pair?.currentRoundTripTime != null
         ? Math.round(pair.currentRoundTripTime * 1000) : null,
       path: relayed === null ? null : relayed ? 'relay' : 'direct',
+      // How this side reaches the relay when relayed: udp, tcp or tls.
+      relayProtocol: (pair && report.get(pair.localCandidateId)?.relayProtocol) || null,
     });
   }, intervalMs);
   return () => {

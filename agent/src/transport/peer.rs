@@ -15,6 +15,7 @@ use webrtc::data_channel::RTCDataChannel;
 use webrtc::data_channel::data_channel_init::RTCDataChannelInit;
 use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
 use webrtc::ice_transport::ice_server::RTCIceServer;
+use webrtc::peer_connection::policy::ice_transport_policy::RTCIceTransportPolicy;
 use webrtc::interceptor::registry::Registry;
 use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::peer_connection::configuration::RTCConfiguration;
@@ -33,6 +34,14 @@ use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSampl
 /// The H.264 flavour Chromium decodes everywhere: constrained baseline, packetization
 /// mode 1 (what OpenH264 produces).
 const H264_FMTP: &str = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+
+/// Whether this WebRTC stack can use an ICE URL: STUN, and TURN over UDP. (webrtc-rs
+/// 0.17 cannot gather TURN/TCP or TURNS candidates; browsers can, so the viewer side of
+/// a firewalled session still reaches the relay over TCP or TLS.)
+fn usable_url(url: &str) -> bool {
+    url.starts_with("stun:")
+        || (url.starts_with("turn:") && (!url.contains("transport=") || url.contains("transport=udp")))
+}
 
 /// Something the peer connection reports to the session driver.
 #[derive(Debug)]
@@ -70,10 +79,12 @@ pub struct Peer {
 
 impl Peer {
     /// Builds the peer connection with the relay's ICE servers. `include_loopback` adds
-    /// 127.0.0.1 candidates, for a relay on the same machine (demo, tests).
+    /// 127.0.0.1 candidates, for a relay on the same machine (demo, tests);
+    /// `relay_only` keeps only paths through the relay's TURN.
     pub async fn new(
         ice_servers: &[IceServer],
         include_loopback: bool,
+        relay_only: bool,
         events: mpsc::Sender<PeerEvent>,
     ) -> Result<Self, PeerError> {
         let mut media = MediaEngine::default();
@@ -112,12 +123,21 @@ impl Peer {
         let config = RTCConfiguration {
             ice_servers: ice_servers
                 .iter()
-                .map(|s| RTCIceServer {
-                    urls: s.urls.clone(),
-                    username: s.username.clone().unwrap_or_default(),
-                    credential: s.credential.clone().unwrap_or_default(),
+                .filter_map(|s| {
+                    let urls: Vec<String> =
+                        s.urls.iter().filter(|u| usable_url(u)).cloned().collect();
+                    (!urls.is_empty()).then(|| RTCIceServer {
+                        urls,
+                        username: s.username.clone().unwrap_or_default(),
+                        credential: s.credential.clone().unwrap_or_default(),
+                    })
                 })
                 .collect(),
+            ice_transport_policy: if relay_only {
+                RTCIceTransportPolicy::Relay
+            } else {
+                RTCIceTransportPolicy::All
+            },
             ..Default::default()
         };
         let pc = Arc::new(api.new_peer_connection(config).await?);
@@ -263,6 +283,19 @@ impl Peer {
     pub async fn close(&self) {
         if let Err(e) = self.pc.close().await {
             tracing::debug!(error = %e, "closing the peer connection");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_stun_and_turn_over_udp_are_given_to_webrtc_rs() {
+        for ok in ["stun:r:3478", "turn:r:3478?transport=udp", "turn:r:3478"] {
+            assert!(super::usable_url(ok), "{ok}");
+        }
+        for no in ["turn:r:3478?transport=tcp", "turns:r:5349?transport=tcp", "http://r"] {
+            assert!(!super::usable_url(no), "{no}");
         }
     }
 }

@@ -1,0 +1,134 @@
+// End-to-end: media through the relay's embedded TURN. First with the site's relay-only
+// policy on one machine; then with the agent and the caseworker's browser on two networks
+// (network namespaces) that cannot reach each other, UDP blocked for the caseworker, so
+// the picture can only travel through the relay over TCP.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import {
+  Harness, startXvfb, startRelay, startAgent, openViewer, log, QUESTION_LINE, addCaseworker,
+} from './harness.mjs';
+
+const run = promisify(execFile);
+
+const CASEWORKER = {
+  login: 'karim.benali',
+  name: 'Karim Benali',
+  site: 'Espace solidarité',
+  password: 'pelican orage tableau 17',
+};
+
+/** Signs in, connects with `code`, has the resident say yes, waits for decoded frames;
+ * returns the viewer's stats once they say how the media travels. */
+async function watch(h, agent, url, code, { netns = null, relayOnlyBox = false } = {}) {
+  const viewer = await openViewer(h, url, { netns });
+  await viewer.waitForState('sign-in', 30_000);
+  await viewer.switchToEnglish();
+  await viewer.signIn(CASEWORKER.login, CASEWORKER.password);
+  await viewer.waitForState('enter-code');
+  if (relayOnlyBox) {
+    await viewer.page.getByLabel('Always go through the relay').check();
+  }
+  await viewer.connect(code.spaced);
+  await agent.nextLine(QUESTION_LINE, 20_000);
+  agent.write('y\n');
+  await viewer.waitForState('watching', 60_000);
+  await viewer.waitForVideo((s) => s.framesDecoded > 0, 20_000, 'decoded frames');
+  const handle = await viewer.page.waitForFunction(
+    () => (window.acote.stats?.path ? window.acote.stats : null), null, { timeout: 20_000, polling: 250 });
+  const stats = await handle.jsonValue();
+  const link = await viewer.page.locator('#link').innerText();
+  log(`viewer: ${link}; path ${stats.path}, relay protocol ${stats.relayProtocol}, rtt ${stats.rttMs} ms`);
+  return { viewer, stats, link };
+}
+
+test('relay-only sessions carry the picture through TURN and say so', { timeout: 180_000 }, async (t) => {
+  const h = await Harness.create(t);
+  await h.run(async () => {
+    const xvfb = await startXvfb(h, { width: 1280, height: 720 });
+    // The site requires relayed media: the relay tells both sides.
+    const relay = await startRelay(h, { configExtra: 'relay_only = true\n', logLevel: 'debug' });
+    await addCaseworker(h, relay, CASEWORKER);
+    const agent = await startAgent(h, relay, xvfb);
+    const code = await agent.nextCode();
+    const { stats, link } = await watch(h, agent, relay.url, code, { relayOnlyBox: true });
+    assert.equal(stats.path, 'relay', 'the selected candidate pair is relayed');
+    assert.match(link, /^Through the relay · \d+ ms$/, 'the caseworker sees the path and the round-trip time');
+  });
+});
+
+// Two networks: the agent's (10.231.1.0/24) and the caseworker's (10.231.2.0/24), each a
+// namespace with a veth link to this host, where the relay listens on both. Neither has
+// a route to the other, so no direct path exists.
+const NS_AGENT = `acote-ag-${process.pid}`;
+const NS_VIEWER = `acote-cw-${process.pid}`;
+const NETS = [
+  { ns: NS_AGENT, host: '10.231.1.1', peer: '10.231.1.2', dev: `va${process.pid % 100000}` },
+  { ns: NS_VIEWER, host: '10.231.2.1', peer: '10.231.2.2', dev: `vc${process.pid % 100000}` },
+];
+
+async function sh(...args) {
+  return run(args[0], args.slice(1));
+}
+
+async function makeNetworks(h) {
+  h.cleanups.push(async () => {
+    for (const n of NETS) {
+      await sh('ip', 'netns', 'del', n.ns).catch(() => {});
+      await sh('ip', 'link', 'del', n.dev).catch(() => {});
+    }
+  });
+  for (const n of NETS) {
+    await sh('ip', 'netns', 'add', n.ns);
+    await sh('ip', 'link', 'add', n.dev, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', n.ns);
+    await sh('ip', 'addr', 'add', `${n.host}/24`, 'dev', n.dev);
+    await sh('ip', 'link', 'set', n.dev, 'up');
+    await sh('ip', 'netns', 'exec', n.ns, 'ip', 'addr', 'add', `${n.peer}/24`, 'dev', 'eth0');
+    await sh('ip', 'netns', 'exec', n.ns, 'ip', 'link', 'set', 'eth0', 'up');
+    await sh('ip', 'netns', 'exec', n.ns, 'ip', 'link', 'set', 'lo', 'up');
+  }
+  // The caseworker's network lets no UDP out (a council firewall allowing only TCP).
+  const nft = (...args) => sh('ip', 'netns', 'exec', NS_VIEWER, 'nft', ...args);
+  await nft('add', 'table', 'inet', 'acote');
+  await nft('add', 'chain', 'inet', 'acote', 'out', '{ type filter hook output priority 0 ; policy accept ; }');
+  await nft('add', 'rule', 'inet', 'acote', 'out', 'meta', 'l4proto', 'udp', 'drop');
+  log('networks made: agent and caseworker cannot reach each other; caseworker has no UDP');
+}
+
+test('agent and caseworker on two networks with no path between them, UDP blocked for the caseworker',
+  { timeout: 240_000 }, async (t) => {
+    if (process.getuid?.() !== 0) {
+      t.skip('network namespaces need root');
+      return;
+    }
+    const h = await Harness.create(t);
+    await h.run(async () => {
+      await makeNetworks(h);
+      // The two networks really are apart: the agent's side cannot reach the caseworker's.
+      await assert.rejects(
+        run('ip', ['netns', 'exec', NS_AGENT, 'ip', 'route', 'get', NETS[1].peer]),
+        'no route between the two networks');
+      const xvfb = await startXvfb(h, { width: 1280, height: 720 });
+      // The relay listens on every address of this host; relayed candidates carry the
+      // agent network's side of it.
+      const relay = await startRelay(h, {
+        listen: '0.0.0.0:0',
+        turnListen: '0.0.0.0:0',
+        configExtra: `public_addresses = ["${NETS[0].host}"]\n`,
+        logLevel: 'debug',
+      });
+      const port = new URL(relay.url).port;
+      await addCaseworker(h, relay, CASEWORKER);
+      const agent = await startAgent(h, relay, xvfb, {
+        url: `https://${NETS[0].host}:${port}`, netns: NS_AGENT,
+      });
+      const code = await agent.nextCode(30_000);
+      const { stats, link } = await watch(h, agent, `https://${NETS[1].host}:${port}`, code, { netns: NS_VIEWER });
+      assert.equal(stats.path, 'relay');
+      assert.ok(['tcp', 'tls'].includes(stats.relayProtocol),
+        `the caseworker reaches TURN over TCP or TLS (UDP is blocked), got ${stats.relayProtocol}`);
+      assert.match(link, /^Through the relay · \d+ ms$/);
+    });
+  });
