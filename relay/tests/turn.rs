@@ -242,3 +242,113 @@ async fn one_session_cannot_take_more_than_its_allocations() {
     let (_a2, _v2, other, _) = session(&relay).await;
     assert!(client_for(&relay, &other).await.allocate().await.is_ok());
 }
+
+mod raw {
+    //! Hand-built STUN requests, for what a TURN client library would never send.
+    use super::*;
+    use turn::proto::PROTO_UDP;
+    use turn::proto::reqtrans::RequestedTransport;
+    use webrtc_stun::agent::TransactionId;
+    use webrtc_stun::attributes::{ATTR_NONCE, ATTR_REALM, ATTR_USERNAME};
+    use webrtc_stun::error_code::ErrorCodeAttribute;
+    use webrtc_stun::fingerprint::FINGERPRINT;
+    use webrtc_stun::integrity::MessageIntegrity;
+    use webrtc_stun::message::{
+        CLASS_ERROR_RESPONSE, CLASS_REQUEST, CLASS_SUCCESS_RESPONSE, Getter, METHOD_ALLOCATE,
+        Message, MessageType, Setter,
+    };
+    use webrtc_stun::textattrs::TextAttribute;
+
+    pub(super) fn allocate(auth: Option<(&str, &str, &str)>) -> Vec<u8> {
+        let mut setters: Vec<Box<dyn Setter>> = vec![
+            Box::new(TransactionId::new()),
+            Box::new(MessageType::new(METHOD_ALLOCATE, CLASS_REQUEST)),
+            Box::new(RequestedTransport { protocol: PROTO_UDP }),
+        ];
+        if let Some((user, password, nonce)) = auth {
+            setters.push(Box::new(TextAttribute::new(ATTR_USERNAME, user.into())));
+            setters.push(Box::new(TextAttribute::new(ATTR_REALM, "acote".into())));
+            setters.push(Box::new(TextAttribute::new(ATTR_NONCE, nonce.into())));
+            setters.push(Box::new(MessageIntegrity::new_long_term_integrity(
+                user.into(),
+                "acote".into(),
+                password.into(),
+            )));
+            setters.push(Box::new(FINGERPRINT));
+        }
+        let mut m = Message::new();
+        m.build(&setters).unwrap();
+        m.raw
+    }
+
+    /// Sends `req` and returns (error code or 0 for success, nonce if any).
+    pub(super) async fn exchange(sock: &UdpSocket, to: SocketAddr, req: &[u8]) -> (u16, Option<String>) {
+        sock.send_to(req, to).await.unwrap();
+        let mut buf = [0u8; 1500];
+        let (n, _) = tokio::time::timeout(Duration::from_secs(3), sock.recv_from(&mut buf))
+            .await
+            .expect("an answer")
+            .unwrap();
+        let mut m = Message::new();
+        m.unmarshal_binary(&buf[..n]).unwrap();
+        let nonce = m.get(ATTR_NONCE).ok().and_then(|v| String::from_utf8(v).ok());
+        if m.typ.class == CLASS_SUCCESS_RESPONSE {
+            return (0, nonce);
+        }
+        assert_eq!(m.typ.class, CLASS_ERROR_RESPONSE);
+        let mut e = ErrorCodeAttribute::default();
+        e.get_from(&m).unwrap();
+        (e.code.0, nonce)
+    }
+}
+
+#[tokio::test]
+async fn a_request_replayed_from_another_address_gets_a_stale_nonce() {
+    let relay = TestRelay::start("turn-replay").await;
+    let (_agent, _viewer, a, _v) = session(&relay).await;
+    let (user, password) = (a.username.clone().unwrap(), a.credential.clone().unwrap());
+    let to = turn_addr(&relay);
+    let owner = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (code, nonce) = raw::exchange(&owner, to, &raw::allocate(None)).await;
+    assert_eq!(code, 401, "first an unauthenticated try, answered with a nonce");
+    let nonce = nonce.unwrap();
+    // Someone else presents that nonce, with a request signed with the right key (as a
+    // captured and replayed request would be): 438 Stale Nonce, nothing allocated.
+    let thief = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let signed = raw::allocate(Some((&user, &password, &nonce)));
+    let (code, fresh) = raw::exchange(&thief, to, &signed).await;
+    assert_eq!(code, 438);
+    assert!(fresh.is_some_and(|f| f != nonce), "a fresh nonce for the newcomer");
+    let stats = &relay.turn.as_ref().unwrap().registry().stats;
+    assert_eq!(stats.replays.load(Ordering::Relaxed), 1);
+    assert_eq!(stats.allocations_active.load(Ordering::Relaxed), 0);
+    // The replayed nonce is gone for everyone; the owner starts again and succeeds.
+    let (code, again) = raw::exchange(&owner, to, &signed).await;
+    assert_eq!(code, 438, "the burnt nonce is refused to its owner too");
+    let fresh = raw::allocate(Some((&user, &password, &again.unwrap())));
+    assert_eq!(raw::exchange(&owner, to, &fresh).await.0, 0, "allocated");
+}
+
+#[tokio::test]
+async fn a_request_flood_from_one_address_is_cut_and_others_are_still_served() {
+    let relay = TestRelay::start("turn-flood").await;
+    let to = turn_addr(&relay);
+    let flooder = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for _ in 0..1000 {
+        flooder.send_to(&raw::allocate(None), to).await.unwrap();
+    }
+    let mut answered = 0;
+    let mut buf = [0u8; 1500];
+    while let Ok(Ok(_)) =
+        tokio::time::timeout(Duration::from_millis(300), flooder.recv_from(&mut buf)).await
+    {
+        answered += 1;
+    }
+    assert!(answered < 300, "{answered} of 1000 answered: the budget cuts the flood");
+    let stats = &relay.turn.as_ref().unwrap().registry().stats;
+    // (Some of the flood may be lost in the socket buffer before the relay reads it.)
+    assert!(stats.rate_limited.load(Ordering::Relaxed) > 0);
+    // Another address (127.0.0.2: another source on this machine) is served at once.
+    let other = UdpSocket::bind("127.0.0.2:0").await.unwrap();
+    assert_eq!(raw::exchange(&other, to, &raw::allocate(None)).await.0, 401);
+}

@@ -70,6 +70,9 @@ impl prefilter::Context for FilterCtx<'_> {
     fn bad_integrity(&mut self) {
         self.0.stats.auth_failures.fetch_add(1, Ordering::Relaxed);
     }
+    fn nonce_from_elsewhere(&self, nonce: &str, src: SocketAddr) -> bool {
+        self.0.nonce_from_elsewhere(nonce, src)
+    }
 }
 
 fn count(stats: &TurnStats, why: Dropped) {
@@ -78,6 +81,7 @@ fn count(stats: &TurnStats, why: Dropped) {
         Dropped::RateLimited => &stats.rate_limited,
         Dropped::Quota => &stats.quota_refused,
         Dropped::ForbiddenPeer(_) => &stats.peers_refused,
+        Dropped::Replay => &stats.replays,
     };
     counter.fetch_add(1, Ordering::Relaxed);
 }
@@ -88,6 +92,12 @@ impl Engine {
         let verdict = prefilter::judge(&buf, src, &mut FilterCtx(&self.registry, &self.realm));
         let username = match verdict {
             Verdict::Pass { username } => username,
+            Verdict::StaleNonce { nonce, username } => {
+                count(&self.registry.stats, Dropped::Replay);
+                self.registry.forget_nonce(&nonce);
+                self.nonces.lock().await.remove(&nonce);
+                username
+            }
             Verdict::Reply(reply, why) => {
                 count(&self.registry.stats, why);
                 if let Dropped::ForbiddenPeer(r) = why {
@@ -118,8 +128,61 @@ impl Engine {
     }
 }
 
+/// The listening UDP socket as the engine sees it: sends are watched for the nonces
+/// they hand out, so a nonce is honoured only from the address it was given to.
+struct UdpServerConn {
+    socket: Arc<UdpSocket>,
+    registry: Arc<Registry>,
+}
+
+#[async_trait]
+impl Conn for UdpServerConn {
+    async fn connect(&self, _addr: SocketAddr) -> webrtc_util::Result<()> {
+        Err(not_for_streams())
+    }
+
+    async fn recv(&self, _buf: &mut [u8]) -> webrtc_util::Result<usize> {
+        Err(not_for_streams())
+    }
+
+    async fn recv_from(&self, _buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
+        Err(not_for_streams())
+    }
+
+    async fn send(&self, _buf: &[u8]) -> webrtc_util::Result<usize> {
+        Err(not_for_streams())
+    }
+
+    async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
+        if let Some(nonce) = prefilter::issued_nonce(buf) {
+            self.registry.nonce_issued(nonce, target, Instant::now());
+        }
+        Ok(self.socket.send_to(buf, target).await?)
+    }
+
+    fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
+        Ok(self.socket.local_addr()?)
+    }
+
+    fn remote_addr(&self) -> Option<SocketAddr> {
+        None
+    }
+
+    async fn close(&self) -> webrtc_util::Result<()> {
+        Ok(())
+    }
+
+    fn as_any(&self) -> &(dyn Any + Send + Sync) {
+        self
+    }
+}
+
 /// Serves TURN and STUN over UDP until the task is dropped.
 pub async fn serve_udp(socket: Arc<UdpSocket>, engine: Engine) {
+    let conn: Arc<dyn Conn + Send + Sync> = Arc::new(UdpServerConn {
+        socket: socket.clone(),
+        registry: engine.registry.clone(),
+    });
     let mut buf = vec![0u8; MAX_MESSAGE];
     loop {
         let (n, src) = match socket.recv_from(&mut buf).await {
@@ -130,8 +193,7 @@ pub async fn serve_udp(socket: Arc<UdpSocket>, engine: Engine) {
                 continue;
             }
         };
-        let conn: Arc<dyn Conn + Send + Sync> = socket.clone();
-        engine.handle(conn, src, buf[..n].to_vec()).await;
+        engine.handle(conn.clone(), src, buf[..n].to_vec()).await;
     }
 }
 
@@ -204,7 +266,12 @@ where
         }
         let _ = writer.shutdown().await;
     });
-    let conn: Arc<dyn Conn + Send + Sync> = Arc::new(StreamConn { tx, local, peer });
+    let conn: Arc<dyn Conn + Send + Sync> = Arc::new(StreamConn {
+        tx,
+        local,
+        peer,
+        registry: engine.registry.clone(),
+    });
     loop {
         let frame = match tokio::time::timeout(STREAM_IDLE, read_frame(&mut reader)).await {
             Ok(Ok(Some(f))) => f,
@@ -262,10 +329,11 @@ struct StreamConn {
     tx: mpsc::Sender<Vec<u8>>,
     local: SocketAddr,
     peer: SocketAddr,
+    registry: Arc<Registry>,
 }
 
 fn not_for_streams() -> webrtc_util::Error {
-    webrtc_util::Error::Other("not used on TURN streams".into())
+    webrtc_util::Error::Other("not used by the TURN engine".into())
 }
 
 #[async_trait]
@@ -287,6 +355,9 @@ impl Conn for StreamConn {
     }
 
     async fn send_to(&self, buf: &[u8], _target: SocketAddr) -> webrtc_util::Result<usize> {
+        if let Some(nonce) = prefilter::issued_nonce(buf) {
+            self.registry.nonce_issued(nonce, self.peer, Instant::now());
+        }
         // A full queue means a slow client: drop, as a congested UDP path would.
         let _ = self.tx.try_send(buf.to_vec());
         Ok(buf.len())

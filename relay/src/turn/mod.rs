@@ -58,6 +58,8 @@ pub struct TurnStats {
     pub quota_refused: AtomicU64,
     /// Relayed bytes dropped by a bandwidth quota.
     pub bandwidth_dropped: AtomicU64,
+    /// Requests with a nonce given to another address (replays), answered 438.
+    pub replays: AtomicU64,
 }
 
 impl TurnStats {
@@ -75,6 +77,7 @@ impl TurnStats {
             ("turn_rate_limited", get(&self.rate_limited)),
             ("turn_quota_refused", get(&self.quota_refused)),
             ("turn_bandwidth_dropped_bytes", get(&self.bandwidth_dropped)),
+            ("turn_replays", get(&self.replays)),
         ]
     }
 }

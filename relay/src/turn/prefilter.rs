@@ -6,7 +6,9 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use webrtc_stun::agent::TransactionId;
-use webrtc_stun::attributes::{ATTR_MESSAGE_INTEGRITY, ATTR_USERNAME, ATTR_XOR_PEER_ADDRESS};
+use webrtc_stun::attributes::{
+    ATTR_MESSAGE_INTEGRITY, ATTR_NONCE, ATTR_USERNAME, ATTR_XOR_PEER_ADDRESS,
+};
 use webrtc_stun::error_code::{
     CODE_ALLOC_QUOTA_REACHED, CODE_FORBIDDEN, ErrorCode, ErrorCodeAttribute,
 };
@@ -30,6 +32,14 @@ pub enum Verdict {
         /// The USERNAME attribute of a request, for the allocation's session context.
         username: Option<String>,
     },
+    /// A request whose nonce was handed to another address (a replay, or a client that
+    /// moved): forget the nonce, so the engine answers 438 Stale Nonce with a fresh one.
+    StaleNonce {
+        /// The nonce to forget.
+        nonce: String,
+        /// As in `Pass`.
+        username: Option<String>,
+    },
     /// Answer this (an error response) and do not process the request.
     Reply(Vec<u8>, Dropped),
     /// Drop it silently, as the STUN and TURN RFCs say for what does not parse.
@@ -47,6 +57,8 @@ pub enum Dropped {
     Quota,
     /// A permission or channel for a forbidden peer.
     ForbiddenPeer(Refusal),
+    /// A nonce presented from another address than the one it was given to.
+    Replay,
 }
 
 /// What the filter needs to know from the rest of the relay.
@@ -61,6 +73,10 @@ pub trait Context {
     fn key_for(&self, username: &str) -> Option<Vec<u8>>;
     /// A request named valid credentials but was not signed with their password.
     fn bad_integrity(&mut self) {}
+    /// Whether `nonce` was handed to an address other than `src`.
+    fn nonce_from_elsewhere(&self, _nonce: &str, _src: SocketAddr) -> bool {
+        false
+    }
 }
 
 /// Whether a buffer starts like ChannelData (first two bits 01).
@@ -130,7 +146,31 @@ pub fn judge(buf: &[u8], src: SocketAddr, ctx: &mut impl Context) -> Verdict {
             }
         }
     }
+    let nonce = m
+        .get(ATTR_NONCE)
+        .ok()
+        .and_then(|v| String::from_utf8(v).ok());
+    if let Some(nonce) = nonce
+        && ctx.nonce_from_elsewhere(&nonce, src)
+    {
+        return Verdict::StaleNonce { nonce, username };
+    }
     Verdict::Pass { username }
+}
+
+/// The nonce of an outgoing 401 or 438 response, to remember whom it was given to.
+pub fn issued_nonce(buf: &[u8]) -> Option<String> {
+    // Only error responses carry a fresh nonce; data and success responses are skipped
+    // on their first bytes, before any parsing.
+    if buf.len() < 20 || buf[0] & 0xc0 != 0 || buf[0] & 0x01 == 0 || buf[1] & 0x10 == 0 {
+        return None;
+    }
+    let mut m = Message::new();
+    m.unmarshal_binary(buf).ok()?;
+    if m.typ.class != CLASS_ERROR_RESPONSE {
+        return None;
+    }
+    String::from_utf8(m.get(ATTR_NONCE).ok()?).ok()
 }
 
 /// Every XOR-PEER-ADDRESS of a message (a CreatePermission may carry several).
@@ -198,7 +238,7 @@ fn error_response(m: &Message, code: ErrorCode, reason: &str, key: Option<Vec<u8
 #[cfg(test)]
 mod tests {
     use super::*;
-    use webrtc_stun::message::{BINDING_REQUEST, Getter, METHOD_SEND};
+    use webrtc_stun::message::{BINDING_REQUEST, CLASS_SUCCESS_RESPONSE, Getter, METHOD_SEND};
     use webrtc_stun::textattrs::TextAttribute;
     use webrtc_stun::xoraddr::XorMappedAddress;
 
@@ -390,6 +430,68 @@ mod tests {
         m.unmarshal_binary(&req).unwrap();
         let got: Vec<String> = peer_addresses(&m).iter().map(|a| a.to_string()).collect();
         assert_eq!(got, ["8.8.8.8:3000", "[2a01:4f8::1]:9", "127.0.0.1:1"]);
+    }
+
+    #[test]
+    fn a_nonce_replayed_from_another_address_is_made_stale() {
+        struct Book(SocketAddr);
+        impl Context for Book {
+            fn admit_request(&mut self, _: IpAddr) -> bool {
+                true
+            }
+            fn over_allocation_quota(&self, _: &str) -> bool {
+                false
+            }
+            fn peer_allowed(&self, _: SocketAddr) -> Result<(), Refusal> {
+                Ok(())
+            }
+            fn key_for(&self, _: &str) -> Option<Vec<u8>> {
+                None
+            }
+            fn nonce_from_elsewhere(&self, nonce: &str, src: SocketAddr) -> bool {
+                nonce == "n1" && src != self.0
+            }
+        }
+        let owner: SocketAddr = SRC.parse().unwrap();
+        let mut m = Message::new();
+        m.build(&[
+            Box::new(TransactionId::new()),
+            Box::new(MessageType::new(METHOD_ALLOCATE, CLASS_REQUEST)),
+            Box::new(TextAttribute::new(ATTR_USERNAME, "u".into())),
+            Box::new(TextAttribute::new(ATTR_NONCE, "n1".into())),
+        ])
+        .unwrap();
+        let mut book = Book(owner);
+        assert!(matches!(judge(&m.raw, owner, &mut book), Verdict::Pass { .. }));
+        let thief: SocketAddr = "203.0.113.66:4000".parse().unwrap();
+        assert_eq!(
+            judge(&m.raw, thief, &mut book),
+            Verdict::StaleNonce {
+                nonce: "n1".into(),
+                username: Some("u".into())
+            }
+        );
+    }
+
+    #[test]
+    fn issued_nonces_are_read_from_error_responses_only() {
+        let mut e = Message::new();
+        e.build(&[
+            Box::new(TransactionId::new()),
+            Box::new(MessageType::new(METHOD_ALLOCATE, CLASS_ERROR_RESPONSE)),
+            Box::new(TextAttribute::new(ATTR_NONCE, "fresh".into())),
+        ])
+        .unwrap();
+        assert_eq!(issued_nonce(&e.raw).as_deref(), Some("fresh"));
+        let mut ok = Message::new();
+        ok.build(&[
+            Box::new(TransactionId::new()),
+            Box::new(MessageType::new(METHOD_ALLOCATE, CLASS_SUCCESS_RESPONSE)),
+            Box::new(TextAttribute::new(ATTR_NONCE, "x".into())),
+        ])
+        .unwrap();
+        assert_eq!(issued_nonce(&ok.raw), None);
+        assert_eq!(issued_nonce(&[0x40, 0, 0, 4, 1, 2, 3, 4]), None);
     }
 
     #[test]

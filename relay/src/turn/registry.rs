@@ -41,6 +41,8 @@ struct Inner {
     relay_ports: HashSet<u16>,
     request_budgets: HashMap<IpAddr, Bucket>,
     streams: HashMap<IpAddr, u32>,
+    /// Which address each nonce was handed to, and when.
+    nonces: HashMap<String, (SocketAddr, Instant)>,
 }
 
 /// The TURN side of the relay's sessions: shared by the listeners, the engine's auth
@@ -59,6 +61,10 @@ pub struct Registry {
 
 /// Request budgets idle this long are forgotten.
 const BUDGET_IDLE: Duration = Duration::from_secs(60);
+/// Nonces are remembered this long (the engine's own lifetime for them).
+const NONCE_LIFETIME: Duration = Duration::from_secs(3600);
+/// At most this many nonces are remembered; a flood beyond clears them (clients retry).
+const MAX_NONCES: usize = 50_000;
 
 impl Registry {
     /// A registry with a fresh secret.
@@ -161,6 +167,33 @@ impl Registry {
             .entry(src)
             .or_insert_with(|| Bucket::new(rate, rate * 2, now))
             .take(1, now)
+    }
+
+    /// Remembers that `nonce` was handed to `to`.
+    pub fn nonce_issued(&self, nonce: String, to: SocketAddr, now: Instant) {
+        let mut inner = self.lock();
+        if inner.nonces.len() >= MAX_NONCES {
+            inner
+                .nonces
+                .retain(|_, (_, at)| now.saturating_duration_since(*at) < NONCE_LIFETIME);
+            if inner.nonces.len() >= MAX_NONCES {
+                inner.nonces.clear();
+            }
+        }
+        inner.nonces.insert(nonce, (to, now));
+    }
+
+    /// Whether `nonce` was handed to another address than `src`.
+    pub fn nonce_from_elsewhere(&self, nonce: &str, src: SocketAddr) -> bool {
+        self.lock()
+            .nonces
+            .get(nonce)
+            .is_some_and(|(owner, _)| *owner != src)
+    }
+
+    /// Forgets a nonce (it was replayed, or is being swept).
+    pub fn forget_nonce(&self, nonce: &str) {
+        self.lock().nonces.remove(nonce);
     }
 
     /// Counts a TCP or TLS connection from `src`; false if it holds too many already.
@@ -290,6 +323,19 @@ mod tests {
         let forged = format!("{}:s-1:a", now_secs() + 999_999);
         let key = auth.auth_handle(&forged, "acote", src).unwrap();
         assert_ne!(key, generate_auth_key(&forged, "acote", "guess"));
+    }
+
+    #[test]
+    fn a_nonce_belongs_to_the_address_it_was_given_to() {
+        let r = registry();
+        let a: SocketAddr = "198.51.100.1:4000".parse().unwrap();
+        let b: SocketAddr = "198.51.100.1:4001".parse().unwrap();
+        r.nonce_issued("n".into(), a, Instant::now());
+        assert!(!r.nonce_from_elsewhere("n", a));
+        assert!(r.nonce_from_elsewhere("n", b), "another port is another client");
+        assert!(!r.nonce_from_elsewhere("unknown", b), "unknown nonces: the engine decides");
+        r.forget_nonce("n");
+        assert!(!r.nonce_from_elsewhere("n", b));
     }
 
     #[test]
