@@ -372,7 +372,7 @@ export const CHROMIUM_ARGS = [
 const VIEWER_PERMISSIONS = ['camera', 'microphone'];
 
 /** Open the viewer at `url` in a fresh headless Chromium profile. Returns a Viewer. */
-export async function openViewer(h, url, { netns = null } = {}) {
+export async function openViewer(h, url, { netns = null, extraArgs = [] } = {}) {
   const { chromium } = await import('playwright-core');
   const profile = path.join(h.dir, 'chromium-profile');
   let executablePath = CHROMIUM;
@@ -387,7 +387,7 @@ export async function openViewer(h, url, { netns = null } = {}) {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
     ignoreHTTPSErrors: true,
     permissions: VIEWER_PERMISSIONS,
     viewport: { width: 1280, height: 800 },

@@ -22,8 +22,8 @@ const CASEWORKER = {
 
 /** Signs in, connects with `code`, has the resident say yes, waits for decoded frames;
  * returns the viewer's stats once they say how the media travels. */
-async function watch(h, agent, url, code, { netns = null, relayOnlyBox = false } = {}) {
-  const viewer = await openViewer(h, url, { netns });
+async function watch(h, agent, url, code, { netns = null, relayOnlyBox = false, extraArgs = [] } = {}) {
+  const viewer = await openViewer(h, url, { netns, extraArgs });
   await viewer.waitForState('sign-in', 30_000);
   await viewer.switchToEnglish();
   await viewer.signIn(CASEWORKER.login, CASEWORKER.password);
@@ -62,20 +62,32 @@ test('relay-only sessions carry the picture through TURN and say so', { timeout:
 // Two networks: the agent's (10.231.1.0/24) and the caseworker's (10.231.2.0/24), each a
 // namespace with a veth link to this host, where the relay listens on both. Neither has
 // a route to the other, so no direct path exists.
-const NS_AGENT = `acote-ag-${process.pid}`;
-const NS_VIEWER = `acote-cw-${process.pid}`;
-const NETS = [
-  { ns: NS_AGENT, host: '10.231.1.1', peer: '10.231.1.2', dev: `va${process.pid % 100000}` },
-  { ns: NS_VIEWER, host: '10.231.2.1', peer: '10.231.2.2', dev: `vc${process.pid % 100000}` },
-];
+let round = 0;
+let NS_AGENT;
+let NS_VIEWER;
+let NETS;
+
+/** Names and addresses for one test's networks (each test makes its own). */
+function nets() {
+  round += 1;
+  const id = `${process.pid % 100000}${round}`;
+  NS_AGENT = `acote-ag-${id}`;
+  NS_VIEWER = `acote-cw-${id}`;
+  NETS = [
+    { ns: NS_AGENT, host: `10.231.${round}.1`, peer: `10.231.${round}.2`, dev: `va${id}` },
+    { ns: NS_VIEWER, host: `10.232.${round}.1`, peer: `10.232.${round}.2`, dev: `vc${id}` },
+  ];
+}
 
 async function sh(...args) {
   return run(args[0], args.slice(1));
 }
 
 async function makeNetworks(h) {
+  nets();
+  const mine = NETS;
   h.cleanups.push(async () => {
-    for (const n of NETS) {
+    for (const n of mine) {
       await sh('ip', 'netns', 'del', n.ns).catch(() => {});
       await sh('ip', 'link', 'del', n.dev).catch(() => {});
     }
@@ -90,15 +102,31 @@ async function makeNetworks(h) {
     await sh('ip', 'netns', 'exec', n.ns, 'ip', 'link', 'set', 'lo', 'up');
   }
   // The caseworker's network lets no UDP out (a council firewall allowing only TCP).
-  const nft = (...args) => sh('ip', 'netns', 'exec', NS_VIEWER, 'nft', ...args);
+  const nft = viewerFirewall;
   await nft('add', 'table', 'inet', 'acote');
   await nft('add', 'chain', 'inet', 'acote', 'out', '{ type filter hook output priority 0 ; policy accept ; }');
   await nft('add', 'rule', 'inet', 'acote', 'out', 'meta', 'l4proto', 'udp', 'drop');
   log('networks made: agent and caseworker cannot reach each other; caseworker has no UDP');
 }
 
-test('agent and caseworker on two networks with no path between them, UDP blocked for the caseworker',
-  { timeout: 240_000 }, async (t) => {
+function viewerFirewall(...args) {
+  return sh('ip', 'netns', 'exec', NS_VIEWER, 'nft', ...args);
+}
+
+/** The TURN ports the relay logged at start (stderr): { plain, tls }. */
+async function turnPorts(relay) {
+  for (let i = 0; i < 100; i += 1) {
+    // eslint-disable-next-line no-control-regex
+    const text = relay.proc.stderr.replace(/\x1b\[[0-9;]*m/g, '');
+    const plain = /STUN\/TURN running udp_tcp=[^\s]*:(\d+)/.exec(text)?.[1];
+    const tls = /STUN\/TURN running .*tls=Some\([^)]*:(\d+)\)/.exec(text)?.[1];
+    if (plain) return { plain, tls };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {};
+}
+
+async function twoNetworks(t, onlyTls) {
     if (process.getuid?.() !== 0) {
       t.skip('network namespaces need root');
       return;
@@ -116,19 +144,36 @@ test('agent and caseworker on two networks with no path between them, UDP blocke
       const relay = await startRelay(h, {
         listen: '0.0.0.0:0',
         turnListen: '0.0.0.0:0',
-        configExtra: `public_addresses = ["${NETS[0].host}"]\n`,
+        configExtra: `public_addresses = ["${NETS[0].host}"]\n${onlyTls ? 'tls_listen = "0.0.0.0:0"\n' : ''}`,
         logLevel: 'debug',
       });
       const port = new URL(relay.url).port;
       await addCaseworker(h, relay, CASEWORKER);
+      if (onlyTls) {
+        // Only TLS leaves the caseworker's network: plain TURN over TCP is blocked too.
+        const { plain, tls } = await turnPorts(relay);
+        assert.ok(plain && tls, 'the relay logs its TURN ports');
+        await viewerFirewall('add', 'rule', 'inet', 'acote', 'out', 'tcp', 'dport', plain, 'drop');
+      }
       const agent = await startAgent(h, relay, xvfb, {
         url: `https://${NETS[0].host}:${port}`, netns: NS_AGENT,
       });
       const code = await agent.nextCode(30_000);
-      const { stats, link } = await watch(h, agent, `https://${NETS[1].host}:${port}`, code, { netns: NS_VIEWER });
+      // Browsers check a TURNS certificate like a web site's: a real site uses a trusted one
+      // ([tls] cert); this test relay's is self-signed, so its browser is told to accept it.
+      const extraArgs = onlyTls ? ['--ignore-certificate-errors'] : [];
+      const { stats, link } = await watch(h, agent, `https://${NETS[1].host}:${port}`, code,
+        { netns: NS_VIEWER, extraArgs });
       assert.equal(stats.path, 'relay');
-      assert.ok(['tcp', 'tls'].includes(stats.relayProtocol),
-        `the caseworker reaches TURN over TCP or TLS (UDP is blocked), got ${stats.relayProtocol}`);
+      const expected = onlyTls ? ['tls'] : ['tcp', 'tls'];
+      assert.ok(expected.includes(stats.relayProtocol),
+        `the caseworker reaches TURN over ${expected.join(' or ')}, got ${stats.relayProtocol}`);
       assert.match(link, /^Through the relay · \d+ ms$/);
     });
-  });
+}
+
+test('agent and caseworker on two networks with no path between them, UDP blocked for the caseworker',
+  { timeout: 240_000 }, (t) => twoNetworks(t, false));
+
+test('the same when only TLS leaves the caseworker\'s network (TURN over TLS)',
+  { timeout: 240_000 }, (t) => twoNetworks(t, true));

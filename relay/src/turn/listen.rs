@@ -236,7 +236,12 @@ pub async fn serve_stream(
                 Some(acceptor) => {
                     match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                         Ok(Ok(stream)) => run_stream(stream, peer, local, &engine).await,
-                        _ => {
+                        outcome => {
+                            let why = match outcome {
+                                Ok(Err(e)) => e.to_string(),
+                                _ => "timed out".into(),
+                            };
+                            tracing::debug!(error = %why, "TURN TLS handshake failed");
                             engine
                                 .registry
                                 .stats
