@@ -29,17 +29,18 @@ pub(crate) struct Plan {
     pub(crate) json: PathBuf,
 }
 
-type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
-const PASSWORD: &str = "load bench password 42";
+pub(crate) const PASSWORD: &str = "load bench password 42";
 /// Source addresses the clients are spread over (127.0.0.0/8 is all this machine).
 const SOURCES: u8 = 40;
 const STEP_LIMIT: Duration = Duration::from_secs(120);
 
-struct Relay {
-    child: Child,
-    addr: SocketAddr,
-    tls: Arc<rustls::ClientConfig>,
+/// A relay process started for a bench, ended when dropped.
+pub(crate) struct Relay {
+    pub(crate) child: Child,
+    pub(crate) addr: SocketAddr,
+    pub(crate) tls: Arc<rustls::ClientConfig>,
     dir: PathBuf,
 }
 
@@ -60,7 +61,7 @@ pub(crate) async fn run(plan: Plan) -> anyhow::Result<()> {
             plan.agents
         );
     }
-    let relay = start_relay(&plan.relay)?;
+    let relay = start_relay(&plan.relay, "[turn]\nenabled = false\n")?;
     let cookie = sign_in(&relay).await?;
     let pid = relay.child.id();
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -171,15 +172,14 @@ fn percent(ticks: u64, over: Duration) -> f64 {
     (busy / over.as_secs_f64().max(0.001) * 1000.0).round() / 10.0
 }
 
-fn start_relay(bin: &PathBuf) -> anyhow::Result<Relay> {
-    let dir = std::env::temp_dir().join(format!("acote-load-{}", std::process::id()));
+/// Starts `bin` with a caseworker `bench` and `config` after a `[server]` section.
+pub(crate) fn start_relay(bin: &PathBuf, config: &str) -> anyhow::Result<Relay> {
+    let extra = config;
+    let dir = std::env::temp_dir().join(format!("acote-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     let config = dir.join("relay.toml");
-    std::fs::write(
-        &config,
-        "[server]\nsite_name = \"Load\"\n[turn]\nenabled = false\n",
-    )?;
+    std::fs::write(&config, format!("[server]\nsite_name = \"Load\"\n{extra}"))?;
     let data = dir.join("data");
     let admin = Command::new(bin)
         .args(["admin", "--config"])
@@ -243,7 +243,7 @@ fn start_relay(bin: &PathBuf) -> anyhow::Result<Relay> {
     })
 }
 
-async fn sign_in(relay: &Relay) -> anyhow::Result<String> {
+pub(crate) async fn sign_in(relay: &Relay) -> anyhow::Result<String> {
     let body = serde_json::json!({ "login": "bench", "password": PASSWORD }).to_string();
     let port = relay.addr.port();
     let request = format!(
@@ -293,7 +293,7 @@ async fn connect(
     Ok(ws)
 }
 
-async fn next_message(ws: &mut Socket) -> anyhow::Result<SignalMessage> {
+pub(crate) async fn next_message(ws: &mut Socket) -> anyhow::Result<SignalMessage> {
     loop {
         let frame = tokio::time::timeout(STEP_LIMIT, ws.next())
             .await
@@ -305,7 +305,7 @@ async fn next_message(ws: &mut Socket) -> anyhow::Result<SignalMessage> {
     }
 }
 
-async fn agent(
+pub(crate) async fn agent(
     addr: SocketAddr,
     tls: Arc<rustls::ClientConfig>,
     from: String,
@@ -329,7 +329,7 @@ async fn keep_reading(mut ws: Socket) {
     while let Some(Ok(_)) = ws.next().await {}
 }
 
-async fn viewer(
+pub(crate) async fn viewer(
     addr: SocketAddr,
     tls: Arc<rustls::ClientConfig>,
     from: String,
@@ -367,7 +367,7 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
 }
 
 /// User + system CPU time of a process, in clock ticks, from /proc.
-fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+pub(crate) fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // Fields after the command name (which may hold spaces, so split after its ')').
     let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");

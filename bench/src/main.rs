@@ -4,8 +4,12 @@
 //! paired sessions on it, all on loopback (spread over several 127.0.0.x source addresses,
 //! as residents behind different boxes would be), bounded in count and time. Reports the
 //! relay's memory per idle agent, its CPU, and the time to pair a session under that load.
+//!
+//! `acote-bench turn`: relayed throughput and server CPU per relayed Mbit/s, the relay's
+//! embedded TURN and Debian's coturn side by side in one run.
 
 mod load;
+mod turn;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +41,24 @@ enum Command {
         #[arg(long, default_value = "load.json")]
         json: PathBuf,
     },
+    /// Relayed throughput and CPU per Mbit/s: the embedded TURN beside coturn.
+    Turn {
+        /// Rates to send at, Mbit/s, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = [5, 20, 50])]
+        rates: Vec<u32>,
+        /// Seconds per rate and server.
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// The relay binary to start.
+        #[arg(long, default_value = "target/debug/acote-relay")]
+        relay: PathBuf,
+        /// coturn's server binary.
+        #[arg(long, default_value = "/usr/bin/turnserver")]
+        coturn: PathBuf,
+        /// Where to write the JSON figures.
+        #[arg(long, default_value = "turn.json")]
+        json: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -48,6 +70,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    let runtime = || tokio::runtime::Runtime::new().map_err(anyhow::Error::from);
     let result = match cli.command {
         Command::Load {
             agents,
@@ -64,6 +87,21 @@ fn main() -> ExitCode {
                     json,
                 }))
             }),
+        Command::Turn {
+            rates,
+            seconds,
+            relay,
+            coturn,
+            json,
+        } => runtime().and_then(|rt| {
+            rt.block_on(turn::run(turn::Plan {
+                rates,
+                seconds,
+                relay,
+                coturn,
+                json,
+            }))
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -246,8 +246,7 @@ impl Config {
                     .into(),
             ));
         }
-        if t
-            .public_addresses
+        if t.public_addresses
             .iter()
             .any(|a| a.is_unspecified() || a.is_multicast())
         {
@@ -332,7 +331,10 @@ mod tests {
         assert!(Config::parse("[turn]\npublic_addresses = [\"0.0.0.0\"]\n").is_err());
         assert!(Config::parse("[turn]\nkbit_per_session = 1\n").is_err());
         let e = Config::parse("[stun]\nenabled = false\n").unwrap_err();
-        assert!(e.to_string().contains("stun"), "the old section is named: {e}");
+        assert!(
+            e.to_string().contains("stun"),
+            "the old section is named: {e}"
+        );
     }
 
     #[test]

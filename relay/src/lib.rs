@@ -230,6 +230,17 @@ async fn maintain(state: std::sync::Weak<http::AppState>, retention_days: u32) {
             continue;
         }
         last_retention = Some(tokio::time::Instant::now());
+        if let Some(turn) = &state.turn {
+            // Counters only: nothing that identifies a person or a session.
+            let counters: Vec<String> = turn
+                .registry()
+                .stats
+                .snapshot()
+                .into_iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect();
+            tracing::info!(counters = %counters.join(" "), "TURN counters");
+        }
         match state
             .store
             .apply_retention(store::time::unix_now(), retention_days)

@@ -32,8 +32,14 @@ async fn session(relay: &TestRelay) -> (Client, Client, IceServer, IceServer) {
             procedure: None,
         })
         .await;
-    assert!(matches!(viewer.recv().await, Some(SignalMessage::Paired { .. })));
-    assert!(matches!(agent.recv().await, Some(SignalMessage::Paired { .. })));
+    assert!(matches!(
+        viewer.recv().await,
+        Some(SignalMessage::Paired { .. })
+    ));
+    assert!(matches!(
+        agent.recv().await,
+        Some(SignalMessage::Paired { .. })
+    ));
     // `ice_servers` follows `paired`; a message round trip makes sure it has arrived.
     let turn_of = |c: &Client| match &c.ice {
         Some(SignalMessage::IceServers { ice_servers, .. }) => ice_servers
@@ -46,11 +52,17 @@ async fn session(relay: &TestRelay) -> (Client, Client, IceServer, IceServer) {
     agent
         .send(&SignalMessage::Offer { sdp: "v=0".into() })
         .await;
-    assert!(matches!(viewer.recv().await, Some(SignalMessage::Offer { .. })));
+    assert!(matches!(
+        viewer.recv().await,
+        Some(SignalMessage::Offer { .. })
+    ));
     viewer
         .send(&SignalMessage::Answer { sdp: "v=0".into() })
         .await;
-    assert!(matches!(agent.recv().await, Some(SignalMessage::Answer { .. })));
+    assert!(matches!(
+        agent.recv().await,
+        Some(SignalMessage::Answer { .. })
+    ));
     let (a, v) = (turn_of(&agent), turn_of(&viewer));
     (agent, viewer, a, v)
 }
@@ -101,8 +113,16 @@ async fn each_side_gets_its_own_credentials_with_the_turn_urls() {
     let relay = TestRelay::start("turn-creds").await;
     let (_agent, _viewer, a, v) = session(&relay).await;
     let port = turn_addr(&relay).port();
-    assert!(a.urls.contains(&format!("turn:localhost:{port}?transport=udp")), "{a:?}");
-    assert!(a.urls.contains(&format!("turn:localhost:{port}?transport=tcp")), "{a:?}");
+    assert!(
+        a.urls
+            .contains(&format!("turn:localhost:{port}?transport=udp")),
+        "{a:?}"
+    );
+    assert!(
+        a.urls
+            .contains(&format!("turn:localhost:{port}?transport=tcp")),
+        "{a:?}"
+    );
     assert!(a.username.as_deref().unwrap().ends_with(":a"));
     assert!(v.username.as_deref().unwrap().ends_with(":v"));
     assert_ne!(a.credential, v.credential);
@@ -136,11 +156,22 @@ async fn media_is_relayed_between_the_two_sides_and_stops_when_the_session_ends(
 
     // The resident ends the session: the same credentials no longer allocate, and what
     // was relayed stops.
-    agent.send(&SignalMessage::Bye { reason: ByeReason::Ended }).await;
+    agent
+        .send(&SignalMessage::Bye {
+            reason: ByeReason::Ended,
+        })
+        .await;
     let again = client_for(&relay, &a).await;
-    assert!(again.allocate().await.is_err(), "revoked credentials refused");
+    assert!(
+        again.allocate().await.is_err(),
+        "revoked credentials refused"
+    );
     let _ = ra.send_to(b"after the end", addr_v).await;
-    assert_eq!(recv_within(&rv, 700).await, None, "nothing relayed after the end");
+    assert_eq!(
+        recv_within(&rv, 700).await,
+        None,
+        "nothing relayed after the end"
+    );
     assert!(stats.auth_failures.load(Ordering::Relaxed) >= 1);
     for _ in 0..50 {
         if stats.allocations_active.load(Ordering::Relaxed) == 0 {
@@ -148,7 +179,11 @@ async fn media_is_relayed_between_the_two_sides_and_stops_when_the_session_ends(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(stats.allocations_active.load(Ordering::Relaxed), 0, "allocations deleted");
+    assert_eq!(
+        stats.allocations_active.load(Ordering::Relaxed),
+        0,
+        "allocations deleted"
+    );
 }
 
 #[tokio::test]
@@ -201,14 +236,36 @@ async fn wrong_or_forged_credentials_and_garbage_are_refused_and_others_go_on() 
     let relay = TestRelay::start("turn-bad").await;
     let (_agent, _viewer, a, _v) = session(&relay).await;
     let user = a.username.clone().unwrap();
-    assert!(client(&relay, &user, "wrong").await.allocate().await.is_err());
+    assert!(
+        client(&relay, &user, "wrong")
+            .await
+            .allocate()
+            .await
+            .is_err()
+    );
     let forged = format!("{}:{}", u64::MAX / 2, user.split_once(':').unwrap().1);
     let password = a.credential.clone().unwrap();
-    assert!(client(&relay, &forged, &password).await.allocate().await.is_err());
-    assert!(client(&relay, "someone", "secret").await.allocate().await.is_err());
+    assert!(
+        client(&relay, &forged, &password)
+            .await
+            .allocate()
+            .await
+            .is_err()
+    );
+    assert!(
+        client(&relay, "someone", "secret")
+            .await
+            .allocate()
+            .await
+            .is_err()
+    );
     // Garbage gets no answer at all.
     let junk = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    for bytes in [&b"\x00\x01\x00\x00nonsense"[..], &[0xffu8; 300][..], &[0x40, 1, 9, 9][..]] {
+    for bytes in [
+        &b"\x00\x01\x00\x00nonsense"[..],
+        &[0xffu8; 300][..],
+        &[0x40, 1, 9, 9][..],
+    ] {
         junk.send_to(bytes, turn_addr(&relay)).await.unwrap();
     }
     let mut buf = [0u8; 1500];
@@ -226,8 +283,7 @@ async fn wrong_or_forged_credentials_and_garbage_are_refused_and_others_go_on() 
 
 #[tokio::test]
 async fn one_session_cannot_take_more_than_its_allocations() {
-    let relay =
-        TestRelay::start_with("turn-quota", "allocations_per_session = 2\n").await;
+    let relay = TestRelay::start_with("turn-quota", "allocations_per_session = 2\n").await;
     let (_agent, _viewer, a, v) = session(&relay).await;
     let mut held = Vec::new();
     for _ in 0..2 {
@@ -263,7 +319,9 @@ mod raw {
         let mut setters: Vec<Box<dyn Setter>> = vec![
             Box::new(TransactionId::new()),
             Box::new(MessageType::new(METHOD_ALLOCATE, CLASS_REQUEST)),
-            Box::new(RequestedTransport { protocol: PROTO_UDP }),
+            Box::new(RequestedTransport {
+                protocol: PROTO_UDP,
+            }),
         ];
         if let Some((user, password, nonce)) = auth {
             setters.push(Box::new(TextAttribute::new(ATTR_USERNAME, user.into())));
@@ -282,7 +340,11 @@ mod raw {
     }
 
     /// Sends `req` and returns (error code or 0 for success, nonce if any).
-    pub(super) async fn exchange(sock: &UdpSocket, to: SocketAddr, req: &[u8]) -> (u16, Option<String>) {
+    pub(super) async fn exchange(
+        sock: &UdpSocket,
+        to: SocketAddr,
+        req: &[u8],
+    ) -> (u16, Option<String>) {
         sock.send_to(req, to).await.unwrap();
         let mut buf = [0u8; 1500];
         let (n, _) = tokio::time::timeout(Duration::from_secs(3), sock.recv_from(&mut buf))
@@ -291,7 +353,10 @@ mod raw {
             .unwrap();
         let mut m = Message::new();
         m.unmarshal_binary(&buf[..n]).unwrap();
-        let nonce = m.get(ATTR_NONCE).ok().and_then(|v| String::from_utf8(v).ok());
+        let nonce = m
+            .get(ATTR_NONCE)
+            .ok()
+            .and_then(|v| String::from_utf8(v).ok());
         if m.typ.class == CLASS_SUCCESS_RESPONSE {
             return (0, nonce);
         }
@@ -310,7 +375,10 @@ async fn a_request_replayed_from_another_address_gets_a_stale_nonce() {
     let to = turn_addr(&relay);
     let owner = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let (code, nonce) = raw::exchange(&owner, to, &raw::allocate(None)).await;
-    assert_eq!(code, 401, "first an unauthenticated try, answered with a nonce");
+    assert_eq!(
+        code, 401,
+        "first an unauthenticated try, answered with a nonce"
+    );
     let nonce = nonce.unwrap();
     // Someone else presents that nonce, with a request signed with the right key (as a
     // captured and replayed request would be): 438 Stale Nonce, nothing allocated.
@@ -318,7 +386,10 @@ async fn a_request_replayed_from_another_address_gets_a_stale_nonce() {
     let signed = raw::allocate(Some((&user, &password, &nonce)));
     let (code, fresh) = raw::exchange(&thief, to, &signed).await;
     assert_eq!(code, 438);
-    assert!(fresh.is_some_and(|f| f != nonce), "a fresh nonce for the newcomer");
+    assert!(
+        fresh.is_some_and(|f| f != nonce),
+        "a fresh nonce for the newcomer"
+    );
     let stats = &relay.turn.as_ref().unwrap().registry().stats;
     assert_eq!(stats.replays.load(Ordering::Relaxed), 1);
     assert_eq!(stats.allocations_active.load(Ordering::Relaxed), 0);
@@ -344,7 +415,10 @@ async fn a_request_flood_from_one_address_is_cut_and_others_are_still_served() {
     {
         answered += 1;
     }
-    assert!(answered < 300, "{answered} of 1000 answered: the budget cuts the flood");
+    assert!(
+        answered < 300,
+        "{answered} of 1000 answered: the budget cuts the flood"
+    );
     let stats = &relay.turn.as_ref().unwrap().registry().stats;
     // (Some of the flood may be lost in the socket buffer before the relay reads it.)
     assert!(stats.rate_limited.load(Ordering::Relaxed) > 0);

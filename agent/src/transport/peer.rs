@@ -15,11 +15,11 @@ use webrtc::data_channel::RTCDataChannel;
 use webrtc::data_channel::data_channel_init::RTCDataChannelInit;
 use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
 use webrtc::ice_transport::ice_server::RTCIceServer;
-use webrtc::peer_connection::policy::ice_transport_policy::RTCIceTransportPolicy;
 use webrtc::interceptor::registry::Registry;
 use webrtc::peer_connection::RTCPeerConnection;
 use webrtc::peer_connection::configuration::RTCConfiguration;
 use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
+use webrtc::peer_connection::policy::ice_transport_policy::RTCIceTransportPolicy;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
@@ -40,7 +40,8 @@ const H264_FMTP: &str = "level-asymmetry-allowed=1;packetization-mode=1;profile-
 /// a firewalled session still reaches the relay over TCP or TLS.)
 fn usable_url(url: &str) -> bool {
     url.starts_with("stun:")
-        || (url.starts_with("turn:") && (!url.contains("transport=") || url.contains("transport=udp")))
+        || (url.starts_with("turn:")
+            && (!url.contains("transport=") || url.contains("transport=udp")))
 }
 
 /// Something the peer connection reports to the session driver.
@@ -294,7 +295,11 @@ mod tests {
         for ok in ["stun:r:3478", "turn:r:3478?transport=udp", "turn:r:3478"] {
             assert!(super::usable_url(ok), "{ok}");
         }
-        for no in ["turn:r:3478?transport=tcp", "turns:r:5349?transport=tcp", "http://r"] {
+        for no in [
+            "turn:r:3478?transport=tcp",
+            "turns:r:5349?transport=tcp",
+            "http://r",
+        ] {
             assert!(!super::usable_url(no), "{no}");
         }
     }

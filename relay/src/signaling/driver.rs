@@ -11,9 +11,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::hub::{Caseworker, ConnId, Hub, HubStats, Output};
 use crate::store::Store;
-use crate::turn::TurnService;
 use crate::store::audit::Record;
 use crate::store::time::unix_now;
+use crate::turn::TurnService;
 
 /// What a peer is told when its step cannot be written to the audit log.
 pub const AUDIT_DOWN: &str = "the relay cannot write its audit log (disk full?); no session can start until an admin fixes it";

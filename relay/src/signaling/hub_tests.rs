@@ -133,9 +133,16 @@ fn redeem_pairs_and_tells_the_agent_who_asks() {
     assert_eq!(hub.sessions(), 1);
     assert_eq!(hub.stats().redeemed, 1);
     // The driver hears of the session before the sends, to hand out TURN credentials.
-    let opened = out
-        .iter()
-        .position(|o| matches!(o, Output::SessionOpened { agent: A, viewer: V, .. }));
+    let opened = out.iter().position(|o| {
+        matches!(
+            o,
+            Output::SessionOpened {
+                agent: A,
+                viewer: V,
+                ..
+            }
+        )
+    });
     let first_send = out.iter().position(|o| matches!(o, Output::Send(..)));
     assert!(opened.is_some() && opened < first_send, "{out:?}");
     assert!(hub.take_ended().is_empty());
@@ -145,12 +152,14 @@ fn redeem_pairs_and_tells_the_agent_who_asks() {
 fn every_way_a_session_ends_is_reported_for_turn_revocation() {
     let now = Instant::now();
     let mut hub = paired(now);
-    let session = hub
-        .agents
-        .get(&A)
-        .map(|a| a.session.clone())
-        .unwrap();
-    hub.message(now, V, SignalMessage::Bye { reason: ByeReason::Ended });
+    let session = hub.agents.get(&A).map(|a| a.session.clone()).unwrap();
+    hub.message(
+        now,
+        V,
+        SignalMessage::Bye {
+            reason: ByeReason::Ended,
+        },
+    );
     assert_eq!(hub.take_ended(), vec![session]);
     assert!(hub.take_ended().is_empty(), "reported once");
     // Lost connections and time-outs too.

@@ -181,7 +181,11 @@ mod tests {
         let a = TurnSecret::from_bytes(b"one");
         let b = TurnSecret::from_bytes(b"two");
         let c = issue(&a, "s-1", Side::Agent, NOW, CREDENTIAL_TTL);
-        assert_ne!(c.password, b.password(&c.username), "other relay, other password");
+        assert_ne!(
+            c.password,
+            b.password(&c.username),
+            "other relay, other password"
+        );
         let other_side = issue(&a, "s-1", Side::Viewer, NOW, CREDENTIAL_TTL);
         let other_session = issue(&a, "s-2", Side::Agent, NOW, CREDENTIAL_TTL);
         let later = issue(&a, "s-1", Side::Agent, NOW + 1, CREDENTIAL_TTL);

@@ -101,7 +101,10 @@ impl Engine {
             Verdict::Reply(reply, why) => {
                 count(&self.registry.stats, why);
                 if let Dropped::ForbiddenPeer(r) = why {
-                    tracing::info!(reason = r.as_str(), "TURN permission for a forbidden peer refused");
+                    tracing::info!(
+                        reason = r.as_str(),
+                        "TURN permission for a forbidden peer refused"
+                    );
                 }
                 let _ = conn.send_to(&reply, src).await;
                 return;
@@ -419,14 +422,22 @@ mod tests {
         let stun = read_frame(&mut r).await.unwrap().unwrap();
         assert_eq!(stun.len(), 24);
         let data = read_frame(&mut r).await.unwrap().unwrap();
-        assert_eq!(data, vec![0x40, 0x00, 0x00, 0x05, 9, 9, 9, 9, 9], "padding removed");
+        assert_eq!(
+            data,
+            vec![0x40, 0x00, 0x00, 0x05, 9, 9, 9, 9, 9],
+            "padding removed"
+        );
         assert_eq!(read_frame(&mut r).await, Ok(None));
     }
 
     #[tokio::test]
     async fn a_stream_that_is_not_turn_is_refused() {
         let mut http = &b"GET / HTTP/1.1\r\n\r\n"[..];
-        assert_eq!(read_frame(&mut http).await, Err(()), "'G' is no channel number");
+        assert_eq!(
+            read_frame(&mut http).await,
+            Err(()),
+            "'G' is no channel number"
+        );
         let mut cut = &[0x00u8, 0x01, 0x00, 0x10, 0x21][..];
         assert_eq!(read_frame(&mut cut).await, Err(()), "truncated message");
     }

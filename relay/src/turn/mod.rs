@@ -96,9 +96,7 @@ pub enum TurnError {
         source: std::io::Error,
     },
     /// No address could be found to advertise for relayed candidates.
-    #[error(
-        "TURN has no address to advertise for relayed media; set [turn] public_addresses"
-    )]
+    #[error("TURN has no address to advertise for relayed media; set [turn] public_addresses")]
     NoPublicAddress,
 }
 
@@ -123,10 +121,12 @@ impl TurnService {
         allow_peers: &[ipnet::IpNet],
         tls: Arc<rustls::ServerConfig>,
     ) -> Result<Self, TurnError> {
-        let bind_err = |transport, addr| move |source| TurnError::Listen {
-            transport,
-            addr,
-            source,
+        let bind_err = |transport, addr| {
+            move |source| TurnError::Listen {
+                transport,
+                addr,
+                source,
+            }
         };
         let udp = UdpSocket::bind(config.listen)
             .await
@@ -201,7 +201,11 @@ impl TurnService {
             // TURN clients may offer ALPN "stun.turn" or none; HTTP's list would refuse them.
             tls.alpn_protocols = vec![b"stun.turn".to_vec()];
             let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
-            tokio::spawn(listen::serve_stream(l, engine(&stream_manager), Some(acceptor)));
+            tokio::spawn(listen::serve_stream(
+                l,
+                engine(&stream_manager),
+                Some(acceptor),
+            ));
         }
         Ok(Self {
             registry,

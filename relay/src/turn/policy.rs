@@ -102,12 +102,11 @@ fn classify_v4(ip: Ipv4Addr) -> Result<(), Refusal> {
     if ip.is_multicast() || ip.is_broadcast() {
         return Err(Refusal::Multicast);
     }
-    let reserved = (a == 192 && b == 0 && c == 0)       // IETF protocol assignments
-        || (a == 192 && b == 0 && c == 2)                // TEST-NET-1
-        || (a == 198 && b == 51 && c == 100)             // TEST-NET-2
-        || (a == 203 && b == 0 && c == 113)              // TEST-NET-3
-        || (a == 198 && (b & 0xfe) == 18)                // benchmarking 198.18/15
-        || (a == 192 && b == 88 && c == 99)              // 6to4 relay anycast
+    let reserved = (a == 192 && b == 0 && (c == 0 || c == 2)) // IETF assignments, TEST-NET-1
+        || (a == 198 && b == 51 && c == 100) // TEST-NET-2
+        || (a == 203 && b == 0 && c == 113) // TEST-NET-3
+        || (a == 198 && (b & 0xfe) == 18) // benchmarking 198.18/15
+        || (a == 192 && b == 88 && c == 99) // 6to4 relay anycast
         || a >= 240; // class E
     if reserved {
         return Err(Refusal::Reserved);
@@ -368,7 +367,10 @@ mod tests {
         let no_relay = |_| false;
         let sa = |s: &str| s.parse::<SocketAddr>().unwrap();
         assert_eq!(policy.check(sa("127.0.0.1:5000"), no_relay), Ok(()));
-        assert_eq!(policy.check(sa("[::ffff:127.0.0.1]:5000"), no_relay), Ok(()));
+        assert_eq!(
+            policy.check(sa("[::ffff:127.0.0.1]:5000"), no_relay),
+            Ok(())
+        );
         assert_eq!(policy.check(sa("[fd00::5]:1"), no_relay), Ok(()));
         assert_eq!(
             policy.check(sa("10.0.0.1:5000"), no_relay),
@@ -406,7 +408,10 @@ mod tests {
         let mut b = Bucket::new(1000, 1500, t0);
         assert!(b.take(1500, t0));
         assert!(!b.take(1, t0), "empty");
-        assert!(!b.take(600, t0 + Duration::from_millis(500)), "only 500 back");
+        assert!(
+            !b.take(600, t0 + Duration::from_millis(500)),
+            "only 500 back"
+        );
         assert!(b.take(1000, t0 + Duration::from_millis(1000)));
         // Refill never exceeds the burst.
         assert!(!b.take(1501, t0 + Duration::from_secs(3600)));

@@ -99,7 +99,10 @@ pub fn judge(buf: &[u8], src: SocketAddr, ctx: &mut impl Context) -> Verdict {
             Verdict::Drop(Dropped::Malformed)
         };
     }
-    if buf.len() < 20 || buf[0] & 0xc0 != 0 || u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]) != MAGIC {
+    if buf.len() < 20
+        || buf[0] & 0xc0 != 0
+        || u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]) != MAGIC
+    {
         return Verdict::Drop(Dropped::Malformed);
     }
     let mut m = Message::new();
@@ -134,7 +137,12 @@ pub fn judge(buf: &[u8], src: SocketAddr, ctx: &mut impl Context) -> Verdict {
         && let Some(u) = &username
         && ctx.over_allocation_quota(u)
     {
-        let reply = error_response(&m, CODE_ALLOC_QUOTA_REACHED, "Allocation Quota Reached", None);
+        let reply = error_response(
+            &m,
+            CODE_ALLOC_QUOTA_REACHED,
+            "Allocation Quota Reached",
+            None,
+        );
         return Verdict::Reply(reply, Dropped::Quota);
     }
     if method == METHOD_CREATE_PERMISSION || method == METHOD_CHANNEL_BIND {
@@ -329,7 +337,10 @@ mod tests {
         // The right cookie but a length that lies.
         let mut lying = request(METHOD_ALLOCATE, &[], "good");
         lying[3] = lying[3].wrapping_add(40);
-        assert_eq!(judge(&lying, src, &mut ctx()), Verdict::Drop(Dropped::Malformed));
+        assert_eq!(
+            judge(&lying, src, &mut ctx()),
+            Verdict::Drop(Dropped::Malformed)
+        );
     }
 
     #[test]
@@ -365,7 +376,10 @@ mod tests {
         for _ in 0..3 {
             assert!(matches!(judge(&req, src, &mut c), Verdict::Pass { .. }));
         }
-        assert_eq!(judge(&req, src, &mut c), Verdict::Drop(Dropped::RateLimited));
+        assert_eq!(
+            judge(&req, src, &mut c),
+            Verdict::Drop(Dropped::RateLimited)
+        );
         // Data keeps flowing (its budget is the relay socket's bandwidth).
         assert!(matches!(
             judge(&[0x40, 0x00, 0x00, 0x00], src, &mut c),
@@ -409,7 +423,11 @@ mod tests {
         else {
             panic!("expected a 403");
         };
-        assert_eq!(error_code_of(&raw), (403, false), "unsigned without valid creds");
+        assert_eq!(
+            error_code_of(&raw),
+            (403, false),
+            "unsigned without valid creds"
+        );
         let ok = request(METHOD_CREATE_PERMISSION, &["8.8.8.8:3000"], "good");
         assert_eq!(
             judge(&ok, src, &mut ctx()),
@@ -462,7 +480,10 @@ mod tests {
         ])
         .unwrap();
         let mut book = Book(owner);
-        assert!(matches!(judge(&m.raw, owner, &mut book), Verdict::Pass { .. }));
+        assert!(matches!(
+            judge(&m.raw, owner, &mut book),
+            Verdict::Pass { .. }
+        ));
         let thief: SocketAddr = "203.0.113.66:4000".parse().unwrap();
         assert_eq!(
             judge(&m.raw, thief, &mut book),
@@ -504,7 +525,14 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(
-            judge(&m.raw, src, &mut Ctx { budget: 0, full: true }),
+            judge(
+                &m.raw,
+                src,
+                &mut Ctx {
+                    budget: 0,
+                    full: true
+                }
+            ),
             Verdict::Pass { username: None }
         );
     }

@@ -119,12 +119,11 @@ impl Registry {
             return Vec::new();
         };
         state.revoked.store(true, Ordering::Release);
-        let names = state
+        state
             .usernames
             .lock()
             .map(|u| u.iter().cloned().collect())
-            .unwrap_or_default();
-        names
+            .unwrap_or_default()
     }
 
     /// Credentials for the session `conn` is in, if it is in one.
@@ -235,8 +234,13 @@ impl Registry {
 
     /// The peer rule, with our own relay ports.
     pub fn peer_allowed(&self, peer: SocketAddr) -> Result<(), Refusal> {
-        let ports = self.lock().relay_ports.clone();
-        self.policy.check(peer, |p| ports.contains(&p))
+        // Only a peer at one of our own addresses needs the port set, under the lock.
+        let ip = peer.ip().to_canonical();
+        if self.policy.own.iter().any(|o| o.to_canonical() == ip) {
+            let inner = self.lock();
+            return self.policy.check(peer, |p| inner.relay_ports.contains(&p));
+        }
+        self.policy.check(peer, |_| false)
     }
 
     /// Sessions open now.
@@ -332,8 +336,14 @@ mod tests {
         let b: SocketAddr = "198.51.100.1:4001".parse().unwrap();
         r.nonce_issued("n".into(), a, Instant::now());
         assert!(!r.nonce_from_elsewhere("n", a));
-        assert!(r.nonce_from_elsewhere("n", b), "another port is another client");
-        assert!(!r.nonce_from_elsewhere("unknown", b), "unknown nonces: the engine decides");
+        assert!(
+            r.nonce_from_elsewhere("n", b),
+            "another port is another client"
+        );
+        assert!(
+            !r.nonce_from_elsewhere("unknown", b),
+            "unknown nonces: the engine decides"
+        );
         r.forget_nonce("n");
         assert!(!r.nonce_from_elsewhere("n", b));
     }
@@ -346,7 +356,10 @@ mod tests {
             assert!(r.stream_opened(ip));
         }
         assert!(!r.stream_opened(ip));
-        assert!(r.stream_opened("198.51.100.2".parse().unwrap()), "others unaffected");
+        assert!(
+            r.stream_opened("198.51.100.2".parse().unwrap()),
+            "others unaffected"
+        );
         r.stream_closed(ip);
         assert!(r.stream_opened(ip));
     }

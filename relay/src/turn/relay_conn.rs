@@ -61,8 +61,7 @@ impl RelayAddressGenerator for RelayGen {
             .ok_or_else(|| refuse("session ended"))?;
         let quotas = self.registry.quotas;
         let stats = &self.registry.stats;
-        if stats.allocations_active.load(Ordering::Relaxed) >= u64::from(quotas.allocations_total)
-        {
+        if stats.allocations_active.load(Ordering::Relaxed) >= u64::from(quotas.allocations_total) {
             stats.quota_refused.fetch_add(1, Ordering::Relaxed);
             return Err(refuse("relay full"));
         }
@@ -142,7 +141,11 @@ impl RelayConn {
     fn within_budget(&self, len: usize) -> bool {
         let now = Instant::now();
         let n = len as u64;
-        let mine = self.bucket.lock().map(|mut b| b.take(n, now)).unwrap_or(false);
+        let mine = self
+            .bucket
+            .lock()
+            .map(|mut b| b.take(n, now))
+            .unwrap_or(false);
         mine && self
             .slot
             .session
@@ -154,7 +157,7 @@ impl RelayConn {
 
     /// A peer at our own advertised address is another of our allocations: reach it
     /// through loopback, since a NAT in front of the relay may not hairpin.
-    fn to_wire(&self, peer: SocketAddr) -> SocketAddr {
+    fn wire_target(&self, peer: SocketAddr) -> SocketAddr {
         if peer.ip().to_canonical() == self.public.to_canonical()
             && !self.public.is_loopback()
             && self.slot.registry.is_relay_port(peer.port())
@@ -168,8 +171,8 @@ impl RelayConn {
         peer
     }
 
-    /// The reverse of [`Self::to_wire`] for what arrives.
-    fn from_wire(&self, src: SocketAddr) -> SocketAddr {
+    /// The reverse of [`Self::wire_target`] for what arrives.
+    fn seen_source(&self, src: SocketAddr) -> SocketAddr {
         if src.ip().is_loopback()
             && !self.public.is_loopback()
             && self.slot.registry.is_relay_port(src.port())
@@ -201,16 +204,20 @@ impl Conn for RelayConn {
             if self.revoked() {
                 return Err(io_refusal("session ended"));
             }
-            let src = self.from_wire(wire_src);
+            let src = self.seen_source(wire_src);
             if self.slot.registry.peer_allowed(src).is_err() {
                 stats.peers_refused.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
             if !self.within_budget(n) {
-                stats.bandwidth_dropped.fetch_add(n as u64, Ordering::Relaxed);
+                stats
+                    .bandwidth_dropped
+                    .fetch_add(n as u64, Ordering::Relaxed);
                 continue;
             }
-            stats.bytes_from_peers.fetch_add(n as u64, Ordering::Relaxed);
+            stats
+                .bytes_from_peers
+                .fetch_add(n as u64, Ordering::Relaxed);
             return Ok((n, src));
         }
     }
@@ -226,7 +233,10 @@ impl Conn for RelayConn {
         }
         if let Err(why) = self.slot.registry.peer_allowed(target) {
             stats.peers_refused.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(reason = why.as_str(), "relaying to a forbidden peer refused");
+            tracing::debug!(
+                reason = why.as_str(),
+                "relaying to a forbidden peer refused"
+            );
             return Err(io_refusal("forbidden peer"));
         }
         if !self.within_budget(buf.len()) {
@@ -236,7 +246,7 @@ impl Conn for RelayConn {
                 .fetch_add(buf.len() as u64, Ordering::Relaxed);
             return Ok(buf.len());
         }
-        let n = self.socket.send_to(buf, self.to_wire(target)).await?;
+        let n = self.socket.send_to(buf, self.wire_target(target)).await?;
         stats.bytes_to_peers.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
