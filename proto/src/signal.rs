@@ -203,7 +203,7 @@ pub enum SignalMessage {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         by: Option<Requester>,
     },
-    /// Relay → each side of a session, right after `paired`: the ICE servers for this
+    /// Relay → each side of a session, just before `paired`: the ICE servers for this
     /// session, with TURN credentials of its own that stop working when it ends.
     IceServers {
         /// STUN and TURN servers, credentials included.

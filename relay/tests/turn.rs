@@ -40,7 +40,7 @@ async fn session(relay: &TestRelay) -> (Client, Client, IceServer, IceServer) {
         agent.recv().await,
         Some(SignalMessage::Paired { .. })
     ));
-    // `ice_servers` follows `paired`; a message round trip makes sure it has arrived.
+    // `ice_servers` comes just before `paired`, so it is here already.
     let turn_of = |c: &Client| match &c.ice {
         Some(SignalMessage::IceServers { ice_servers, .. }) => ice_servers
             .iter()

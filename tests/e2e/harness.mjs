@@ -27,7 +27,7 @@ export function log(...args) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function tail(text, lines = 40) {
+function tail(text, lines = Number(process.env.ACOTE_E2E_TAIL || 40)) {
   const all = text.split('\n');
   return all.slice(Math.max(0, all.length - lines)).join('\n');
 }

@@ -31,10 +31,22 @@ async function watch(h, agent, url, code, { netns = null, relayOnlyBox = false, 
   if (relayOnlyBox) {
     await viewer.page.getByLabel('Always go through the relay').check();
   }
+  const frames = [];
+  viewer.page.on('websocket', (ws) => {
+    ws.on('framesent', (f) => { if (String(f.payload).includes('candidate')) frames.push(`sent ${f.payload}`); });
+    ws.on('framereceived', (f) => { if (String(f.payload).includes('candidate')) frames.push(`got ${f.payload}`); });
+  });
+  h.frames = frames;
   await viewer.connect(code.spaced);
   await agent.nextLine(QUESTION_LINE, 20_000);
   agent.write('y\n');
-  await viewer.waitForState('watching', 60_000);
+  try {
+    await viewer.waitForState('watching', 60_000);
+  } catch (err) {
+    const config = await viewer.page.evaluate(() => window.acote.ice).catch(() => null);
+    err.message += `\nviewer peer configuration: ${JSON.stringify(config)}\n${frames.join('\n')}`;
+    throw err;
+  }
   await viewer.waitForVideo((s) => s.framesDecoded > 0, 20_000, 'decoded frames');
   const handle = await viewer.page.waitForFunction(
     () => (window.acote.stats?.path ? window.acote.stats : null), null, { timeout: 20_000, polling: 250 });
@@ -49,7 +61,7 @@ test('relay-only sessions carry the picture through TURN and say so', { timeout:
   await h.run(async () => {
     const xvfb = await startXvfb(h, { width: 1280, height: 720 });
     // The site requires relayed media: the relay tells both sides.
-    const relay = await startRelay(h, { configExtra: 'relay_only = true\n', logLevel: 'debug' });
+    const relay = await startRelay(h, { configExtra: 'relay_only = true\n', logLevel: process.env.ACOTE_RELAY_LOG || 'debug' });
     await addCaseworker(h, relay, CASEWORKER);
     const agent = await startAgent(h, relay, xvfb);
     const code = await agent.nextCode();

@@ -88,6 +88,9 @@ function handle(a, msg) {
       onOffer(a, msg.sdp);
       break;
     case 'candidate':
+      // Relay-only: pairs with the resident's own addresses are not wanted, and the
+      // relay's refusals of them could end the attempt before the relayed pair exists.
+      if (a.relayOnly && !/ typ relay( |$)/.test(String(msg.candidate))) break;
       if (a.peer) a.peer.addCandidate(msg);
       else a.early.push(msg); // before the offer: kept until the peer exists
       break;
@@ -125,6 +128,11 @@ async function onOffer(a, sdp) {
       onFailed: () => finish(a, 'connection-lost', 'peerLost'),
     });
     window.acote.pc = a.peer.pc;
+    // What the connection was set up with, for support (no credentials).
+    window.acote.ice = {
+      relayOnly: a.relayOnly,
+      urls: a.iceServers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls])),
+    };
     for (const c of a.early) a.peer.addCandidate(c);
     a.early = [];
   }

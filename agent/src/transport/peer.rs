@@ -14,6 +14,7 @@ use webrtc::api::setting_engine::SettingEngine;
 use webrtc::data_channel::RTCDataChannel;
 use webrtc::data_channel::data_channel_init::RTCDataChannelInit;
 use webrtc::ice_transport::ice_candidate::RTCIceCandidateInit;
+use webrtc::ice_transport::ice_candidate_type::RTCIceCandidateType;
 use webrtc::ice_transport::ice_server::RTCIceServer;
 use webrtc::interceptor::registry::Registry;
 use webrtc::peer_connection::RTCPeerConnection;
@@ -199,6 +200,10 @@ impl Peer {
             let tx = tx.clone();
             Box::pin(async move {
                 let Some(c) = candidate else { return };
+                // Relay-only: no address of the resident's network leaves the PC.
+                if relay_only && c.typ != RTCIceCandidateType::Relay {
+                    return;
+                }
                 let Ok(json) = c.to_json() else { return };
                 let msg = SignalMessage::Candidate {
                     candidate: json.candidate,

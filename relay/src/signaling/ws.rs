@@ -143,14 +143,15 @@ where
             }
             msg = outbox.recv() => {
                 let Some(msg) = msg else { break };
-                let paired = matches!(msg, SignalMessage::Paired { .. });
-                if send(&mut sink, &msg).await.is_err() { break; }
-                if paired
+                // The session's ICE servers go just before `paired`: the agent may be told
+                // yes at once, and must not build its connection without them.
+                if matches!(msg, SignalMessage::Paired { .. })
                     && let Some(m) = c.turn.as_ref().and_then(|t| t.message(c.conn, &c.ice_servers))
                     && send(&mut sink, &m).await.is_err()
                 {
                     break;
                 }
+                if send(&mut sink, &msg).await.is_err() { break; }
             }
             _ = ping.tick() => {
                 if last_heard.elapsed() > SILENCE_LIMIT {

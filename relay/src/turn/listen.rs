@@ -105,11 +105,19 @@ impl Engine {
                         reason = r.as_str(),
                         "TURN permission for a forbidden peer refused"
                     );
+                    if tracing::enabled!(tracing::Level::DEBUG) {
+                        let mut m = webrtc_stun::message::Message::new();
+                        if m.unmarshal_binary(&buf).is_ok() {
+                            let peers = prefilter::peer_addresses(&m);
+                            tracing::debug!(?peers, %src, "refused permission request");
+                        }
+                    }
                 }
                 let _ = conn.send_to(&reply, src).await;
                 return;
             }
             Verdict::Drop(why) => {
+                tracing::trace!(?why, %src, "TURN message dropped");
                 count(&self.registry.stats, why);
                 return;
             }

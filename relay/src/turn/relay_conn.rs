@@ -86,6 +86,7 @@ impl RelayAddressGenerator for RelayGen {
         let mut slot = slot;
         slot.port = Some(local.port());
         self.registry.add_relay_port(local.port());
+        tracing::debug!(port = local.port(), "TURN allocation opened");
         stats.allocations_active.fetch_add(1, Ordering::Relaxed);
         stats.allocations_total.fetch_add(1, Ordering::Relaxed);
         let conn = RelayConn {
@@ -114,6 +115,7 @@ impl Drop for AllocationSlot {
     fn drop(&mut self) {
         self.session.allocations.fetch_sub(1, Ordering::AcqRel);
         if let Some(port) = self.port {
+            tracing::debug!(port, "TURN allocation closed");
             self.registry.remove_relay_port(port);
             self.registry
                 .stats
