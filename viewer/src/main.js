@@ -56,6 +56,9 @@ function handle(a, msg) {
     case 'paired':
       ui.setState('waiting-resident');
       break;
+    case 'resident':
+      ui.setResidentLang(msg.lang);
+      break;
     case 'offer':
       onOffer(a, msg.sdp);
       break;

@@ -93,11 +93,16 @@ impl Hub {
             viewer = viewer_conn,
             "code redeemed, session paired"
         );
-        vec![
+        let lang = self.agents.get(&agent_conn).and_then(|a| a.lang.clone());
+        let mut out = vec![
             Output::Audit(record),
             Output::Send(agent_conn, SignalMessage::Paired { by: Some(who) }),
             Output::Send(viewer_conn, SignalMessage::Paired { by: None }),
-        ]
+        ];
+        if let Some(lang) = lang {
+            out.push(Output::Send(viewer_conn, SignalMessage::Resident { lang }));
+        }
+        out
     }
 
     /// The agent reports a consent step: audited, forwarded to no one.
@@ -105,6 +110,7 @@ impl Hub {
         let Some(Agent {
             state: AgentState::Paired { viewer, .. },
             session,
+            ..
         }) = self.agents.get(&from)
         else {
             return self.unexpected(from, "consent");
