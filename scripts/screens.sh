@@ -24,13 +24,14 @@ xsetroot -solid '#dfe6ea'
 shoot() { # LANG [problem]
   local lang=$1 mode=${2:-}
   coproc SCREENS { "$bin" "$lang" $mode 2>/dev/null; }
+  local pid=$SCREENS_PID
   while read -r word name <&"${SCREENS[0]}"; do
     [ "$word" = screen ] || continue
     import -window root "$out/$lang-$name.png"
     say "$out/$lang-$name.png"
     echo >&"${SCREENS[1]}"
   done
-  wait "$SCREENS_PID" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
 }
 
 for lang in "${langs[@]}"; do

@@ -5,7 +5,7 @@
 // the Ctrl+Alt+S hotkey end control and sharing. It also checks the coloured border
 // around the shared screen and that the agent leaves no file behind.
 //
-// Positions come from agent/ui/window.slint: the main window is 640×480, centred on the
+// Positions come from agent/ui/window.slint: the main window is 640×520, centred on the
 // screen, with its two answer buttons (72 px high) at the bottom, 28 px from each edge;
 // the sharing bar is 900×96, centred, 12 px from the top, Stop on the right.
 
@@ -32,8 +32,8 @@ const WIDTH = 1366;
 const HEIGHT = 768;
 
 // Main window (centred) and its answer buttons.
-const MAIN = { w: 640, h: 480, x: Math.floor((WIDTH - 640) / 2), y: Math.floor((HEIGHT - 480) / 2) };
-const PAIR_Y = MAIN.y + 480 - 28 - 36; // centre of the bottom buttons
+const MAIN = { w: 640, h: 520, x: Math.floor((WIDTH - 640) / 2), y: Math.floor((HEIGHT - 520) / 2) };
+const PAIR_Y = MAIN.y + 520 - 28 - 36; // centre of the bottom buttons
 const ALLOW = { x: MAIN.x + 28 + 140, y: PAIR_Y }; // first in reading order: left in English
 const REFUSE = { x: MAIN.x + 28 + 280 + 24 + 140, y: PAIR_Y };
 const ALLOW_EDGE = { x: MAIN.x + 28 + 12, y: PAIR_Y }; // inside the button, clear of its label
@@ -42,7 +42,7 @@ const REFUSE_EDGE = { x: MAIN.x + 28 + 280 + 24 + 12, y: PAIR_Y };
 const BAR = { x: Math.floor((WIDTH - 900) / 2), y: 12 };
 const BAR_EDGE = { x: BAR.x + 6, y: BAR.y + 6 };
 const STOP = { x: BAR.x + 900 - 14 - 85, y: BAR.y + 48 };
-const TAKE_BACK = { x: BAR.x + 900 - 14 - 170 - 14 - 125, y: BAR.y + 48 };
+const TAKE_BACK = { x: BAR.x + 900 - 14 - 170 - 14 - 120, y: BAR.y + 48 };
 // A point on the screen's left edge, inside the 8 px border.
 const BORDER = { x: 3, y: Math.floor(HEIGHT / 2) };
 
@@ -81,7 +81,8 @@ async function waitForPixel(xvfb, at, rgb, what, { not = false, timeoutMs = 15_0
 
 async function click(xvfb, { x, y }, what) {
   log(`clicking ${what} at ${x},${y}`);
-  await xdotool(xvfb, ['mousemove', '--sync', String(x), String(y), 'click', '1']);
+  // No --sync: it waits for a motion event, and there is none when the pointer is already there.
+  await xdotool(xvfb, ['mousemove', String(x), String(y), 'click', '1']);
 }
 
 async function withWindowAgent(t, body, { lang = 'en' } = {}) {

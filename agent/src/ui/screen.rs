@@ -98,6 +98,8 @@ pub struct View {
     pub status: String,
     /// The bar's sentence ("Your screen is visible to Marie Dupont.").
     pub bar: String,
+    /// The bar's second line after control changed ("You took back control."), if any.
+    pub bar_note: String,
     /// The Stop button.
     pub stop: String,
     /// The take-back button (shown while in control).
@@ -346,7 +348,7 @@ impl Model {
                 _ => s.with("sharing-bar", &[("name", Arg::Text(&name))]),
             };
             if let (Some((state, by)), Screen::Sharing) = (&self.note, self.screen) {
-                v.detail = text::control_changed(s, *state, by);
+                v.bar_note = text::control_changed(s, *state, by);
             }
         }
         match self.screen {

@@ -26,7 +26,7 @@ mod generated {
 use generated::{Page, ResidentWindow, SharingBar};
 
 /// The main window's size (ui/window.slint), for centring it.
-const MAIN_SIZE: (f32, f32) = (640.0, 480.0);
+const MAIN_SIZE: (f32, f32) = (640.0, 520.0);
 /// The bar's size (ui/window.slint).
 const BAR_SIZE: (f32, f32) = (900.0, 96.0);
 
@@ -434,7 +434,7 @@ impl App {
         bar.set_rtl(self.strings.lang().is_rtl());
         bar.set_controlling(screen == Screen::Controlling);
         bar.set_text(view.bar.as_str().into());
-        bar.set_detail(view.detail.as_str().into());
+        bar.set_detail(view.bar_note.as_str().into());
         bar.set_hotkey(view.hotkey.as_str().into());
         bar.set_stop(view.stop.as_str().into());
         bar.set_take_back(view.take_back.as_str().into());
