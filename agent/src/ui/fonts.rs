@@ -53,22 +53,59 @@ pub const BUNDLED: [Bundled; 6] = [
     },
 ];
 
-/// Registers the bundled fonts with Slint's font collection and makes each the
-/// fallback for its scripts. Call once the toolkit is up (after the first window is
-/// created).
+/// Registers the bundled fonts with Slint's font collection and puts them first, ahead
+/// of the system's, both in the generic families Slint falls back to after the named
+/// one (sans-serif, system-ui) and among the fallbacks of their scripts: a system font
+/// that happens to cover Arabic (DejaVu Sans does, without Pashto's letters or a bold
+/// weight) must not be picked over ours. Call once the toolkit is up (after the first
+/// window is created).
 pub fn register() {
-    use slint::fontique_011::fontique::{Blob, FallbackKey, Script};
+    use slint::fontique_011::fontique::{Blob, FallbackKey, FamilyId, GenericFamily, Script};
     let mut collection = slint::fontique_011::shared_collection();
+    let mut ours: Vec<([u8; 4], Vec<FamilyId>)> = Vec::new();
     for font in &BUNDLED {
-        let families: Vec<_> = collection
+        let families: Vec<FamilyId> = collection
             .register_fonts(Blob::new(Arc::new(font.bytes)), None)
             .into_iter()
             .map(|(family, _)| family)
             .collect();
         for script in font.scripts {
-            let key = FallbackKey::new(Script::from_bytes(*script), None);
-            collection.append_fallbacks(key, families.iter().copied());
+            match ours.iter_mut().find(|(s, _)| s == script) {
+                Some((_, list)) => {
+                    for family in &families {
+                        if !list.contains(family) {
+                            list.push(*family);
+                        }
+                    }
+                }
+                None => ours.push((*script, families.clone())),
+            }
         }
+    }
+    let mut all: Vec<FamilyId> = Vec::new();
+    for family in ours.iter().flat_map(|(_, list)| list) {
+        if !all.contains(family) {
+            all.push(*family);
+        }
+    }
+    for generic in [
+        GenericFamily::SansSerif,
+        GenericFamily::SystemUi,
+        GenericFamily::UiSansSerif,
+    ] {
+        let system: Vec<FamilyId> = collection
+            .generic_families(generic)
+            .filter(|f| !all.contains(f))
+            .collect();
+        collection.set_generic_families(generic, all.iter().copied().chain(system));
+    }
+    for (script, families) in ours {
+        let key = FallbackKey::new(Script::from_bytes(script), None);
+        let system: Vec<FamilyId> = collection
+            .fallback_families(key)
+            .filter(|f| !families.contains(f))
+            .collect();
+        collection.set_fallbacks(key, families.into_iter().chain(system));
     }
 }
 
