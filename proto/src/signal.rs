@@ -320,6 +320,7 @@ const KNOWN_TYPES: &[&str] = &[
     "code",
     "redeem",
     "paired",
+    "resident",
     "offer",
     "answer",
     "candidate",

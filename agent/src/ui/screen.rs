@@ -503,7 +503,7 @@ mod tests {
         assert_eq!(m.screen(), Screen::Sharing);
         let v = m.view(&en(), t0 + 5 * MIN, "");
         assert_eq!(
-            v.detail,
+            v.bar_note,
             "You took back control. Marie Dupont can only watch."
         );
 
