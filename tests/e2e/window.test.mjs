@@ -3,7 +3,8 @@
 // the layout puts them (checking the pixels), and clicks them with the X server's own
 // pointer (xdotool): Allow lets frames reach the viewer, Refuse captures nothing, Stop and
 // the Ctrl+Alt+S hotkey end control and sharing. It also checks the coloured border
-// around the shared screen and that the agent leaves no file behind.
+// around the shared screen, the receipt (written only when asked), and that the agent
+// leaves no other file behind.
 //
 // Positions come from agent/ui/window.slint: the main window is 640×520, centred on the
 // screen, with its two answer buttons (72 px high) at the bottom, 28 px from each edge;
@@ -13,10 +14,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  Harness, startXvfb, startRelay, startAgent, openViewer, addCaseworker, log, sleep,
+  Harness, startXvfb, startRelay, startAgent, openViewer, addCaseworker, log, sleep, BIN_DIR,
 } from './harness.mjs';
 
 const execFileP = promisify(execFile);
@@ -47,6 +48,8 @@ const TAKE_BACK = { x: BAR.x + 900 - 14 - 170 - 14 - 120, y: BAR.y + 48 };
 const BORDER = { x: 3, y: Math.floor(HEIGHT / 2) };
 
 const GREEN = [0x2e, 0x7d, 0x32];
+const BLUE = [0x15, 0x65, 0xc0]; // the Close button of the problem screen
+const GREY = [0x54, 0x6e, 0x7a]; // "Keep a receipt", second button of the end screen
 const RED = [0xc6, 0x28, 0x28];
 const VIOLET = [0x6a, 0x1b, 0x9a];
 
@@ -115,7 +118,7 @@ async function ask(xvfb, agent, viewer, { rtl = false } = {}) {
 }
 
 test('the window: Allow shares the screen, the border shows, Stop ends it, nothing is left behind', { timeout: 120_000 }, async (t) => {
-  await withWindowAgent(t, async ({ xvfb, agent, viewer, tmp }) => {
+  await withWindowAgent(t, async ({ h, xvfb, agent, viewer, tmp }) => {
     const [window] = (await xdotool(xvfb, ['search', '--sync', '--onlyvisible', '--name', '^Acote$'])).trim().split('\n');
     assert.ok(window, 'the window is on the screen');
     // While the agent runs, its log lives in one temporary folder.
@@ -136,6 +139,21 @@ test('the window: Allow shares the screen, the border shows, Stop ends it, nothi
     assert.ok(ended.frames > 0, `frames were captured (${ended.frames})`);
     await viewer.waitForState('ended');
     await waitForPixel(xvfb, BORDER, RED, 'the border to go', { not: true });
+
+    // The end screen offers a receipt; only pressing it writes one (to Documents, else home).
+    const home = path.join(h.dir, 'agent-home');
+    await waitForPixel(xvfb, REFUSE_EDGE, GREY, 'the Keep a receipt button');
+    assert.deepEqual((await readdir(home)).filter((n) => n.startsWith('acote-receipt')), [], 'no receipt unasked');
+    await click(xvfb, REFUSE, 'Keep a receipt');
+    let receipt;
+    for (let i = 0; i < 50 && !receipt; i++) {
+      receipt = (await readdir(home)).find((n) => /^acote-receipt-\d{12}\.txt$/.test(n));
+      if (!receipt) await sleep(100);
+    }
+    assert.ok(receipt, 'the receipt was saved in the home folder');
+    const text = await readFile(path.join(home, receipt), 'utf8');
+    assert.match(text, /^Acote: receipt/);
+    assert.match(text, /Helper: Marie Dupont \(CHRS Les Lilas\)/);
 
     // Closing the agent removes its temporary folder: no trace on the PC.
     await agent.kill();
@@ -205,5 +223,21 @@ test('the window: control is asked apart; Take back, the hotkey and the bar foll
     assert.equal(ended.reason, 'ended');
     assert.ok(ended.frames > 0);
     await viewer.waitForState('ended');
+  });
+});
+
+test("the window: a relay-less agent says so in the PC's language and exits with 2 when closed", { timeout: 60_000 }, async (t) => {
+  const h = await Harness.create(t);
+  await h.run(async () => {
+    const xvfb = await startXvfb(h, { width: WIDTH, height: HEIGHT });
+    // No --relay and no acote-agent.toml beside the binary: not set up.
+    const agent = h.spawn('agent', path.join(BIN_DIR, 'acote-agent'), [],
+      { env: await h.env('agent', { DISPLAY: xvfb.display, LANG: 'ar_SY.UTF-8' }) });
+    await waitForPixel(xvfb, ALLOW_EDGE, BLUE, 'the Close button');
+    assert.match(agent.stderr, /no relay given/, 'one clear sentence on stderr too');
+    assert.equal(agent.exited, null, 'the window waits for the resident to read it');
+    await click(xvfb, ALLOW, 'Close (إغلاق)');
+    const exit = await agent.exitPromise;
+    assert.equal(exit.code, 2);
   });
 });
