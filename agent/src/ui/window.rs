@@ -1,5 +1,5 @@
 //! The resident's window, in Slint (`agent/ui/window.slint`). Thin glue: the driver's
-//! [`Prompter`] calls travel to the UI thread as [`Update`]s, feed the IO-free
+//! [`Prompter`] calls travel to the UI thread as `Update`s, feed the IO-free
 //! [`Model`], and the model's [`View`] is copied into the windows. Windows are created
 //! when their screen comes up and dropped when it goes (a hidden Slint window would
 //! still be listed to screen readers, and a new window comes up in front).
@@ -163,14 +163,16 @@ fn with_app(f: fn(&mut App)) {
 /// Runs `f` on the app from the event loop, never inside a window's own callback: a
 /// callback may lead to that very window being dropped.
 fn later(f: impl FnOnce(&mut App) + 'static) {
-    let f = RefCell::new(Some(f));
     slint::Timer::single_shot(Duration::ZERO, move || {
-        APP.with(|cell| {
-            if let (Ok(mut app), Some(f)) = (cell.try_borrow_mut(), f.borrow_mut().take())
-                && let Some(app) = app.as_mut()
-            {
-                f(app);
+        APP.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut app) => {
+                if let Some(app) = app.as_mut() {
+                    f(app);
+                }
             }
+            // Timers fire from the event loop, outside any update; should one ever fire
+            // inside, the resident's action is retried rather than lost.
+            Err(_) => later(f),
         });
     });
 }
