@@ -189,6 +189,19 @@ test('the window: Escape refuses from the keyboard', { timeout: 90_000 }, async 
   });
 });
 
+test('the window: from the keyboard, Tab reaches Yes and Enter presses it', { timeout: 90_000 }, async (t) => {
+  await withWindowAgent(t, async ({ xvfb, agent, viewer }) => {
+    await ask(xvfb, agent, viewer);
+    const ids = (await xdotool(xvfb, ['search', '--onlyvisible', '--name', '^Acote$'])).trim().split('\n');
+    await xdotool(xvfb, ['windowfocus', '--sync', ids[ids.length - 1]]);
+    // The focus starts on No (a stray Enter must not say yes); one Tab moves it to Yes.
+    await xdotool(xvfb, ['key', 'Tab']);
+    await xdotool(xvfb, ['key', 'Return']);
+    await viewer.waitForState('watching', 30_000);
+    await waitForPixel(xvfb, BAR_EDGE, RED, 'the red sharing bar');
+  });
+});
+
 test('the window: control is asked apart; Take back, the hotkey and the bar follow it', { timeout: 150_000 }, async (t) => {
   await withWindowAgent(t, async ({ xvfb, agent, viewer }) => {
     await ask(xvfb, agent, viewer);
