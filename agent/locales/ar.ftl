@@ -58,6 +58,7 @@ receipt-control = التحكم: { $control }
 receipt-no-control = التحكم: لا
 config-missing = هذا البرنامج غير مُعَدّ.
 config-broken = ملف إعدادات هذا البرنامج تالف.
+relay-untrusted = لا يستطيع هذا البرنامج الاتصال بأمان بخدمة المساعدة.
 get-help = اعرض هذه النافذة على مكتب الاستقبال.
 close = إغلاق
 console-yes-no = [y/n]

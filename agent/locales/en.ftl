@@ -56,6 +56,7 @@ receipt-control = Control: { $control }
 receipt-no-control = Control: never
 config-missing = This program is not set up.
 config-broken = The settings file of this program is damaged.
+relay-untrusted = This program cannot connect safely to the help service.
 get-help = Show this window at the reception desk.
 close = Close
 console-yes-no = [y/n]

@@ -48,6 +48,7 @@ receipt-control = کنترول: { $control }
 receipt-no-control = کنترول: هیچ وقت
 config-missing = این برنامه تنظیم نشده است.
 config-broken = فایل تنظیمات این برنامه خراب است.
+relay-untrusted = این برنامه نمی‌تواند به‌طور امن به خدمات کمک وصل شود.
 get-help = این کلکین را به میز پذیرش نشان دهید.
 close = بستن
 console-yes-no = [y/n]

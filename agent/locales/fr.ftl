@@ -55,6 +55,7 @@ receipt-control = Contrôle : { $control }
 receipt-no-control = Contrôle : jamais
 config-missing = Ce programme n'est pas configuré.
 config-broken = Le fichier de réglages de ce programme est abîmé.
+relay-untrusted = Ce programme ne peut pas se connecter en sécurité au service d'aide.
 get-help = Montrez cette fenêtre à l'accueil.
 close = Fermer
 console-yes-no = [o/n]

@@ -54,6 +54,7 @@ receipt-control = کنټرول: { $control }
 receipt-no-control = کنټرول: هیڅکله
 config-missing = دا پروګرام نه دی تنظیم شوی.
 config-broken = د دې پروګرام د تنظیماتو فایل خراب دی.
+relay-untrusted = دا پروګرام نشي کولی د مرستې له خدمت سره په خوندي ډول وصل شي.
 get-help = دا کړکۍ د استقبال مېز ته وښایاست.
 close = بندول
 console-yes-no = [y/n]

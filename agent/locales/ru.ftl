@@ -56,6 +56,7 @@ receipt-control = Управление: { $control }
 receipt-no-control = Управление: не было
 config-missing = Эта программа не настроена.
 config-broken = Файл настроек этой программы повреждён.
+relay-untrusted = Эта программа не может безопасно подключиться к службе помощи.
 get-help = Покажите это окно на ресепшене.
 close = Закрыть
 console-yes-no = [y/n]

@@ -48,6 +48,7 @@ receipt-control = ቁጽጽር: { $control }
 receipt-no-control = ቁጽጽር: ኣይነበረን
 config-missing = እዚ ፕሮግራም ኣይተዳለወን።
 config-broken = ፋይል ምድላው ናይዚ ፕሮግራም ተበላሺዩ።
+relay-untrusted = እዚ ፕሮግራም ብውሑስ መንገዲ ምስ ኣገልግሎት ሓገዝ ክራኸብ ኣይከኣለን።
 get-help = ነዚ መስኮት ኣብ መቐበሊ ኣርእዩ።
 close = ዕጸው
 console-yes-no = [y/n]

@@ -56,6 +56,7 @@ receipt-control = Керування: { $control }
 receipt-no-control = Керування: не було
 config-missing = Ця програма не налаштована.
 config-broken = Файл налаштувань цієї програми пошкоджено.
+relay-untrusted = Ця програма не може безпечно з'єднатися зі службою допомоги.
 get-help = Покажіть це вікно на рецепції.
 close = Закрити
 console-yes-no = [y/n]

@@ -304,8 +304,14 @@ fn run_window(setup: Setup) -> anyhow::Result<()> {
                 options,
                 &mut prompter,
                 &mut ui_rx,
-                shutdown(Some(stop_driver)),
+                shutdown(Some(stop_driver.clone())),
             ));
+            if let Err(e) = &result {
+                // The window says why before the agent goes: the resident closes it
+                // (or a signal comes) and the agent exits with its error.
+                window::fail(Problem::Untrusted, e.to_string());
+                runtime.block_on(shutdown(Some(stop_driver)));
+            }
             let _ = slint::quit_event_loop();
             result
         })

@@ -254,3 +254,22 @@ test("the window: a relay-less agent says so in the PC's language and exits with
     assert.equal(exit.code, 2);
   });
 });
+
+test('the window: a relay whose certificate does not match is refused, and the window says so', { timeout: 60_000 }, async (t) => {
+  const h = await Harness.create(t);
+  await h.run(async () => {
+    const xvfb = await startXvfb(h, { width: WIDTH, height: HEIGHT });
+    const relay = await startRelay(h);
+    const wrong = relay.fingerprint.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+    const agent = h.spawn('agent', path.join(BIN_DIR, 'acote-agent'),
+      ['--relay', relay.url, '--fingerprint', wrong, '--lang', 'fr'],
+      { env: await h.env('agent', { DISPLAY: xvfb.display }) });
+    await waitForPixel(xvfb, ALLOW_EDGE, BLUE, 'the Close button');
+    assert.equal(agent.exited, null, 'the window waits for the resident to read it');
+    assert.ok(!agent.stdout.includes('code '), 'no code from an untrusted relay');
+    await click(xvfb, ALLOW, 'Fermer');
+    const exit = await agent.exitPromise;
+    assert.equal(exit.code, 1);
+    assert.match(agent.stderr, /certificate/i);
+  });
+});

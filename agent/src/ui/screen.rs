@@ -60,6 +60,9 @@ pub enum Problem {
     NotSetUp,
     /// The config file cannot be read or parsed.
     BrokenConfig,
+    /// The relay's certificate is not the one the config file trusts (or not trusted at
+    /// all): the agent will not connect.
+    Untrusted,
 }
 
 /// A finished session, for the summary and the receipt.
@@ -157,9 +160,15 @@ impl Model {
     /// A window that only says why the agent cannot start.
     pub fn problem(problem: Problem) -> Self {
         let mut m = Self::new(None);
-        m.screen = Screen::Problem;
-        m.problem = Some(problem);
+        m.fail(problem);
         m
+    }
+
+    /// The agent cannot go on: the window only says why, whatever was up.
+    pub fn fail(&mut self, problem: Problem) {
+        self.deadline = None;
+        self.screen = Screen::Problem;
+        self.problem = Some(problem);
     }
 
     /// The screen up now.
@@ -395,7 +404,8 @@ impl Model {
             Screen::Problem => {
                 v.title = s.get(match self.problem {
                     Some(Problem::BrokenConfig) => "config-broken",
-                    _ => "config-missing",
+                    Some(Problem::Untrusted) => "relay-untrusted",
+                    Some(Problem::NotSetUp) | None => "config-missing",
                 });
                 v.body = s.get("get-help");
                 v.done = s.get("close");
@@ -557,6 +567,20 @@ mod tests {
         assert_eq!(v.title, "ملف إعدادات هذا البرنامج تالف.");
         assert_eq!(v.body, "اعرض هذه النافذة على مكتب الاستقبال.");
         assert_eq!(m.hotkey(), None);
+    }
+
+    #[test]
+    fn an_untrusted_relay_ends_on_a_problem_screen() {
+        let mut m = Model::new(None);
+        m.show_code("482 913");
+        m.fail(Problem::Untrusted);
+        assert_eq!(m.screen(), Screen::Problem);
+        let v = m.view(&en(), Instant::now(), "");
+        assert_eq!(
+            v.title,
+            "This program cannot connect safely to the help service."
+        );
+        assert_eq!(v.done, "Close");
     }
 
     #[test]

@@ -232,6 +232,23 @@ pub fn open(
     Ok(WindowPrompter { tx })
 }
 
+/// The agent cannot go on (called from the driver's thread): the window says why, in
+/// the resident's language, with `detail` in small print for whoever helps them, until
+/// they close it.
+pub fn fail(problem: Problem, detail: String) {
+    let _ = slint::invoke_from_event_loop(move || {
+        APP.with(|cell| {
+            if let Ok(mut app) = cell.try_borrow_mut()
+                && let Some(app) = app.as_mut()
+            {
+                app.problem_detail = detail;
+                app.model.fail(problem);
+                app.render();
+            }
+        });
+    });
+}
+
 /// The hotkey was pressed (called from the hotkey's thread).
 pub fn hotkey_pressed() {
     let _ = slint::invoke_from_event_loop(|| with_app(App::on_hotkey));
