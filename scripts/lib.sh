@@ -12,21 +12,29 @@ need_apt() {
     command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
-  say "installing Debian packages: ${missing[*]}"
+  apt_install "${missing[@]}"
+}
+
+# Installs Debian packages by name.
+apt_install() {
+  say "installing Debian packages: $*"
   local sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
 # What building, the demo and the tests use. nasm lets OpenH264 build its SIMD code.
+# libfontconfig-dev: the resident's window (Slint's font library, fontique) links
+# fontconfig to find the system's fonts beside the ones built into the agent.
 need_build_tools() {
   need_apt g++:g++ nasm:nasm pkg-config:pkg-config
+  pkg-config --exists fontconfig || apt_install libfontconfig-dev
 }
 
 need_runtime_tools() {
   need_apt Xvfb:xvfb xsetroot:x11-xserver-utils xdpyinfo:x11-utils chromium:chromium \
-    setxkbmap:x11-xkb-utils xdotool:xdotool ip:iproute2 nft:nftables
+    setxkbmap:x11-xkb-utils xdotool:xdotool ip:iproute2 nft:nftables import:imagemagick
 }
 
 # cargo-fuzz from crates.io; it needs nightly features, which RUSTC_BOOTSTRAP=1 allows

@@ -18,6 +18,8 @@ pub struct AgentConfig {
     pub fingerprint: Option<String>,
     /// The resident's language (BCP 47), when the admin knows it.
     pub lang: Option<String>,
+    /// The site's name, shown under the code until the relay says its own.
+    pub site_name: Option<String>,
     /// Send the screen only through the relay (sites whose policy forbids direct paths).
     pub relay_only: bool,
 }
@@ -82,8 +84,12 @@ mod tests {
 
     #[test]
     fn parses_and_refuses_unknown_keys() {
-        let c: AgentConfig = toml::from_str("relay = \"https://r:1\"\nlang = \"fa\"\n").unwrap();
+        let c: AgentConfig = toml::from_str(
+            "relay = \"https://r:1\"\nlang = \"fa\"\nsite_name = \"CHRS Les Lilas\"\n",
+        )
+        .unwrap();
         assert_eq!(c.relay.as_deref(), Some("https://r:1"));
+        assert_eq!(c.site_name.as_deref(), Some("CHRS Les Lilas"));
         assert!(toml::from_str::<AgentConfig>("relai = \"x\"\n").is_err());
     }
 }

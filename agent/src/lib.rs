@@ -9,7 +9,8 @@
 //! - [`session`]: the IO-free session and view-consent state machine;
 //! - [`input`]: the control consent gate (IO-free) and the injector behind it;
 //! - [`control`]: data-channel messages → gate → injector, for one session;
-//! - [`ui`]: the `Prompter` trait (what the resident sees) and the console dialogue;
+//! - [`ui`]: the `Prompter` trait (what the resident sees): the resident's window
+//!   (Slint, eight languages) and the console dialogue;
 //! - [`driver`]: the async task that connects it all and reconnects;
 //! - [`config`]: the admin's optional config file.
 

@@ -14,9 +14,13 @@ use acote_agent::input::enigo_x11::EnigoInjector;
 use acote_agent::input::inject;
 use acote_agent::transport::signal_client::{SignalClientError, signal_url};
 use acote_agent::transport::tls::{self, Fingerprint};
+use acote_agent::ui::border::{self, NoBorder, X11Border};
 use acote_agent::ui::console::{self, ConsolePrompter};
 use acote_agent::ui::highlight::Highlighter;
-use acote_agent::ui::text::Lang;
+use acote_agent::ui::hotkey;
+use acote_agent::ui::i18n::Lang;
+use acote_agent::ui::screen::Problem;
+use acote_agent::ui::window::{self, WindowSetup};
 
 /// Acote agent: shows a code, and shares this screen with a caseworker once you say yes.
 #[derive(Parser)]
@@ -28,7 +32,7 @@ struct Cli {
     /// SHA-256 fingerprint of the relay's certificate, for self-signed relays.
     #[arg(long)]
     fingerprint: Option<String>,
-    /// Language of the resident (fr, en).
+    /// Language of the resident: fr, en, ar, fa-AF (Dari), ps, uk, ru, ti.
     #[arg(long)]
     lang: Option<String>,
     /// Use a terminal dialogue instead of the window (headless use, automation).
@@ -45,19 +49,63 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(log_filter())
+    // No trace on the PC: the log lives in a temporary folder removed when `log_dir`
+    // drops at the end of main (normal end, Ctrl+C or SIGTERM all come back here).
+    let log_dir = tempfile::Builder::new().prefix("acote-").tempdir().ok();
+    init_logs(log_dir.as_ref().map(|d| d.path()));
+    let code = run_agent(cli);
+    drop(log_dir);
+    code
+}
+
+/// Logs to stderr and, when the temporary folder exists, to `agent.log` in it.
+fn init_logs(dir: Option<&std::path::Path>) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let stderr = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
+        .with_writer(std::io::stderr);
+    let file = dir
+        .and_then(|d| std::fs::File::create(d.join("agent.log")).ok())
+        .map(|f| {
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(Arc::new(f))
+        });
+    tracing_subscriber::registry()
+        .with(log_filter())
+        .with(stderr)
+        .with(file)
         .init();
-    let options = match options(&cli) {
-        Ok(o) => o,
-        Err(message) => {
-            eprintln!("acote-agent: {message}");
+}
+
+/// Whether a window can be shown: on Linux, an X11 display (capture is X11-only too).
+fn has_display() -> bool {
+    if cfg!(target_os = "linux") {
+        std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
+    } else {
+        true
+    }
+}
+
+fn run_agent(cli: Cli) -> ExitCode {
+    let windowed = !cli.console && has_display();
+    let setup = match options(&cli) {
+        Ok(setup) => setup,
+        Err(problem) => {
+            eprintln!("acote-agent: {}", problem.message);
+            if windowed {
+                show_problem(&problem);
+            }
             return ExitCode::from(2);
         }
     };
-    match run(cli, options) {
+    let result = if windowed {
+        run_window(setup)
+    } else {
+        run_console(setup)
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("acote-agent: {e:#}");
@@ -101,19 +149,47 @@ fn log_filter() -> tracing_subscriber::EnvFilter {
         .fold(base, |filter, directive| filter.add_directive(directive))
 }
 
-/// Options from flags and the config file; an `Err` is a usage or configuration error.
-fn options(cli: &Cli) -> Result<(Options, Lang), String> {
-    let file = AgentConfig::beside_executable().map_err(|e| e.to_string())?;
-    let relay = cli.relay.clone().or(file.relay).ok_or(
-        "no relay given: pass --relay https://HOST:PORT or put `relay` in acote-agent.toml beside the agent",
-    )?;
-    let url = signal_url(&relay).map_err(|e| e.to_string())?;
+/// What the agent runs with.
+struct Setup {
+    options: Options,
+    lang: Lang,
+    site: Option<String>,
+    display: Option<String>,
+}
+
+/// A usage or configuration error: one sentence for stderr, and what the window says.
+struct StartProblem {
+    kind: Problem,
+    message: String,
+    lang: Lang,
+}
+
+/// Options from flags and the config file.
+fn options(cli: &Cli) -> Result<Setup, StartProblem> {
+    let broken = |lang: Lang| {
+        move |message: String| StartProblem {
+            kind: Problem::BrokenConfig,
+            message,
+            lang,
+        }
+    };
+    let file = AgentConfig::beside_executable()
+        .map_err(|e| broken(Lang::pick(cli.lang.as_deref()))(e.to_string()))?;
+    let lang = Lang::pick(cli.lang.as_deref().or(file.lang.as_deref()));
+    let relay = cli.relay.clone().or(file.relay).ok_or_else(|| StartProblem {
+        kind: Problem::NotSetUp,
+        message: "no relay given: pass --relay https://HOST:PORT or put `relay` in acote-agent.toml beside the agent".into(),
+        lang,
+    })?;
+    let url = signal_url(&relay).map_err(|e| broken(lang)(e.to_string()))?;
     let pin = match cli.fingerprint.clone().or(file.fingerprint) {
-        Some(hex) => Some(hex.parse::<Fingerprint>().map_err(|e| e.to_string())?),
+        Some(hex) => Some(
+            hex.parse::<Fingerprint>()
+                .map_err(|e| broken(lang)(e.to_string()))?,
+        ),
         None => None,
     };
-    let tls = tls::client_config(pin).map_err(|e| e.to_string())?;
-    let lang = Lang::pick(cli.lang.as_deref().or(file.lang.as_deref()));
+    let tls = tls::client_config(pin).map_err(|e| broken(lang)(e.to_string()))?;
     let host = url
         .trim_start_matches("wss://")
         .split('/')
@@ -122,7 +198,8 @@ fn options(cli: &Cli) -> Result<(Options, Lang), String> {
     let include_loopback =
         host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
     let display = std::env::var("DISPLAY").ok();
-    let (injector_display, marker_display) = (display.clone(), display.clone());
+    let (capture_display, injector_display, marker_display) =
+        (display.clone(), display.clone(), display.clone());
     let options = Options {
         signal_url: url,
         tls,
@@ -130,7 +207,7 @@ fn options(cli: &Cli) -> Result<(Options, Lang), String> {
         include_loopback,
         relay_only: file.relay_only,
         open_capturer: Arc::new(move || {
-            let display = display.clone();
+            let display = capture_display.clone();
             Box::new(move || {
                 X11Capturer::open(display.as_deref()).map(|c| Box::new(c) as Box<dyn Capturer>)
             })
@@ -141,26 +218,133 @@ fn options(cli: &Cli) -> Result<(Options, Lang), String> {
         }),
         open_marker: Arc::new(move || Box::new(Highlighter::spawn(marker_display.clone()))),
     };
-    Ok((options, lang))
+    Ok(Setup {
+        options,
+        lang,
+        site: file.site_name,
+        display,
+    })
 }
 
-fn run(cli: Cli, (options, lang): (Options, Lang)) -> anyhow::Result<()> {
-    if !cli.console {
-        // The resident's window is not built yet: the console dialogue serves everywhere.
-        tracing::info!("no window toolkit yet; using the console dialogue");
+/// Ends the driver on Ctrl+C, on SIGTERM, or when `stop` is notified (the resident
+/// closed the window).
+async fn shutdown(stop: Option<Arc<tokio::sync::Notify>>) {
+    let stop = async {
+        match stop {
+            Some(stop) => stop.notified().await,
+            None => std::future::pending().await,
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+        () = stop => {}
     }
+}
+
+fn driver_error(e: SignalClientError) -> anyhow::Error {
+    match e {
+        e @ SignalClientError::Untrusted(_) => anyhow::Error::new(e),
+        e => anyhow::Error::new(e).context("the relay could not be used"),
+    }
+}
+
+fn run_console(setup: Setup) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let (ui_tx, mut ui_rx) = tokio::sync::mpsc::unbounded_channel();
         console::spawn_stdin_reader(ui_tx);
-        let mut prompter = ConsolePrompter::stdout(lang);
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        match driver::run(options, &mut prompter, &mut ui_rx, shutdown).await {
-            Ok(()) => Ok(()),
-            Err(e @ SignalClientError::Untrusted(_)) => Err(anyhow::Error::new(e)),
-            Err(e) => Err(anyhow::Error::new(e).context("the relay could not be used")),
-        }
+        let mut prompter = ConsolePrompter::stdout(setup.lang);
+        driver::run(setup.options, &mut prompter, &mut ui_rx, shutdown(None))
+            .await
+            .map_err(driver_error)
     })
+}
+
+/// The window on the main thread (the toolkit needs it), the driver on its own thread
+/// with the async runtime; whichever ends first ends the other.
+fn run_window(setup: Setup) -> anyhow::Result<()> {
+    let (ui_tx, mut ui_rx) = tokio::sync::mpsc::unbounded_channel();
+    let display = setup.display.clone();
+    let hotkey_ok = hotkey::spawn_x11(display.clone(), window::hotkey_pressed);
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let stop_from_ui = stop.clone();
+    let window_setup = WindowSetup {
+        lang: setup.lang,
+        site: setup.site.clone(),
+        problem: None,
+        hotkey: hotkey_ok.then_some(hotkey::KEYS),
+        screen_size: border::x11_screen_size(display.as_deref()),
+        border: Box::new(X11Border::spawn(display)),
+    };
+    let mut prompter = match window::open(window_setup, ui_tx, move || stop_from_ui.notify_one()) {
+        Ok(prompter) => prompter,
+        Err(e) => {
+            tracing::warn!(error = %e, "no window; using the console dialogue");
+            return run_console(setup);
+        }
+    };
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let options = setup.options;
+    let stop_driver = stop.clone();
+    let driver = std::thread::Builder::new()
+        .name("acote-driver".into())
+        .spawn(move || {
+            let result = runtime.block_on(driver::run(
+                options,
+                &mut prompter,
+                &mut ui_rx,
+                shutdown(Some(stop_driver.clone())),
+            ));
+            if let Err(e) = &result {
+                // The window says why before the agent goes: the resident closes it
+                // (or a signal comes) and the agent exits with its error.
+                window::fail(Problem::Untrusted, e.to_string());
+                runtime.block_on(shutdown(Some(stop_driver)));
+            }
+            let _ = slint::quit_event_loop();
+            result
+        })
+        .context("cannot start the agent's thread")?;
+    let shown = slint::run_event_loop_until_quit();
+    stop.notify_one();
+    let result = driver
+        .join()
+        .map_err(|_| anyhow::anyhow!("the agent's thread stopped unexpectedly"))?;
+    shown.context("the window failed")?;
+    result.map_err(driver_error)
+}
+
+/// The window that says why the agent cannot start, in the resident's language, until
+/// they close it.
+fn show_problem(problem: &StartProblem) {
+    let display = std::env::var("DISPLAY").ok();
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let setup = WindowSetup {
+        lang: problem.lang,
+        site: None,
+        problem: Some((problem.kind, problem.message.clone())),
+        hotkey: None,
+        screen_size: border::x11_screen_size(display.as_deref()),
+        border: Box::new(NoBorder),
+    };
+    match window::open(setup, tx, || {
+        let _ = slint::quit_event_loop();
+    }) {
+        Ok(_prompter) => {
+            let _ = slint::run_event_loop_until_quit();
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot show the problem in a window"),
+    }
 }

@@ -158,6 +158,19 @@ impl ConsentEvent {
     }
 }
 
+/// Longest language tag passed on to the caseworker, in bytes (BCP 47 tags in practice
+/// stay well under this).
+pub const MAX_LANGUAGE_TAG: usize = 35;
+
+/// The agent's language tag as the relay passes it on: ASCII letters, digits and `-`
+/// only, at most [`MAX_LANGUAGE_TAG`] bytes, else nothing (the agent is outside input).
+pub fn clean_language_tag(raw: &str) -> Option<String> {
+    let ok = !raw.is_empty()
+        && raw.len() <= MAX_LANGUAGE_TAG
+        && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    ok.then(|| raw.to_string())
+}
+
 /// A signaling message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -211,6 +224,11 @@ pub enum SignalMessage {
         /// The site requires media to go through the relay (no direct path).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         relay_only: bool,
+    /// Relay → viewer, right after `paired`, when the agent said it: the resident's
+    /// language (BCP 47, as cleaned by [`clean_language_tag`]), shown to the caseworker.
+    Resident {
+        /// The resident's language.
+        lang: String,
     },
     /// Agent → viewer (through the relay): SDP offer, sent only after the resident's yes.
     Offer {
@@ -311,6 +329,7 @@ const KNOWN_TYPES: &[&str] = &[
     "redeem",
     "paired",
     "ice_servers",
+    "resident",
     "offer",
     "answer",
     "candidate",
@@ -386,6 +405,7 @@ impl SignalMessage {
             SignalMessage::Redeem { .. } => "redeem",
             SignalMessage::Paired { .. } => "paired",
             SignalMessage::IceServers { .. } => "ice_servers",
+            SignalMessage::Resident { .. } => "resident",
             SignalMessage::Offer { .. } => "offer",
             SignalMessage::Answer { .. } => "answer",
             SignalMessage::Candidate { .. } => "candidate",
@@ -399,6 +419,18 @@ impl SignalMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn language_tags_are_checked_before_reaching_the_caseworker() {
+        assert_eq!(clean_language_tag("fa-AF").as_deref(), Some("fa-AF"));
+        assert_eq!(clean_language_tag("ar"), Some("ar".into()));
+        assert_eq!(clean_language_tag(""), None);
+        assert_eq!(clean_language_tag("<b>ar</b>"), None);
+        assert_eq!(clean_language_tag("ar\u{202E}"), None);
+        assert_eq!(clean_language_tag(&"a".repeat(36)), None);
+        let m = SignalMessage::Resident { lang: "ti".into() };
+        assert_eq!(m.to_json(), r#"{"type":"resident","lang":"ti"}"#);
+    }
 
     #[test]
     fn hello_round_trip_and_unknown_fields_ignored() {

@@ -328,16 +328,21 @@ export const CODE_LINE = /^code (\d{3}) ?(\d{3})\s*$/;
 export const QUESTION_LINE = /\[y\/n\]/i;
 export const ENDED_LINE = /^session ended: ([a-z_]+), frames captured: (\d+)\s*$/;
 
-/** Start the agent in console mode against `relay`, on the X display of `xvfb`.
+/** Start the agent (in console mode unless `consoleMode: false`) against `relay`, on the X display of `xvfb`.
  * Returns the Proc (nextLine, lineWithin, write, stdout, stderr) plus `nextCode()`. */
-export async function startAgent(h, relay, xvfb, { lang = 'en', logLevel = 'info', url = relay.url, netns = null } = {}) {
+export async function startAgent(h, relay, xvfb, {
+  lang = 'en', logLevel = 'info', consoleMode = true, env = {}, url = relay.url, netns = null,
+} = {}) {
   const bin = path.join(BIN_DIR, 'acote-agent');
   if (!existsSync(bin)) throw new Error(`agent binary not found at ${bin} (build it, or set ACOTE_BIN_DIR)`);
-  const args = ['--relay', url, '--fingerprint', relay.fingerprint, '--console', '--lang', lang];
+  // Without --console the agent opens its window on the display (tests/e2e/window.test.mjs);
+  // it prints the same `code` and `session ended` lines.
+  const args = ['--relay', url, '--fingerprint', relay.fingerprint, '--lang', lang];
+  if (consoleMode) args.push('--console');
   // In a network namespace the agent is another machine on another network.
   const [cmd, argv] = netns ? ['ip', ['netns', 'exec', netns, bin, ...args]] : [bin, args];
   const proc = h.spawn('agent', cmd, argv,
-    { env: await h.env('agent', { DISPLAY: xvfb.display, RUST_LOG: logLevel }) });
+    { env: await h.env('agent', { DISPLAY: xvfb.display, RUST_LOG: logLevel, ...env }) });
   /** Wait for the next `code NNN NNN` line; resolves with { spaced: '482 913', digits: '482913' }. */
   proc.nextCode = async (timeoutMs = 15_000) => {
     const m = await proc.nextLine(CODE_LINE, timeoutMs);

@@ -83,6 +83,8 @@ function handle(a, msg) {
       // This session's STUN/TURN with its own credentials, replacing hello's list.
       a.iceServers = toIceServers(msg.ice_servers);
       if (msg.relay_only === true) a.relayOnly = true;
+    case 'resident':
+      ui.setResidentLang(msg.lang);
       break;
     case 'offer':
       onOffer(a, msg.sdp);

@@ -15,6 +15,22 @@ const current = { state: 'enter-code', key: 'enter-code', params: {} };
 let fieldErrorKey = null;
 let siteName = null;
 let account = null;
+let residentLang = null;
+
+// The resident's language, named in its own script (the agent's languages first).
+const LANGUAGE_NAMES = {
+  fr: 'Français', en: 'English', ar: 'العربية', 'fa-AF': 'دری', fa: 'فارسی', ps: 'پښتو',
+  uk: 'Українська', ru: 'Русский', ti: 'ትግርኛ',
+};
+
+function languageName(tag) {
+  if (LANGUAGE_NAMES[tag]) return LANGUAGE_NAMES[tag];
+  try {
+    return new Intl.DisplayNames([tag], { type: 'language' }).of(tag) || tag;
+  } catch {
+    return tag;
+  }
+}
 
 export function isFormState(state = current.state) {
   return FORM_STATES.has(state);
@@ -50,7 +66,9 @@ export function setState(state, key = state, params = {}) {
     (END_STATES.has(state) && state !== 'ended') || state === 'invalid-code' || state === 'rate-limited'
     || (signIn && !CALM_SIGN_IN_KEYS.has(key)));
   setFieldError(null);
+  if (FORM_STATES.has(state) || signIn) residentLang = null; // a new session: not known yet
   renderStatus();
+  renderResidentLang();
 
   if (signIn) {
     $('password').value = '';
@@ -116,6 +134,27 @@ function renderStatus() {
   $('status').textContent = t(current.key, current.params);
 }
 
+// The resident's language as their agent told the relay (a checked BCP 47 tag), or null.
+export function setResidentLang(tag) {
+  residentLang = typeof tag === 'string' && /^[A-Za-z0-9-]{1,35}$/.test(tag) ? tag : null;
+  renderResidentLang();
+}
+
+function renderResidentLang() {
+  const el = $('resident-lang');
+  el.hidden = !residentLang;
+  if (!residentLang) {
+    el.replaceChildren();
+    return;
+  }
+  // The name is in its own language and script: marked so, for screen readers and bidi.
+  const name = document.createElement('span');
+  name.lang = residentLang;
+  name.dir = 'auto';
+  name.textContent = languageName(residentLang);
+  el.replaceChildren(document.createTextNode(t('residentLang')), name);
+}
+
 function renderSite() {
   const el = $('site');
   el.hidden = !siteName;
@@ -128,5 +167,6 @@ export function refresh() {
   renderSite();
   renderLink();
   renderAccount();
+  renderResidentLang();
   if (fieldErrorKey) setFieldError(fieldErrorKey);
 }

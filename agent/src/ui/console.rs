@@ -10,27 +10,29 @@ use acote_proto::channel::ControlState;
 use acote_proto::{ByeReason, Requester};
 use tokio::sync::mpsc;
 
-use super::text::{self, Lang};
+use super::i18n::{Lang, Strings};
+use super::text;
 use super::{Prompter, Status, UiEvent};
 
 /// Prints to stdout and reads answers from stdin.
 pub struct ConsolePrompter {
-    lang: Lang,
+    strings: Strings,
     out: Box<dyn Write + Send>,
 }
 
 impl ConsolePrompter {
     /// A console prompter writing to stdout.
     pub fn stdout(lang: Lang) -> Self {
-        Self {
-            lang,
-            out: Box::new(std::io::stdout()),
-        }
+        Self::new(lang, Box::new(std::io::stdout()))
     }
 
     /// A console prompter writing elsewhere (tests).
     pub fn new(lang: Lang, out: Box<dyn Write + Send>) -> Self {
-        Self { lang, out }
+        // Plain text (no Unicode isolates): scripts read these lines.
+        Self {
+            strings: Strings::new(lang, false),
+            out,
+        }
     }
 
     fn line(&mut self, s: &str) {
@@ -72,44 +74,44 @@ pub fn spawn_stdin_reader(tx: mpsc::UnboundedSender<UiEvent>) {
 impl Prompter for ConsolePrompter {
     fn status(&mut self, status: &Status) {
         let s = match status {
-            Status::Connecting => text::connecting(self.lang).to_string(),
-            Status::Connected { site } => text::connected(self.lang, site),
-            Status::Retrying { in_secs } => text::retrying(self.lang, *in_secs),
+            Status::Connecting => text::connecting(&self.strings),
+            Status::Connected { site } => text::connected(&self.strings, site),
+            Status::Retrying { in_secs } => text::retrying(&self.strings, *in_secs),
         };
         self.line(&s);
     }
 
     fn show_code(&mut self, grouped: &str) {
         self.line(&format!("code {grouped}"));
-        self.line(text::give_code(self.lang));
+        self.line(&text::give_code(&self.strings));
     }
 
     fn ask_view(&mut self, by: &Requester, timeout: Duration) {
-        self.line(&text::ask_view(self.lang, by, timeout.as_secs()));
+        self.line(&text::ask_view(&self.strings, by, timeout.as_secs()));
     }
 
     fn cancel_question(&mut self) {
-        self.line(text::question_withdrawn(self.lang));
+        self.line(&text::question_withdrawn(&self.strings));
     }
 
     fn sharing(&mut self, by: &Requester) {
-        self.line(&text::sharing(self.lang, by));
+        self.line(&text::sharing(&self.strings, by));
     }
 
     fn ask_control(&mut self, by: &Requester, timeout: Duration) {
-        self.line(&text::ask_control(self.lang, by, timeout.as_secs()));
+        self.line(&text::ask_control(&self.strings, by, timeout.as_secs()));
     }
 
     fn control_changed(&mut self, state: ControlState, by: &Requester) {
         // "Asking" needs no sentence: the question itself is on screen.
-        let sentence = text::control_changed(self.lang, state, by);
+        let sentence = text::control_changed(&self.strings, state, by);
         if !sentence.is_empty() {
             self.line(&sentence);
         }
     }
 
     fn ended(&mut self, reason: ByeReason, frames: u64) {
-        self.line(text::ended(self.lang, reason));
+        self.line(&text::ended(&self.strings, reason));
         self.line(&format!(
             "session ended: {}, frames captured: {frames}",
             reason.as_str()

@@ -1,9 +1,21 @@
-//! What the resident sees and answers, behind the [`Prompter`] trait. The console
-//! dialogue is built here; the resident's window replaces it where there is a display.
+//! What the resident sees and answers, behind the [`Prompter`] trait. Two
+//! implementations: the resident's window ([`window`], Slint) wherever there is a
+//! display, and the console dialogue ([`console`]) for headless use and automation.
+//!
+//! Layout: [`i18n`] (languages, Fluent files) → [`text`] (sentences, name cleaning) →
+//! [`screen`] (IO-free window state) → [`window`] (Slint glue), with [`fonts`],
+//! [`receipt`], and the X11 pieces [`border`], [`hotkey`] and [`highlight`].
 
+pub mod border;
 pub mod console;
+pub mod fonts;
 pub mod highlight;
+pub mod hotkey;
+pub mod i18n;
+pub mod receipt;
+pub mod screen;
 pub mod text;
+pub mod window;
 
 use std::time::Duration;
 

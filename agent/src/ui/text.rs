@@ -1,54 +1,38 @@
-//! The resident's sentences in French and English. Short, plain, one idea each. (The
-//! resident's window brings Fluent files and more languages; these cover the console.)
+//! The resident's sentences, built from the Fluent files through [`Strings`], and the
+//! cleaning of names that come from the relay. Short, plain, one idea each.
+
+use std::time::Duration;
 
 use acote_proto::channel::ControlState;
 use acote_proto::{ByeReason, Requester};
 
-/// A language the console speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    /// French (the default).
-    Fr,
-    /// English.
-    En,
-}
-
-impl Lang {
-    /// Picks from a BCP 47 tag (`--lang`), else the system's `LANG`, else French.
-    pub fn pick(tag: Option<&str>) -> Self {
-        let env = std::env::var("LANG").ok();
-        match tag.or(env.as_deref()).map(|t| t.to_ascii_lowercase()) {
-            Some(t) if t.starts_with("en") => Lang::En,
-            _ => Lang::Fr,
-        }
-    }
-
-    /// The BCP 47 tag sent to the relay.
-    pub fn tag(self) -> &'static str {
-        match self {
-            Lang::Fr => "fr",
-            Lang::En => "en",
-        }
-    }
-}
+use super::i18n::{Arg, Strings};
 
 /// Longest name or site shown to the resident, in characters, before an ellipsis.
-const MAX_SHOWN_CHARS: usize = 60;
+pub const MAX_SHOWN_CHARS: usize = 60;
 
-/// A name from the relay made safe to print: control characters (which could move the
-/// cursor or fake a new line) and bidirectional overrides (which could reverse what the
-/// resident reads) are dropped, and an over-long name is cut with an ellipsis.
+/// A name from the relay made safe to show: control characters (which could move the
+/// cursor or fake a new line), line and paragraph separators, zero-width spaces and
+/// bidirectional controls (which could reverse what the resident reads) are dropped,
+/// runs of spaces are collapsed, and an over-long name is cut with an ellipsis. HTML
+/// stays text: neither the console nor the window interprets it.
 pub fn clean_name(raw: &str) -> String {
-    let kept: Vec<char> = raw
-        .chars()
-        .filter(|c| !c.is_control() && !is_bidi_control(*c))
-        .collect();
-    let text: String = kept.iter().collect();
-    let text = text.trim();
+    let mut text = String::with_capacity(raw.len().min(4 * MAX_SHOWN_CHARS));
+    for c in raw.chars() {
+        if c.is_control() || is_bidi_control(c) || is_invisible_separator(c) {
+            continue;
+        }
+        if c.is_whitespace() && (text.is_empty() || text.ends_with(' ')) {
+            continue;
+        }
+        text.push(if c.is_whitespace() { ' ' } else { c });
+    }
+    let text = text.trim_end();
     if text.chars().count() <= MAX_SHOWN_CHARS {
         return text.to_string();
     }
     let mut cut: String = text.chars().take(MAX_SHOWN_CHARS - 1).collect();
+    cut.truncate(cut.trim_end().len());
     cut.push('…');
     cut
 }
@@ -57,167 +41,198 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-fn who(lang: Lang, by: &Requester) -> String {
+/// Zero-width space, word joiner, byte-order mark, line and paragraph separators.
+/// (ZWNJ and ZWJ stay: Persian and other scripts need them inside names.)
+fn is_invisible_separator(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{2028}' | '\u{2029}'
+    )
+}
+
+/// The caseworker's name, cleaned, or "Someone from SITE" when the relay has no name.
+pub fn name(s: &Strings, by: &Requester) -> String {
+    match by.name.as_deref().map(clean_name) {
+        Some(name) if !name.is_empty() => name,
+        _ => s.with(
+            "who-anonymous",
+            &[("site", Arg::Text(&clean_name(&by.site)))],
+        ),
+    }
+}
+
+/// "Marie Dupont (CHRS Les Lilas)", or "Someone from CHRS Les Lilas".
+pub fn who(s: &Strings, by: &Requester) -> String {
     let site = clean_name(&by.site);
-    match (by.name.as_deref().map(clean_name), lang) {
-        (Some(name), _) if !name.is_empty() => format!("{name} ({site})"),
-        (_, Lang::Fr) => format!("Une personne de {site}"),
-        (_, Lang::En) => format!("Someone from {site}"),
+    match by.name.as_deref().map(clean_name) {
+        Some(name) if !name.is_empty() => s.with(
+            "who-named",
+            &[("name", Arg::Text(&name)), ("site", Arg::Text(&site))],
+        ),
+        _ => s.with("who-anonymous", &[("site", Arg::Text(&site))]),
     }
 }
 
-/// "Give this code…" under the code.
-pub fn give_code(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Fr => "Donnez ce code à la personne qui vous aide. Il marche 10 minutes.",
-        Lang::En => "Give this code to the person helping you. It works for 10 minutes.",
-    }
+/// "Give this code…" under the code, with how long it works.
+pub fn give_code(s: &Strings) -> String {
+    format!("{} {}", s.get("give-code"), s.get("code-valid"))
 }
 
-/// The view question.
-pub fn ask_view(lang: Lang, by: &Requester, secs: u64) -> String {
-    match lang {
-        Lang::Fr => format!(
-            "{} demande à voir votre écran. Acceptez-vous ? [o/n] ({secs} s pour répondre, sinon c'est non)",
-            who(lang, by)
-        ),
-        Lang::En => format!(
-            "{} asks to see your screen. Do you agree? [y/n] ({secs} s to answer, then it is no)",
-            who(lang, by)
-        ),
-    }
+/// "N seconds left." for a countdown.
+pub fn countdown(s: &Strings, secs: u64) -> String {
+    s.with("countdown", &[("secs", Arg::Num(secs))])
+}
+
+/// The view question, as the console prints it (the window splits it into lines).
+pub fn ask_view(s: &Strings, by: &Requester, secs: u64) -> String {
+    format!(
+        "{} {} {} ({} {})",
+        s.with("ask-view", &[("who", Arg::Text(&who(s, by)))]),
+        s.get("question"),
+        s.get("console-yes-no"),
+        countdown(s, secs),
+        s.get("no-answer-is-no"),
+    )
 }
 
 /// The question was withdrawn.
-pub fn question_withdrawn(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Fr => "La question est annulée. Rien n'est partagé.",
-        Lang::En => "The question is withdrawn. Nothing is shared.",
-    }
+pub fn question_withdrawn(s: &Strings) -> String {
+    s.get("question-withdrawn")
 }
 
-/// Sharing has begun.
-pub fn sharing(lang: Lang, by: &Requester) -> String {
-    match lang {
-        Lang::Fr => format!(
-            "Votre écran est visible par {}. Pour arrêter : tapez q puis Entrée.",
-            who(lang, by)
-        ),
-        Lang::En => format!(
-            "Your screen is visible to {}. To stop: type q then Enter.",
-            who(lang, by)
-        ),
-    }
+/// Sharing has begun (console: with how to stop).
+pub fn sharing(s: &Strings, by: &Requester) -> String {
+    format!(
+        "{} {}",
+        s.with("sharing-bar", &[("name", Arg::Text(&name(s, by)))]),
+        s.get("console-stop")
+    )
 }
 
-/// The control question (separate from the view question).
-pub fn ask_control(lang: Lang, by: &Requester, secs: u64) -> String {
-    match lang {
-        Lang::Fr => format!(
-            "{} demande à utiliser votre souris et votre clavier pour vous aider. Vous pourrez reprendre la main à tout moment (s puis Entrée). Acceptez-vous ? [o/n] ({secs} s pour répondre, sinon c'est non)",
-            who(lang, by)
-        ),
-        Lang::En => format!(
-            "{} asks to use your mouse and keyboard to help you. You can take control back at any moment (s then Enter). Do you agree? [y/n] ({secs} s to answer, then it is no)",
-            who(lang, by)
-        ),
-    }
+/// The control question, separate from the view question (console form).
+pub fn ask_control(s: &Strings, by: &Requester, secs: u64) -> String {
+    format!(
+        "{} {} {} {} ({} {})",
+        s.with("ask-control", &[("who", Arg::Text(&who(s, by)))]),
+        s.get("ask-control-detail"),
+        s.get("question"),
+        s.get("console-yes-no"),
+        countdown(s, secs),
+        s.get("no-answer-is-no"),
+    )
 }
 
-/// A sentence for a change of control.
-pub fn control_changed(lang: Lang, state: ControlState, by: &Requester) -> String {
-    let w = who(lang, by);
-    match (lang, state) {
-        (Lang::Fr, ControlState::Controlling) => format!(
-            "{w} utilise votre souris et votre clavier. Pour reprendre la main : tapez s puis Entrée."
+/// A sentence for a change of control; empty for "asking" (the question says it).
+pub fn control_changed(s: &Strings, state: ControlState, by: &Requester) -> String {
+    let n = name(s, by);
+    let name = [("name", Arg::Text(&n))];
+    match state {
+        ControlState::Controlling => format!(
+            "{} {}",
+            s.with("control-bar", &name),
+            s.get("console-take-back")
         ),
-        (Lang::En, ControlState::Controlling) => format!(
-            "{w} is using your mouse and keyboard. To take control back: type s then Enter."
-        ),
-        (Lang::Fr, ControlState::TakenBack) => {
-            format!("Vous avez repris la main. {w} peut seulement regarder.")
-        }
-        (Lang::En, ControlState::TakenBack) => {
-            format!("You took control back. {w} can only watch.")
-        }
-        (Lang::Fr, ControlState::Refused | ControlState::NoAnswer) => format!(
-            "{w} ne peut pas utiliser votre souris ni votre clavier. Il peut seulement regarder."
-        ),
-        (Lang::En, ControlState::Refused | ControlState::NoAnswer) => {
-            format!("{w} cannot use your mouse or keyboard. They can only watch.")
-        }
-        (_, ControlState::Asking) => String::new(),
-        (Lang::Fr, _) => format!("{w} peut seulement regarder votre écran."),
-        (Lang::En, _) => format!("{w} can only watch your screen."),
+        ControlState::TakenBack => s.with("taken-back", &name),
+        ControlState::Asking => String::new(),
+        ControlState::Refused
+        | ControlState::NoAnswer
+        | ControlState::Viewing
+        | ControlState::Other => s.with("control-refused", &name),
     }
 }
 
 /// One sentence saying how the session ended.
-pub fn ended(lang: Lang, reason: ByeReason) -> &'static str {
-    match (lang, reason) {
-        (Lang::Fr, ByeReason::Refused) => "Vous avez dit non. Rien n'a été partagé.",
-        (Lang::En, ByeReason::Refused) => "You said no. Nothing was shared.",
-        (Lang::Fr, ByeReason::NoAnswer) => "Pas de réponse : rien n'a été partagé.",
-        (Lang::En, ByeReason::NoAnswer) => "No answer: nothing was shared.",
-        (Lang::Fr, ByeReason::PeerGone) => "La connexion a été coupée. Le partage est arrêté.",
-        (Lang::En, ByeReason::PeerGone) => "The connection was lost. Sharing has stopped.",
-        (Lang::Fr, ByeReason::Error) => "Un problème technique a arrêté le partage.",
-        (Lang::En, ByeReason::Error) => "A technical problem stopped the sharing.",
-        (Lang::Fr, _) => "Le partage est terminé.",
-        (Lang::En, _) => "Sharing has ended.",
+pub fn ended(s: &Strings, reason: ByeReason) -> String {
+    s.get(match reason {
+        ByeReason::Refused => "ended-refused",
+        ByeReason::NoAnswer => "ended-no-answer",
+        ByeReason::PeerGone => "ended-peer-gone",
+        ByeReason::Error => "ended-error",
+        ByeReason::Ended | ByeReason::Other => "ended-ended",
+    })
+}
+
+/// A duration in words: whole minutes (rounded), or "less than a minute".
+pub fn duration(s: &Strings, d: Duration) -> String {
+    let minutes = (d.as_secs() + 30) / 60;
+    if minutes == 0 {
+        s.get("duration-short")
+    } else {
+        s.with("duration-minutes", &[("n", Arg::Num(minutes))])
     }
 }
 
-/// Connection status lines.
-pub fn connecting(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Fr => "Connexion au relais…",
-        Lang::En => "Connecting to the relay…",
+/// "Marie Dupont saw your screen for 12 minutes and had control for 3 minutes."
+pub fn summary(s: &Strings, by: &Requester, viewed: Duration, control: Duration) -> String {
+    let n = name(s, by);
+    let view = duration(s, viewed);
+    if control.is_zero() {
+        s.with(
+            "summary-view",
+            &[("name", Arg::Text(&n)), ("view", Arg::Text(&view))],
+        )
+    } else {
+        let control = duration(s, control);
+        s.with(
+            "summary-view-control",
+            &[
+                ("name", Arg::Text(&n)),
+                ("view", Arg::Text(&view)),
+                ("control", Arg::Text(&control)),
+            ],
+        )
     }
+}
+
+/// Connecting to the relay.
+pub fn connecting(s: &Strings) -> String {
+    s.get("connecting")
 }
 
 /// Connected to the relay of `site`.
-pub fn connected(lang: Lang, site: &str) -> String {
-    match lang {
-        Lang::Fr => format!("Connecté au relais : {site}"),
-        Lang::En => format!("Connected to the relay: {site}"),
-    }
+pub fn connected(s: &Strings, site: &str) -> String {
+    s.with("connected", &[("site", Arg::Text(&clean_name(site)))])
 }
 
 /// The relay could not be reached.
-pub fn retrying(lang: Lang, secs: u64) -> String {
-    match lang {
-        Lang::Fr => format!("Le relais ne répond pas. Nouvel essai dans {secs} s."),
-        Lang::En => format!("The relay does not answer. Trying again in {secs} s."),
-    }
+pub fn retrying(s: &Strings, secs: u64) -> String {
+    s.with("retrying", &[("secs", Arg::Num(secs))])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ui::i18n::Lang;
+
+    fn marie() -> Requester {
+        Requester {
+            name: Some("Marie Dupont".into()),
+            site: "CHRS Les Lilas".into(),
+        }
+    }
 
     #[test]
     fn question_names_who_asks_in_both_languages() {
-        let by = Requester {
-            name: Some("Marie Dupont".into()),
-            site: "CHRS Les Lilas".into(),
-        };
-        assert!(ask_view(Lang::Fr, &by, 60).starts_with("Marie Dupont (CHRS Les Lilas) demande"));
-        assert!(ask_view(Lang::En, &by, 60).contains("[y/n]"));
+        let fr = Strings::new(Lang::Fr, false);
+        let en = Strings::new(Lang::En, false);
+        assert!(ask_view(&fr, &marie(), 60).starts_with("Marie Dupont (CHRS Les Lilas) demande"));
+        assert!(ask_view(&fr, &marie(), 60).contains("[o/n]"));
+        assert!(ask_view(&en, &marie(), 60).contains("[y/n]"));
         let anon = Requester {
             name: None,
             site: "Lilas".into(),
         };
-        assert!(ask_view(Lang::En, &anon, 60).starts_with("Someone from Lilas"));
+        assert!(ask_view(&en, &anon, 60).starts_with("Someone from Lilas"));
     }
 
     #[test]
     fn names_cannot_smuggle_control_or_bidi_characters() {
+        let en = Strings::new(Lang::En, false);
         let by = Requester {
             name: Some("Eve\u{202E}nivlaC\n\x1b[2Jcode 000 000".into()),
             site: "Site\r".into(),
         };
-        let q = ask_view(Lang::En, &by, 60);
+        let q = ask_view(&en, &by, 60);
         assert!(q.starts_with("EvenivlaC[2Jcode 000 000 (Site) asks"), "{q}");
         assert!(!q.contains('\u{202E}') && !q.contains('\n') && !q.contains('\x1b'));
         let long = clean_name(&"a".repeat(200));
@@ -226,14 +241,51 @@ mod tests {
         assert_eq!(
             clean_name("<b>Marie</b>"),
             "<b>Marie</b>",
-            "a console shows HTML as text"
+            "HTML is shown as text"
         );
+        assert_eq!(
+            clean_name("\u{2067}Marie\u{2069}\u{200F} \u{2028}  Dupont\u{200B}"),
+            "Marie Dupont"
+        );
+        assert_eq!(clean_name("زهره\u{200C}ای"), "زهره\u{200C}ای", "ZWNJ stays");
+        assert_eq!(clean_name(" \t\n "), "");
     }
 
     #[test]
-    fn language_choice() {
-        assert_eq!(Lang::pick(Some("en-GB")), Lang::En);
-        assert_eq!(Lang::pick(Some("fr")), Lang::Fr);
-        assert_eq!(Lang::pick(Some("ar")), Lang::Fr);
+    fn a_name_of_only_controls_reads_as_someone_from_the_site() {
+        let en = Strings::new(Lang::En, false);
+        let by = Requester {
+            name: Some("\u{202E}\u{202D}\n".into()),
+            site: "Lilas".into(),
+        };
+        assert_eq!(name(&en, &by), "Someone from Lilas");
+    }
+
+    #[test]
+    fn summary_says_how_long_in_one_sentence() {
+        let en = Strings::new(Lang::En, false);
+        let min = |m: u64| Duration::from_secs(m * 60);
+        assert_eq!(
+            summary(&en, &marie(), min(12), min(3)),
+            "Marie Dupont saw your screen for 12 minutes and had control for 3 minutes."
+        );
+        assert_eq!(
+            summary(&en, &marie(), Duration::from_secs(20), Duration::ZERO),
+            "Marie Dupont saw your screen for less than a minute."
+        );
+        assert_eq!(
+            summary(
+                &en,
+                &marie(),
+                Duration::from_secs(89),
+                Duration::from_secs(31)
+            ),
+            "Marie Dupont saw your screen for 1 minute and had control for 1 minute."
+        );
+        let fr = Strings::new(Lang::Fr, false);
+        assert_eq!(
+            summary(&fr, &marie(), min(12), min(3)),
+            "Marie Dupont a vu votre écran pendant 12 minutes et a eu la main pendant 3 minutes."
+        );
     }
 }

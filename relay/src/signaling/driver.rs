@@ -33,8 +33,11 @@ const PER_CONNECTION_QUEUE: usize = 64;
 /// What a connection said hello as.
 #[derive(Debug)]
 pub enum JoinedAs {
-    /// A resident's agent.
-    Agent,
+    /// A resident's agent, with its resident's language when it said it (already checked).
+    Agent {
+        /// BCP 47 tag, passed on to the caseworker when the code is redeemed.
+        lang: Option<String>,
+    },
     /// A caseworker's viewer, with who the relay vouches it is and where it connects from.
     Viewer {
         /// The signed-in caseworker (from the store, never from the viewer).
@@ -145,7 +148,11 @@ async fn run(
                     Event::Joined { conn, as_, tx } => {
                         conns.insert(conn, tx);
                         match as_ {
-                            JoinedAs::Agent => hub.agent_joined(now, conn),
+                            JoinedAs::Agent { lang } => {
+                                let out = hub.agent_joined(now, conn);
+                                hub.set_agent_lang(conn, lang);
+                                out
+                            }
                             JoinedAs::Viewer { caseworker, addr } => {
                                 hub.viewer_joined(conn, caseworker, addr);
                                 Vec::new()

@@ -85,6 +85,8 @@ struct Agent {
     state: AgentState,
     /// The audit log's name for the current session of this agent.
     session: String,
+    /// The resident's language, told to the caseworker when they redeem the code.
+    lang: Option<String>,
 }
 
 #[derive(Debug)]
@@ -177,9 +179,17 @@ impl Hub {
             Agent {
                 state: AgentState::Waiting(issued),
                 session,
+                lang: None,
             },
         );
         out
+    }
+
+    /// The agent said which language its resident speaks (a checked BCP 47 tag).
+    pub fn set_agent_lang(&mut self, conn: ConnId, lang: Option<String>) {
+        if let Some(agent) = self.agents.get_mut(&conn) {
+            agent.lang = lang;
+        }
     }
 
     /// A signed-in caseworker's viewer said hello. `caseworker` comes from the store

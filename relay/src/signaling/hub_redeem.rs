@@ -99,12 +99,16 @@ impl Hub {
             viewer = viewer_conn,
             "code redeemed, session paired"
         );
+        let lang = self.agents.get(&agent_conn).and_then(|a| a.lang.clone());
         let mut out = vec![Output::Audit(record)];
         out.extend(opened);
         out.extend([
             Output::Send(agent_conn, SignalMessage::Paired { by: Some(who) }),
             Output::Send(viewer_conn, SignalMessage::Paired { by: None }),
         ]);
+        if let Some(lang) = lang {
+            out.push(Output::Send(viewer_conn, SignalMessage::Resident { lang }));
+        }
         out
     }
 
@@ -113,6 +117,7 @@ impl Hub {
         let Some(Agent {
             state: AgentState::Paired { viewer, .. },
             session,
+            ..
         }) = self.agents.get(&from)
         else {
             return self.unexpected(from, "consent");

@@ -98,6 +98,28 @@ fn paired(now: Instant) -> Hub {
 }
 
 #[test]
+fn the_caseworker_is_told_the_residents_language() {
+    let now = Instant::now();
+    let mut hub = hub_with_codes(&["482913"]);
+    hub.agent_joined(now, A);
+    hub.set_agent_lang(A, Some("ar".into()));
+    hub.viewer_joined(V, cw(), addr(1));
+    let out = hub.message(now, V, redeem("482913"));
+    assert_eq!(
+        sent_to(&out, V),
+        vec![
+            SignalMessage::Paired { by: None },
+            SignalMessage::Resident { lang: "ar".into() }
+        ]
+    );
+    assert_eq!(
+        sent_to(&out, A),
+        vec![SignalMessage::Paired { by: Some(who()) }],
+        "the agent is not told its own language"
+    );
+}
+
+#[test]
 fn agent_gets_a_code_valid_ten_minutes() {
     let now = Instant::now();
     let mut hub = hub_with_codes(&["482913"]);

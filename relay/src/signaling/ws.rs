@@ -54,21 +54,25 @@ where
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let role = match tokio::time::timeout(HELLO_TIMEOUT, first_hello(&mut sink, &mut stream)).await
-    {
-        Ok(Some(role)) => role,
-        Ok(None) => return,
-        Err(_) => {
-            let _ = send(
-                &mut sink,
-                &SignalMessage::error(ErrorCode::Unexpected, "no hello within 10 s"),
-            )
-            .await;
-            return;
-        }
-    };
+    let (role, lang) =
+        match tokio::time::timeout(HELLO_TIMEOUT, first_hello(&mut sink, &mut stream)).await {
+            Ok(Some(hello)) => hello,
+            Ok(None) => return,
+            Err(_) => {
+                let _ = send(
+                    &mut sink,
+                    &SignalMessage::error(ErrorCode::Unexpected, "no hello within 10 s"),
+                )
+                .await;
+                return;
+            }
+        };
     let joined = match (role, c.caseworker.take()) {
-        (Role::Agent, _) => JoinedAs::Agent,
+        (Role::Agent, _) => JoinedAs::Agent {
+            lang: lang
+                .as_deref()
+                .and_then(acote_proto::signal::clean_language_tag),
+        },
         (Role::Viewer, Some(caseworker)) => JoinedAs::Viewer {
             caseworker,
             addr: c.peer.ip(),
@@ -201,7 +205,7 @@ impl TurnOffer {
 }
 
 /// Waits for a valid `hello`; anything else gets an error and ends the connection.
-async fn first_hello<S, R>(sink: &mut S, stream: &mut R) -> Option<Role>
+async fn first_hello<S, R>(sink: &mut S, stream: &mut R) -> Option<(Role, Option<String>)>
 where
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
@@ -223,8 +227,10 @@ where
         };
         let reply = match SignalMessage::parse(text.as_str()) {
             Ok(SignalMessage::Hello {
-                role: Some(role), ..
-            }) => return Some(role),
+                role: Some(role),
+                lang,
+                ..
+            }) => return Some((role, lang)),
             Ok(SignalMessage::Hello { role: None, .. }) => {
                 SignalMessage::error(ErrorCode::Malformed, "hello: missing field `role`")
             }

@@ -1,0 +1,75 @@
+//! Shows each screen of the resident's window in turn, for screenshots and for looking
+//! at a translation: `cargo run -p acote-agent --example screens -- ar`. It prints
+//! `screen NAME` when a screen is up and moves to the next when a line arrives on stdin
+//! (`scripts/screens.sh` takes a picture in between). No relay is involved.
+
+use std::io::BufRead;
+use std::time::Duration;
+
+use acote_agent::ui::Prompter;
+use acote_agent::ui::border::{X11Border, x11_screen_size};
+use acote_agent::ui::i18n::Lang;
+use acote_agent::ui::screen::Problem;
+use acote_agent::ui::window::{self, WindowSetup};
+use acote_agent::ui::{Status, hotkey};
+use acote_proto::ByeReason;
+use acote_proto::Requester;
+use acote_proto::channel::ControlState;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let tag = std::env::args().nth(1).unwrap_or_else(|| "fr".into());
+    let lang = Lang::from_tag(&tag).ok_or("unknown language")?;
+    let problem = std::env::args().nth(2).as_deref() == Some("problem");
+    let display = std::env::var("DISPLAY").ok();
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let setup = WindowSetup {
+        lang,
+        site: Some("CHRS Les Lilas".into()),
+        problem: problem.then(|| {
+            (
+                Problem::BrokenConfig,
+                "acote-agent.toml is not valid: TOML parse error at line 2".to_string(),
+            )
+        }),
+        hotkey: Some(hotkey::KEYS),
+        screen_size: x11_screen_size(display.as_deref()),
+        border: Box::new(X11Border::spawn(display)),
+    };
+    let mut p = window::open(setup, tx, || {
+        let _ = slint::quit_event_loop();
+    })?;
+    let step = |name: &str| {
+        std::thread::sleep(Duration::from_millis(700));
+        println!("screen {name}");
+        let mut line = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut line);
+    };
+    std::thread::spawn(move || {
+        let marie = Requester {
+            name: Some("Marie Dupont".into()),
+            site: "CHRS Les Lilas".into(),
+        };
+        if problem {
+            step("problem");
+        } else {
+            p.status(&Status::Connected {
+                site: "CHRS Les Lilas".into(),
+            });
+            p.show_code("482 913");
+            step("waiting");
+            p.ask_view(&marie, Duration::from_secs(60));
+            step("ask-view");
+            p.sharing(&marie);
+            step("sharing");
+            p.ask_control(&marie, Duration::from_secs(60));
+            step("ask-control");
+            p.control_changed(ControlState::Controlling, &marie);
+            step("controlling");
+            p.ended(ByeReason::Ended, 1);
+            step("ended");
+        }
+        let _ = slint::quit_event_loop();
+    });
+    slint::run_event_loop_until_quit()?;
+    Ok(())
+}

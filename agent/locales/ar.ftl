@@ -1,0 +1,66 @@
+# Arabic. Needs review by a native speaker from the sites (docs/resident-window/).
+window-title = Acote
+language = اللغة
+connecting = جارٍ الاتصال…
+connected = متصل بـ { $site }.
+retrying = لا يوجد اتصال. محاولة جديدة بعد { $secs } ثانية.
+code-title = رمزك
+give-code = أعطِ هذا الرمز للشخص الذي يساعدك.
+code-valid = يعمل الرمز 10 دقائق.
+site = المساعدة من: { $site }
+who-named = { $name } ({ $site })
+who-anonymous = شخص من { $site }
+ask-view = { $who } يطلب رؤية شاشتك.
+ask-view-detail = سيشاهد فقط. لا يستطيع النقر أو الكتابة.
+question = هل توافق؟
+allow = نعم، أوافق
+refuse = لا
+countdown = { $secs ->
+    [one] بقيت ثانية واحدة.
+    [two] بقيت ثانيتان.
+    [few] بقيت { $secs } ثوانٍ.
+   *[other] بقيت { $secs } ثانية.
+}
+no-answer-is-no = إذا لم تُجب، فالجواب لا.
+question-withdrawn = أُلغي السؤال. لم تتم مشاركة أي شيء.
+sharing-bar = شاشتك ظاهرة لـ { $name }.
+stop-sharing = إيقاف
+ask-control = { $who } يطلب استخدام الفأرة ولوحة المفاتيح.
+ask-control-detail = يمكنك استعادة التحكم في أي وقت.
+control-bar = { $name } يستخدم الفأرة ولوحة المفاتيح.
+take-back = استعادة التحكم
+hotkey-hint = أو اضغط { $keys }.
+taken-back = استعدت التحكم. { $name } يشاهد فقط.
+control-refused = { $name } يشاهد شاشتك فقط.
+ended-refused = قلت لا. لم تتم مشاركة أي شيء.
+ended-no-answer = لا جواب. لم تتم مشاركة أي شيء.
+ended-peer-gone = انقطع الاتصال. توقفت المشاركة.
+ended-error = مشكلة تقنية أوقفت المشاركة.
+ended-ended = انتهت المشاركة.
+summary-view = شاهد { $name } شاشتك لمدة { $view }.
+summary-view-control = شاهد { $name } شاشتك لمدة { $view } وتحكم فيها لمدة { $control }.
+duration-minutes = { $n ->
+    [one] دقيقة واحدة
+    [two] دقيقتين
+    [few] { $n } دقائق
+   *[other] { $n } دقيقة
+}
+duration-short = أقل من دقيقة
+keep-receipt = الاحتفاظ بإيصال
+receipt-saved = حُفظ الإيصال: { $path }
+receipt-failed = تعذّر حفظ الإيصال.
+done = حسنًا
+receipt-title = Acote: إيصال
+receipt-helper = المساعد: { $who }
+receipt-date = التاريخ: { $date }
+receipt-viewed = مشاهدة الشاشة: { $view }
+receipt-control = التحكم: { $control }
+receipt-no-control = التحكم: لا
+config-missing = هذا البرنامج غير مُعَدّ.
+config-broken = ملف إعدادات هذا البرنامج تالف.
+relay-untrusted = لا يستطيع هذا البرنامج الاتصال بأمان بخدمة المساعدة.
+get-help = اعرض هذه النافذة على مكتب الاستقبال.
+close = إغلاق
+console-yes-no = [y/n]
+console-stop = للإيقاف: اكتب q ثم Enter.
+console-take-back = لاستعادة التحكم: اكتب s ثم Enter.

@@ -1,0 +1,64 @@
+# The resident's sentences in English. Short, plain, one idea each.
+# Placeables: $site, $name (already cleaned), $who (a name and a site), $secs, $n,
+# $view and $control (durations), $keys (the hotkey), $path, $date.
+window-title = Acote
+language = Language
+connecting = Connecting…
+connected = Connected to { $site }.
+retrying = No connection. New try in { $secs } s.
+code-title = Your code
+give-code = Give this code to the person who helps you.
+code-valid = It works for 10 minutes.
+site = Help from: { $site }
+who-named = { $name } ({ $site })
+who-anonymous = Someone from { $site }
+ask-view = { $who } asks to see your screen.
+ask-view-detail = They can only look. They cannot click or type.
+question = Do you agree?
+allow = Yes, allow
+refuse = No
+countdown = { $secs ->
+    [one] { $secs } second left.
+   *[other] { $secs } seconds left.
+}
+no-answer-is-no = No answer means no.
+question-withdrawn = The question is cancelled. Nothing is shared.
+sharing-bar = Your screen is visible to { $name }.
+stop-sharing = Stop
+ask-control = { $who } asks to use your mouse and keyboard.
+ask-control-detail = You can take back control at any time.
+control-bar = { $name } is using your mouse and keyboard.
+take-back = Take back control
+hotkey-hint = Or press { $keys }.
+taken-back = You took back control. { $name } can only watch.
+control-refused = { $name } can only watch your screen.
+ended-refused = You said no. Nothing was shared.
+ended-no-answer = No answer. Nothing was shared.
+ended-peer-gone = The connection was lost. Sharing has stopped.
+ended-error = A technical problem stopped the sharing.
+ended-ended = Sharing has ended.
+summary-view = { $name } saw your screen for { $view }.
+summary-view-control = { $name } saw your screen for { $view } and had control for { $control }.
+duration-minutes = { $n ->
+    [one] { $n } minute
+   *[other] { $n } minutes
+}
+duration-short = less than a minute
+keep-receipt = Keep a receipt
+receipt-saved = Receipt saved: { $path }
+receipt-failed = The receipt could not be saved.
+done = OK
+receipt-title = Acote: receipt
+receipt-helper = Helper: { $who }
+receipt-date = Date: { $date }
+receipt-viewed = Screen seen: { $view }
+receipt-control = Control: { $control }
+receipt-no-control = Control: never
+config-missing = This program is not set up.
+config-broken = The settings file of this program is damaged.
+relay-untrusted = This program cannot connect safely to the help service.
+get-help = Show this window at the reception desk.
+close = Close
+console-yes-no = [y/n]
+console-stop = To stop: type q then Enter.
+console-take-back = To take back control: type s then Enter.

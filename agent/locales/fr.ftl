@@ -1,0 +1,63 @@
+# Les phrases du résident en français (langue par défaut). Courtes, simples, une idée
+# chacune. Mêmes clés et mêmes variables que en.ftl.
+window-title = Acote
+language = Langue
+connecting = Connexion…
+connected = Connecté à { $site }.
+retrying = Pas de connexion. Nouvel essai dans { $secs } s.
+code-title = Votre code
+give-code = Donnez ce code à la personne qui vous aide.
+code-valid = Il marche 10 minutes.
+site = Aide : { $site }
+who-named = { $name } ({ $site })
+who-anonymous = Une personne de { $site }
+ask-view = { $who } demande à voir votre écran.
+ask-view-detail = Elle pourra seulement regarder. Elle ne pourra ni cliquer ni écrire.
+question = Acceptez-vous ?
+allow = Oui, j'accepte
+refuse = Non
+countdown = { $secs ->
+    [one] Encore { $secs } seconde.
+   *[other] Encore { $secs } secondes.
+}
+no-answer-is-no = Sans réponse, c'est non.
+question-withdrawn = La question est annulée. Rien n'est partagé.
+sharing-bar = Votre écran est visible par { $name }.
+stop-sharing = Arrêter
+ask-control = { $who } demande à utiliser votre souris et votre clavier.
+ask-control-detail = Vous pourrez reprendre la main à tout moment.
+control-bar = { $name } utilise votre souris et votre clavier.
+take-back = Reprendre la main
+hotkey-hint = Ou appuyez sur { $keys }.
+taken-back = Vous avez repris la main. { $name } peut seulement regarder.
+control-refused = { $name } peut seulement regarder votre écran.
+ended-refused = Vous avez dit non. Rien n'a été partagé.
+ended-no-answer = Pas de réponse : rien n'a été partagé.
+ended-peer-gone = La connexion a été coupée. Le partage est arrêté.
+ended-error = Un problème technique a arrêté le partage.
+ended-ended = Le partage est terminé.
+summary-view = { $name } a vu votre écran pendant { $view }.
+summary-view-control = { $name } a vu votre écran pendant { $view } et a eu la main pendant { $control }.
+duration-minutes = { $n ->
+    [one] { $n } minute
+   *[other] { $n } minutes
+}
+duration-short = moins d'une minute
+keep-receipt = Garder un reçu
+receipt-saved = Reçu enregistré : { $path }
+receipt-failed = Le reçu n'a pas pu être enregistré.
+done = OK
+receipt-title = Acote : reçu
+receipt-helper = Aide : { $who }
+receipt-date = Date : { $date }
+receipt-viewed = Écran vu : { $view }
+receipt-control = Contrôle : { $control }
+receipt-no-control = Contrôle : jamais
+config-missing = Ce programme n'est pas configuré.
+config-broken = Le fichier de réglages de ce programme est abîmé.
+relay-untrusted = Ce programme ne peut pas se connecter en sécurité au service d'aide.
+get-help = Montrez cette fenêtre à l'accueil.
+close = Fermer
+console-yes-no = [o/n]
+console-stop = Pour arrêter : tapez q puis Entrée.
+console-take-back = Pour reprendre la main : tapez s puis Entrée.

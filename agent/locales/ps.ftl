@@ -1,0 +1,62 @@
+# Pashto. Needs review by a native speaker from the sites.
+window-title = Acote
+language = ژبه
+connecting = نښلېږي…
+connected = له { $site } سره وصل شو.
+retrying = اړیکه نشته. په { $secs } ثانیو کې بیا هڅه.
+code-title = ستاسو کوډ
+give-code = دا کوډ هغه چا ته ورکړئ چې له تاسو سره مرسته کوي.
+code-valid = دا کوډ 10 دقیقې کار کوي.
+site = مرسته له: { $site }
+who-named = { $name } ({ $site })
+who-anonymous = یو څوک له { $site } څخه
+ask-view = { $who } غواړي ستاسو سکرین وګوري.
+ask-view-detail = هغه یوازې ګوري. کلیک یا لیکل نشي کولی.
+question = ایا موافق یاست؟
+allow = هو، اجازه ده
+refuse = نه
+countdown = { $secs ->
+    [one] { $secs } ثانیه پاتې ده.
+   *[other] { $secs } ثانیې پاتې دي.
+}
+no-answer-is-no = که ځواب ورنکړئ، نو ځواب نه دی.
+question-withdrawn = پوښتنه لغوه شوه. هیڅ شی شریک نه شو.
+sharing-bar = ستاسو سکرین { $name } ته ښکاري.
+stop-sharing = ودرول
+ask-control = { $who } غواړي ستاسو موږک او کیبورډ وکاروي.
+ask-control-detail = تاسو هر وخت کنټرول بیرته اخیستلی شئ.
+control-bar = { $name } ستاسو موږک او کیبورډ کاروي.
+take-back = کنټرول بیرته واخلئ
+hotkey-hint = یا { $keys } کېکاږئ.
+taken-back = تاسو کنټرول بیرته واخیست. { $name } یوازې ګوري.
+control-refused = { $name } یوازې ستاسو سکرین ګوري.
+ended-refused = تاسو نه وویل. هیڅ شی شریک نه شو.
+ended-no-answer = ځواب نه و. هیڅ شی شریک نه شو.
+ended-peer-gone = اړیکه پرې شوه. شریکول ودرول شول.
+ended-error = یوې تخنیکي ستونزې شریکول ودرول.
+ended-ended = شریکول پای ته ورسېدل.
+summary-view = { $name } ستاسو سکرین { $view } وکوت.
+summary-view-control = { $name } ستاسو سکرین { $view } وکوت او { $control } یې کنټرول درلود.
+duration-minutes = { $n ->
+    [one] { $n } دقیقه
+   *[other] { $n } دقیقې
+}
+duration-short = له یوې دقیقې لږ
+keep-receipt = رسید وساتئ
+receipt-saved = رسید خوندي شو: { $path }
+receipt-failed = رسید خوندي نه شو.
+done = ښه
+receipt-title = Acote: رسید
+receipt-helper = مرستندوی: { $who }
+receipt-date = نېټه: { $date }
+receipt-viewed = سکرین کتل: { $view }
+receipt-control = کنټرول: { $control }
+receipt-no-control = کنټرول: هیڅکله
+config-missing = دا پروګرام نه دی تنظیم شوی.
+config-broken = د دې پروګرام د تنظیماتو فایل خراب دی.
+relay-untrusted = دا پروګرام نشي کولی د مرستې له خدمت سره په خوندي ډول وصل شي.
+get-help = دا کړکۍ د استقبال مېز ته وښایاست.
+close = بندول
+console-yes-no = [y/n]
+console-stop = د ودرولو لپاره: q ولیکئ او بیا Enter.
+console-take-back = د کنټرول بیرته اخیستلو لپاره: s ولیکئ او بیا Enter.

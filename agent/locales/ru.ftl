@@ -1,0 +1,64 @@
+# Russian. Needs review by a native speaker from the sites.
+window-title = Acote
+language = Язык
+connecting = Соединение…
+connected = Соединено с { $site }.
+retrying = Нет соединения. Новая попытка через { $secs } с.
+code-title = Ваш код
+give-code = Дайте этот код человеку, который вам помогает.
+code-valid = Он действует 10 минут.
+site = Помощь: { $site }
+who-named = { $name } ({ $site })
+who-anonymous = Кто-то из { $site }
+ask-view = { $who } просит посмотреть ваш экран.
+ask-view-detail = Этот человек сможет только смотреть. Нажимать и писать он не сможет.
+question = Вы согласны?
+allow = Да, разрешаю
+refuse = Нет
+countdown = { $secs ->
+    [one] Осталась { $secs } секунда.
+    [few] Осталось { $secs } секунды.
+   *[other] Осталось { $secs } секунд.
+}
+no-answer-is-no = Нет ответа — значит «нет».
+question-withdrawn = Вопрос отменён. Ничего не показано.
+sharing-bar = Ваш экран видит { $name }.
+stop-sharing = Остановить
+ask-control = { $who } просит управлять вашей мышью и клавиатурой.
+ask-control-detail = Вы можете вернуть управление в любой момент.
+control-bar = { $name } управляет вашей мышью и клавиатурой.
+take-back = Вернуть управление
+hotkey-hint = Или нажмите { $keys }.
+taken-back = Вы вернули управление. { $name } может только смотреть.
+control-refused = { $name } может только смотреть на ваш экран.
+ended-refused = Вы сказали «нет». Ничего не показано.
+ended-no-answer = Нет ответа. Ничего не показано.
+ended-peer-gone = Соединение потеряно. Показ остановлен.
+ended-error = Техническая проблема остановила показ.
+ended-ended = Показ завершён.
+summary-view = Ваш экран был открыт для { $name } { $view }.
+summary-view-control = Ваш экран был открыт для { $name } { $view }, управление — { $control }.
+duration-minutes = { $n ->
+    [one] { $n } минуту
+    [few] { $n } минуты
+   *[other] { $n } минут
+}
+duration-short = меньше минуты
+keep-receipt = Сохранить квитанцию
+receipt-saved = Квитанция сохранена: { $path }
+receipt-failed = Не удалось сохранить квитанцию.
+done = OK
+receipt-title = Acote: квитанция
+receipt-helper = Помощник: { $who }
+receipt-date = Дата: { $date }
+receipt-viewed = Просмотр экрана: { $view }
+receipt-control = Управление: { $control }
+receipt-no-control = Управление: не было
+config-missing = Эта программа не настроена.
+config-broken = Файл настроек этой программы повреждён.
+relay-untrusted = Эта программа не может безопасно подключиться к службе помощи.
+get-help = Покажите это окно на ресепшене.
+close = Закрыть
+console-yes-no = [y/n]
+console-stop = Чтобы остановить: введите q и нажмите Enter.
+console-take-back = Чтобы вернуть управление: введите s и нажмите Enter.

@@ -1,0 +1,64 @@
+# Ukrainian. Needs review by a native speaker from the sites.
+window-title = Acote
+language = Мова
+connecting = З'єднання…
+connected = З'єднано з { $site }.
+retrying = Немає з'єднання. Нова спроба через { $secs } с.
+code-title = Ваш код
+give-code = Дайте цей код людині, яка вам допомагає.
+code-valid = Він діє 10 хвилин.
+site = Допомога: { $site }
+who-named = { $name } ({ $site })
+who-anonymous = Хтось із { $site }
+ask-view = { $who } просить побачити ваш екран.
+ask-view-detail = Ця людина зможе лише дивитися. Натискати чи писати вона не зможе.
+question = Ви згодні?
+allow = Так, дозволяю
+refuse = Ні
+countdown = { $secs ->
+    [one] Залишилася { $secs } секунда.
+    [few] Залишилося { $secs } секунди.
+   *[other] Залишилося { $secs } секунд.
+}
+no-answer-is-no = Немає відповіді — це «ні».
+question-withdrawn = Питання скасовано. Нічого не показано.
+sharing-bar = Ваш екран бачить { $name }.
+stop-sharing = Зупинити
+ask-control = { $who } просить керувати вашою мишею і клавіатурою.
+ask-control-detail = Ви можете повернути керування будь-коли.
+control-bar = { $name } керує вашою мишею і клавіатурою.
+take-back = Повернути керування
+hotkey-hint = Або натисніть { $keys }.
+taken-back = Ви повернули керування. { $name } може лише дивитися.
+control-refused = { $name } може лише дивитися на ваш екран.
+ended-refused = Ви сказали «ні». Нічого не показано.
+ended-no-answer = Немає відповіді. Нічого не показано.
+ended-peer-gone = З'єднання втрачено. Показ зупинено.
+ended-error = Технічна проблема зупинила показ.
+ended-ended = Показ завершено.
+summary-view = Ваш екран був відкритий для { $name } { $view }.
+summary-view-control = Ваш екран був відкритий для { $name } { $view }, керування — { $control }.
+duration-minutes = { $n ->
+    [one] { $n } хвилину
+    [few] { $n } хвилини
+   *[other] { $n } хвилин
+}
+duration-short = менше хвилини
+keep-receipt = Зберегти квитанцію
+receipt-saved = Квитанцію збережено: { $path }
+receipt-failed = Не вдалося зберегти квитанцію.
+done = Гаразд
+receipt-title = Acote: квитанція
+receipt-helper = Помічник: { $who }
+receipt-date = Дата: { $date }
+receipt-viewed = Перегляд екрана: { $view }
+receipt-control = Керування: { $control }
+receipt-no-control = Керування: не було
+config-missing = Ця програма не налаштована.
+config-broken = Файл налаштувань цієї програми пошкоджено.
+relay-untrusted = Ця програма не може безпечно з'єднатися зі службою допомоги.
+get-help = Покажіть це вікно на рецепції.
+close = Закрити
+console-yes-no = [y/n]
+console-stop = Щоб зупинити: введіть q і натисніть Enter.
+console-take-back = Щоб повернути керування: введіть s і натисніть Enter.

@@ -1,0 +1,600 @@
+//! What the resident's window shows, as plain data: which screen, which sentences, the
+//! countdown, how long the screen was seen and controlled, and what the global hotkey
+//! does. IO-free, with time passed in, so every screen is unit-tested; the Slint window
+//! (`ui/window.rs`) only copies a [`View`] into its properties.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use acote_proto::channel::ControlState;
+use acote_proto::{ByeReason, Requester};
+
+use super::i18n::{Arg, Strings};
+use super::text::{self, clean_name};
+use super::{Status, UiEvent};
+
+/// Which screen is up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// No code yet (connecting to the relay, or retrying).
+    Connecting,
+    /// The code, large, to read to the caseworker.
+    Waiting,
+    /// "X asks to see your screen. Do you agree?"
+    AskView,
+    /// The screen is shared; only the small bar shows.
+    Sharing,
+    /// "X wants to use your mouse and keyboard." (the bar stays)
+    AskControl,
+    /// The caseworker has control; the bar changes colour.
+    Controlling,
+    /// What happened, in one sentence, and the receipt button.
+    Ended,
+    /// The agent cannot start (config file missing or broken).
+    Problem,
+}
+
+impl Screen {
+    /// Whether the main window is up on this screen (the bar is up on the others).
+    pub fn has_main_window(self) -> bool {
+        !matches!(self, Screen::Sharing | Screen::Controlling)
+    }
+
+    /// Whether the sharing bar and the coloured screen border are up.
+    pub fn is_shared(self) -> bool {
+        matches!(
+            self,
+            Screen::Sharing | Screen::AskControl | Screen::Controlling
+        )
+    }
+
+    /// Whether a yes/no question is open (Escape refuses it).
+    pub fn is_question(self) -> bool {
+        matches!(self, Screen::AskView | Screen::AskControl)
+    }
+}
+
+/// Why the agent cannot start, shown in the resident's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// No relay configured: the admin has not prepared this copy.
+    NotSetUp,
+    /// The config file cannot be read or parsed.
+    BrokenConfig,
+    /// The relay's certificate is not the one the config file trusts (or not trusted at
+    /// all): the agent will not connect.
+    Untrusted,
+}
+
+/// A finished session, for the summary and the receipt.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// Why it ended.
+    pub reason: ByeReason,
+    /// Who asked (none if the session never got that far).
+    pub by: Option<Requester>,
+    /// How long the screen was shared.
+    pub viewed: Duration,
+    /// How long the caseworker had control.
+    pub controlled: Duration,
+    /// When it ended (wall clock, for the receipt).
+    pub at: SystemTime,
+}
+
+/// Everything the window shows, already in words.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct View {
+    /// The screen's big line (a title or the question's first sentence).
+    pub title: String,
+    /// The sentence under it.
+    pub body: String,
+    /// A smaller line (e.g. "They can only look.").
+    pub detail: String,
+    /// The code, grouped ("482 913"), ASCII digits, on the waiting screen.
+    pub code: String,
+    /// "27 seconds left." and "No answer means no." on questions.
+    pub countdown: String,
+    /// The yes button.
+    pub allow: String,
+    /// The no button.
+    pub refuse: String,
+    /// The connection line ("Help from: CHRS Les Lilas").
+    pub status: String,
+    /// The bar's sentence ("Your screen is visible to Marie Dupont.").
+    pub bar: String,
+    /// The bar's second line after control changed ("You took back control."), if any.
+    pub bar_note: String,
+    /// The Stop button.
+    pub stop: String,
+    /// The take-back button (shown while in control).
+    pub take_back: String,
+    /// The hotkey line ("Or press Ctrl+Alt+S.").
+    pub hotkey: String,
+    /// The receipt button on the end screen.
+    pub keep_receipt: String,
+    /// The button that closes the end screen (or the window, on a problem).
+    pub done: String,
+    /// "Language" above the picker.
+    pub language: String,
+}
+
+/// The window's state, fed by the [`super::Prompter`] calls.
+#[derive(Debug)]
+pub struct Model {
+    screen: Screen,
+    /// The site's name: from the config file first, then from the relay's hello.
+    site: String,
+    status: Status,
+    code: Option<String>,
+    who: Option<Requester>,
+    deadline: Option<Instant>,
+    view_since: Option<Instant>,
+    viewed: Duration,
+    control_since: Option<Instant>,
+    controlled: Duration,
+    /// A short sentence in the bar after control changed ("You took back control.").
+    note: Option<(ControlState, Requester)>,
+    finished: Option<Finished>,
+    problem: Option<Problem>,
+}
+
+impl Model {
+    /// A window that is connecting; `site` is the config file's `site_name`, if any.
+    pub fn new(site: Option<String>) -> Self {
+        Self {
+            screen: Screen::Connecting,
+            site: site.as_deref().map(clean_name).unwrap_or_default(),
+            status: Status::Connecting,
+            code: None,
+            who: None,
+            deadline: None,
+            view_since: None,
+            viewed: Duration::ZERO,
+            control_since: None,
+            controlled: Duration::ZERO,
+            note: None,
+            finished: None,
+            problem: None,
+        }
+    }
+
+    /// A window that only says why the agent cannot start.
+    pub fn problem(problem: Problem) -> Self {
+        let mut m = Self::new(None);
+        m.fail(problem);
+        m
+    }
+
+    /// The agent cannot go on: the window only says why, whatever was up.
+    pub fn fail(&mut self, problem: Problem) {
+        self.deadline = None;
+        self.screen = Screen::Problem;
+        self.problem = Some(problem);
+    }
+
+    /// The screen up now.
+    pub fn screen(&self) -> Screen {
+        self.screen
+    }
+
+    /// The finished session, on the end screen.
+    pub fn finished(&self) -> Option<&Finished> {
+        self.finished
+            .as_ref()
+            .filter(|_| self.screen == Screen::Ended)
+    }
+
+    /// Seconds left to answer the open question (rounded up), if one is open.
+    pub fn seconds_left(&self, now: Instant) -> Option<u64> {
+        let left = self.deadline?.saturating_duration_since(now);
+        Some(left.as_secs() + u64::from(left.subsec_nanos() > 0))
+    }
+
+    /// Connection status changed.
+    pub fn status(&mut self, status: &Status) {
+        if let Status::Connected { site } = status
+            && !site.trim().is_empty()
+        {
+            self.site = clean_name(site);
+        }
+        if !matches!(status, Status::Connected { .. }) {
+            // A new connection brings a new code; the old one is void.
+            self.code = None;
+            if self.screen == Screen::Waiting {
+                self.screen = Screen::Connecting;
+            }
+        }
+        self.status = status.clone();
+    }
+
+    /// A code arrived.
+    pub fn show_code(&mut self, grouped: &str) {
+        self.code = Some(
+            grouped
+                .chars()
+                .filter(|c| c.is_ascii_digit() || *c == ' ')
+                .collect(),
+        );
+        if self.screen == Screen::Connecting {
+            self.screen = Screen::Waiting;
+        }
+    }
+
+    /// The view question.
+    pub fn ask_view(&mut self, now: Instant, by: &Requester, timeout: Duration) {
+        self.who = Some(by.clone());
+        self.deadline = Some(now + timeout);
+        self.finished = None;
+        self.screen = Screen::AskView;
+    }
+
+    /// The open question is withdrawn.
+    pub fn cancel_question(&mut self) {
+        self.deadline = None;
+        self.screen = match self.screen {
+            Screen::AskView => self.idle_screen(),
+            Screen::AskControl => Screen::Sharing,
+            other => other,
+        };
+    }
+
+    /// The screen is now shared with `by`.
+    pub fn sharing(&mut self, now: Instant, by: &Requester) {
+        self.who = Some(by.clone());
+        self.deadline = None;
+        self.view_since = Some(now);
+        self.viewed = Duration::ZERO;
+        self.controlled = Duration::ZERO;
+        self.note = None;
+        self.screen = Screen::Sharing;
+    }
+
+    /// The control question.
+    pub fn ask_control(&mut self, now: Instant, by: &Requester, timeout: Duration) {
+        self.who = Some(by.clone());
+        self.deadline = Some(now + timeout);
+        self.screen = Screen::AskControl;
+    }
+
+    /// Control changed state.
+    pub fn control_changed(&mut self, now: Instant, state: ControlState, by: &Requester) {
+        match state {
+            ControlState::Asking => return,
+            ControlState::Controlling => {
+                self.control_since = Some(now);
+                self.note = None;
+                self.screen = Screen::Controlling;
+            }
+            _ => {
+                self.stop_control_clock(now);
+                self.note = Some((state, by.clone()));
+                if self.screen.is_shared() {
+                    self.screen = Screen::Sharing;
+                }
+            }
+        }
+        self.deadline = None;
+    }
+
+    /// The session is over.
+    pub fn ended(&mut self, now: Instant, wall: SystemTime, reason: ByeReason) {
+        self.stop_control_clock(now);
+        if let Some(since) = self.view_since.take() {
+            self.viewed += now.saturating_duration_since(since);
+        }
+        self.finished = Some(Finished {
+            reason,
+            by: self.who.take(),
+            viewed: self.viewed,
+            controlled: self.controlled,
+            at: wall,
+        });
+        self.viewed = Duration::ZERO;
+        self.controlled = Duration::ZERO;
+        self.deadline = None;
+        self.note = None;
+        // A new code comes for the next session; the old one is spent.
+        self.code = None;
+        self.screen = Screen::Ended;
+    }
+
+    /// The resident closed the end screen.
+    pub fn dismiss_end(&mut self) {
+        if self.screen == Screen::Ended {
+            self.finished = None;
+            self.screen = self.idle_screen();
+        }
+    }
+
+    /// What the global hotkey does now: take control back, else stop sharing.
+    pub fn hotkey(&self) -> Option<UiEvent> {
+        match self.screen {
+            Screen::Controlling => Some(UiEvent::StopControl),
+            Screen::Sharing | Screen::AskControl => Some(UiEvent::EndSession),
+            _ => None,
+        }
+    }
+
+    fn idle_screen(&self) -> Screen {
+        if self.code.is_some() {
+            Screen::Waiting
+        } else {
+            Screen::Connecting
+        }
+    }
+
+    fn stop_control_clock(&mut self, now: Instant) {
+        if let Some(since) = self.control_since.take() {
+            self.controlled += now.saturating_duration_since(since);
+        }
+    }
+
+    /// The sentences for the screen up now, in `s`'s language.
+    pub fn view(&self, s: &Strings, now: Instant, hotkey: &str) -> View {
+        let mut v = View {
+            allow: s.get("allow"),
+            refuse: s.get("refuse"),
+            stop: s.get("stop-sharing"),
+            take_back: s.get("take-back"),
+            done: s.get("done"),
+            keep_receipt: s.get("keep-receipt"),
+            language: s.get("language"),
+            status: self.status_line(s),
+            ..View::default()
+        };
+        if !hotkey.is_empty() {
+            v.hotkey = s.with("hotkey-hint", &[("keys", Arg::Text(hotkey))]);
+        }
+        let countdown = |v: &mut View| {
+            if let Some(secs) = self.seconds_left(now) {
+                v.countdown = format!("{} {}", text::countdown(s, secs), s.get("no-answer-is-no"));
+            }
+        };
+        let who = self.who.as_ref();
+        if let Some(by) = who {
+            let name = text::name(s, by);
+            v.bar = match self.screen {
+                Screen::Controlling => s.with("control-bar", &[("name", Arg::Text(&name))]),
+                _ => s.with("sharing-bar", &[("name", Arg::Text(&name))]),
+            };
+            if let (Some((state, by)), Screen::Sharing) = (&self.note, self.screen) {
+                v.bar_note = text::control_changed(s, *state, by);
+            }
+        }
+        match self.screen {
+            Screen::Connecting => {
+                v.title = s.get("code-title");
+                v.body = match self.status {
+                    Status::Retrying { in_secs } => text::retrying(s, in_secs),
+                    _ => text::connecting(s),
+                };
+            }
+            Screen::Waiting => {
+                v.title = s.get("code-title");
+                v.code = self.code.clone().unwrap_or_default();
+                v.body = s.get("give-code");
+                v.detail = s.get("code-valid");
+            }
+            Screen::AskView => {
+                if let Some(by) = who {
+                    v.title = s.with("ask-view", &[("who", Arg::Text(&text::who(s, by)))]);
+                }
+                v.body = s.get("question");
+                v.detail = s.get("ask-view-detail");
+                countdown(&mut v);
+            }
+            Screen::AskControl => {
+                if let Some(by) = who {
+                    v.title = s.with("ask-control", &[("who", Arg::Text(&text::who(s, by)))]);
+                }
+                v.body = s.get("question");
+                v.detail = s.get("ask-control-detail");
+                countdown(&mut v);
+            }
+            Screen::Sharing | Screen::Controlling => {}
+            Screen::Ended => {
+                if let Some(f) = &self.finished {
+                    v.title = text::ended(s, f.reason);
+                    if let Some(by) = &f.by
+                        && !f.viewed.is_zero()
+                    {
+                        v.body = text::summary(s, by, f.viewed, f.controlled);
+                    }
+                }
+            }
+            Screen::Problem => {
+                v.title = s.get(match self.problem {
+                    Some(Problem::BrokenConfig) => "config-broken",
+                    Some(Problem::Untrusted) => "relay-untrusted",
+                    Some(Problem::NotSetUp) | None => "config-missing",
+                });
+                v.body = s.get("get-help");
+                v.done = s.get("close");
+            }
+        }
+        v
+    }
+
+    fn status_line(&self, s: &Strings) -> String {
+        if self.site.is_empty() {
+            String::new()
+        } else {
+            s.with("site", &[("site", Arg::Text(&self.site))])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::i18n::Lang;
+
+    fn marie() -> Requester {
+        Requester {
+            name: Some("Marie Dupont".into()),
+            site: "CHRS Les Lilas".into(),
+        }
+    }
+
+    fn en() -> Strings {
+        Strings::new(Lang::En, false)
+    }
+
+    const MIN: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn waiting_shows_the_code_and_the_site() {
+        let mut m = Model::new(Some("Accueil\u{202E} Lilas".into()));
+        assert_eq!(m.screen(), Screen::Connecting);
+        m.status(&Status::Connected {
+            site: String::new(),
+        });
+        m.show_code("482 913");
+        let v = m.view(&en(), Instant::now(), "Ctrl+Alt+S");
+        assert_eq!(m.screen(), Screen::Waiting);
+        assert_eq!(v.code, "482 913");
+        assert_eq!(v.body, "Give this code to the person who helps you.");
+        assert_eq!(
+            v.status, "Help from: Accueil Lilas",
+            "the config's name, cleaned"
+        );
+        m.status(&Status::Connected {
+            site: "CHRS Les Lilas".into(),
+        });
+        assert_eq!(
+            m.view(&en(), Instant::now(), "").status,
+            "Help from: CHRS Les Lilas"
+        );
+    }
+
+    #[test]
+    fn a_question_counts_down_and_a_withdrawal_goes_back_to_the_code() {
+        let t0 = Instant::now();
+        let mut m = Model::new(None);
+        m.show_code("482 913");
+        m.ask_view(t0, &marie(), Duration::from_secs(60));
+        let v = m.view(&en(), t0 + Duration::from_millis(33_500), "");
+        assert_eq!(
+            v.title,
+            "Marie Dupont (CHRS Les Lilas) asks to see your screen."
+        );
+        assert_eq!(v.body, "Do you agree?");
+        assert_eq!(v.countdown, "27 seconds left. No answer means no.");
+        assert_eq!((v.allow.as_str(), v.refuse.as_str()), ("Yes, allow", "No"));
+        assert!(m.screen().is_question());
+        m.cancel_question();
+        assert_eq!(m.screen(), Screen::Waiting);
+        assert_eq!(m.seconds_left(t0), None);
+    }
+
+    #[test]
+    fn sharing_control_and_the_end_summary() {
+        let t0 = Instant::now();
+        let mut m = Model::new(None);
+        m.show_code("482 913");
+        m.ask_view(t0, &marie(), Duration::from_secs(60));
+        m.sharing(t0, &marie());
+        assert_eq!(m.screen(), Screen::Sharing);
+        assert!(!m.screen().has_main_window());
+        let v = m.view(&en(), t0, "Ctrl+Alt+S");
+        assert_eq!(v.bar, "Your screen is visible to Marie Dupont.");
+        assert_eq!(v.hotkey, "Or press Ctrl+Alt+S.");
+        assert_eq!(m.hotkey(), Some(UiEvent::EndSession));
+
+        m.ask_control(t0 + MIN, &marie(), Duration::from_secs(60));
+        assert!(m.screen().has_main_window() && m.screen().is_shared());
+        m.control_changed(t0 + MIN, ControlState::Asking, &marie());
+        assert_eq!(m.screen(), Screen::AskControl);
+        m.control_changed(t0 + 2 * MIN, ControlState::Controlling, &marie());
+        assert_eq!(m.screen(), Screen::Controlling);
+        assert_eq!(m.hotkey(), Some(UiEvent::StopControl));
+        let v = m.view(&en(), t0 + 2 * MIN, "");
+        assert_eq!(v.bar, "Marie Dupont is using your mouse and keyboard.");
+        m.control_changed(t0 + 5 * MIN, ControlState::TakenBack, &marie());
+        assert_eq!(m.screen(), Screen::Sharing);
+        let v = m.view(&en(), t0 + 5 * MIN, "");
+        assert_eq!(
+            v.bar_note,
+            "You took back control. Marie Dupont can only watch."
+        );
+
+        m.ended(t0 + 12 * MIN, SystemTime::UNIX_EPOCH, ByeReason::Ended);
+        assert_eq!(m.screen(), Screen::Ended);
+        assert_eq!(m.hotkey(), None);
+        let v = m.view(&en(), t0 + 12 * MIN, "");
+        assert_eq!(v.title, "Sharing has ended.");
+        assert_eq!(
+            v.body,
+            "Marie Dupont saw your screen for 12 minutes and had control for 3 minutes."
+        );
+        let f = m.finished().map(|f| (f.viewed, f.controlled));
+        assert_eq!(f, Some((12 * MIN, 3 * MIN)));
+        // The next code waits behind the end screen until the resident closes it.
+        m.show_code("111 222");
+        assert_eq!(m.screen(), Screen::Ended);
+        m.dismiss_end();
+        assert_eq!(m.screen(), Screen::Waiting);
+        assert_eq!(m.view(&en(), t0, "").code, "111 222");
+    }
+
+    #[test]
+    fn a_refusal_ends_with_nothing_shared_and_no_summary() {
+        let t0 = Instant::now();
+        let mut m = Model::new(None);
+        m.show_code("482 913");
+        m.ask_view(t0, &marie(), Duration::from_secs(60));
+        m.ended(t0, SystemTime::UNIX_EPOCH, ByeReason::Refused);
+        let v = m.view(&en(), t0, "");
+        assert_eq!(v.title, "You said no. Nothing was shared.");
+        assert_eq!(v.body, "");
+    }
+
+    #[test]
+    fn a_lost_connection_voids_the_code() {
+        let mut m = Model::new(None);
+        m.show_code("482 913");
+        m.status(&Status::Retrying { in_secs: 4 });
+        assert_eq!(m.screen(), Screen::Connecting);
+        let v = m.view(&en(), Instant::now(), "");
+        assert_eq!(v.code, "");
+        assert_eq!(v.body, "No connection. New try in 4 s.");
+    }
+
+    #[test]
+    fn problems_are_said_in_the_residents_language() {
+        let m = Model::problem(Problem::BrokenConfig);
+        let ar = Strings::new(Lang::Ar, false);
+        let v = m.view(&ar, Instant::now(), "");
+        assert_eq!(v.title, "ملف إعدادات هذا البرنامج تالف.");
+        assert_eq!(v.body, "اعرض هذه النافذة على مكتب الاستقبال.");
+        assert_eq!(m.hotkey(), None);
+    }
+
+    #[test]
+    fn an_untrusted_relay_ends_on_a_problem_screen() {
+        let mut m = Model::new(None);
+        m.show_code("482 913");
+        m.fail(Problem::Untrusted);
+        assert_eq!(m.screen(), Screen::Problem);
+        let v = m.view(&en(), Instant::now(), "");
+        assert_eq!(
+            v.title,
+            "This program cannot connect safely to the help service."
+        );
+        assert_eq!(v.done, "Close");
+    }
+
+    #[test]
+    fn a_hostile_name_is_shown_cleaned_and_cut() {
+        let t0 = Instant::now();
+        let mut m = Model::new(None);
+        let by = Requester {
+            name: Some(format!("<script>\u{202E}{}", "x".repeat(300))),
+            site: "S".into(),
+        };
+        m.ask_view(t0, &by, Duration::from_secs(60));
+        let v = m.view(&en(), t0, "");
+        assert!(v.title.starts_with("<script>xxx"), "{}", v.title);
+        assert!(v.title.contains("… (S) asks"), "{}", v.title);
+        assert!(!v.title.contains('\u{202E}'));
+    }
+}
