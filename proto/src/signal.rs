@@ -224,6 +224,7 @@ pub enum SignalMessage {
         /// The site requires media to go through the relay (no direct path).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         relay_only: bool,
+    },
     /// Relay → viewer, right after `paired`, when the agent said it: the resident's
     /// language (BCP 47, as cleaned by [`clean_language_tag`]), shown to the caseworker.
     Resident {

@@ -83,6 +83,7 @@ function handle(a, msg) {
       // This session's STUN/TURN with its own credentials, replacing hello's list.
       a.iceServers = toIceServers(msg.ice_servers);
       if (msg.relay_only === true) a.relayOnly = true;
+      break;
     case 'resident':
       ui.setResidentLang(msg.lang);
       break;
