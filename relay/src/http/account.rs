@@ -105,19 +105,54 @@ pub async fn signed_in(
     let Some(token) = session_cookie(headers) else {
         return Ok(None);
     };
+    let hash = auth::token_hash(&token);
+    if !state.auth_state().sessions.knows(&token) {
+        // Not in memory: perhaps signed in before a restart of the relay.
+        restore_session(state, &hash).await?;
+    }
     let session = state.auth_state().sessions.touch(Instant::now(), &token);
     let Some(session) = session else {
+        state.store.forget_web_session(&hash).await?;
         return Ok(None);
     };
+    state.store.touch_web_session(&hash, unix_now()).await?;
     match state.store.account(&session.login).await? {
         Some(account) if !account.disabled && account.password_hash.is_some() => {
             Ok(Some((account, session)))
         }
         _ => {
-            state.auth_state().sessions.remove(&token);
+            end_session(state, &token).await?;
             Ok(None)
         }
     }
+}
+
+/// Reads a web session back from the store into memory, ages included.
+async fn restore_session(state: &AppState, hash: &str) -> Result<(), AppError> {
+    let Some(row) = state.store.web_session(hash).await? else {
+        return Ok(());
+    };
+    let now = unix_now();
+    let secs = |t: i64| std::time::Duration::from_secs(u64::try_from(now - t).unwrap_or(0));
+    state.auth_state().sessions.restore(
+        Instant::now(),
+        row.token_hash,
+        row.login,
+        row.csrf,
+        secs(row.created_at),
+        secs(row.last_seen_at),
+    );
+    Ok(())
+}
+
+/// Ends the web session of a cookie value, in memory and in the store.
+async fn end_session(state: &AppState, token: &str) -> Result<(), AppError> {
+    state.auth_state().sessions.remove(token);
+    state
+        .store
+        .forget_web_session(&auth::token_hash(token))
+        .await?;
+    Ok(())
 }
 
 /// What the hub is told about a caseworker.
@@ -248,13 +283,27 @@ pub async fn login(
         let mut auth = state.auth_state();
         auth.by_account.success(&account_key);
         auth.by_addr.success(&addr_key);
-        // Rotation: whatever session this browser had is ended, a new cookie is issued.
-        if let Some(old) = session_cookie(&headers) {
-            auth.sessions.remove(&old);
-        }
         auth.sessions
             .create(Instant::now(), &login, &token, csrf.clone());
     }
+    // Rotation: whatever session this browser had is ended, a new cookie is issued.
+    if let Some(old) = session_cookie(&headers) {
+        end_session(&state, &old).await?;
+    }
+    let now = unix_now();
+    let row = crate::store::carry_over::WebSessionRow {
+        token_hash: auth::token_hash(&token),
+        login: login.clone(),
+        csrf: csrf.clone(),
+        created_at: now,
+        last_seen_at: now,
+    };
+    let idle = i64::try_from(auth::sessions::IDLE_TIMEOUT.as_secs()).unwrap_or(i64::MAX);
+    let max = i64::try_from(auth::sessions::MAX_AGE.as_secs()).unwrap_or(i64::MAX);
+    state
+        .store
+        .save_web_session(&row, now.saturating_sub(idle), now.saturating_sub(max))
+        .await?;
     let mut response = me_body(&account, &csrf).into_response();
     response
         .headers_mut()
@@ -281,7 +330,7 @@ pub async fn logout(
         return Err(AppError::Forbidden("csrf"));
     }
     if let Some(token) = session_cookie(&headers) {
-        state.auth_state().sessions.remove(&token);
+        end_session(&state, &token).await?;
     }
     audit(&state, Record::new("logout").actor(&account.login)).await?;
     Ok((

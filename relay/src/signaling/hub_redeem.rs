@@ -105,6 +105,7 @@ impl Hub {
         let Some(Agent {
             state: AgentState::Paired { viewer, .. },
             session,
+            ..
         }) = self.agents.get(&from)
         else {
             return self.unexpected(from, "consent");
@@ -115,7 +116,11 @@ impl Hub {
             .map(|v| v.caseworker.login.clone())
             .unwrap_or_default();
         let record = Record::new(event.as_str()).actor(&actor).session(session);
-        vec![Output::Audit(record)]
+        let mut out = vec![Output::Audit(record)];
+        if event == ConsentEvent::ViewAllowed {
+            out.extend(self.make_resumable(from));
+        }
+        out
     }
 }
 

@@ -50,9 +50,13 @@ where
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let role = match tokio::time::timeout(HELLO_TIMEOUT, first_hello(&mut sink, &mut stream)).await
+    let (role, resume) = match tokio::time::timeout(
+        HELLO_TIMEOUT,
+        first_hello(&mut sink, &mut stream),
+    )
+    .await
     {
-        Ok(Some(role)) => role,
+        Ok(Some(hello)) => hello,
         Ok(None) => return,
         Err(_) => {
             let _ = send(
@@ -88,11 +92,12 @@ where
         lang: None,
         site: Some(c.site.clone()),
         ice_servers: c.ice_servers.clone(),
+        resume: None,
     };
     if send(&mut sink, &reply).await.is_err() {
         return;
     }
-    let mut outbox = c.hub.join(c.conn, joined).await;
+    let mut outbox = c.hub.join(c.conn, joined, resume).await;
     tracing::info!(conn = c.conn, role = ?role, "signaling connection joined");
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut budget = MessageBudget::new(c.messages_per_second, Instant::now());
@@ -161,7 +166,8 @@ where
 }
 
 /// Waits for a valid `hello`; anything else gets an error and ends the connection.
-async fn first_hello<S, R>(sink: &mut S, stream: &mut R) -> Option<Role>
+/// Returns the role and the resumption token, if one was presented.
+async fn first_hello<S, R>(sink: &mut S, stream: &mut R) -> Option<(Role, Option<String>)>
 where
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
@@ -183,8 +189,10 @@ where
         };
         let reply = match SignalMessage::parse(text.as_str()) {
             Ok(SignalMessage::Hello {
-                role: Some(role), ..
-            }) => return Some(role),
+                role: Some(role),
+                resume,
+                ..
+            }) => return Some((role, resume)),
             Ok(SignalMessage::Hello { role: None, .. }) => {
                 SignalMessage::error(ErrorCode::Malformed, "hello: missing field `role`")
             }
