@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 use acote_proto::{ErrorCode, IceServer, Requester, Role, SignalMessage};
 use tokio::sync::mpsc;
 
+use acote_proto::channel::ControlState;
+
 use crate::control::{Control, ControlEffect, Marker};
 use crate::encode::h264::{H264Encoder, H264Settings};
 use crate::input::inject::InjectorHandle;
@@ -65,6 +67,11 @@ enum Outcome {
 }
 
 /// Runs until `shutdown` completes or the relay is refused for good.
+///
+/// A session outlives its connection to the relay: while the driver waits and
+/// reconnects, media keeps flowing, the data channel is still read (control was taken
+/// back, so input is refused) and the session's timers run; the next `hello` carries the
+/// resumption token.
 pub async fn run(
     opts: Options,
     prompter: &mut dyn Prompter,
@@ -73,47 +80,55 @@ pub async fn run(
 ) -> Result<(), SignalClientError> {
     tokio::pin!(shutdown);
     let mut backoff = Backoff::default();
-    let mut session = Session::new();
+    let mut live = Live {
+        opts: &opts,
+        client: None,
+        prompter,
+        session: Session::new(),
+        media: None,
+        who: None,
+        ice_servers: Vec::new(),
+        frames: 0,
+        unsent_consents: Vec::new(),
+    };
+    let mut delay = Duration::ZERO;
     loop {
-        prompter.status(&Status::Connecting);
-        let attempt = tokio::select! {
-            r = SignalClient::connect(&opts.signal_url, opts.tls.clone()) => r,
-            () = &mut shutdown => return Ok(()),
+        if !delay.is_zero() && live.offline(tokio::time::sleep(delay), ui, &mut shutdown).await.is_none() {
+            live.quit().await;
+            return Ok(());
+        }
+        live.prompter.status(&Status::Connecting);
+        let connecting = SignalClient::connect(&opts.signal_url, opts.tls.clone());
+        let Some(attempt) = live.offline(connecting, ui, &mut shutdown).await else {
+            live.quit().await;
+            return Ok(());
         };
         let outcome = match attempt {
             Ok(client) => {
                 backoff.reset();
-                let mut live = Live {
-                    opts: &opts,
-                    client,
-                    prompter: &mut *prompter,
-                    session: &mut session,
-                    media: None,
-                    who: None,
-                    ice_servers: Vec::new(),
-                    frames: 0,
-                };
+                live.client = Some(client);
                 let outcome = live.run(ui, &mut shutdown).await;
-                live.wind_down().await;
+                live.client = None;
+                live.disconnected().await;
                 outcome
             }
-            Err(e) if !e.is_transient() => return Err(e),
+            Err(e) if !e.is_transient() => {
+                live.quit().await;
+                return Err(e);
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "relay unreachable");
                 Outcome::Lost
             }
         };
         if let Outcome::Quit = outcome {
+            live.quit().await;
             return Ok(());
         }
-        let delay = backoff.next_delay();
-        prompter.status(&Status::Retrying {
+        delay = backoff.next_delay();
+        live.prompter.status(&Status::Retrying {
             in_secs: delay.as_secs(),
         });
-        tokio::select! {
-            () = tokio::time::sleep(delay) => {}
-            () = &mut shutdown => return Ok(()),
-        }
     }
 }
 
@@ -126,17 +141,21 @@ struct Media {
     failures: mpsc::Receiver<PipelineError>,
 }
 
-/// State of one live connection to the relay.
+/// The agent's state across connections to the relay.
 struct Live<'a> {
     opts: &'a Options,
-    client: SignalClient,
+    /// The signaling connection, when there is one.
+    client: Option<SignalClient>,
     prompter: &'a mut dyn Prompter,
-    session: &'a mut Session,
+    session: Session,
     media: Option<Media>,
     who: Option<Requester>,
     ice_servers: Vec<IceServer>,
     /// Frames captured in the current session, reported when it ends.
     frames: u64,
+    /// Consent steps taken while the relay was out of reach, sent for its audit log once
+    /// the session resumed.
+    unsent_consents: Vec<SignalMessage>,
 }
 
 enum Input {
@@ -154,14 +173,24 @@ impl Live<'_> {
         ui: &mut mpsc::UnboundedReceiver<UiEvent>,
         shutdown: &mut (impl Future<Output = ()> + Unpin),
     ) -> Outcome {
-        let hello = SignalMessage::client_hello(Role::Agent, Some(self.opts.lang.clone()));
-        if self.client.send(&hello).await.is_err() {
+        let hello = SignalMessage::Hello {
+            v: acote_proto::PROTOCOL_VERSION,
+            role: Some(Role::Agent),
+            lang: Some(self.opts.lang.clone()),
+            site: None,
+            ice_servers: Vec::new(),
+            resume: self.session.resume_token().map(str::to_string),
+        };
+        if self.send(hello).await.is_err() {
             return Outcome::Lost;
         }
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         loop {
+            let Some(client) = self.client.as_mut() else {
+                return Outcome::Lost;
+            };
             let input = tokio::select! {
-                m = self.client.recv() => Input::Signal(m),
+                m = client.recv() => Input::Signal(m),
                 e = ui.recv() => Input::Ui(e),
                 i = media_event(&mut self.media) => i,
                 _ = tick.tick() => Input::Tick,
@@ -182,58 +211,102 @@ impl Live<'_> {
                     tracing::warn!(error = %e, "lost the relay");
                     return Outcome::Lost;
                 }
-                Input::Ui(Some(UiEvent::Answer(yes))) if self.session.is_asking() => {
-                    self.session.handle(now, Event::Answer(yes))
-                }
-                Input::Ui(Some(UiEvent::Answer(yes))) => {
-                    self.control(|c| c.answer(now, yes)).await;
-                    Vec::new()
-                }
-                Input::Ui(Some(UiEvent::StopControl)) => {
-                    self.control(Control::stop).await;
-                    Vec::new()
-                }
-                Input::Ui(Some(UiEvent::EndSession)) if self.session.is_sharing() => {
-                    let _ = self
-                        .client
-                        .send(&SignalMessage::Bye {
-                            reason: acote_proto::ByeReason::Ended,
-                        })
-                        .await;
-                    self.session
-                        .handle(now, Event::Bye(acote_proto::ByeReason::Ended))
-                }
-                Input::Ui(_) => Vec::new(),
-                Input::Peer(Some(PeerEvent::Candidate(c))) => {
-                    let _ = self.client.send(&c).await;
-                    Vec::new()
-                }
-                Input::Peer(Some(PeerEvent::Connected)) => Vec::new(),
-                Input::Peer(Some(PeerEvent::Channel(text))) => {
-                    self.control(|c| c.on_message(now, &text)).await;
-                    Vec::new()
-                }
-                Input::Peer(Some(PeerEvent::Failed) | None) | Input::PipelineFailed => {
-                    self.session.handle(now, Event::MediaFailed)
-                }
-                Input::Tick => {
-                    self.control(|c| c.poll(now)).await;
-                    self.session.poll(now)
-                }
                 Input::Shutdown => {
                     if self.session.is_sharing() {
                         let _ = self
-                            .client
-                            .send(&SignalMessage::Bye {
+                            .send(SignalMessage::Bye {
                                 reason: acote_proto::ByeReason::Ended,
                             })
                             .await;
                     }
                     return Outcome::Quit;
                 }
+                local => self.local(now, local).await,
             };
             for action in actions {
                 self.perform(action).await;
+            }
+        }
+    }
+
+    /// Waits for `fut` (a back-off delay, a connection attempt) while the session goes
+    /// on without the relay. `None` when the agent is shutting down.
+    async fn offline<T>(
+        &mut self,
+        fut: impl Future<Output = T>,
+        ui: &mut mpsc::UnboundedReceiver<UiEvent>,
+        shutdown: &mut (impl Future<Output = ()> + Unpin),
+    ) -> Option<T> {
+        tokio::pin!(fut);
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            let input = tokio::select! {
+                r = &mut fut => return Some(r),
+                e = ui.recv() => Input::Ui(e),
+                i = media_event(&mut self.media) => i,
+                _ = tick.tick() => Input::Tick,
+                () = &mut *shutdown => return None,
+            };
+            let actions = self.local(Instant::now(), input).await;
+            for action in actions {
+                self.perform(action).await;
+            }
+        }
+    }
+
+    /// What the resident, the peer connection and the clock say, online or not.
+    async fn local(&mut self, now: Instant, input: Input) -> Vec<Action> {
+        match input {
+            Input::Ui(Some(UiEvent::Answer(yes))) if self.session.is_asking() => {
+                self.session.handle(now, Event::Answer(yes))
+            }
+            Input::Ui(Some(UiEvent::Answer(yes))) => {
+                self.control(|c| c.answer(now, yes)).await;
+                Vec::new()
+            }
+            Input::Ui(Some(UiEvent::StopControl)) => {
+                self.control(Control::stop).await;
+                Vec::new()
+            }
+            Input::Ui(Some(UiEvent::EndSession)) if self.session.is_sharing() => {
+                let bye = SignalMessage::Bye {
+                    reason: acote_proto::ByeReason::Ended,
+                };
+                let _ = self.send(bye).await;
+                self.session
+                    .handle(now, Event::Bye(acote_proto::ByeReason::Ended))
+            }
+            Input::Peer(Some(PeerEvent::Candidate(c))) => {
+                // Offline, a candidate is lost: an ICE restart after the resume makes new ones.
+                let _ = self.send(c).await;
+                Vec::new()
+            }
+            Input::Peer(Some(PeerEvent::Channel(text))) => {
+                self.control(|c| c.on_message(now, &text)).await;
+                Vec::new()
+            }
+            Input::Peer(Some(PeerEvent::Failed) | None) | Input::PipelineFailed => {
+                self.session.handle(now, Event::MediaFailed)
+            }
+            Input::Tick => {
+                self.control(|c| c.poll(now)).await;
+                self.session.poll(now)
+            }
+            Input::Ui(_) | Input::Peer(Some(PeerEvent::Connected)) => Vec::new(),
+            Input::Signal(_) | Input::Shutdown => Vec::new(),
+        }
+    }
+
+    /// Sends on the signaling connection. Without one, consent steps are kept for the
+    /// audit log and sent after the resume; anything else is dropped.
+    async fn send(&mut self, msg: SignalMessage) -> Result<(), SignalClientError> {
+        match self.client.as_mut() {
+            Some(client) => client.send(&msg).await,
+            None => {
+                if matches!(msg, SignalMessage::Consent { .. }) && self.session.is_sharing() {
+                    self.unsent_consents.push(msg);
+                }
+                Err(SignalClientError::Unreachable("not connected".into()))
             }
         }
     }
@@ -283,6 +356,17 @@ impl Live<'_> {
                 Vec::new()
             }
             SignalMessage::Bye { reason } => self.session.handle(now, Event::Bye(reason)),
+            SignalMessage::ResumeToken { token } => {
+                self.session.handle(now, Event::ResumeToken(token))
+            }
+            SignalMessage::Resumed { peer_present, .. } => {
+                for consent in std::mem::take(&mut self.unsent_consents) {
+                    let _ = self.send(consent).await;
+                }
+                self.session.handle(now, Event::Resumed { peer_present })
+            }
+            SignalMessage::PeerAway => self.session.handle(now, Event::PeerAway),
+            SignalMessage::PeerBack => self.session.handle(now, Event::PeerBack),
             SignalMessage::Error {
                 code: ErrorCode::Unavailable,
                 ..
@@ -315,12 +399,61 @@ impl Live<'_> {
             Action::StartSharing(grant) => self.start_sharing(grant).await,
             Action::StopSharing => self.stop_media().await,
             Action::Send(msg) => {
-                let _ = self.client.send(&msg).await;
+                let _ = self.send(msg).await;
             }
             Action::Ended(reason) => {
+                self.unsent_consents.clear();
                 self.prompter.ended(reason, self.frames);
                 self.frames = 0;
                 self.who = None;
+            }
+            Action::Interrupted => self.interrupted().await,
+            Action::Resumed => {
+                if let Some(by) = &self.who {
+                    self.prompter.resumed(by);
+                }
+            }
+            Action::RestartIce => self.restart_ice().await,
+        }
+    }
+
+    /// A side's signaling is down: control is taken back at once (held keys and buttons
+    /// released), the caseworker's page is told over the data channel if it still
+    /// works, and the resident hears it in their words. A resume never brings control
+    /// back: the caseworker must ask and the resident say yes again.
+    async fn interrupted(&mut self) {
+        let Some(media) = self.media.as_mut() else {
+            return;
+        };
+        let effects = media.control.stop();
+        let had_control = effects
+            .iter()
+            .any(|e| matches!(e, ControlEffect::Changed(ControlState::TakenBack)));
+        let effects = effects
+            .into_iter()
+            .filter(|e| !matches!(e, ControlEffect::Changed(_)))
+            .collect();
+        self.apply(effects).await;
+        if let Some(by) = &self.who {
+            self.prompter.interrupted(by, had_control);
+        }
+    }
+
+    /// The path failed while a side was away: offer again with new ICE credentials.
+    async fn restart_ice(&mut self) {
+        let Some(media) = &self.media else {
+            return;
+        };
+        match media.peer.restart_offer().await {
+            Ok(sdp) => {
+                tracing::info!("media path failed during the interruption; restarting ICE");
+                let _ = self.send(SignalMessage::Offer { sdp }).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot restart ICE");
+                for a in self.session.handle(Instant::now(), Event::MediaFailed) {
+                    Box::pin(self.perform(a)).await;
+                }
             }
         }
     }
@@ -359,7 +492,7 @@ impl Live<'_> {
         });
         match offer {
             Ok(sdp) => {
-                let _ = self.client.send(&SignalMessage::Offer { sdp }).await;
+                let _ = self.send(SignalMessage::Offer { sdp }).await;
                 if let Some(by) = &self.who {
                     self.prompter.sharing(by);
                 }
@@ -379,6 +512,11 @@ impl Live<'_> {
             return;
         };
         let effects = f(&mut media.control);
+        self.apply(effects).await;
+    }
+
+    /// Carries out what control decided.
+    async fn apply(&mut self, effects: Vec<ControlEffect>) {
         let who = self.who.clone().unwrap_or_else(|| Requester {
             name: None,
             site: String::new(),
@@ -389,7 +527,7 @@ impl Live<'_> {
                 ControlEffect::Withdraw => self.prompter.cancel_question(),
                 ControlEffect::Changed(state) => self.prompter.control_changed(state, &who),
                 ControlEffect::Audit(event) => {
-                    let _ = self.client.send(&SignalMessage::Consent { event }).await;
+                    let _ = self.send(SignalMessage::Consent { event }).await;
                 }
                 ControlEffect::Reply(msg) => {
                     if let Some(media) = &self.media {
@@ -409,10 +547,28 @@ impl Live<'_> {
         }
     }
 
-    /// The connection is over: stop anything in progress, tell the resident.
-    async fn wind_down(&mut self) {
+    /// The connection to the relay is over: a resumable session is only interrupted;
+    /// anything else stops, and the resident is told.
+    async fn disconnected(&mut self) {
         for action in self.session.handle(Instant::now(), Event::Disconnected) {
             self.perform(action).await;
+        }
+        if !self.session.is_sharing() {
+            self.stop_media().await;
+        }
+    }
+
+    /// The agent exits: whatever is in progress stops.
+    async fn quit(&mut self) {
+        self.disconnected().await;
+        if self.session.is_sharing() {
+            // Interrupted: end it here; the relay ends the caseworker's side in 60 s.
+            for action in self
+                .session
+                .handle(Instant::now(), Event::Bye(acote_proto::ByeReason::Ended))
+            {
+                self.perform(action).await;
+            }
         }
         self.stop_media().await;
     }

@@ -163,8 +163,49 @@ pub fn ended(lang: Lang, reason: ByeReason) -> &'static str {
         (Lang::En, ByeReason::PeerGone) => "The connection was lost. Sharing has stopped.",
         (Lang::Fr, ByeReason::Error) => "Un problème technique a arrêté le partage.",
         (Lang::En, ByeReason::Error) => "A technical problem stopped the sharing.",
+        (Lang::Fr, ByeReason::ConnectionLost) => {
+            "La connexion n'est pas revenue en 1 minute. Le partage est arrêté."
+        }
+        (Lang::En, ByeReason::ConnectionLost) => {
+            "The connection did not come back within a minute. Sharing has stopped."
+        }
         (Lang::Fr, _) => "Le partage est terminé.",
         (Lang::En, _) => "Sharing has ended.",
+    }
+}
+
+/// The connection to the caseworker is interrupted (either side's link to the relay).
+/// Control, if it was given, is taken back: said plainly, because the resident must
+/// know that a new request is a new question, not the old yes.
+pub fn interrupted(lang: Lang, by: &Requester, had_control: bool) -> String {
+    let w = who(lang, by);
+    match (lang, had_control) {
+        (Lang::Fr, true) => format!(
+            "La connexion est interrompue. {w} peut encore voir votre écran ; pour utiliser votre souris, il devra vous redemander. Reconnexion en cours (1 minute au plus)…"
+        ),
+        (Lang::En, true) => format!(
+            "The connection was interrupted. {w} can still see your screen; they must ask again to use your mouse. Reconnecting (a minute at most)…"
+        ),
+        (Lang::Fr, false) => format!(
+            "La connexion est interrompue. {w} peut encore voir votre écran. Reconnexion en cours (1 minute au plus)…"
+        ),
+        (Lang::En, false) => format!(
+            "The connection was interrupted. {w} can still see your screen. Reconnecting (a minute at most)…"
+        ),
+    }
+}
+
+/// The connection is back after an interruption.
+pub fn resumed(lang: Lang, by: &Requester) -> String {
+    match lang {
+        Lang::Fr => format!(
+            "La connexion est revenue. Votre écran est visible par {}. Pour arrêter : tapez q puis Entrée.",
+            who(lang, by)
+        ),
+        Lang::En => format!(
+            "The connection is back. Your screen is visible to {}. To stop: type q then Enter.",
+            who(lang, by)
+        ),
     }
 }
 
