@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use acote_proto::{ErrorCode, IceServer, Requester, Role, SignalMessage};
 use tokio::sync::mpsc;
@@ -90,6 +90,7 @@ pub async fn run(
         ice_servers: Vec::new(),
         frames: 0,
         unsent_consents: Vec::new(),
+        last_turn: (Instant::now(), SystemTime::now()),
     };
     let mut delay = Duration::ZERO;
     loop {
@@ -156,7 +157,15 @@ struct Live<'a> {
     /// Consent steps taken while the relay was out of reach, sent for its audit log once
     /// the session resumed.
     unsent_consents: Vec<SignalMessage>,
+    /// When the event loop last turned (it turns at least every 250 ms), on both clocks:
+    /// the monotonic one stops during a system suspend, the wall clock does not.
+    last_turn: (Instant, SystemTime),
 }
+
+/// A gap this long between two turns of the event loop means the agent was not running
+/// (laptop asleep, process stopped): control is taken back before anything queued
+/// meanwhile is handled.
+const STALL: Duration = Duration::from_secs(10);
 
 enum Input {
     Signal(Result<Option<SignalMessage>, SignalClientError>),
@@ -196,6 +205,7 @@ impl Live<'_> {
                 _ = tick.tick() => Input::Tick,
                 () = &mut *shutdown => Input::Shutdown,
             };
+            self.check_stall().await;
             let now = Instant::now();
             let actions = match input {
                 Input::Signal(Ok(Some(msg))) => match self.on_signal(now, msg).await {
@@ -247,6 +257,7 @@ impl Live<'_> {
                 _ = tick.tick() => Input::Tick,
                 () = &mut *shutdown => return None,
             };
+            self.check_stall().await;
             let actions = self.local(Instant::now(), input).await;
             for action in actions {
                 self.perform(action).await;
@@ -436,6 +447,30 @@ impl Live<'_> {
         self.apply(effects).await;
         if let Some(by) = &self.who {
             self.prompter.interrupted(by, had_control);
+        }
+    }
+
+    /// After a stall (see [`STALL`]) control is taken back, as after an interruption:
+    /// the resident may have walked away meanwhile, and input the caseworker sent during
+    /// the stall must not land unseen. The view consent stands.
+    async fn check_stall(&mut self) {
+        let (mono, wall) = (Instant::now(), SystemTime::now());
+        let (last_mono, last_wall) = std::mem::replace(&mut self.last_turn, (mono, wall));
+        let gap = mono
+            .duration_since(last_mono)
+            .max(wall.duration_since(last_wall).unwrap_or_default());
+        if gap < STALL || !self.session.is_sharing() {
+            return;
+        }
+        tracing::warn!(
+            secs = gap.as_secs(),
+            "the agent was not running (suspended or stopped); control is taken back"
+        );
+        self.interrupted().await;
+        if self.client.is_some()
+            && let Some(by) = &self.who
+        {
+            self.prompter.resumed(by);
         }
     }
 
