@@ -164,8 +164,11 @@ async function onOffer(a, sdp) {
         window.dispatchEvent(new CustomEvent('acote:channel', { detail: channel }));
       },
       // While a side is reconnecting, the agent restarts ICE once both are back.
+      // Otherwise the path to the resident is gone: say so to both sides at once.
       onFailed: () => {
-        if (ui.getState() !== 'reconnecting') finish(a, 'connection-lost', 'peerLost');
+        if (ui.getState() === 'reconnecting') return;
+        a.sig.send({ type: 'bye', reason: 'error' });
+        finish(a, 'connection-lost', 'peerLost');
       },
     });
     window.acote.pc = a.peer.pc;
