@@ -94,7 +94,12 @@ pub async fn run(
     };
     let mut delay = Duration::ZERO;
     loop {
-        if !delay.is_zero() && live.offline(tokio::time::sleep(delay), ui, &mut shutdown).await.is_none() {
+        if !delay.is_zero()
+            && live
+                .offline(tokio::time::sleep(delay), ui, &mut shutdown)
+                .await
+                .is_none()
+        {
             live.quit().await;
             return Ok(());
         }

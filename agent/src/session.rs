@@ -111,7 +111,9 @@ enum State {
         peer_away: bool,
     },
     /// Sharing, but our own connection to the relay dropped; ends at `deadline`.
-    Interrupted { deadline: Instant },
+    Interrupted {
+        deadline: Instant,
+    },
 }
 
 /// The session state machine.
@@ -143,7 +145,10 @@ impl Session {
 
     /// True while the screen is being shared (also while interrupted).
     pub fn is_sharing(&self) -> bool {
-        matches!(self.state, State::Sharing { .. } | State::Interrupted { .. })
+        matches!(
+            self.state,
+            State::Sharing { .. } | State::Interrupted { .. }
+        )
     }
 
     /// The token to present when reconnecting, while the session is interrupted.
@@ -215,7 +220,10 @@ impl Session {
                 self.token = Some(token);
                 Vec::new()
             }
-            (State::Sharing { peer_away: true } | State::Interrupted { .. }, Event::MediaFailed) => {
+            (
+                State::Sharing { peer_away: true } | State::Interrupted { .. },
+                Event::MediaFailed,
+            ) => {
                 // A side is away: its return renegotiates the path; the window decides.
                 self.media_failed = true;
                 Vec::new()
@@ -529,7 +537,10 @@ mod tests {
         assert_eq!(s.resume_token(), Some("tok"));
         // Further drops while reconnecting change nothing.
         assert!(s.handle(t0, Event::Disconnected).is_empty());
-        assert!(s.poll(t0 + RESUME_WINDOW - Duration::from_secs(1)).is_empty());
+        assert!(
+            s.poll(t0 + RESUME_WINDOW - Duration::from_secs(1))
+                .is_empty()
+        );
         let out = s.handle(
             t0 + Duration::from_secs(59),
             Event::Resumed { peer_present: true },
@@ -547,9 +558,10 @@ mod tests {
         s.handle(t0, Event::Disconnected);
         let out = s.poll(t0 + RESUME_WINDOW);
         assert!(stops(&out));
-        assert!(out
-            .iter()
-            .any(|a| matches!(a, Action::Ended(ByeReason::ConnectionLost))));
+        assert!(
+            out.iter()
+                .any(|a| matches!(a, Action::Ended(ByeReason::ConnectionLost)))
+        );
         assert!(!s.is_sharing());
         assert_eq!(s.resume_token(), None);
     }
@@ -561,19 +573,26 @@ mod tests {
         s.handle(t0, Event::Disconnected);
         let out = s.handle(t0, Event::Bye(ByeReason::ConnectionLost));
         assert!(stops(&out));
-        assert!(out
-            .iter()
-            .any(|a| matches!(a, Action::Ended(ByeReason::ConnectionLost))));
+        assert!(
+            out.iter()
+                .any(|a| matches!(a, Action::Ended(ByeReason::ConnectionLost)))
+        );
     }
 
     #[test]
     fn media_failing_while_a_side_is_away_waits_and_restarts_ice_on_return() {
         let t0 = Instant::now();
         let mut s = sharing_with_token(t0);
-        assert!(matches!(s.handle(t0, Event::PeerAway)[..], [Action::Interrupted]));
+        assert!(matches!(
+            s.handle(t0, Event::PeerAway)[..],
+            [Action::Interrupted]
+        ));
         assert!(s.handle(t0, Event::MediaFailed).is_empty(), "not ended");
         let out = s.handle(t0, Event::PeerBack);
-        assert!(matches!(out[..], [Action::Resumed, Action::RestartIce]), "{out:?}");
+        assert!(
+            matches!(out[..], [Action::Resumed, Action::RestartIce]),
+            "{out:?}"
+        );
         // With both sides there, a failure still ends the session as before.
         assert!(stops(&s.handle(t0, Event::MediaFailed)));
     }

@@ -130,7 +130,11 @@ mod tests {
             "00112233445566778899aabbccddeeff0",
             "0011223344556677889\u{e9}aabbccddeef",
         ] {
-            assert_eq!(ResumeToken::parse(bad), Err(ResumeTokenError::Shape), "{bad}");
+            assert_eq!(
+                ResumeToken::parse(bad),
+                Err(ResumeTokenError::Shape),
+                "{bad}"
+            );
         }
     }
 

@@ -72,8 +72,7 @@ impl Sessions {
         if idle >= IDLE_TIMEOUT || age >= MAX_AGE {
             return;
         }
-        let (Some(created), Some(last_seen)) = (now.checked_sub(age), now.checked_sub(idle))
-        else {
+        let (Some(created), Some(last_seen)) = (now.checked_sub(age), now.checked_sub(idle)) else {
             return;
         };
         self.by_hash.insert(
@@ -167,14 +166,42 @@ mod tests {
         let now = Instant::now() + MAX_AGE;
         let mut s = Sessions::default();
         let hash = token_hash("tok");
-        s.restore(now, hash.clone(), "marie".into(), "c".into(), Duration::from_secs(3600), Duration::from_secs(60));
+        s.restore(
+            now,
+            hash.clone(),
+            "marie".into(),
+            "c".into(),
+            Duration::from_secs(3600),
+            Duration::from_secs(60),
+        );
         assert_eq!(s.touch(now, "tok").unwrap().login, "marie");
-        s.restore(now, token_hash("idle"), "lea".into(), "c".into(), Duration::from_secs(3600), IDLE_TIMEOUT);
-        s.restore(now, token_hash("old"), "lea".into(), "c".into(), MAX_AGE, Duration::ZERO);
+        s.restore(
+            now,
+            token_hash("idle"),
+            "lea".into(),
+            "c".into(),
+            Duration::from_secs(3600),
+            IDLE_TIMEOUT,
+        );
+        s.restore(
+            now,
+            token_hash("old"),
+            "lea".into(),
+            "c".into(),
+            MAX_AGE,
+            Duration::ZERO,
+        );
         assert!(s.touch(now, "idle").is_none());
         assert!(s.touch(now, "old").is_none());
         // Restored 11 h 59 min old: one more minute of life, whatever the activity.
-        s.restore(now, token_hash("late"), "lea".into(), "c".into(), MAX_AGE - Duration::from_secs(60), Duration::ZERO);
+        s.restore(
+            now,
+            token_hash("late"),
+            "lea".into(),
+            "c".into(),
+            MAX_AGE - Duration::from_secs(60),
+            Duration::ZERO,
+        );
         assert!(s.touch(now + Duration::from_secs(59), "late").is_some());
         assert!(s.touch(now + Duration::from_secs(60), "late").is_none());
     }

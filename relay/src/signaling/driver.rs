@@ -13,8 +13,8 @@ use acote_proto::resume::{RESUME_WINDOW, TokenHash};
 
 use super::hub::{Caseworker, ConnId, Hub, HubStats, Output, Restored, Resumable, TokenPair};
 use crate::store::Store;
-use crate::store::carry_over::ResumableRow;
 use crate::store::audit::Record;
+use crate::store::carry_over::ResumableRow;
 use crate::store::time::unix_now;
 
 /// What a peer is told when its step cannot be written to the audit log.
@@ -305,7 +305,11 @@ async fn restore(hub: &mut Hub, store: &Store) {
         }
     }
     if !restored.is_empty() {
-        tracing::info!(sessions = restored.len(), left_s = left.as_secs(), "waiting for the sides of sessions live before the restart");
+        tracing::info!(
+            sessions = restored.len(),
+            left_s = left.as_secs(),
+            "waiting for the sides of sessions live before the restart"
+        );
     }
     hub.restore(restored);
     write_audit(store, &ended).await;

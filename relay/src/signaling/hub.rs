@@ -231,14 +231,28 @@ impl Hub {
             if agent.resume.is_some() {
                 return self.side_dropped(now, conn, viewer, Role::Agent);
             }
-            let out = self.finish(now, conn, viewer, "agent_gone", &[(viewer, ByeReason::PeerGone)], false);
+            let out = self.finish(
+                now,
+                conn,
+                viewer,
+                "agent_gone",
+                &[(viewer, ByeReason::PeerGone)],
+                false,
+            );
             self.agents.remove(&conn);
             out
         } else if let Some(agent) = self.viewers.get(&conn).and_then(|v| v.agent) {
             if self.agents.get(&agent).is_some_and(|a| a.resume.is_some()) {
                 return self.side_dropped(now, conn, agent, Role::Viewer);
             }
-            let out = self.finish(now, agent, conn, "viewer_gone", &[(agent, ByeReason::PeerGone)], true);
+            let out = self.finish(
+                now,
+                agent,
+                conn,
+                "viewer_gone",
+                &[(agent, ByeReason::PeerGone)],
+                true,
+            );
             self.viewers.remove(&conn);
             out
         } else {

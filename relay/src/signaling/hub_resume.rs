@@ -81,7 +81,11 @@ impl Hub {
         if a.resume.is_some() {
             return Vec::new();
         }
-        let Some(login) = self.viewers.get(&viewer).map(|v| v.caseworker.login.clone()) else {
+        let Some(login) = self
+            .viewers
+            .get(&viewer)
+            .map(|v| v.caseworker.login.clone())
+        else {
             return Vec::new();
         };
         let (agent_token, viewer_token) = (ResumeToken::random(), ResumeToken::random());
@@ -150,10 +154,7 @@ impl Hub {
                 if let Some((cw, addr)) = &caseworker {
                     record = record.actor(&cw.login).with("addr", addr);
                 }
-                let mut out = vec![
-                    Output::Audit(record),
-                    bye(conn, ByeReason::ConnectionLost),
-                ];
+                let mut out = vec![Output::Audit(record), bye(conn, ByeReason::ConnectionLost)];
                 match (role, caseworker) {
                     (Role::Agent, _) => out.extend(self.agent_joined(now, conn)),
                     (Role::Viewer, Some((cw, addr))) => self.viewer_joined(conn, cw, addr),
@@ -177,18 +178,31 @@ impl Hub {
         let mut found = None;
         for (&agent, a) in &self.agents {
             if let (Some(pair), AgentState::Paired { viewer, .. }) = (&a.resume, &a.state) {
-                let hash = if role == Role::Agent { pair.agent } else { pair.viewer };
+                let hash = if role == Role::Agent {
+                    pair.agent
+                } else {
+                    pair.viewer
+                };
                 if hash.matches(&presented) {
                     found = Some((agent, *viewer));
                 }
             }
         }
         let (agent, viewer) = found?;
-        if self.ghosts.get(&agent).or(self.ghosts.get(&viewer)).is_some_and(|d| now >= *d) {
+        if self
+            .ghosts
+            .get(&agent)
+            .or(self.ghosts.get(&viewer))
+            .is_some_and(|d| now >= *d)
+        {
             // Due to end at the next tick: too late.
             return None;
         }
-        let (old, peer) = if role == Role::Agent { (agent, viewer) } else { (viewer, agent) };
+        let (old, peer) = if role == Role::Agent {
+            (agent, viewer)
+        } else {
+            (viewer, agent)
+        };
         if role == Role::Viewer {
             let (cw, addr) = caseworker?;
             let v = self.viewers.get_mut(&viewer)?;
@@ -216,7 +230,9 @@ impl Hub {
         }
         let tokens = *pair;
         let session = a.session.clone();
-        let login = self.viewers.get(&if role == Role::Agent { peer } else { conn })?;
+        let login = self
+            .viewers
+            .get(&if role == Role::Agent { peer } else { conn })?;
         let (login, who) = (login.caseworker.login.clone(), login.caseworker.who.clone());
         self.stats.resumed += 1;
         tracing::info!(conn, side = ?role, "a side of a session is back");
@@ -301,7 +317,11 @@ impl Hub {
                 self.ghosts.remove(&ghost);
                 continue;
             };
-            tracing::info!(agent, viewer, "session ended: a side did not come back within 60 s");
+            tracing::info!(
+                agent,
+                viewer,
+                "session ended: a side did not come back within 60 s"
+            );
             let tell = [
                 (viewer, ByeReason::ConnectionLost),
                 (agent, ByeReason::ConnectionLost),

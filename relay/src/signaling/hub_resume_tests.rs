@@ -70,9 +70,22 @@ fn an_agent_back_within_59_s_resumes_without_a_new_code() {
     assert_eq!(events(&out), vec!["resumed"]);
     assert_eq!(records(&out)[0].actor, "marie");
     // Signaling flows again between the new connection and the viewer.
-    let out = hub.message(t0 + secs(60), V, SignalMessage::Answer { sdp: "v=0".into() });
-    assert_eq!(out, vec![Output::Send(A2, SignalMessage::Answer { sdp: "v=0".into() })]);
-    assert!(hub.tick(t0 + secs(200)).is_empty(), "nothing left to expire");
+    let out = hub.message(
+        t0 + secs(60),
+        V,
+        SignalMessage::Answer { sdp: "v=0".into() },
+    );
+    assert_eq!(
+        out,
+        vec![Output::Send(
+            A2,
+            SignalMessage::Answer { sdp: "v=0".into() }
+        )]
+    );
+    assert!(
+        hub.tick(t0 + secs(200)).is_empty(),
+        "nothing left to expire"
+    );
     assert_eq!(hub.stats().resumed, 1);
 }
 
@@ -112,7 +125,10 @@ fn wrong_tokens_and_the_other_sides_token_are_refused() {
     assert_eq!(hub.stats().resume_refused, 5);
     // The real one still works.
     let out = hub.resume(t0 + secs(3), A2, Role::Agent, &a, None);
-    assert!(matches!(sent_to(&out, A2)[0], SignalMessage::Resumed { .. }));
+    assert!(matches!(
+        sent_to(&out, A2)[0],
+        SignalMessage::Resumed { .. }
+    ));
 }
 
 #[test]
@@ -131,9 +147,22 @@ fn a_token_works_once() {
     let fresh = token_of(&out, V2).unwrap();
     hub.left(t0 + secs(6), V2);
     let out = hub.resume(t0 + secs(7), 30, Role::Viewer, &v, Some((cw(), addr(1))));
-    assert_eq!(bye_to(&out, 30), Some(ByeReason::ConnectionLost), "replay refused");
-    let out = hub.resume(t0 + secs(8), 31, Role::Viewer, &fresh, Some((cw(), addr(1))));
-    assert!(matches!(sent_to(&out, 31)[0], SignalMessage::Resumed { .. }));
+    assert_eq!(
+        bye_to(&out, 30),
+        Some(ByeReason::ConnectionLost),
+        "replay refused"
+    );
+    let out = hub.resume(
+        t0 + secs(8),
+        31,
+        Role::Viewer,
+        &fresh,
+        Some((cw(), addr(1))),
+    );
+    assert!(matches!(
+        sent_to(&out, 31)[0],
+        SignalMessage::Resumed { .. }
+    ));
 }
 
 #[test]
@@ -141,10 +170,19 @@ fn a_viewer_token_needs_the_same_caseworker_signed_in() {
     let t0 = Instant::now();
     let (mut hub, _, v) = sharing(t0);
     hub.left(t0, V);
-    let out = hub.resume(t0 + secs(1), V2, Role::Viewer, &v, Some((cw_named("lea"), addr(9))));
+    let out = hub.resume(
+        t0 + secs(1),
+        V2,
+        Role::Viewer,
+        &v,
+        Some((cw_named("lea"), addr(9))),
+    );
     assert_eq!(bye_to(&out, V2), Some(ByeReason::ConnectionLost));
     let out = hub.resume(t0 + secs(1), 30, Role::Viewer, &v, Some((cw(), addr(1))));
-    assert!(matches!(sent_to(&out, 30)[0], SignalMessage::Resumed { .. }));
+    assert!(matches!(
+        sent_to(&out, 30)[0],
+        SignalMessage::Resumed { .. }
+    ));
 }
 
 #[test]
@@ -153,13 +191,28 @@ fn a_resume_replaces_a_connection_the_relay_still_thinks_alive() {
     let (mut hub, a, _) = sharing(t0);
     // The agent's network changed: the relay has not noticed the old socket is dead.
     let out = hub.resume(t0 + secs(3), A2, Role::Agent, &a, None);
-    assert!(out.contains(&Output::Close(A)), "the stale socket is closed");
-    assert!(matches!(sent_to(&out, A2)[0], SignalMessage::Resumed { peer_present: true, .. }));
+    assert!(
+        out.contains(&Output::Close(A)),
+        "the stale socket is closed"
+    );
+    assert!(matches!(
+        sent_to(&out, A2)[0],
+        SignalMessage::Resumed {
+            peer_present: true,
+            ..
+        }
+    ));
     // When the stale socket finally closes, nothing happens to the session.
     assert!(hub.left(t0 + secs(4), A).is_empty());
     assert_eq!(hub.sessions(), 1);
     let out = hub.message(t0 + secs(5), V, SignalMessage::Answer { sdp: "v=0".into() });
-    assert_eq!(out, vec![Output::Send(A2, SignalMessage::Answer { sdp: "v=0".into() })]);
+    assert_eq!(
+        out,
+        vec![Output::Send(
+            A2,
+            SignalMessage::Answer { sdp: "v=0".into() }
+        )]
+    );
 }
 
 #[test]
@@ -201,7 +254,13 @@ fn a_live_side_saying_bye_while_the_other_is_away_ends_the_session() {
     let t0 = Instant::now();
     let (mut hub, a, _) = sharing(t0);
     hub.left(t0, A);
-    let out = hub.message(t0 + secs(2), V, SignalMessage::Bye { reason: ByeReason::Ended });
+    let out = hub.message(
+        t0 + secs(2),
+        V,
+        SignalMessage::Bye {
+            reason: ByeReason::Ended,
+        },
+    );
     assert_eq!(events(&out), vec!["session_ended"]);
     assert_eq!((hub.sessions(), hub.agents()), (0, 0));
     let out = hub.resume(t0 + secs(3), A2, Role::Agent, &a, None);
@@ -236,7 +295,13 @@ fn sessions_restored_after_a_restart_resume_with_their_tokens() {
     }]);
     assert_eq!((hub.sessions(), hub.agents()), (1, 0));
     let out = hub.resume(t0 + secs(5), A2, Role::Agent, &a, None);
-    assert!(matches!(sent_to(&out, A2)[0], SignalMessage::Resumed { peer_present: false, .. }));
+    assert!(matches!(
+        sent_to(&out, A2)[0],
+        SignalMessage::Resumed {
+            peer_present: false,
+            ..
+        }
+    ));
     assert_eq!(records(&out)[0].session, "s-1");
     let out = hub.resume(t0 + secs(6), V2, Role::Viewer, &v, Some((cw(), addr(1))));
     assert_eq!(sent_to(&out, A2), vec![SignalMessage::PeerBack]);

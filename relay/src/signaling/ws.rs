@@ -50,23 +50,19 @@ where
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let (role, resume) = match tokio::time::timeout(
-        HELLO_TIMEOUT,
-        first_hello(&mut sink, &mut stream),
-    )
-    .await
-    {
-        Ok(Some(hello)) => hello,
-        Ok(None) => return,
-        Err(_) => {
-            let _ = send(
-                &mut sink,
-                &SignalMessage::error(ErrorCode::Unexpected, "no hello within 10 s"),
-            )
-            .await;
-            return;
-        }
-    };
+    let (role, resume) =
+        match tokio::time::timeout(HELLO_TIMEOUT, first_hello(&mut sink, &mut stream)).await {
+            Ok(Some(hello)) => hello,
+            Ok(None) => return,
+            Err(_) => {
+                let _ = send(
+                    &mut sink,
+                    &SignalMessage::error(ErrorCode::Unexpected, "no hello within 10 s"),
+                )
+                .await;
+                return;
+            }
+        };
     let joined = match (role, c.caseworker.take()) {
         (Role::Agent, _) => JoinedAs::Agent,
         (Role::Viewer, Some(caseworker)) => JoinedAs::Viewer {

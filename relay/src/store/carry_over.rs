@@ -199,12 +199,18 @@ mod tests {
             store.save_resumable(&row).await.unwrap();
             store.alive(1234).await.unwrap();
             store.save_web_session(&web, 0, 0).await.unwrap();
-            store.touch_web_session(&web.token_hash, 1100).await.unwrap();
+            store
+                .touch_web_session(&web.token_hash, 1100)
+                .await
+                .unwrap();
             store.close().await;
         }
         let store = Store::open(&dir).await.unwrap();
         assert_eq!(store.take_resumables().await.unwrap(), vec![row]);
-        assert!(store.take_resumables().await.unwrap().is_empty(), "taken once");
+        assert!(
+            store.take_resumables().await.unwrap().is_empty(),
+            "taken once"
+        );
         assert_eq!(store.last_alive().await.unwrap(), Some(1234));
         let back = store.web_session(&web.token_hash).await.unwrap().unwrap();
         assert_eq!(back.last_seen_at, 1100);
