@@ -89,7 +89,8 @@ impl TokenHash {
 
     /// Reads back what [`TokenHash::to_hex`] wrote; `None` if it is not 64 hex digits.
     pub fn from_hex(text: &str) -> Option<Self> {
-        if text.len() != 64 || !text.is_ascii() {
+        // Hex digits only: `from_str_radix` alone would take "+f" as 15.
+        if text.len() != 64 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
             return None;
         }
         let mut out = [0u8; 32];
@@ -144,6 +145,7 @@ mod tests {
         let back = TokenHash::from_hex(&t.hash().to_hex()).unwrap();
         assert!(back.matches(&t.hash()));
         assert!(TokenHash::from_hex("zz").is_none());
+        assert!(TokenHash::from_hex(&"+f".repeat(32)).is_none(), "a sign is not a digit");
         assert!(TokenHash::from_hex(&"é".repeat(32)).is_none());
         assert!(!format!("{t:?}").contains(t.as_wire()));
     }

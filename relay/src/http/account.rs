@@ -10,10 +10,10 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::json;
 
 use super::AppState;
+use crate::auth::forms::{LoginForm, PasswordForm};
 use crate::auth::{self, password};
 use crate::signaling::hub::Caseworker;
 use crate::store::accounts::Account;
@@ -21,7 +21,7 @@ use crate::store::audit::Record;
 use crate::store::time::unix_now;
 
 /// The session cookie's name.
-pub const COOKIE: &str = "acote_session";
+pub use crate::auth::forms::COOKIE;
 /// The header carrying the CSRF token on state-changing requests.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -74,17 +74,14 @@ impl From<crate::store::StoreError> for AppError {
     }
 }
 
-/// The cookie value of `acote_session`, if sent.
+/// The cookie value of `acote_session`, if sent (see [`auth::forms::session_cookie`]).
 pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_string())
-        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+    auth::forms::session_cookie(
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    )
 }
 
 fn set_cookie(token: &str) -> HeaderValue {
@@ -198,13 +195,6 @@ pub async fn me(
     }
 }
 
-/// Body of `POST /api/login`.
-#[derive(Deserialize)]
-pub struct LoginForm {
-    login: String,
-    password: String,
-}
-
 /// `POST /api/login`: checks the password (with lock-out), rotates the session cookie.
 pub async fn login(
     State(state): State<Arc<AppState>>,
@@ -212,10 +202,7 @@ pub async fn login(
     headers: HeaderMap,
     Json(form): Json<LoginForm>,
 ) -> Result<Response, AppError> {
-    if form.login.chars().count() > 64 || form.password.chars().count() > password::MAX_CHARS {
-        return Err(AppError::BadRequest("too_long"));
-    }
-    let login = form.login.trim().to_lowercase();
+    let login = form.check().map_err(|e| AppError::BadRequest(e.code()))?;
     let (account_key, addr_key) = (format!("account:{login}"), format!("addr:{}", peer.ip()));
     let now = Instant::now();
     let wait = {
@@ -340,19 +327,12 @@ pub async fn logout(
         .into_response())
 }
 
-/// Body of `POST /api/password`.
-#[derive(Deserialize)]
-pub struct PasswordForm {
-    token: String,
-    password: String,
-}
-
 /// `POST /api/password`: sets a password with a one-time link's token.
 pub async fn set_password(
     State(state): State<Arc<AppState>>,
     Json(form): Json<PasswordForm>,
 ) -> Result<Response, AppError> {
-    if form.token.len() != 64 || form.password.chars().count() > password::MAX_CHARS {
+    if form.check().is_err() {
         return Err(AppError::BadRequest("link_invalid"));
     }
     let token_hash = auth::token_hash(&form.token);
