@@ -26,7 +26,7 @@ need_build_tools() {
 
 need_runtime_tools() {
   need_apt Xvfb:xvfb xsetroot:x11-xserver-utils xdpyinfo:x11-utils chromium:chromium \
-    setxkbmap:x11-xkb-utils xdotool:xdotool
+    setxkbmap:x11-xkb-utils xdotool:xdotool ip:iproute2 nft:nftables
 }
 
 # cargo-fuzz from crates.io; it needs nightly features, which RUSTC_BOOTSTRAP=1 allows

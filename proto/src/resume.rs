@@ -145,7 +145,10 @@ mod tests {
         let back = TokenHash::from_hex(&t.hash().to_hex()).unwrap();
         assert!(back.matches(&t.hash()));
         assert!(TokenHash::from_hex("zz").is_none());
-        assert!(TokenHash::from_hex(&"+f".repeat(32)).is_none(), "a sign is not a digit");
+        assert!(
+            TokenHash::from_hex(&"+f".repeat(32)).is_none(),
+            "a sign is not a digit"
+        );
         assert!(TokenHash::from_hex(&"é".repeat(32)).is_none());
         assert!(!format!("{t:?}").contains(t.as_wire()));
     }
