@@ -115,7 +115,9 @@ pub async fn run(
                 live.client = Some(client);
                 let outcome = live.run(ui, &mut shutdown).await;
                 live.client = None;
-                live.disconnected().await;
+                if let Outcome::Lost = outcome {
+                    live.disconnected().await;
+                }
                 outcome
             }
             Err(e) if !e.is_transient() => {
@@ -132,6 +134,10 @@ pub async fn run(
             return Ok(());
         }
         delay = backoff.next_delay();
+        if live.session.resume_token().is_some() {
+            // The session has 60 s to come back: keep trying often.
+            delay = delay.min(Duration::from_secs(4));
+        }
         live.prompter.status(&Status::Retrying {
             in_secs: delay.as_secs(),
         });
@@ -464,7 +470,13 @@ impl Live<'_> {
         let gap = mono
             .duration_since(last_mono)
             .max(wall.duration_since(last_wall).unwrap_or_default());
-        if gap < STALL || !self.session.is_sharing() {
+        let control = self.media.as_ref().map(|m| m.control.state());
+        if gap < STALL
+            || !matches!(
+                control,
+                Some(ControlState::Controlling | ControlState::Asking)
+            )
+        {
             return;
         }
         tracing::warn!(
@@ -598,17 +610,16 @@ impl Live<'_> {
         }
     }
 
-    /// The agent exits: whatever is in progress stops.
+    /// The agent exits: whatever is in progress stops (a session it shares ends; the
+    /// relay was told with a `bye` when it could be).
     async fn quit(&mut self) {
-        self.disconnected().await;
-        if self.session.is_sharing() {
-            // Interrupted: end it here; the relay ends the caseworker's side in 60 s.
-            for action in self
-                .session
-                .handle(Instant::now(), Event::Bye(acote_proto::ByeReason::Ended))
-            {
-                self.perform(action).await;
-            }
+        let event = if self.session.is_sharing() {
+            Event::Bye(acote_proto::ByeReason::Ended)
+        } else {
+            Event::Disconnected
+        };
+        for action in self.session.handle(Instant::now(), event) {
+            self.perform(action).await;
         }
         self.stop_media().await;
     }

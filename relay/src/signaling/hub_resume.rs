@@ -189,11 +189,9 @@ impl Hub {
             }
         }
         let (agent, viewer) = found?;
-        if self
-            .ghosts
-            .get(&agent)
-            .or(self.ghosts.get(&viewer))
-            .is_some_and(|d| now >= *d)
+        if [agent, viewer]
+            .iter()
+            .any(|c| self.ghosts.get(c).is_some_and(|d| now >= *d))
         {
             // Due to end at the next tick: too late.
             return None;

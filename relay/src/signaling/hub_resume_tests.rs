@@ -307,3 +307,14 @@ fn sessions_restored_after_a_restart_resume_with_their_tokens() {
     assert_eq!(sent_to(&out, A2), vec![SignalMessage::PeerBack]);
     assert!(hub.tick(t0 + secs(100)).is_empty());
 }
+
+#[test]
+fn a_side_back_after_the_other_sides_window_closed_is_too_late() {
+    let t0 = Instant::now();
+    let (mut hub, _, v) = sharing(t0);
+    hub.left(t0, A);
+    hub.left(t0 + secs(30), V);
+    // The agent's 60 s are over (the tick has not run yet): the viewer cannot revive it.
+    let out = hub.resume(t0 + secs(61), V2, Role::Viewer, &v, Some((cw(), addr(1))));
+    assert_eq!(bye_to(&out, V2), Some(ByeReason::ConnectionLost));
+}
