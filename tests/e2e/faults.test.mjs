@@ -257,13 +257,19 @@ test('5 % packet loss each way (and 300 ms RTT where the kernel has netem) on th
     const link = await agentNamespace(h);
     if (link.skip) { t.skip(link.skip); return; }
     const { ns, host, inside, hostAddr, run } = link;
-    // Loss with nftables inside the agent's namespace: every packet in or out, 5 % dropped.
-    const rules = 'table inet acote_loss {\n chain in { type filter hook input priority 0; numgen random mod 100 < 5 drop\n }\n'
-      + ' chain out { type filter hook output priority 0; numgen random mod 100 < 5 drop\n }\n}\n';
-    await new Promise((resolve, reject) => {
-      const p = execFile('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], (err) => (err ? reject(err) : resolve()));
+    // Loss with nftables where packets arrive, on each end of the veth pair: 5 % of what
+    // reaches the agent and 5 % of what it sends are dropped on the wire. (Dropping on the
+    // agent's own output would not be loss: the kernel answers the sender EPERM.)
+    const table = `acote_loss_${ns.replace(/-/g, '_')}`;
+    const lossRules = (device) => `table netdev ${table} {\n chain in {\n  type filter hook ingress device "${device}" priority 0;\n`
+      + '  numgen random mod 100 < 5 counter drop\n }\n}\n';
+    const nft = (prefix, rules) => new Promise((resolve, reject) => {
+      const p = execFile(prefix[0], [...prefix.slice(1), 'nft', '-f', '-'], (err) => (err ? reject(err) : resolve()));
       p.stdin.end(rules);
     });
+    await nft(['ip', 'netns', 'exec', ns], lossRules(inside));
+    h.cleanups.push(async () => { await run('nft', 'delete', 'table', 'netdev', table).catch(() => {}); });
+    await nft(['env'], lossRules(host));
     log(`agent namespace ${ns}: 5 % of packets dropped each way`);
     try {
       await run('ip', 'netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', inside, 'root', 'netem', 'delay', '150ms');
@@ -278,13 +284,18 @@ test('5 % packet loss each way (and 300 ms RTT where the kernel has netem) on th
     const { xvfb, relay, agent, viewer } = await watching(h, {
       relayOpts, agentOpts: { wrap: ['ip', 'netns', 'exec', ns] },
     });
-    await fillScreen(xvfb, BLUE[0]);
-    await viewer.waitForCentreColour(BLUE[1], { timeoutMs: 30_000 });
+    for (const [colour, rgb] of [BLUE, GREEN, RED, BLUE, GREEN]) {
+      await fillScreen(xvfb, colour);
+      await viewer.waitForCentreColour(rgb, { timeoutMs: 30_000 });
+    }
     const stats = await viewer.videoStats();
     assert.ok(stats.framesDecoded > 0, 'frames decoded through the lossy link');
     await grantControl(viewer, agent);
     assert.ok(await pointerLands(viewer, xvfb, 20_000), 'input arrives through the lossy link');
-    log(`through the lossy link: ${stats.framesDecoded} frames decoded, input arrived (relay ${relay.url})`);
+    const { stdout } = await run('nft', 'list', 'table', 'netdev', table);
+    const dropped = Number(/packets (\d+)/.exec(stdout)?.[1] ?? 0);
+    assert.ok(dropped > 0, 'packets from the agent were really dropped');
+    log(`through the lossy link (${dropped} of the agent's packets dropped): ${stats.framesDecoded} frames decoded, input arrived (relay ${relay.url})`);
   });
 });
 
