@@ -64,3 +64,9 @@ close = إغلاق
 console-yes-no = [y/n]
 console-stop = للإيقاف: اكتب q ثم Enter.
 console-take-back = لاستعادة التحكم: اكتب s ثم Enter.
+
+# The connection to the relay dropped during a session (resumption).
+ended-connection-lost = لم يعد الاتصال خلال دقيقة. توقفت المشاركة.
+interrupted = انقطع الاتصال. لا يزال { $who } يرى شاشتك. جارٍ إعادة الاتصال (دقيقة على الأكثر)…
+interrupted-control = انقطع الاتصال. لا يزال { $who } يرى شاشتك، ويجب أن يطلب منك الإذن من جديد لاستخدام الفأرة. جارٍ إعادة الاتصال (دقيقة على الأكثر)…
+resumed = عاد الاتصال. شاشتك مرئية لـ { $name }.

@@ -62,3 +62,9 @@ close = Close
 console-yes-no = [y/n]
 console-stop = To stop: type q then Enter.
 console-take-back = To take back control: type s then Enter.
+
+# The connection to the relay dropped during a session (resumption).
+ended-connection-lost = The connection did not come back within a minute. Sharing has stopped.
+interrupted = The connection was interrupted. { $who } can still see your screen. Reconnecting (a minute at most)…
+interrupted-control = The connection was interrupted. { $who } can still see your screen; they must ask again to use your mouse. Reconnecting (a minute at most)…
+resumed = The connection is back. Your screen is visible to { $name }.

@@ -54,3 +54,9 @@ close = بستن
 console-yes-no = [y/n]
 console-stop = برای توقف: q را بنویسید و Enter را فشار دهید.
 console-take-back = برای پس گرفتن کنترول: s را بنویسید و Enter را فشار دهید.
+
+# The connection to the relay dropped during a session (resumption).
+ended-connection-lost = ارتباط در یک دقیقه دوباره برقرار نشد. اشتراک متوقف شد.
+interrupted = ارتباط قطع شد. { $who } هنوز صفحهٔ شما را می‌بیند. در حال وصل شدن دوباره (حداکثر یک دقیقه)…
+interrupted-control = ارتباط قطع شد. { $who } هنوز صفحهٔ شما را می‌بیند؛ برای استفاده از موس شما باید دوباره اجازه بگیرد. در حال وصل شدن دوباره (حداکثر یک دقیقه)…
+resumed = ارتباط دوباره برقرار شد. صفحهٔ شما برای { $name } قابل دیدن است.

@@ -61,3 +61,9 @@ close = Fermer
 console-yes-no = [o/n]
 console-stop = Pour arrêter : tapez q puis Entrée.
 console-take-back = Pour reprendre la main : tapez s puis Entrée.
+
+# The connection to the relay dropped during a session (resumption).
+ended-connection-lost = La connexion n'est pas revenue en 1 minute. Le partage est arrêté.
+interrupted = La connexion est interrompue. { $who } peut encore voir votre écran. Reconnexion en cours (1 minute au plus)…
+interrupted-control = La connexion est interrompue. { $who } peut encore voir votre écran ; pour utiliser votre souris, il faudra vous redemander. Reconnexion en cours (1 minute au plus)…
+resumed = La connexion est revenue. Votre écran est visible par { $name }.

@@ -60,3 +60,9 @@ close = بندول
 console-yes-no = [y/n]
 console-stop = د ودرولو لپاره: q ولیکئ او بیا Enter.
 console-take-back = د کنټرول بیرته اخیستلو لپاره: s ولیکئ او بیا Enter.
+
+# The connection to the relay dropped during a session (resumption).
+ended-connection-lost = اړیکه په یوه دقیقه کې بیرته رانغله. شریکول ودرول شول.
+interrupted = اړیکه پرې شوه. { $who } لا هم ستاسو پرده ویني. بیا نښلول روان دي (تر یوې دقیقې پورې)…
+interrupted-control = اړیکه پرې شوه. { $who } لا هم ستاسو پرده ویني؛ د موږک کارولو لپاره باید بیا اجازه وغواړي. بیا نښلول روان دي (تر یوې دقیقې پورې)…
+resumed = اړیکه بیرته راغله. ستاسو پرده { $name } ته ښکاري.

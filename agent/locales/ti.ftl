@@ -54,3 +54,9 @@ close = ዕጸው
 console-yes-no = [y/n]
 console-stop = ደው ንምባል: q ጽሓፉ ድሕሪኡ Enter።
 console-take-back = ቁጽጽር ንምምላስ: s ጽሓፉ ድሕሪኡ Enter።
+
+# The connection to the relay dropped during a session (resumption).
+ended-connection-lost = ርክክብ ኣብ ውሽጢ ሓደ ደቒቕ ኣይተመልሰን። ምክፋል ደው ኢሉ።
+interrupted = ርክክብ ተቋሪጹ። { $who } ገና ስክሪንካ ይርኢ ኣሎ። ዳግማይ ይራኸብ ኣሎ (ብዝበዝሐ ሓደ ደቒቕ)…
+interrupted-control = ርክክብ ተቋሪጹ። { $who } ገና ስክሪንካ ይርኢ ኣሎ፤ ማውስካ ንምጥቃም ደጊሙ ክሓትት ኣለዎ። ዳግማይ ይራኸብ ኣሎ (ብዝበዝሐ ሓደ ደቒቕ)…
+resumed = ርክክብ ተመሊሱ። ስክሪንካ ን{ $name } ይርአ ኣሎ።

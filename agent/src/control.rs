@@ -62,6 +62,11 @@ impl Control {
         }
     }
 
+    /// Where control stands, as the viewer was last told.
+    pub fn state(&self) -> ControlState {
+        self.gate.state()
+    }
+
     /// True while the control question is open.
     pub fn is_asking(&self) -> bool {
         self.gate.is_asking()

@@ -4,10 +4,12 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use acote_proto::{ErrorCode, IceServer, Requester, Role, SignalMessage};
 use tokio::sync::mpsc;
+
+use acote_proto::channel::ControlState;
 
 use crate::control::{Control, ControlEffect, Marker};
 use crate::encode::h264::{H264Encoder, H264Settings};
@@ -67,6 +69,11 @@ enum Outcome {
 }
 
 /// Runs until `shutdown` completes or the relay is refused for good.
+///
+/// A session outlives its connection to the relay: while the driver waits and
+/// reconnects, media keeps flowing, the data channel is still read (control was taken
+/// back, so input is refused) and the session's timers run; the next `hello` carries the
+/// resumption token.
 pub async fn run(
     opts: Options,
     prompter: &mut dyn Prompter,
@@ -75,48 +82,68 @@ pub async fn run(
 ) -> Result<(), SignalClientError> {
     tokio::pin!(shutdown);
     let mut backoff = Backoff::default();
-    let mut session = Session::new();
+    let mut live = Live {
+        opts: &opts,
+        client: None,
+        prompter,
+        session: Session::new(),
+        media: None,
+        who: None,
+        ice_servers: Vec::new(),
+        site_relay_only: false,
+        frames: 0,
+        unsent_consents: Vec::new(),
+        last_turn: (Instant::now(), SystemTime::now()),
+    };
+    let mut delay = Duration::ZERO;
     loop {
-        prompter.status(&Status::Connecting);
-        let attempt = tokio::select! {
-            r = SignalClient::connect(&opts.signal_url, opts.tls.clone()) => r,
-            () = &mut shutdown => return Ok(()),
+        if !delay.is_zero()
+            && live
+                .offline(tokio::time::sleep(delay), ui, &mut shutdown)
+                .await
+                .is_none()
+        {
+            live.quit().await;
+            return Ok(());
+        }
+        live.prompter.status(&Status::Connecting);
+        let connecting = SignalClient::connect(&opts.signal_url, opts.tls.clone());
+        let Some(attempt) = live.offline(connecting, ui, &mut shutdown).await else {
+            live.quit().await;
+            return Ok(());
         };
         let outcome = match attempt {
             Ok(client) => {
                 backoff.reset();
-                let mut live = Live {
-                    opts: &opts,
-                    client,
-                    prompter: &mut *prompter,
-                    session: &mut session,
-                    media: None,
-                    who: None,
-                    ice_servers: Vec::new(),
-                    site_relay_only: false,
-                    frames: 0,
-                };
+                live.client = Some(client);
                 let outcome = live.run(ui, &mut shutdown).await;
-                live.wind_down().await;
+                live.client = None;
+                if let Outcome::Lost = outcome {
+                    live.disconnected().await;
+                }
                 outcome
             }
-            Err(e) if !e.is_transient() => return Err(e),
+            Err(e) if !e.is_transient() => {
+                live.quit().await;
+                return Err(e);
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "relay unreachable");
                 Outcome::Lost
             }
         };
         if let Outcome::Quit = outcome {
+            live.quit().await;
             return Ok(());
         }
-        let delay = backoff.next_delay();
-        prompter.status(&Status::Retrying {
+        delay = backoff.next_delay();
+        if live.session.resume_token().is_some() {
+            // The session has 60 s to come back: keep trying often.
+            delay = delay.min(Duration::from_secs(4));
+        }
+        live.prompter.status(&Status::Retrying {
             in_secs: delay.as_secs(),
         });
-        tokio::select! {
-            () = tokio::time::sleep(delay) => {}
-            () = &mut shutdown => return Ok(()),
-        }
     }
 }
 
@@ -129,12 +156,13 @@ struct Media {
     failures: mpsc::Receiver<PipelineError>,
 }
 
-/// State of one live connection to the relay.
+/// The agent's state across connections to the relay.
 struct Live<'a> {
     opts: &'a Options,
-    client: SignalClient,
+    /// The signaling connection, when there is one.
+    client: Option<SignalClient>,
     prompter: &'a mut dyn Prompter,
-    session: &'a mut Session,
+    session: Session,
     media: Option<Media>,
     who: Option<Requester>,
     ice_servers: Vec<IceServer>,
@@ -142,7 +170,18 @@ struct Live<'a> {
     site_relay_only: bool,
     /// Frames captured in the current session, reported when it ends.
     frames: u64,
+    /// Consent steps taken while the relay was out of reach, sent for its audit log once
+    /// the session resumed.
+    unsent_consents: Vec<SignalMessage>,
+    /// When the event loop last turned (it turns at least every 250 ms), on both clocks:
+    /// the monotonic one stops during a system suspend, the wall clock does not.
+    last_turn: (Instant, SystemTime),
 }
+
+/// A gap this long between two turns of the event loop means the agent was not running
+/// (laptop asleep, process stopped): control is taken back before anything queued
+/// meanwhile is handled.
+const STALL: Duration = Duration::from_secs(10);
 
 enum Input {
     Signal(Result<Option<SignalMessage>, SignalClientError>),
@@ -159,19 +198,30 @@ impl Live<'_> {
         ui: &mut mpsc::UnboundedReceiver<UiEvent>,
         shutdown: &mut (impl Future<Output = ()> + Unpin),
     ) -> Outcome {
-        let hello = SignalMessage::client_hello(Role::Agent, Some(self.opts.lang.clone()));
-        if self.client.send(&hello).await.is_err() {
+        let hello = SignalMessage::Hello {
+            v: acote_proto::PROTOCOL_VERSION,
+            role: Some(Role::Agent),
+            lang: Some(self.opts.lang.clone()),
+            site: None,
+            ice_servers: Vec::new(),
+            resume: self.session.resume_token().map(str::to_string),
+        };
+        if self.send(hello).await.is_err() {
             return Outcome::Lost;
         }
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         loop {
+            let Some(client) = self.client.as_mut() else {
+                return Outcome::Lost;
+            };
             let input = tokio::select! {
-                m = self.client.recv() => Input::Signal(m),
+                m = client.recv() => Input::Signal(m),
                 e = ui.recv() => Input::Ui(e),
                 i = media_event(&mut self.media) => i,
                 _ = tick.tick() => Input::Tick,
                 () = &mut *shutdown => Input::Shutdown,
             };
+            self.check_stall().await;
             let now = Instant::now();
             let actions = match input {
                 Input::Signal(Ok(Some(msg))) => match self.on_signal(now, msg).await {
@@ -187,58 +237,103 @@ impl Live<'_> {
                     tracing::warn!(error = %e, "lost the relay");
                     return Outcome::Lost;
                 }
-                Input::Ui(Some(UiEvent::Answer(yes))) if self.session.is_asking() => {
-                    self.session.handle(now, Event::Answer(yes))
-                }
-                Input::Ui(Some(UiEvent::Answer(yes))) => {
-                    self.control(|c| c.answer(now, yes)).await;
-                    Vec::new()
-                }
-                Input::Ui(Some(UiEvent::StopControl)) => {
-                    self.control(Control::stop).await;
-                    Vec::new()
-                }
-                Input::Ui(Some(UiEvent::EndSession)) if self.session.is_sharing() => {
-                    let _ = self
-                        .client
-                        .send(&SignalMessage::Bye {
-                            reason: acote_proto::ByeReason::Ended,
-                        })
-                        .await;
-                    self.session
-                        .handle(now, Event::Bye(acote_proto::ByeReason::Ended))
-                }
-                Input::Ui(_) => Vec::new(),
-                Input::Peer(Some(PeerEvent::Candidate(c))) => {
-                    let _ = self.client.send(&c).await;
-                    Vec::new()
-                }
-                Input::Peer(Some(PeerEvent::Connected)) => Vec::new(),
-                Input::Peer(Some(PeerEvent::Channel(text))) => {
-                    self.control(|c| c.on_message(now, &text)).await;
-                    Vec::new()
-                }
-                Input::Peer(Some(PeerEvent::Failed) | None) | Input::PipelineFailed => {
-                    self.session.handle(now, Event::MediaFailed)
-                }
-                Input::Tick => {
-                    self.control(|c| c.poll(now)).await;
-                    self.session.poll(now)
-                }
                 Input::Shutdown => {
                     if self.session.is_sharing() {
                         let _ = self
-                            .client
-                            .send(&SignalMessage::Bye {
+                            .send(SignalMessage::Bye {
                                 reason: acote_proto::ByeReason::Ended,
                             })
                             .await;
                     }
                     return Outcome::Quit;
                 }
+                local => self.local(now, local).await,
             };
             for action in actions {
                 self.perform(action).await;
+            }
+        }
+    }
+
+    /// Waits for `fut` (a back-off delay, a connection attempt) while the session goes
+    /// on without the relay. `None` when the agent is shutting down.
+    async fn offline<T>(
+        &mut self,
+        fut: impl Future<Output = T>,
+        ui: &mut mpsc::UnboundedReceiver<UiEvent>,
+        shutdown: &mut (impl Future<Output = ()> + Unpin),
+    ) -> Option<T> {
+        tokio::pin!(fut);
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            let input = tokio::select! {
+                r = &mut fut => return Some(r),
+                e = ui.recv() => Input::Ui(e),
+                i = media_event(&mut self.media) => i,
+                _ = tick.tick() => Input::Tick,
+                () = &mut *shutdown => return None,
+            };
+            self.check_stall().await;
+            let actions = self.local(Instant::now(), input).await;
+            for action in actions {
+                self.perform(action).await;
+            }
+        }
+    }
+
+    /// What the resident, the peer connection and the clock say, online or not.
+    async fn local(&mut self, now: Instant, input: Input) -> Vec<Action> {
+        match input {
+            Input::Ui(Some(UiEvent::Answer(yes))) if self.session.is_asking() => {
+                self.session.handle(now, Event::Answer(yes))
+            }
+            Input::Ui(Some(UiEvent::Answer(yes))) => {
+                self.control(|c| c.answer(now, yes)).await;
+                Vec::new()
+            }
+            Input::Ui(Some(UiEvent::StopControl)) => {
+                self.control(Control::stop).await;
+                Vec::new()
+            }
+            Input::Ui(Some(UiEvent::EndSession)) if self.session.is_sharing() => {
+                let bye = SignalMessage::Bye {
+                    reason: acote_proto::ByeReason::Ended,
+                };
+                let _ = self.send(bye).await;
+                self.session
+                    .handle(now, Event::Bye(acote_proto::ByeReason::Ended))
+            }
+            Input::Peer(Some(PeerEvent::Candidate(c))) => {
+                // Offline, a candidate is lost: an ICE restart after the resume makes new ones.
+                let _ = self.send(c).await;
+                Vec::new()
+            }
+            Input::Peer(Some(PeerEvent::Channel(text))) => {
+                self.control(|c| c.on_message(now, &text)).await;
+                Vec::new()
+            }
+            Input::Peer(Some(PeerEvent::Failed) | None) | Input::PipelineFailed => {
+                self.session.handle(now, Event::MediaFailed)
+            }
+            Input::Tick => {
+                self.control(|c| c.poll(now)).await;
+                self.session.poll(now)
+            }
+            Input::Ui(_) | Input::Peer(Some(PeerEvent::Connected)) => Vec::new(),
+            Input::Signal(_) | Input::Shutdown => Vec::new(),
+        }
+    }
+
+    /// Sends on the signaling connection. Without one, consent steps are kept for the
+    /// audit log and sent after the resume; anything else is dropped.
+    async fn send(&mut self, msg: SignalMessage) -> Result<(), SignalClientError> {
+        match self.client.as_mut() {
+            Some(client) => client.send(&msg).await,
+            None => {
+                if matches!(msg, SignalMessage::Consent { .. }) && self.session.is_sharing() {
+                    self.unsent_consents.push(msg);
+                }
+                Err(SignalClientError::Unreachable("not connected".into()))
             }
         }
     }
@@ -250,7 +345,12 @@ impl Live<'_> {
             SignalMessage::Hello {
                 site, ice_servers, ..
             } => {
-                self.ice_servers = ice_servers;
+                // Back after a drop, a live session keeps its own TURN credentials (an
+                // ICE restart needs them); hello's list is for sessions to come.
+                if self.media.is_none() {
+                    self.ice_servers = ice_servers;
+                    self.site_relay_only = false;
+                }
                 self.prompter.status(&Status::Connected {
                     site: site.unwrap_or_default(),
                 });
@@ -297,6 +397,17 @@ impl Live<'_> {
                 Vec::new()
             }
             SignalMessage::Bye { reason } => self.session.handle(now, Event::Bye(reason)),
+            SignalMessage::ResumeToken { token } => {
+                self.session.handle(now, Event::ResumeToken(token))
+            }
+            SignalMessage::Resumed { peer_present, .. } => {
+                for consent in std::mem::take(&mut self.unsent_consents) {
+                    let _ = self.send(consent).await;
+                }
+                self.session.handle(now, Event::Resumed { peer_present })
+            }
+            SignalMessage::PeerAway => self.session.handle(now, Event::PeerAway),
+            SignalMessage::PeerBack => self.session.handle(now, Event::PeerBack),
             SignalMessage::Error {
                 code: ErrorCode::Unavailable,
                 ..
@@ -329,12 +440,91 @@ impl Live<'_> {
             Action::StartSharing(grant) => self.start_sharing(grant).await,
             Action::StopSharing => self.stop_media().await,
             Action::Send(msg) => {
-                let _ = self.client.send(&msg).await;
+                let _ = self.send(msg).await;
             }
             Action::Ended(reason) => {
+                self.unsent_consents.clear();
                 self.prompter.ended(reason, self.frames);
                 self.frames = 0;
                 self.who = None;
+            }
+            Action::Interrupted => self.interrupted().await,
+            Action::Resumed => {
+                if let Some(by) = &self.who {
+                    self.prompter.resumed(by);
+                }
+            }
+            Action::RestartIce => self.restart_ice().await,
+        }
+    }
+
+    /// A side's signaling is down: control is taken back at once (held keys and buttons
+    /// released), the caseworker's page is told over the data channel if it still
+    /// works, and the resident hears it in their words. A resume never brings control
+    /// back: the caseworker must ask and the resident say yes again.
+    async fn interrupted(&mut self) {
+        let Some(media) = self.media.as_mut() else {
+            return;
+        };
+        let effects = media.control.stop();
+        let had_control = effects
+            .iter()
+            .any(|e| matches!(e, ControlEffect::Changed(ControlState::TakenBack)));
+        let effects = effects
+            .into_iter()
+            .filter(|e| !matches!(e, ControlEffect::Changed(_)))
+            .collect();
+        self.apply(effects).await;
+        if let Some(by) = &self.who {
+            self.prompter.interrupted(by, had_control);
+        }
+    }
+
+    /// After a stall (see [`STALL`]) control is taken back, as after an interruption:
+    /// the resident may have walked away meanwhile, and input the caseworker sent during
+    /// the stall must not land unseen. The view consent stands.
+    async fn check_stall(&mut self) {
+        let (mono, wall) = (Instant::now(), SystemTime::now());
+        let (last_mono, last_wall) = std::mem::replace(&mut self.last_turn, (mono, wall));
+        let gap = mono
+            .duration_since(last_mono)
+            .max(wall.duration_since(last_wall).unwrap_or_default());
+        let control = self.media.as_ref().map(|m| m.control.state());
+        if gap < STALL
+            || !matches!(
+                control,
+                Some(ControlState::Controlling | ControlState::Asking)
+            )
+        {
+            return;
+        }
+        tracing::warn!(
+            secs = gap.as_secs(),
+            "the agent was not running (suspended or stopped); control is taken back"
+        );
+        self.interrupted().await;
+        if self.client.is_some()
+            && let Some(by) = &self.who
+        {
+            self.prompter.resumed(by);
+        }
+    }
+
+    /// The path failed while a side was away: offer again with new ICE credentials.
+    async fn restart_ice(&mut self) {
+        let Some(media) = &self.media else {
+            return;
+        };
+        match media.peer.restart_offer().await {
+            Ok(sdp) => {
+                tracing::info!("media path failed during the interruption; restarting ICE");
+                let _ = self.send(SignalMessage::Offer { sdp }).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot restart ICE");
+                for a in self.session.handle(Instant::now(), Event::MediaFailed) {
+                    Box::pin(self.perform(a)).await;
+                }
             }
         }
     }
@@ -381,7 +571,7 @@ impl Live<'_> {
         });
         match offer {
             Ok(sdp) => {
-                let _ = self.client.send(&SignalMessage::Offer { sdp }).await;
+                let _ = self.send(SignalMessage::Offer { sdp }).await;
                 if let Some(by) = &self.who {
                     self.prompter.sharing(by);
                 }
@@ -401,6 +591,11 @@ impl Live<'_> {
             return;
         };
         let effects = f(&mut media.control);
+        self.apply(effects).await;
+    }
+
+    /// Carries out what control decided.
+    async fn apply(&mut self, effects: Vec<ControlEffect>) {
         let who = self.who.clone().unwrap_or_else(|| Requester {
             name: None,
             site: String::new(),
@@ -411,7 +606,7 @@ impl Live<'_> {
                 ControlEffect::Withdraw => self.prompter.cancel_question(),
                 ControlEffect::Changed(state) => self.prompter.control_changed(state, &who),
                 ControlEffect::Audit(event) => {
-                    let _ = self.client.send(&SignalMessage::Consent { event }).await;
+                    let _ = self.send(SignalMessage::Consent { event }).await;
                 }
                 ControlEffect::Reply(msg) => {
                     if let Some(media) = &self.media {
@@ -431,9 +626,26 @@ impl Live<'_> {
         }
     }
 
-    /// The connection is over: stop anything in progress, tell the resident.
-    async fn wind_down(&mut self) {
+    /// The connection to the relay is over: a resumable session is only interrupted;
+    /// anything else stops, and the resident is told.
+    async fn disconnected(&mut self) {
         for action in self.session.handle(Instant::now(), Event::Disconnected) {
+            self.perform(action).await;
+        }
+        if !self.session.is_sharing() {
+            self.stop_media().await;
+        }
+    }
+
+    /// The agent exits: whatever is in progress stops (a session it shares ends; the
+    /// relay was told with a `bye` when it could be).
+    async fn quit(&mut self) {
+        let event = if self.session.is_sharing() {
+            Event::Bye(acote_proto::ByeReason::Ended)
+        } else {
+            Event::Disconnected
+        };
+        for action in self.session.handle(Instant::now(), event) {
             self.perform(action).await;
         }
         self.stop_media().await;

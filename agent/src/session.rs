@@ -1,6 +1,14 @@
 //! The agent's session lifecycle, IO-free: waiting with a code → asked by a caseworker →
 //! sharing → back to waiting. Time is passed in; the driver performs the [`Action`]s.
 //!
+//! A session survives a drop of the connection to the relay (the agent's or the
+//! caseworker's): the relay hands each side a resumption token once the resident said
+//! yes, and for [`RESUME_WINDOW`] the session is only *interrupted* — the consent to be
+//! seen stands (it lives here, in the agent), capture and the peer connection go on if
+//! media still flows, and the agent presents its token when it reconnects. After the
+//! window it ends with `connection_lost`. Control is another matter: it is taken back at
+//! every interruption (see `driver.rs`), and the resident must say yes again.
+//!
 //! Consent to be seen is a value: only [`Session`] can create a [`ViewGrant`], only on the
 //! resident's yes to the question it asked, before that question timed out. Capture
 //! (`pipeline::start`) requires one, so "nothing is captured before yes" holds by
@@ -8,6 +16,7 @@
 
 use std::time::{Duration, Instant};
 
+use acote_proto::resume::RESUME_WINDOW;
 use acote_proto::{ByeReason, ConsentEvent, Requester, SignalMessage};
 
 /// How long the resident has to answer before silence counts as no.
@@ -43,6 +52,17 @@ pub enum Event {
     MediaFailed,
     /// The connection to the relay dropped.
     Disconnected,
+    /// The relay handed us the token to resume this session after a drop.
+    ResumeToken(String),
+    /// The relay took our token: the session goes on.
+    Resumed {
+        /// Whether the caseworker's side is connected right now.
+        peer_present: bool,
+    },
+    /// The caseworker's connection to the relay dropped (the relay waits 60 s for it).
+    PeerAway,
+    /// The caseworker's connection is back.
+    PeerBack,
 }
 
 /// What the driver must do.
@@ -70,20 +90,41 @@ pub enum Action {
     Send(SignalMessage),
     /// Tell the resident the session is over, and why.
     Ended(ByeReason),
+    /// Signaling to one side is down: take control back (the resident must say yes
+    /// again) and tell the resident the connection is interrupted.
+    Interrupted,
+    /// Both sides are connected again: tell the resident the session goes on.
+    Resumed,
+    /// Media failed while a side was away: renegotiate the path (ICE restart offer).
+    RestartIce,
 }
 
 #[derive(Debug)]
 enum State {
     Idle,
     Waiting,
-    Asking { deadline: Instant },
-    Sharing,
+    Asking {
+        deadline: Instant,
+    },
+    /// Sharing; `peer_away` while the caseworker's side is reconnecting.
+    Sharing {
+        peer_away: bool,
+    },
+    /// Sharing, but our own connection to the relay dropped; ends at `deadline`.
+    Interrupted {
+        deadline: Instant,
+    },
 }
 
 /// The session state machine.
 #[derive(Debug)]
 pub struct Session {
     state: State,
+    /// Our resumption token for the current session, once the relay gave one.
+    token: Option<String>,
+    /// Media failed while a side was away: the path must be renegotiated when both are
+    /// back, rather than the session ended.
+    media_failed: bool,
 }
 
 impl Default for Session {
@@ -95,12 +136,27 @@ impl Default for Session {
 impl Session {
     /// A session not yet connected to a relay.
     pub fn new() -> Self {
-        Self { state: State::Idle }
+        Self {
+            state: State::Idle,
+            token: None,
+            media_failed: false,
+        }
     }
 
-    /// True while the screen is being shared.
+    /// True while the screen is being shared (also while interrupted).
     pub fn is_sharing(&self) -> bool {
-        matches!(self.state, State::Sharing)
+        matches!(
+            self.state,
+            State::Sharing { .. } | State::Interrupted { .. }
+        )
+    }
+
+    /// The token to present when reconnecting, while the session is interrupted.
+    pub fn resume_token(&self) -> Option<&str> {
+        match self.state {
+            State::Interrupted { .. } => self.token.as_deref(),
+            _ => None,
+        }
     }
 
     /// True while the view question is open.
@@ -135,7 +191,8 @@ impl Session {
                     return self.poll(now);
                 }
                 if yes {
-                    self.state = State::Sharing;
+                    self.state = State::Sharing { peer_away: false };
+                    self.media_failed = false;
                     vec![
                         consent(ConsentEvent::ViewAllowed),
                         Action::StartSharing(ViewGrant { _private: () }),
@@ -151,12 +208,58 @@ impl Session {
                     ]
                 }
             }
-            (State::Asking { .. } | State::Sharing, Event::Bye(reason)) => {
+            (
+                State::Asking { .. } | State::Sharing { .. } | State::Interrupted { .. },
+                Event::Bye(reason),
+            ) => {
                 let out = self.leave_current(reason, true);
                 self.state = State::Waiting;
                 out
             }
-            (State::Sharing, Event::MediaFailed) => {
+            (State::Sharing { .. } | State::Interrupted { .. }, Event::ResumeToken(token)) => {
+                self.token = Some(token);
+                Vec::new()
+            }
+            (
+                State::Sharing { peer_away: true } | State::Interrupted { .. },
+                Event::MediaFailed,
+            ) => {
+                // A side is away: its return renegotiates the path; the window decides.
+                self.media_failed = true;
+                Vec::new()
+            }
+            (State::Sharing { peer_away }, Event::Disconnected) if self.token.is_some() => {
+                let told = *peer_away;
+                self.state = State::Interrupted {
+                    deadline: now + RESUME_WINDOW,
+                };
+                if told {
+                    // Already interrupted from the resident's point of view.
+                    Vec::new()
+                } else {
+                    vec![Action::Interrupted]
+                }
+            }
+            (State::Interrupted { .. }, Event::Resumed { peer_present }) => {
+                self.state = State::Sharing {
+                    peer_away: !peer_present,
+                };
+                if peer_present {
+                    self.both_back()
+                } else {
+                    // Still waiting for the caseworker: the resident already knows.
+                    Vec::new()
+                }
+            }
+            (State::Sharing { peer_away: false }, Event::PeerAway) => {
+                self.state = State::Sharing { peer_away: true };
+                vec![Action::Interrupted]
+            }
+            (State::Sharing { peer_away: true }, Event::PeerBack) => {
+                self.state = State::Sharing { peer_away: false };
+                self.both_back()
+            }
+            (State::Sharing { .. }, Event::MediaFailed) => {
                 let mut out = self.leave_current(ByeReason::Error, true);
                 out.insert(
                     0,
@@ -167,6 +270,7 @@ impl Session {
                 self.state = State::Waiting;
                 out
             }
+            (State::Interrupted { .. }, Event::Disconnected) => Vec::new(),
             (_, Event::Disconnected) => {
                 let out = self.leave_current(ByeReason::PeerGone, true);
                 self.state = State::Idle;
@@ -177,9 +281,25 @@ impl Session {
         }
     }
 
-    /// Checks timers: an unanswered question becomes a no at its deadline.
+    /// Both sides are connected again: the resident is told, and a path that failed
+    /// meanwhile is renegotiated.
+    fn both_back(&mut self) -> Vec<Action> {
+        let mut out = vec![Action::Resumed];
+        if std::mem::take(&mut self.media_failed) {
+            out.push(Action::RestartIce);
+        }
+        out
+    }
+
+    /// Checks timers: an unanswered question becomes a no at its deadline; an
+    /// interruption longer than [`RESUME_WINDOW`] ends the session.
     pub fn poll(&mut self, now: Instant) -> Vec<Action> {
         match self.state {
+            State::Interrupted { deadline } if now >= deadline => {
+                let out = self.leave_current(ByeReason::ConnectionLost, true);
+                self.state = State::Idle;
+                out
+            }
             State::Asking { deadline } if now >= deadline => {
                 self.state = State::Waiting;
                 vec![
@@ -205,7 +325,9 @@ impl Session {
                 }
                 out
             }
-            State::Sharing => {
+            State::Sharing { .. } | State::Interrupted { .. } => {
+                self.token = None;
+                self.media_failed = false;
                 let mut out = vec![Action::StopSharing];
                 if tell {
                     out.push(Action::Ended(reason));
@@ -392,6 +514,96 @@ mod tests {
             })
         ));
         assert!(out.iter().any(|a| matches!(a, Action::StopSharing)));
+    }
+
+    fn sharing_with_token(t0: Instant) -> Session {
+        let mut s = asked(t0);
+        s.handle(t0, Event::Answer(true));
+        assert!(s.handle(t0, Event::ResumeToken("tok".into())).is_empty());
+        s
+    }
+
+    fn stops(out: &[Action]) -> bool {
+        out.iter().any(|a| matches!(a, Action::StopSharing))
+    }
+
+    #[test]
+    fn a_drop_interrupts_without_stopping_and_a_resume_carries_on() {
+        let t0 = Instant::now();
+        let mut s = sharing_with_token(t0);
+        let out = s.handle(t0, Event::Disconnected);
+        assert!(matches!(out[..], [Action::Interrupted]), "{out:?}");
+        assert!(s.is_sharing(), "consent to be seen stands");
+        assert_eq!(s.resume_token(), Some("tok"));
+        // Further drops while reconnecting change nothing.
+        assert!(s.handle(t0, Event::Disconnected).is_empty());
+        assert!(
+            s.poll(t0 + RESUME_WINDOW - Duration::from_secs(1))
+                .is_empty()
+        );
+        let out = s.handle(
+            t0 + Duration::from_secs(59),
+            Event::Resumed { peer_present: true },
+        );
+        assert!(matches!(out[..], [Action::Resumed]), "{out:?}");
+        assert_eq!(grants(&out), 0, "no new question, no new grant");
+        assert_eq!(s.resume_token(), None, "only while interrupted");
+        assert!(s.poll(t0 + RESUME_WINDOW * 3).is_empty());
+    }
+
+    #[test]
+    fn an_interruption_longer_than_the_window_ends_the_session() {
+        let t0 = Instant::now();
+        let mut s = sharing_with_token(t0);
+        s.handle(t0, Event::Disconnected);
+        let out = s.poll(t0 + RESUME_WINDOW);
+        assert!(stops(&out));
+        assert!(
+            out.iter()
+                .any(|a| matches!(a, Action::Ended(ByeReason::ConnectionLost)))
+        );
+        assert!(!s.is_sharing());
+        assert_eq!(s.resume_token(), None);
+    }
+
+    #[test]
+    fn a_refused_resume_ends_the_session_with_the_reason() {
+        let t0 = Instant::now();
+        let mut s = sharing_with_token(t0);
+        s.handle(t0, Event::Disconnected);
+        let out = s.handle(t0, Event::Bye(ByeReason::ConnectionLost));
+        assert!(stops(&out));
+        assert!(
+            out.iter()
+                .any(|a| matches!(a, Action::Ended(ByeReason::ConnectionLost)))
+        );
+    }
+
+    #[test]
+    fn media_failing_while_a_side_is_away_waits_and_restarts_ice_on_return() {
+        let t0 = Instant::now();
+        let mut s = sharing_with_token(t0);
+        assert!(matches!(
+            s.handle(t0, Event::PeerAway)[..],
+            [Action::Interrupted]
+        ));
+        assert!(s.handle(t0, Event::MediaFailed).is_empty(), "not ended");
+        let out = s.handle(t0, Event::PeerBack);
+        assert!(
+            matches!(out[..], [Action::Resumed, Action::RestartIce]),
+            "{out:?}"
+        );
+        // With both sides there, a failure still ends the session as before.
+        assert!(stops(&s.handle(t0, Event::MediaFailed)));
+    }
+
+    #[test]
+    fn a_drop_before_any_token_ends_as_before() {
+        let t0 = Instant::now();
+        let mut s = asked(t0);
+        s.handle(t0, Event::Answer(true));
+        assert!(stops(&s.handle(t0, Event::Disconnected)));
+        assert_eq!(s.resume_token(), None);
     }
 
     #[test]

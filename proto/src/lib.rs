@@ -7,6 +7,7 @@
 //! - [`code`]: the 6-digit single-use session code;
 //! - [`channel`]: messages on the `acote` data channel (input, control, highlight),
 //!   validated before use, with the known [`keys`];
+//! - [`resume`]: the tokens that put a side back into its session after a drop;
 //! - [`redact`]: a wrapper that keeps secrets and personal data out of logs.
 //!
 //! Everything here is plain data and pure functions: no sockets, no clocks read, no
@@ -16,6 +17,7 @@ pub mod channel;
 pub mod code;
 pub mod keys;
 pub mod redact;
+pub mod resume;
 pub mod signal;
 
 pub use code::{CodeError, SessionCode};

@@ -87,6 +87,9 @@ pub enum ByeReason {
     PeerGone,
     /// Something failed (media could not start, relay shutting down).
     Error,
+    /// A side's connection to the relay dropped and was not back within the resumption
+    /// window (60 s).
+    ConnectionLost,
     /// A reason sent by a newer peer.
     #[serde(other)]
     Other,
@@ -101,6 +104,7 @@ impl ByeReason {
             ByeReason::Ended => "ended",
             ByeReason::PeerGone => "peer_gone",
             ByeReason::Error => "error",
+            ByeReason::ConnectionLost => "connection_lost",
             ByeReason::Other => "other",
         }
     }
@@ -192,6 +196,10 @@ pub enum SignalMessage {
         /// ICE servers for this connection (relay only).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         ice_servers: Vec<IceServer>,
+        /// A resumption token (clients only): "I am this side of that session, back after
+        /// a drop". See [`crate::resume`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<String>,
     },
     /// Relay → agent: the code to show, and how many seconds it stays valid.
     Code {
@@ -280,6 +288,26 @@ pub enum SignalMessage {
         /// What happened.
         event: ConsentEvent,
     },
+    /// Relay → each side of a session: the token that side presents in its `hello` to
+    /// resume the session after its connection dropped. Sent at pairing and after each
+    /// resume (a token works once).
+    ResumeToken {
+        /// 128 random bits, hex ([`crate::resume::ResumeToken`]).
+        token: String,
+    },
+    /// Relay → a side that presented a valid token: the session goes on.
+    Resumed {
+        /// Who the caseworker is (to the agent only), as at pairing.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<Requester>,
+        /// Whether the other side is connected right now (else a `peer_back` follows
+        /// when it is).
+        peer_present: bool,
+    },
+    /// Relay → one side: the other side's connection dropped; it has 60 s to come back.
+    PeerAway,
+    /// Relay → one side: the other side is back.
+    PeerBack,
 }
 
 /// Why a frame could not be taken as a signaling message.
@@ -337,6 +365,10 @@ const KNOWN_TYPES: &[&str] = &[
     "error",
     "bye",
     "consent",
+    "resume_token",
+    "resumed",
+    "peer_away",
+    "peer_back",
 ];
 
 impl SignalMessage {
@@ -387,6 +419,7 @@ impl SignalMessage {
             lang,
             site: None,
             ice_servers: Vec::new(),
+            resume: None,
         }
     }
 
@@ -413,6 +446,10 @@ impl SignalMessage {
             SignalMessage::Error { .. } => "error",
             SignalMessage::Bye { .. } => "bye",
             SignalMessage::Consent { .. } => "consent",
+            SignalMessage::ResumeToken { .. } => "resume_token",
+            SignalMessage::Resumed { .. } => "resumed",
+            SignalMessage::PeerAway => "peer_away",
+            SignalMessage::PeerBack => "peer_back",
         }
     }
 }
@@ -463,6 +500,41 @@ mod tests {
         assert_eq!(SignalMessage::parse(&m.to_json()).unwrap(), m);
         let plain = SignalMessage::parse(r#"{"type":"ice_servers","ice_servers":[]}"#).unwrap();
         assert!(!plain.to_json().contains("relay_only"), "false is left out");
+    }
+
+    #[test]
+    fn resumption_messages_parse_from_what_the_viewer_sends() {
+        let m = SignalMessage::parse(
+            r#"{"type":"hello","v":1,"role":"viewer","resume":"00112233445566778899aabbccddeeff"}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            m,
+            SignalMessage::Hello { resume: Some(ref t), .. } if t.len() == 32
+        ));
+        assert_eq!(
+            SignalMessage::parse(r#"{"type":"peer_away","extra":1}"#).unwrap(),
+            SignalMessage::PeerAway
+        );
+        assert_eq!(
+            SignalMessage::parse(r#"{"type":"bye","reason":"connection_lost"}"#).unwrap(),
+            SignalMessage::Bye {
+                reason: ByeReason::ConnectionLost
+            }
+        );
+        assert_eq!(
+            SignalMessage::parse(r#"{"type":"resumed"}"#)
+                .unwrap_err()
+                .code(),
+            ErrorCode::Malformed,
+            "peer_present is required"
+        );
+        assert_eq!(
+            SignalMessage::parse(r#"{"type":"resume_token","token":5}"#)
+                .unwrap_err()
+                .code(),
+            ErrorCode::Malformed
+        );
     }
 
     #[test]
@@ -605,6 +677,18 @@ mod tests {
             SignalMessage::Bye {
                 reason: ByeReason::Refused,
             },
+            SignalMessage::Bye {
+                reason: ByeReason::ConnectionLost,
+            },
+            SignalMessage::ResumeToken {
+                token: "00112233445566778899aabbccddeeff".into(),
+            },
+            SignalMessage::Resumed {
+                by: None,
+                peer_present: false,
+            },
+            SignalMessage::PeerAway,
+            SignalMessage::PeerBack,
         ];
         for m in all {
             assert_eq!(SignalMessage::parse(&m.to_json()).unwrap(), m);

@@ -427,3 +427,49 @@ async fn the_signal_route_needs_a_websocket_upgrade_with_or_without_a_session() 
         assert!(r.status.is_client_error(), "{c:?}: {}", r.status);
     }
 }
+
+/// A relay started afresh on the same data dir, as after a restart.
+async fn restarted(s: &Setup) -> Setup {
+    let mut config = Config::parse("[turn]\nenabled = false\n").unwrap();
+    config.server.listen = "127.0.0.1:0".parse().unwrap();
+    config.server.data_dir = s.dir.clone();
+    let relay = Relay::start(&config).await.unwrap();
+    Setup {
+        state: relay.state(),
+        // The first setup removes the directory.
+        dir: std::env::temp_dir().join("acote-http-none"),
+        _relay: relay,
+    }
+}
+
+#[tokio::test]
+async fn issue10_a_relay_restart_keeps_caseworkers_signed_in_until_they_sign_out() {
+    let s = setup("restart").await;
+    let (cookie, csrf) = sign_in(&s).await;
+    let again = restarted(&s).await;
+    let r = call(&again, get("/api/me", Some(&cookie))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.json["csrf"],
+        csrf.as_str(),
+        "the same session, CSRF token included"
+    );
+    let r = call(
+        &again,
+        post(
+            "/api/logout",
+            serde_json::json!({}),
+            &[("cookie", &cookie), ("x-csrf-token", &csrf)],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let third = restarted(&s).await;
+    let r = call(&third, get("/api/me", Some(&cookie))).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "signed out for good");
+    let forged = format!("acote_session={}", "0".repeat(64));
+    assert_eq!(
+        call(&third, get("/api/me", Some(&forged))).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}

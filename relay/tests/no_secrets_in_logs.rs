@@ -26,7 +26,7 @@ impl Write for Captured {
 }
 
 #[tokio::test]
-async fn issue7_logs_of_a_full_session_hold_no_code_password_or_content() {
+async fn issue7_logs_of_a_full_session_hold_no_code_password_content_or_token() {
     let captured = Captured::default();
     let writer = captured.clone();
     tracing_subscriber::fmt()
@@ -70,6 +70,14 @@ async fn issue7_logs_of_a_full_session_hold_no_code_password_or_content() {
     for event in [ConsentEvent::ViewAsked, ConsentEvent::ViewAllowed] {
         agent.send(&SignalMessage::Consent { event }).await;
     }
+    // The yes makes the session resumable: each side gets its token.
+    let mut tokens = Vec::new();
+    for side in [&mut agent, &mut viewer] {
+        match side.recv().await {
+            Some(SignalMessage::ResumeToken { token }) => tokens.push(token),
+            other => panic!("expected a resumption token, got {other:?}"),
+        }
+    }
     agent
         .send(&SignalMessage::Offer {
             sdp: format!("v=0 {content}"),
@@ -82,6 +90,32 @@ async fn issue7_logs_of_a_full_session_hold_no_code_password_or_content() {
         })
         .await;
     let _ = agent.recv().await;
+    // The caseworker's page loses its socket and comes back with its token.
+    drop(viewer);
+    assert_eq!(agent.recv().await, Some(SignalMessage::PeerAway));
+    let mut viewer = relay.connect_viewer().await;
+    viewer
+        .send_raw(&format!(
+            r#"{{"type":"hello","v":1,"role":"viewer","resume":"{}"}}"#,
+            tokens[1]
+        ))
+        .await;
+    assert!(matches!(
+        viewer.recv().await,
+        Some(SignalMessage::Hello { .. })
+    ));
+    assert_eq!(
+        viewer.recv().await,
+        Some(SignalMessage::Resumed {
+            by: None,
+            peer_present: true
+        })
+    );
+    match viewer.recv().await {
+        Some(SignalMessage::ResumeToken { token }) => tokens.push(token),
+        other => panic!("expected a fresh token, got {other:?}"),
+    }
+    assert_eq!(agent.recv().await, Some(SignalMessage::PeerBack));
     viewer
         .send(&SignalMessage::Bye {
             reason: ByeReason::Ended,
@@ -101,6 +135,9 @@ async fn issue7_logs_of_a_full_session_hold_no_code_password_or_content() {
         wrong_password,
         content,
         relay.cookie.trim_start_matches("acote_session="),
+        tokens[0].as_str(),
+        tokens[1].as_str(),
+        tokens[2].as_str(),
     ] {
         let leaks: Vec<&str> = logs.lines().filter(|l| holds(l, secret)).collect();
         assert!(

@@ -284,13 +284,30 @@ export async function fillScreen(xvfb, colour) {
 // ---------------------------------------------------------------------------------------
 // Relay
 
-/** Start the relay on an ephemeral loopback port. Returns { url, fingerprint, proc }. */
+/** Start the relay on an ephemeral loopback port (or `listen`). Returns { url, fingerprint, proc }. */
 export async function startRelay(h, { configExtra = '', logLevel = null, listen = '127.0.0.1:0', turnListen = '127.0.0.1:0' } = {}) {
   const bin = path.join(BIN_DIR, 'acote-relay');
   if (!existsSync(bin)) throw new Error(`relay binary not found at ${bin} (build it, or set ACOTE_BIN_DIR)`);
   const config = path.join(h.dir, 'relay.toml');
   await writeFile(config, `[server]\nsite_name = "Test site"\n\n[turn]\nlisten = "${turnListen}"\n${configExtra}`);
   const dataDir = path.join(h.dir, 'relay-data');
+  return serveRelay(h, { bin, config, dataDir, listen, logLevel });
+}
+
+/** Kill the relay with SIGKILL (no goodbye to anyone), run `whileDown`, and start it again
+ * on the same port with the same config and data dir (so the same certificate and database). */
+export async function restartRelay(h, relay, { whileDown = null } = {}) {
+  try { process.kill(-relay.proc.child.pid, 'SIGKILL'); } catch { /* already gone */ }
+  await relay.proc.exitPromise;
+  log('relay killed with SIGKILL');
+  if (whileDown) await whileDown();
+  const listen = new URL(relay.url).host;
+  const again = await serveRelay(h, { ...relay, listen });
+  if (again.fingerprint !== relay.fingerprint) throw new Error('the restarted relay has another certificate');
+  return again;
+}
+
+async function serveRelay(h, { bin = path.join(BIN_DIR, 'acote-relay'), config, dataDir, listen, logLevel = null }) {
   const proc = h.spawn('relay', bin, ['serve', '--config', config, '--listen', listen, '--data-dir', dataDir],
     { env: await h.env('relay', { RUST_LOG: logLevel || process.env.RUST_LOG || 'info' }), stdio: ['ignore', 'pipe', 'pipe'] });
   const [, url] = await proc.nextLine(/^listening on (https:\/\/\S+?)\/?\s*$/, 30_000);
@@ -299,7 +316,7 @@ export async function startRelay(h, { configExtra = '', logLevel = null, listen 
   proc.cursor = 0;
   const [, fingerprint] = await proc.nextLine(/^certificate sha256 ([0-9a-fA-F]{64})\s*$/, 30_000);
   log(`relay listening on ${url}, certificate ${fingerprint.slice(0, 16)}…`);
-  return { url, fingerprint, proc, config, dataDir };
+  return { url, fingerprint, proc, config, dataDir, bin, logLevel };
 }
 
 /** Run `acote-relay admin --config … --data-dir … ARGS`, with `stdin` as its input.
@@ -331,7 +348,7 @@ export const ENDED_LINE = /^session ended: ([a-z_]+), frames captured: (\d+)\s*$
 /** Start the agent (in console mode unless `consoleMode: false`) against `relay`, on the X display of `xvfb`.
  * Returns the Proc (nextLine, lineWithin, write, stdout, stderr) plus `nextCode()`. */
 export async function startAgent(h, relay, xvfb, {
-  lang = 'en', logLevel = 'info', consoleMode = true, env = {}, url = relay.url, netns = null,
+  lang = 'en', logLevel = 'info', consoleMode = true, env = {}, url = relay.url, netns = null, wrap = [],
 } = {}) {
   const bin = path.join(BIN_DIR, 'acote-agent');
   if (!existsSync(bin)) throw new Error(`agent binary not found at ${bin} (build it, or set ACOTE_BIN_DIR)`);
@@ -339,8 +356,10 @@ export async function startAgent(h, relay, xvfb, {
   // it prints the same `code` and `session ended` lines.
   const args = ['--relay', url, '--fingerprint', relay.fingerprint, '--lang', lang];
   if (consoleMode) args.push('--console');
-  // In a network namespace the agent is another machine on another network.
-  const [cmd, argv] = netns ? ['ip', ['netns', 'exec', netns, bin, ...args]] : [bin, args];
+  // In a network namespace the agent is another machine on another network; `wrap` runs
+  // it through any other command.
+  const outer = netns ? ['ip', 'netns', 'exec', netns] : wrap;
+  const [cmd, argv] = outer.length ? [outer[0], [...outer.slice(1), bin, ...args]] : [bin, args];
   const proc = h.spawn('agent', cmd, argv,
     { env: await h.env('agent', { DISPLAY: xvfb.display, RUST_LOG: logLevel, ...env }) });
   /** Wait for the next `code NNN NNN` line; resolves with { spaced: '482 913', digits: '482913' }. */
@@ -413,6 +432,12 @@ class Viewer {
     this.context = context;
     this.page = page;
     this.console = [];
+    // Resumption tokens the relay handed this page, so tests can check no log holds one.
+    this.resumeTokens = [];
+    page.on('websocket', (ws) => ws.on('framereceived', ({ payload }) => {
+      const m = /"type":"resume_token","token":"([0-9a-f]{32})"/.exec(String(payload));
+      if (m) this.resumeTokens.push(m[1]);
+    }));
     page.on('console', (m) => this.console.push(`[${m.type()}] ${m.text()}`));
     page.on('pageerror', (e) => this.console.push(`[pageerror] ${e.message}`));
     page.on('requestfailed', (r) => this.console.push(`[requestfailed] ${r.url()} ${r.failure()?.errorText}`));

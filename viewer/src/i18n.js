@@ -28,6 +28,9 @@ const TEXTS = {
     'rate-limited': 'Trop d\'essais. Réessayez dans une minute.',
     'connection-lost': 'Connexion au relais perdue.',
     peerLost: 'La connexion avec la personne a été perdue.',
+    reconnecting: "Connexion au relais interrompue. Reconnexion… (l'image reste affichée tant qu'elle arrive)",
+    residentReconnecting: "La connexion de la personne est interrompue. Attente de son retour (1 minute au plus)…",
+    connectionLostFor: "La connexion n'est pas revenue en 1 minute. La session est terminée.",
     ended: 'La session est terminée.',
     error: (p) => (p.message
       ? `Une erreur est survenue. Message du relais : ${p.message}`
@@ -105,6 +108,9 @@ const TEXTS = {
     'rate-limited': 'Too many attempts. Try again in a minute.',
     'connection-lost': 'Connection to the relay lost.',
     peerLost: 'The connection to the resident was lost.',
+    reconnecting: 'The connection to the relay was interrupted. Reconnecting… (the picture stays while it still arrives)',
+    residentReconnecting: "The resident's connection was interrupted. Waiting for it to come back (a minute at most)…",
+    connectionLostFor: 'The connection did not come back within a minute. The session has ended.',
     ended: 'The session has ended.',
     error: (p) => (p.message
       ? `Something went wrong. Message from the relay: ${p.message}`

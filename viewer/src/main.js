@@ -1,6 +1,12 @@
 // Wiring: code form → signaling → peer connection → video, and the state shown to the
-// caseworker at each step. One "attempt" object per submitted code, with its own socket;
-// anything arriving for an attempt that is over is ignored.
+// caseworker at each step. One "attempt" object per submitted code; anything arriving
+// for an attempt that is over is ignored.
+//
+// Resumption: once the resident said yes, the relay gives this page a resumption token
+// (kept in this attempt's memory only: a reload ends the session anyway, since leaving
+// the page says bye, and a bearer secret has no business in storage). If the socket
+// drops, the page shows "reconnecting" over the still-running picture, reconnects with
+// back-off and presents the token; after 60 s without success the session is over.
 import { applyStatic, onLangChange, toggleLang } from '/src/i18n.js';
 import { openSignal, signalUrl } from '/src/signal.js';
 import { createPeer, toIceServers } from '/src/rtc.js';
@@ -13,6 +19,9 @@ import { signIn, signOut, whoAmI } from '/src/account.js';
 window.acote = { pc: null, channel: null, state: 'enter-code', stats: null };
 
 const HELLO_TIMEOUT_MS = 15000;
+// How long a dropped session may take to come back (the relay's window, DESIGN §3).
+const RESUME_WINDOW_MS = 60000;
+const RETRY_MS = [500, 1000, 2000, 4000, 8000];
 const BYE_STATES = { refused: 'refused', no_answer: 'no-answer', ended: 'ended', peer_gone: 'connection-lost' };
 
 const $ = (id) => document.getElementById(id);
@@ -49,18 +58,63 @@ function start(code, procedure) {
   const a = {
     code, procedure, sig: null, peer: null, early: [], iceServers: [], over: false,
     relayOnly: relayBox.checked,
+    token: null, resuming: false, retries: 0, lostTimer: null, retryTimer: null,
   };
   attempt = a;
   ui.setState('connecting');
+  connect(a);
+}
+
+// One signaling socket for the attempt: the first, or a reconnection with the token.
+function connect(a) {
   // A relay that accepts the socket but never says hello must not leave us waiting.
-  a.helloTimer = setTimeout(() => finish(a, 'connection-lost'), HELLO_TIMEOUT_MS);
-  a.sig = openSignal(signalUrl(), {
-    onOpen: () => a.sig.send({ type: 'hello', v: 1, role: 'viewer' }),
+  a.helloTimer = setTimeout(() => dropped(a), HELLO_TIMEOUT_MS);
+  const sig = openSignal(signalUrl(), {
+    onOpen: () => sig.send(a.resuming
+      ? { type: 'hello', v: 1, role: 'viewer', resume: a.token }
+      : { type: 'hello', v: 1, role: 'viewer' }),
     onMessage: (msg) => {
-      if (!a.over) handle(a, msg);
+      if (!a.over && a.sig === sig) handle(a, msg);
     },
-    onClose: () => finish(a, 'connection-lost'),
+    onClose: () => {
+      if (a.sig === sig) dropped(a);
+    },
   });
+  a.sig = sig;
+}
+
+// The socket ended without us asking. A session the resident agreed to waits for the
+// link to come back; anything earlier ends as before.
+function dropped(a) {
+  clearTimeout(a.helloTimer);
+  if (a.over) return;
+  if (!a.token) {
+    finish(a, 'connection-lost');
+    return;
+  }
+  a.sig?.close();
+  if (!a.resuming) {
+    a.resuming = true;
+    a.retries = 0;
+    ui.setState('reconnecting', 'reconnecting');
+    a.lostTimer = setTimeout(() => finish(a, 'connection-lost', 'connectionLostFor'), RESUME_WINDOW_MS);
+  }
+  const delay = RETRY_MS[Math.min(a.retries, RETRY_MS.length - 1)];
+  a.retries += 1;
+  a.retryTimer = setTimeout(() => {
+    if (!a.over) connect(a);
+  }, delay);
+}
+
+function resumed(a, peerPresent) {
+  a.resuming = false;
+  clearTimeout(a.lostTimer);
+  if (peerPresent) backToPicture(a);
+  else ui.setState('reconnecting', 'residentReconnecting');
+}
+
+function backToPicture(a) {
+  ui.setState(a.stopStats ? 'watching' : 'starting-video');
 }
 
 function handle(a, msg) {
@@ -73,6 +127,7 @@ function handle(a, msg) {
       }
       ui.setSite(msg.site);
       a.iceServers = toIceServers(msg.ice_servers);
+      if (a.resuming) break; // the token went with the hello; no code to redeem
       a.sig.send(a.procedure ? { type: 'redeem', code: a.code, procedure: a.procedure }
         : { type: 'redeem', code: a.code });
       break;
@@ -83,6 +138,16 @@ function handle(a, msg) {
       // This session's STUN/TURN with its own credentials, replacing hello's list.
       a.iceServers = toIceServers(msg.ice_servers);
       if (msg.relay_only === true) a.relayOnly = true;
+      // Back after a drop: a later ICE restart must use the fresh credentials.
+      if (a.peer) {
+        try {
+          a.peer.pc.setConfiguration({
+            iceServers: a.iceServers, iceTransportPolicy: a.relayOnly ? 'relay' : 'all',
+          });
+        } catch {
+          // Kept as it was; the current path is unaffected.
+        }
+      }
       break;
     case 'resident':
       ui.setResidentLang(msg.lang);
@@ -97,8 +162,21 @@ function handle(a, msg) {
       if (a.peer) a.peer.addCandidate(msg);
       else a.early.push(msg); // before the offer: kept until the peer exists
       break;
+    case 'resume_token':
+      if (typeof msg.token === 'string') a.token = msg.token;
+      break;
+    case 'resumed':
+      resumed(a, msg.peer_present === true);
+      break;
+    case 'peer_away':
+      ui.setState('reconnecting', 'residentReconnecting');
+      break;
+    case 'peer_back':
+      backToPicture(a);
+      break;
     case 'bye':
       if (msg.reason === 'peer_gone') finish(a, 'connection-lost', 'peerLost');
+      else if (msg.reason === 'connection_lost') finish(a, 'connection-lost', 'connectionLostFor');
       else finish(a, BYE_STATES[msg.reason] ?? 'ended');
       break;
     case 'error':
@@ -117,7 +195,8 @@ function handle(a, msg) {
 
 async function onOffer(a, sdp) {
   if (typeof sdp !== 'string') return;
-  if (ui.getState() !== 'watching') ui.setState('starting-video');
+  // A second offer is an ICE restart after a resume: the picture is already there.
+  if (!a.peer) ui.setState('starting-video');
   if (!a.peer) {
     a.peer = createPeer(a.iceServers, a.relayOnly, {
       onCandidate: (c) => a.sig.send({ type: 'candidate', ...c }),
@@ -128,7 +207,13 @@ async function onOffer(a, sdp) {
         control.attach(channel);
         window.dispatchEvent(new CustomEvent('acote:channel', { detail: channel }));
       },
-      onFailed: () => finish(a, 'connection-lost', 'peerLost'),
+      // While a side is reconnecting, the agent restarts ICE once both are back.
+      // Otherwise the path to the resident is gone: say so to both sides at once.
+      onFailed: () => {
+        if (ui.getState() === 'reconnecting') return;
+        a.sig.send({ type: 'bye', reason: 'error' });
+        finish(a, 'connection-lost', 'peerLost');
+      },
     });
     window.acote.pc = a.peer.pc;
     // What the connection was set up with, for support (no credentials).
@@ -157,13 +242,15 @@ function limitSecs(message) {
 }
 
 function onFirstFrame(a) {
-  if (a.over || ui.getState() === 'watching') return;
-  ui.setState('watching');
+  if (a.over || a.stopStats) return;
   a.stopStats = startStats(a.peer.pc, (stats) => {
     if (a.over) return;
     window.acote.stats = stats;
     ui.setLink(stats.path, stats.rttMs);
   });
+  // During a reconnection the state stays: the first frame changes nothing the
+  // caseworker must act on.
+  if (ui.getState() === 'starting-video') ui.setState('watching');
 }
 
 // Ends an attempt exactly once: frees the peer and the socket, then shows the outcome.
@@ -171,6 +258,8 @@ function finish(a, state, key = state, params = {}) {
   if (a.over) return;
   a.over = true;
   clearTimeout(a.helloTimer);
+  clearTimeout(a.lostTimer);
+  clearTimeout(a.retryTimer);
   a.stopStats?.();
   a.peer?.close();
   a.sig?.close();

@@ -3,8 +3,9 @@
 import { t } from '/src/i18n.js';
 
 const FORM_STATES = new Set(['enter-code', 'invalid-code', 'rate-limited']);
-const SESSION_STATES = new Set(['connecting', 'waiting-resident', 'starting-video', 'watching']);
-const VIDEO_STATES = new Set(['starting-video', 'watching']);
+const SESSION_STATES = new Set(['connecting', 'waiting-resident', 'starting-video', 'watching', 'reconnecting']);
+// 'reconnecting' keeps the picture: media often still flows while signaling is down.
+const VIDEO_STATES = new Set(['starting-video', 'watching', 'reconnecting']);
 const END_STATES = new Set(['refused', 'no-answer', 'connection-lost', 'ended', 'error']);
 // Sentences of the sign-in state that are not problems.
 const CALM_SIGN_IN_KEYS = new Set(['signInPrompt', 'signedOut', 'signingIn']);

@@ -242,7 +242,24 @@ impl Peer {
 
     /// Creates the offer and sets it locally; returns its SDP.
     pub async fn offer(&self) -> Result<String, PeerError> {
-        let offer = self.pc.create_offer(None).await?;
+        self.offer_with(None).await
+    }
+
+    /// An offer that restarts ICE (new credentials and candidates), for a path that
+    /// failed while a side's signaling was down (resumption).
+    pub async fn restart_offer(&self) -> Result<String, PeerError> {
+        let options = webrtc::peer_connection::offer_answer_options::RTCOfferOptions {
+            ice_restart: true,
+            ..Default::default()
+        };
+        self.offer_with(Some(options)).await
+    }
+
+    async fn offer_with(
+        &self,
+        options: Option<webrtc::peer_connection::offer_answer_options::RTCOfferOptions>,
+    ) -> Result<String, PeerError> {
+        let offer = self.pc.create_offer(options).await?;
         self.pc.set_local_description(offer).await?;
         let local = self
             .pc

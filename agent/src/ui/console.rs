@@ -110,6 +110,16 @@ impl Prompter for ConsolePrompter {
         }
     }
 
+    fn interrupted(&mut self, by: &Requester, had_control: bool) {
+        self.line(&text::interrupted(&self.strings, by, had_control));
+        self.line("session interrupted");
+    }
+
+    fn resumed(&mut self, by: &Requester) {
+        self.line(&text::resumed(&self.strings, by));
+        self.line("session resumed");
+    }
+
     fn ended(&mut self, reason: ByeReason, frames: u64) {
         self.line(&text::ended(&self.strings, reason));
         self.line(&format!(

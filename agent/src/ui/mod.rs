@@ -68,4 +68,19 @@ pub trait Prompter: Send {
     fn control_changed(&mut self, state: ControlState, by: &Requester);
     /// The session is over; `frames` is how many screen images were captured in it.
     fn ended(&mut self, reason: ByeReason, frames: u64);
+    /// The connection with `by` is interrupted (either side's link to the relay); the
+    /// session waits up to a minute. `had_control`: control was taken back, and the
+    /// resident must be told `by` has to ask again. The default shows it as a
+    /// connection status and a change of control, for prompters that predate it.
+    fn interrupted(&mut self, by: &Requester, had_control: bool) {
+        if had_control {
+            self.control_changed(ControlState::TakenBack, by);
+        }
+        self.status(&Status::Connecting);
+    }
+    /// The session goes on after an interruption (no new question was asked). The
+    /// default shows the sharing notice again.
+    fn resumed(&mut self, by: &Requester) {
+        self.sharing(by);
+    }
 }

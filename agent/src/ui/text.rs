@@ -148,8 +148,30 @@ pub fn ended(s: &Strings, reason: ByeReason) -> String {
         ByeReason::NoAnswer => "ended-no-answer",
         ByeReason::PeerGone => "ended-peer-gone",
         ByeReason::Error => "ended-error",
+        ByeReason::ConnectionLost => "ended-connection-lost",
         ByeReason::Ended | ByeReason::Other => "ended-ended",
     })
+}
+
+/// The connection to the caseworker is interrupted (either side's link to the relay).
+/// Control, if it was given, is taken back: said plainly, because the resident must know
+/// that a new request is a new question, not the old yes.
+pub fn interrupted(s: &Strings, by: &Requester, had_control: bool) -> String {
+    let key = if had_control {
+        "interrupted-control"
+    } else {
+        "interrupted"
+    };
+    s.with(key, &[("who", Arg::Text(&who(s, by)))])
+}
+
+/// The connection is back after an interruption (console: with how to stop).
+pub fn resumed(s: &Strings, by: &Requester) -> String {
+    format!(
+        "{} {}",
+        s.with("resumed", &[("name", Arg::Text(&name(s, by)))]),
+        s.get("console-stop")
+    )
 }
 
 /// A duration in words: whole minutes (rounded), or "less than a minute".

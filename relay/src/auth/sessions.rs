@@ -3,8 +3,10 @@
 //!
 //! Only the SHA-256 of a cookie is kept, so a memory dump holds no usable cookie. Each
 //! session has its own CSRF token, which the viewer sends in the `x-csrf-token` header
-//! of every state-changing request. Sessions live in memory: a relay restart signs
-//! everyone out, which is the safe direction.
+//! of every state-changing request. Sessions live in memory and are written through to
+//! the store (hash of the cookie only), so a relay restart does not sign anyone out in
+//! the middle of helping a resident: `http/account.rs` reads a session back with
+//! [`Sessions::restore`] when a cookie is not known in memory.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -54,6 +56,39 @@ impl Sessions {
                 last_seen: now,
             },
         );
+    }
+
+    /// Puts back a session read from the store, with its ages as they were (`idle` since
+    /// last use, `age` since creation). A session already expired is not kept.
+    pub fn restore(
+        &mut self,
+        now: Instant,
+        token_hash: String,
+        login: String,
+        csrf: String,
+        age: Duration,
+        idle: Duration,
+    ) {
+        if idle >= IDLE_TIMEOUT || age >= MAX_AGE {
+            return;
+        }
+        let (Some(created), Some(last_seen)) = (now.checked_sub(age), now.checked_sub(idle)) else {
+            return;
+        };
+        self.by_hash.insert(
+            token_hash,
+            WebSession {
+                login,
+                csrf,
+                created,
+                last_seen,
+            },
+        );
+    }
+
+    /// Whether a cookie value has a session in memory (alive or not).
+    pub fn knows(&self, token: &str) -> bool {
+        self.by_hash.contains_key(&token_hash(token))
     }
 
     /// The live session for a cookie value, refreshing its idle timer.
@@ -124,6 +159,51 @@ mod tests {
             assert!(s.touch(now, "tok").is_some());
         }
         assert!(s.touch(t0 + MAX_AGE, "tok").is_none());
+    }
+
+    #[test]
+    fn a_restored_session_keeps_its_ages() {
+        let now = Instant::now() + MAX_AGE;
+        let mut s = Sessions::default();
+        let hash = token_hash("tok");
+        s.restore(
+            now,
+            hash.clone(),
+            "marie".into(),
+            "c".into(),
+            Duration::from_secs(3600),
+            Duration::from_secs(60),
+        );
+        assert_eq!(s.touch(now, "tok").unwrap().login, "marie");
+        s.restore(
+            now,
+            token_hash("idle"),
+            "lea".into(),
+            "c".into(),
+            Duration::from_secs(3600),
+            IDLE_TIMEOUT,
+        );
+        s.restore(
+            now,
+            token_hash("old"),
+            "lea".into(),
+            "c".into(),
+            MAX_AGE,
+            Duration::ZERO,
+        );
+        assert!(s.touch(now, "idle").is_none());
+        assert!(s.touch(now, "old").is_none());
+        // Restored 11 h 59 min old: one more minute of life, whatever the activity.
+        s.restore(
+            now,
+            token_hash("late"),
+            "lea".into(),
+            "c".into(),
+            MAX_AGE - Duration::from_secs(60),
+            Duration::ZERO,
+        );
+        assert!(s.touch(now + Duration::from_secs(59), "late").is_some());
+        assert!(s.touch(now + Duration::from_secs(60), "late").is_none());
     }
 
     #[test]

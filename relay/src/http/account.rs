@@ -10,10 +10,10 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::json;
 
 use super::AppState;
+use crate::auth::forms::{LoginForm, PasswordForm};
 use crate::auth::{self, password};
 use crate::signaling::hub::Caseworker;
 use crate::store::accounts::Account;
@@ -21,7 +21,7 @@ use crate::store::audit::Record;
 use crate::store::time::unix_now;
 
 /// The session cookie's name.
-pub const COOKIE: &str = "acote_session";
+pub use crate::auth::forms::COOKIE;
 /// The header carrying the CSRF token on state-changing requests.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -74,17 +74,14 @@ impl From<crate::store::StoreError> for AppError {
     }
 }
 
-/// The cookie value of `acote_session`, if sent.
+/// The cookie value of `acote_session`, if sent (see [`auth::forms::session_cookie`]).
 pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_string())
-        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+    auth::forms::session_cookie(
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    )
 }
 
 fn set_cookie(token: &str) -> HeaderValue {
@@ -105,19 +102,54 @@ pub async fn signed_in(
     let Some(token) = session_cookie(headers) else {
         return Ok(None);
     };
+    let hash = auth::token_hash(&token);
+    if !state.auth_state().sessions.knows(&token) {
+        // Not in memory: perhaps signed in before a restart of the relay.
+        restore_session(state, &hash).await?;
+    }
     let session = state.auth_state().sessions.touch(Instant::now(), &token);
     let Some(session) = session else {
+        state.store.forget_web_session(&hash).await?;
         return Ok(None);
     };
+    state.store.touch_web_session(&hash, unix_now()).await?;
     match state.store.account(&session.login).await? {
         Some(account) if !account.disabled && account.password_hash.is_some() => {
             Ok(Some((account, session)))
         }
         _ => {
-            state.auth_state().sessions.remove(&token);
+            end_session(state, &token).await?;
             Ok(None)
         }
     }
+}
+
+/// Reads a web session back from the store into memory, ages included.
+async fn restore_session(state: &AppState, hash: &str) -> Result<(), AppError> {
+    let Some(row) = state.store.web_session(hash).await? else {
+        return Ok(());
+    };
+    let now = unix_now();
+    let secs = |t: i64| std::time::Duration::from_secs(u64::try_from(now - t).unwrap_or(0));
+    state.auth_state().sessions.restore(
+        Instant::now(),
+        row.token_hash,
+        row.login,
+        row.csrf,
+        secs(row.created_at),
+        secs(row.last_seen_at),
+    );
+    Ok(())
+}
+
+/// Ends the web session of a cookie value, in memory and in the store.
+async fn end_session(state: &AppState, token: &str) -> Result<(), AppError> {
+    state.auth_state().sessions.remove(token);
+    state
+        .store
+        .forget_web_session(&auth::token_hash(token))
+        .await?;
+    Ok(())
 }
 
 /// What the hub is told about a caseworker.
@@ -163,13 +195,6 @@ pub async fn me(
     }
 }
 
-/// Body of `POST /api/login`.
-#[derive(Deserialize)]
-pub struct LoginForm {
-    login: String,
-    password: String,
-}
-
 /// `POST /api/login`: checks the password (with lock-out), rotates the session cookie.
 pub async fn login(
     State(state): State<Arc<AppState>>,
@@ -177,10 +202,7 @@ pub async fn login(
     headers: HeaderMap,
     Json(form): Json<LoginForm>,
 ) -> Result<Response, AppError> {
-    if form.login.chars().count() > 64 || form.password.chars().count() > password::MAX_CHARS {
-        return Err(AppError::BadRequest("too_long"));
-    }
-    let login = form.login.trim().to_lowercase();
+    let login = form.check().map_err(|e| AppError::BadRequest(e.code()))?;
     let (account_key, addr_key) = (format!("account:{login}"), format!("addr:{}", peer.ip()));
     let now = Instant::now();
     let wait = {
@@ -248,13 +270,27 @@ pub async fn login(
         let mut auth = state.auth_state();
         auth.by_account.success(&account_key);
         auth.by_addr.success(&addr_key);
-        // Rotation: whatever session this browser had is ended, a new cookie is issued.
-        if let Some(old) = session_cookie(&headers) {
-            auth.sessions.remove(&old);
-        }
         auth.sessions
             .create(Instant::now(), &login, &token, csrf.clone());
     }
+    // Rotation: whatever session this browser had is ended, a new cookie is issued.
+    if let Some(old) = session_cookie(&headers) {
+        end_session(&state, &old).await?;
+    }
+    let now = unix_now();
+    let row = crate::store::carry_over::WebSessionRow {
+        token_hash: auth::token_hash(&token),
+        login: login.clone(),
+        csrf: csrf.clone(),
+        created_at: now,
+        last_seen_at: now,
+    };
+    let idle = i64::try_from(auth::sessions::IDLE_TIMEOUT.as_secs()).unwrap_or(i64::MAX);
+    let max = i64::try_from(auth::sessions::MAX_AGE.as_secs()).unwrap_or(i64::MAX);
+    state
+        .store
+        .save_web_session(&row, now.saturating_sub(idle), now.saturating_sub(max))
+        .await?;
     let mut response = me_body(&account, &csrf).into_response();
     response
         .headers_mut()
@@ -281,7 +317,7 @@ pub async fn logout(
         return Err(AppError::Forbidden("csrf"));
     }
     if let Some(token) = session_cookie(&headers) {
-        state.auth_state().sessions.remove(&token);
+        end_session(&state, &token).await?;
     }
     audit(&state, Record::new("logout").actor(&account.login)).await?;
     Ok((
@@ -291,19 +327,12 @@ pub async fn logout(
         .into_response())
 }
 
-/// Body of `POST /api/password`.
-#[derive(Deserialize)]
-pub struct PasswordForm {
-    token: String,
-    password: String,
-}
-
 /// `POST /api/password`: sets a password with a one-time link's token.
 pub async fn set_password(
     State(state): State<Arc<AppState>>,
     Json(form): Json<PasswordForm>,
 ) -> Result<Response, AppError> {
-    if form.token.len() != 64 || form.password.chars().count() > password::MAX_CHARS {
+    if form.check().is_err() {
         return Err(AppError::BadRequest("link_invalid"));
     }
     let token_hash = auth::token_hash(&form.token);

@@ -9,9 +9,13 @@ use std::time::{Duration, Instant};
 use acote_proto::{ErrorCode, SignalMessage};
 use tokio::sync::{mpsc, oneshot};
 
-use super::hub::{Caseworker, ConnId, Hub, HubStats, Output};
+use acote_proto::Role;
+use acote_proto::resume::{RESUME_WINDOW, TokenHash};
+
+use super::hub::{Caseworker, ConnId, Hub, HubStats, Output, Restored, Resumable, TokenPair};
 use crate::store::Store;
 use crate::store::audit::Record;
+use crate::store::carry_over::ResumableRow;
 use crate::store::time::unix_now;
 use crate::turn::TurnService;
 
@@ -51,6 +55,7 @@ enum Event {
     Joined {
         conn: ConnId,
         as_: JoinedAs,
+        resume: Option<String>,
         tx: mpsc::Sender<SignalMessage>,
     },
     Message {
@@ -82,10 +87,24 @@ pub struct HubSnapshot {
 }
 
 impl HubHandle {
-    /// Registers a connection that said hello; returns the queue of messages for it.
-    pub async fn join(&self, conn: ConnId, as_: JoinedAs) -> mpsc::Receiver<SignalMessage> {
+    /// Registers a connection that said hello (with a resumption token if it presented
+    /// one); returns the queue of messages for it.
+    pub async fn join(
+        &self,
+        conn: ConnId,
+        as_: JoinedAs,
+        resume: Option<String>,
+    ) -> mpsc::Receiver<SignalMessage> {
         let (tx, rx) = mpsc::channel(PER_CONNECTION_QUEUE);
-        let _ = self.tx.send(Event::Joined { conn, as_, tx }).await;
+        let _ = self
+            .tx
+            .send(Event::Joined {
+                conn,
+                as_,
+                resume,
+                tx,
+            })
+            .await;
         rx
     }
 
@@ -132,8 +151,11 @@ async fn run(
     mut rx: mpsc::Receiver<Event>,
 ) {
     let mut conns: HashMap<ConnId, mpsc::Sender<SignalMessage>> = HashMap::new();
+    restore(&mut hub, &store).await;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut alive = tokio::time::interval(ALIVE_EVERY);
+    alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let mut from = None;
         let outputs = tokio::select! {
@@ -145,17 +167,23 @@ async fn run(
                     _ => None,
                 };
                 match event {
-                    Event::Joined { conn, as_, tx } => {
+                    Event::Joined { conn, as_, resume, tx } => {
                         conns.insert(conn, tx);
-                        match as_ {
-                            JoinedAs::Agent { lang } => {
+                        match (as_, resume) {
+                            (JoinedAs::Agent { lang }, None) => {
                                 let out = hub.agent_joined(now, conn);
                                 hub.set_agent_lang(conn, lang);
                                 out
                             }
-                            JoinedAs::Viewer { caseworker, addr } => {
+                            (JoinedAs::Viewer { caseworker, addr }, None) => {
                                 hub.viewer_joined(conn, caseworker, addr);
                                 Vec::new()
+                            }
+                            (JoinedAs::Agent { .. }, Some(token)) => {
+                                hub.resume(now, conn, Role::Agent, &token, None)
+                            }
+                            (JoinedAs::Viewer { caseworker, addr }, Some(token)) => {
+                                hub.resume(now, conn, Role::Viewer, &token, Some((caseworker, addr)))
                             }
                         }
                     }
@@ -175,9 +203,16 @@ async fn run(
                 }
             }
             _ = tick.tick() => hub.tick(Instant::now()),
+            _ = alive.tick() => {
+                if let Err(e) = store.alive(unix_now()).await {
+                    tracing::warn!(error = %e, "cannot note that the relay is alive");
+                }
+                Vec::new()
+            }
         };
         let mut records = Vec::new();
         let mut sends = Vec::new();
+        let mut closes = Vec::new();
         for output in outputs {
             match output {
                 Output::Audit(record) => records.push(record),
@@ -191,6 +226,13 @@ async fn run(
                         turn.session_opened(&session, agent, viewer);
                     }
                 }
+                Output::SaveResumable(r) => save_resumable(&store, &r).await,
+                Output::ForgetResumable(session) => {
+                    if let Err(e) = store.forget_resumable(&session).await {
+                        tracing::warn!(error = %e, "cannot forget a resumable session");
+                    }
+                }
+                Output::Close(conn) => closes.push(conn),
             }
         }
         for session in hub.take_ended() {
@@ -221,7 +263,86 @@ async fn run(
                 conns.remove(&conn);
             }
         }
+        for conn in closes {
+            // Its task sees its queue closed and ends the socket.
+            conns.remove(&conn);
+        }
     }
+}
+
+/// How often the relay notes in the store that it is alive, so that after a crash it
+/// knows how long it was gone.
+const ALIVE_EVERY: Duration = Duration::from_secs(5);
+
+async fn save_resumable(store: &Store, r: &Resumable) {
+    let row = ResumableRow {
+        session: r.session.clone(),
+        agent_hash: r.tokens.agent.to_hex(),
+        viewer_hash: r.tokens.viewer.to_hex(),
+        login: r.login.clone(),
+    };
+    if let Err(e) = store.save_resumable(&row).await {
+        // The session goes on; only a relay restart would now end it.
+        tracing::warn!(error = %e, "cannot save a resumable session");
+    }
+}
+
+/// Picks up the sessions that were live when the relay last stopped: each side gets what
+/// is left of its 60 s (counted from the last time the relay was known alive) to come
+/// back. Sessions that cannot resume are recorded as ended.
+async fn restore(hub: &mut Hub, store: &Store) {
+    let last_alive = store.last_alive().await.ok().flatten();
+    let now_unix = unix_now();
+    if let Err(e) = store.alive(now_unix).await {
+        tracing::warn!(error = %e, "cannot note that the relay is alive");
+    }
+    let rows = match store.take_resumables().await {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the sessions to resume");
+            return;
+        }
+    };
+    let gone = last_alive.map_or(u64::MAX, |t| u64::try_from(now_unix - t).unwrap_or(0));
+    let left = RESUME_WINDOW.saturating_sub(Duration::from_secs(gone));
+    let mut restored = Vec::new();
+    let mut ended = Vec::new();
+    for row in rows {
+        let account = store.account(&row.login).await.ok().flatten();
+        let tokens = TokenHash::from_hex(&row.agent_hash)
+            .zip(TokenHash::from_hex(&row.viewer_hash))
+            .map(|(agent, viewer)| TokenPair { agent, viewer });
+        match (account, tokens) {
+            (Some(account), Some(tokens)) if !left.is_zero() && !account.disabled => {
+                let saved = Resumable {
+                    session: row.session,
+                    tokens,
+                    login: row.login,
+                };
+                save_resumable(store, &saved).await;
+                restored.push(Restored {
+                    saved,
+                    caseworker: crate::http::account::caseworker(&account),
+                    deadline: Instant::now() + left,
+                });
+            }
+            _ => ended.push(
+                Record::new("session_ended")
+                    .session(&row.session)
+                    .actor(&row.login)
+                    .with("reason", "connection_lost"),
+            ),
+        }
+    }
+    if !restored.is_empty() {
+        tracing::info!(
+            sessions = restored.len(),
+            left_s = left.as_secs(),
+            "waiting for the sides of sessions live before the restart"
+        );
+    }
+    hub.restore(restored);
+    write_audit(store, &ended).await;
 }
 
 /// Writes the records in order. Returns false when a record that starts something could

@@ -9,7 +9,9 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use acote_proto::code::{CODE_LIFETIME, IssuedCode};
-use acote_proto::{ByeReason, ErrorCode, Requester, SessionCode, SignalMessage};
+use acote_proto::{ByeReason, ErrorCode, Requester, Role, SessionCode, SignalMessage};
+
+pub use resume::Restored;
 
 use super::limits::WrongCodeLimits;
 use crate::store::audit::Record;
@@ -38,6 +40,13 @@ pub enum Output {
         /// The viewer's connection.
         viewer: ConnId,
     },
+    /// Keep what a restarted relay needs to resume this session (before any `Send`, so
+    /// a token is never handed out that a restart would forget).
+    SaveResumable(Resumable),
+    /// The session with this id ended: forget its resumption state.
+    ForgetResumable(String),
+    /// Stop serving this connection: another connection took its place in its session.
+    Close(ConnId),
 }
 
 /// A signed-in caseworker, as the relay knows them from the store.
@@ -68,6 +77,10 @@ pub struct HubStats {
     pub unexpected: u64,
     /// Sessions ended, whatever the reason.
     pub sessions_ended: u64,
+    /// Sides put back into their session after a drop.
+    pub resumed: u64,
+    /// Resumption tokens refused (unknown, used, expired, or of another account).
+    pub resume_refused: u64,
 }
 
 #[derive(Debug)]
@@ -87,6 +100,9 @@ struct Agent {
     session: String,
     /// The resident's language, told to the caseworker when they redeem the code.
     lang: Option<String>,
+    /// Hashes of the two sides' resumption tokens, once the resident let the caseworker
+    /// see the screen: from then on a dropped side is waited for (see `hub_resume.rs`).
+    resume: Option<TokenPair>,
 }
 
 #[derive(Debug)]
@@ -114,6 +130,10 @@ pub struct Hub {
     pub(super) max_sessions: usize,
     /// Sessions ended since the driver last asked (their TURN credentials must go).
     ended: Vec<String>,
+    /// Sides whose connection dropped, under a stand-in id, with the instant their
+    /// session ends if they are not back.
+    ghosts: HashMap<ConnId, Instant>,
+    next_ghost: ConnId,
 }
 
 impl Hub {
@@ -129,6 +149,8 @@ impl Hub {
             next_session: 1,
             max_sessions: usize::MAX,
             ended: Vec::new(),
+            ghosts: HashMap::new(),
+            next_ghost: GHOST_BASE,
         }
     }
 
@@ -158,7 +180,7 @@ impl Hub {
 
     /// Number of agents connected (waiting or in a session).
     pub fn agents(&self) -> usize {
-        self.agents.len()
+        self.agents.keys().filter(|c| !self.is_ghost(**c)).count()
     }
 
     /// Number of sessions currently paired.
@@ -180,6 +202,7 @@ impl Hub {
                 state: AgentState::Waiting(issued),
                 session,
                 lang: None,
+                resume: None,
             },
         );
         out
@@ -227,27 +250,43 @@ impl Hub {
 
     /// A connection closed, cleanly or not.
     pub fn left(&mut self, now: Instant, conn: ConnId) -> Vec<Output> {
-        let mut out = Vec::new();
         if let Some(agent) = self.agents.get(&conn) {
-            if let AgentState::Paired { viewer, .. } = agent.state {
-                out.push(self.end_record(now, conn, "agent_gone"));
-                if let Some(v) = self.viewers.get_mut(&viewer) {
-                    v.agent = None;
-                }
-                out.push(bye(viewer, ByeReason::PeerGone));
-            } else {
-                out.push(self.end_record(now, conn, "agent_left"));
+            let AgentState::Paired { viewer, .. } = agent.state else {
+                let out = vec![self.end_record(now, conn, "agent_left")];
+                self.agents.remove(&conn);
+                return out;
+            };
+            if agent.resume.is_some() {
+                return self.side_dropped(now, conn, viewer, Role::Agent);
             }
+            let out = self.finish(
+                now,
+                conn,
+                viewer,
+                "agent_gone",
+                &[(viewer, ByeReason::PeerGone)],
+                false,
+            );
             self.agents.remove(&conn);
+            out
         } else if let Some(agent) = self.viewers.get(&conn).and_then(|v| v.agent) {
-            out.push(self.end_record(now, agent, "viewer_gone"));
+            if self.agents.get(&agent).is_some_and(|a| a.resume.is_some()) {
+                return self.side_dropped(now, conn, agent, Role::Viewer);
+            }
+            let out = self.finish(
+                now,
+                agent,
+                conn,
+                "viewer_gone",
+                &[(agent, ByeReason::PeerGone)],
+                true,
+            );
             self.viewers.remove(&conn);
-            out.push(bye(agent, ByeReason::PeerGone));
-            out.extend(self.back_to_waiting(now, agent, true));
+            out
         } else {
             self.viewers.remove(&conn);
+            Vec::new()
         }
-        out
     }
 
     /// Time passed: replace expired codes, end sessions whose agent never answered.
@@ -273,14 +312,10 @@ impl Hub {
             out.extend(self.back_to_waiting(now, conn, false));
         }
         for (agent, viewer) in silent {
-            out.push(self.end_record(now, agent, "no_answer"));
-            if let Some(v) = self.viewers.get_mut(&viewer) {
-                v.agent = None;
-            }
-            out.push(bye(viewer, ByeReason::NoAnswer));
-            out.push(bye(agent, ByeReason::NoAnswer));
-            out.extend(self.back_to_waiting(now, agent, true));
+            let tell = [(viewer, ByeReason::NoAnswer), (agent, ByeReason::NoAnswer)];
+            out.extend(self.finish(now, agent, viewer, "no_answer", &tell, true));
         }
+        out.extend(self.expire_ghosts(now));
         self.limits.prune(now);
         out
     }
@@ -342,14 +377,45 @@ impl Hub {
             // A bye outside a session ends nothing; not worth an error.
             return Vec::new();
         };
-        let mut out = vec![self.end_record(now, agent, reason.as_str())];
+        tracing::info!(agent, viewer, reason = reason.as_str(), "session ended");
+        let peer = if from == agent { viewer } else { agent };
+        self.finish(now, agent, viewer, reason.as_str(), &[(peer, reason)], true)
+    }
+
+    /// Ends the session between `agent` and `viewer`: its audit record, a `bye` to each
+    /// connected side in `tell`, its resumption state forgotten, stand-ins of sides that
+    /// were away removed, and the agent (if `agent_stays`) given a new code.
+    pub(super) fn finish(
+        &mut self,
+        now: Instant,
+        agent: ConnId,
+        viewer: ConnId,
+        reason: &str,
+        tell: &[(ConnId, ByeReason)],
+        agent_stays: bool,
+    ) -> Vec<Output> {
+        let mut out = vec![self.end_record(now, agent, reason)];
+        if let Some(a) = self.agents.get_mut(&agent)
+            && a.resume.take().is_some()
+        {
+            out.push(Output::ForgetResumable(a.session.clone()));
+        }
+        for &(conn, why) in tell {
+            if !self.is_ghost(conn) {
+                out.push(bye(conn, why));
+            }
+        }
         if let Some(v) = self.viewers.get_mut(&viewer) {
             v.agent = None;
         }
-        tracing::info!(agent, viewer, reason = reason.as_str(), "session ended");
-        let peer = if from == agent { viewer } else { agent };
-        out.push(bye(peer, reason));
-        out.extend(self.back_to_waiting(now, agent, true));
+        if self.ghosts.remove(&viewer).is_some() {
+            self.viewers.remove(&viewer);
+        }
+        if self.ghosts.remove(&agent).is_some() {
+            self.agents.remove(&agent);
+        } else if agent_stays {
+            out.extend(self.back_to_waiting(now, agent, true));
+        }
         out
     }
 
@@ -362,6 +428,7 @@ impl Hub {
             .session(&a.session)
             .with("reason", reason);
         if let AgentState::Paired { viewer, since, .. } = a.state {
+            // Counted once per session, whatever ends it.
             self.stats.sessions_ended += 1;
             self.ended.push(a.session.clone());
             if let Some(v) = self.viewers.get(&viewer) {
@@ -443,6 +510,14 @@ pub(super) fn error(conn: ConnId, code: ErrorCode, message: impl Into<String>) -
 #[path = "hub_redeem.rs"]
 mod redeem;
 
+#[path = "hub_resume.rs"]
+mod resume;
+pub use resume::{GHOST_BASE, Resumable, TokenPair};
+
 #[cfg(test)]
 #[path = "hub_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "hub_resume_tests.rs"]
+mod resume_tests;

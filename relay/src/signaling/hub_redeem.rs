@@ -128,7 +128,11 @@ impl Hub {
             .map(|v| v.caseworker.login.clone())
             .unwrap_or_default();
         let record = Record::new(event.as_str()).actor(&actor).session(session);
-        vec![Output::Audit(record)]
+        let mut out = vec![Output::Audit(record)];
+        if event == ConsentEvent::ViewAllowed {
+            out.extend(self.make_resumable(from));
+        }
+        out
     }
 }
 

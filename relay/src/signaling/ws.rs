@@ -54,7 +54,7 @@ where
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let (role, lang) =
+    let (role, lang, resume) =
         match tokio::time::timeout(HELLO_TIMEOUT, first_hello(&mut sink, &mut stream)).await {
             Ok(Some(hello)) => hello,
             Ok(None) => return,
@@ -96,11 +96,12 @@ where
         lang: None,
         site: Some(c.site.clone()),
         ice_servers: c.ice_servers.clone(),
+        resume: None,
     };
     if send(&mut sink, &reply).await.is_err() {
         return;
     }
-    let mut outbox = c.hub.join(c.conn, joined).await;
+    let mut outbox = c.hub.join(c.conn, joined, resume).await;
     tracing::info!(conn = c.conn, role = ?role, "signaling connection joined");
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut budget = MessageBudget::new(c.messages_per_second, Instant::now());
@@ -147,9 +148,10 @@ where
             }
             msg = outbox.recv() => {
                 let Some(msg) = msg else { break };
-                // The session's ICE servers go just before `paired`: the agent may be told
-                // yes at once, and must not build its connection without them.
-                if matches!(msg, SignalMessage::Paired { .. })
+                // The session's ICE servers go just before `paired` (the agent may be told
+                // yes at once, and must not build its connection without them) and before
+                // `resumed` (an ICE restart after a relay restart needs new credentials).
+                if matches!(msg, SignalMessage::Paired { .. } | SignalMessage::Resumed { .. })
                     && let Some(m) = c.turn.as_ref().and_then(|t| t.message(c.conn, &c.ice_servers))
                     && send(&mut sink, &m).await.is_err()
                 {
@@ -205,7 +207,11 @@ impl TurnOffer {
 }
 
 /// Waits for a valid `hello`; anything else gets an error and ends the connection.
-async fn first_hello<S, R>(sink: &mut S, stream: &mut R) -> Option<(Role, Option<String>)>
+/// Returns the role, the agent's language and the resumption token, if any.
+async fn first_hello<S, R>(
+    sink: &mut S,
+    stream: &mut R,
+) -> Option<(Role, Option<String>, Option<String>)>
 where
     S: Sink<Message> + Unpin,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
@@ -229,8 +235,9 @@ where
             Ok(SignalMessage::Hello {
                 role: Some(role),
                 lang,
+                resume,
                 ..
-            }) => return Some((role, lang)),
+            }) => return Some((role, lang, resume)),
             Ok(SignalMessage::Hello { role: None, .. }) => {
                 SignalMessage::error(ErrorCode::Malformed, "hello: missing field `role`")
             }

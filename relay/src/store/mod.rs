@@ -1,4 +1,5 @@
-//! The relay's database: caseworker accounts and the audit log, in SQLite inside the data
+//! The relay's database: caseworker accounts, the audit log and what a restart carries
+//! over (resumable sessions, web sessions), in SQLite inside the data
 //! dir (`acote.db`), through sqlx with versioned migrations (`relay/migrations/`).
 //!
 //! Durability: WAL journal with `synchronous = FULL`, so a record is on disk when its
@@ -8,6 +9,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod carry_over;
 pub mod time;
 
 use std::path::{Path, PathBuf};

@@ -102,7 +102,10 @@ impl Registry {
             usernames: Mutex::default(),
         });
         let mut inner = self.lock();
-        inner.sessions.insert(session.to_string(), state);
+        // Opened again when a side resumes on a new connection: the session keeps its
+        // state (allocations, revocation), only its connections change.
+        inner.sessions.entry(session.to_string()).or_insert(state);
+        inner.conns.retain(|_, (s, _)| s != session);
         inner
             .conns
             .insert(agent, (session.to_string(), Side::Agent));
@@ -293,6 +296,24 @@ mod tests {
         assert!(viewer.username.ends_with(":s-1:v"));
         assert_ne!(agent.password, viewer.password, "each side its own");
         assert!(r.credentials_for(3).is_none(), "another connection");
+    }
+
+    #[test]
+    fn a_session_opened_again_on_new_connections_keeps_its_state() {
+        let r = registry();
+        r.open("s-1", 1, 2);
+        let first = r.credentials_for(1).unwrap();
+        r.open("s-1", 3, 2);
+        assert!(
+            r.credentials_for(1).is_none(),
+            "the old connection is forgotten"
+        );
+        assert!(r.credentials_for(3).is_some());
+        let names = r.close("s-1");
+        assert!(
+            names.contains(&first.username),
+            "allocations made before still go"
+        );
     }
 
     #[test]
