@@ -133,6 +133,8 @@ pub struct Model {
     controlled: Duration,
     /// A short sentence in the bar after control changed ("You took back control.").
     note: Option<(ControlState, Requester)>,
+    /// The connection is interrupted (`true`: control was taken back because of it).
+    interrupted: Option<bool>,
     finished: Option<Finished>,
     problem: Option<Problem>,
 }
@@ -152,6 +154,7 @@ impl Model {
             control_since: None,
             controlled: Duration::ZERO,
             note: None,
+            interrupted: None,
             finished: None,
             problem: None,
         }
@@ -275,6 +278,25 @@ impl Model {
         self.deadline = None;
     }
 
+    /// The connection with the caseworker is interrupted; the screen stays shared while
+    /// it waits (a minute at most). Control, if given, is taken back.
+    pub fn interrupted(&mut self, now: Instant, by: &Requester, had_control: bool) {
+        self.stop_control_clock(now);
+        self.who = Some(by.clone());
+        self.deadline = None;
+        self.note = None;
+        self.interrupted = Some(had_control);
+        if self.screen.is_shared() {
+            self.screen = Screen::Sharing;
+        }
+    }
+
+    /// The connection is back; sharing goes on without a new question.
+    pub fn resumed(&mut self, by: &Requester) {
+        self.who = Some(by.clone());
+        self.interrupted = None;
+    }
+
     /// The session is over.
     pub fn ended(&mut self, now: Instant, wall: SystemTime, reason: ByeReason) {
         self.stop_control_clock(now);
@@ -292,6 +314,7 @@ impl Model {
         self.controlled = Duration::ZERO;
         self.deadline = None;
         self.note = None;
+        self.interrupted = None;
         // A new code comes for the next session; the old one is spent.
         self.code = None;
         self.screen = Screen::Ended;
@@ -358,6 +381,9 @@ impl Model {
             };
             if let (Some((state, by)), Screen::Sharing) = (&self.note, self.screen) {
                 v.bar_note = text::control_changed(s, *state, by);
+            }
+            if let Some(had_control) = self.interrupted {
+                v.bar_note = text::interrupted(s, by, had_control);
             }
         }
         match self.screen {
@@ -440,6 +466,35 @@ mod tests {
     }
 
     const MIN: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn an_interruption_takes_control_back_and_says_so_until_the_connection_is_back() {
+        let t0 = Instant::now();
+        let mut m = Model::new(None);
+        m.sharing(t0, &marie());
+        m.control_changed(t0, ControlState::Controlling, &marie());
+        m.interrupted(t0 + MIN, &marie(), true);
+        assert_eq!(
+            m.screen(),
+            Screen::Sharing,
+            "still shared, no longer controlled"
+        );
+        let v = m.view(&en(), t0 + MIN, "");
+        assert!(v.bar_note.contains("must ask again"), "{}", v.bar_note);
+        assert_eq!(
+            m.hotkey(),
+            Some(UiEvent::EndSession),
+            "the hotkey still stops sharing"
+        );
+        m.resumed(&marie());
+        assert_eq!(m.view(&en(), t0 + MIN, "").bar_note, "");
+        m.ended(t0 + 2 * MIN, SystemTime::UNIX_EPOCH, ByeReason::Ended);
+        assert_eq!(
+            m.finished().map(|f| f.controlled),
+            Some(MIN),
+            "control clock stopped at the cut"
+        );
+    }
 
     #[test]
     fn waiting_shows_the_code_and_the_site() {

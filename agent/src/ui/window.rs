@@ -55,6 +55,8 @@ enum Update {
     Sharing(Requester),
     AskControl(Requester, Duration),
     Control(ControlState, Requester),
+    Interrupted(Requester, bool),
+    Resumed(Requester),
     Ended(ByeReason),
 }
 
@@ -118,6 +120,16 @@ impl Prompter for WindowPrompter {
 
     fn control_changed(&mut self, state: ControlState, by: &Requester) {
         self.send(Update::Control(state, by.clone()));
+    }
+
+    fn interrupted(&mut self, by: &Requester, had_control: bool) {
+        machine_line("session interrupted");
+        self.send(Update::Interrupted(by.clone(), had_control));
+    }
+
+    fn resumed(&mut self, by: &Requester) {
+        machine_line("session resumed");
+        self.send(Update::Resumed(by.clone()));
     }
 
     fn ended(&mut self, reason: ByeReason, frames: u64) {
@@ -266,6 +278,10 @@ impl App {
                 Update::Sharing(by) => self.model.sharing(now, &by),
                 Update::AskControl(by, t) => self.model.ask_control(now, &by, t),
                 Update::Control(state, by) => self.model.control_changed(now, state, &by),
+                Update::Interrupted(by, had_control) => {
+                    self.model.interrupted(now, &by, had_control);
+                }
+                Update::Resumed(by) => self.model.resumed(&by),
                 Update::Ended(reason) => {
                     self.note.clear();
                     self.model.ended(now, SystemTime::now(), reason);
