@@ -90,7 +90,7 @@ pub(crate) async fn run(plan: Plan) -> anyhow::Result<()> {
     let mut viewers = Vec::with_capacity(plan.sessions);
     let pairing_started = Instant::now();
     for (j, code) in codes.iter().take(plan.sessions).enumerate() {
-        let (socket, ms) = viewer(
+        let (socket, ms, _) = viewer(
             relay.addr,
             relay.tls.clone(),
             source(plan.agents + j),
@@ -335,7 +335,7 @@ pub(crate) async fn viewer(
     from: String,
     cookie: &str,
     code: &str,
-) -> anyhow::Result<(Socket, f64)> {
+) -> anyhow::Result<(Socket, f64, Option<SignalMessage>)> {
     let mut ws = connect(addr, tls, &from, Some(cookie)).await?;
     ws.send(Message::Text(
         SignalMessage::client_hello(Role::Viewer, None)
@@ -350,9 +350,16 @@ pub(crate) async fn viewer(
         procedure: None,
     };
     ws.send(Message::Text(redeem.to_json().into())).await?;
-    match next_message(&mut ws).await? {
-        SignalMessage::Paired { .. } => Ok((ws, started.elapsed().as_secs_f64() * 1000.0)),
-        other => bail!("pairing failed: {}", other.to_json()),
+    let mut ice = None;
+    loop {
+        match next_message(&mut ws).await? {
+            SignalMessage::Paired { .. } => {
+                return Ok((ws, started.elapsed().as_secs_f64() * 1000.0, ice));
+            }
+            // The session's ICE servers come just before `paired`.
+            m @ SignalMessage::IceServers { .. } => ice = Some(m),
+            other => bail!("pairing failed: {}", other.to_json()),
+        }
     }
 }
 

@@ -228,7 +228,7 @@ async fn session_credentials(
 ) -> anyhow::Result<(Creds, Creds, (load::Socket, load::Socket))> {
     let cookie = load::sign_in(relay).await?;
     let (mut agent, code) = load::agent(relay.addr, relay.tls.clone(), "127.0.0.1".into()).await?;
-    let (mut viewer, _) = load::viewer(
+    let (viewer, _, viewer_ice) = load::viewer(
         relay.addr,
         relay.tls.clone(),
         "127.0.0.1".into(),
@@ -236,24 +236,29 @@ async fn session_credentials(
         &code,
     )
     .await?;
-    let sender = turn_creds(&mut agent).await?;
-    let receiver = turn_creds(&mut viewer).await?;
+    let sender = loop {
+        let m = load::next_message(&mut agent).await?;
+        if matches!(m, SignalMessage::IceServers { .. }) {
+            break turn_creds(m)?;
+        }
+    };
+    let receiver = turn_creds(viewer_ice.ok_or_else(|| anyhow!("no ice_servers for the viewer"))?)?;
     Ok((sender, receiver, (agent, viewer)))
 }
 
-async fn turn_creds(ws: &mut load::Socket) -> anyhow::Result<Creds> {
-    loop {
-        if let SignalMessage::IceServers { ice_servers, .. } = load::next_message(ws).await? {
-            let turn = ice_servers
-                .into_iter()
-                .find(|s| s.username.is_some())
-                .ok_or_else(|| anyhow!("no TURN server in ice_servers"))?;
-            return Ok(Creds {
-                user: turn.username.unwrap_or_default(),
-                password: turn.credential.unwrap_or_default(),
-            });
-        }
-    }
+/// The TURN username and password of an `ice_servers` message.
+fn turn_creds(m: SignalMessage) -> anyhow::Result<Creds> {
+    let SignalMessage::IceServers { ice_servers, .. } = m else {
+        bail!("expected ice_servers, got {}", m.kind());
+    };
+    let turn = ice_servers
+        .into_iter()
+        .find(|s| s.username.is_some())
+        .ok_or_else(|| anyhow!("no TURN server in ice_servers"))?;
+    Ok(Creds {
+        user: turn.username.unwrap_or_default(),
+        password: turn.credential.unwrap_or_default(),
+    })
 }
 
 /// coturn with the settings that match the relay's: REST credentials, UDP, no TLS, peers
