@@ -139,59 +139,10 @@ impl Engine {
     }
 }
 
-/// The listening UDP socket as the engine sees it: sends are watched for the nonces
-/// they hand out, so a nonce is honoured only from the address it was given to.
-struct UdpServerConn {
-    socket: Arc<UdpSocket>,
-    registry: Arc<Registry>,
-}
-
-#[async_trait]
-impl Conn for UdpServerConn {
-    async fn connect(&self, _addr: SocketAddr) -> webrtc_util::Result<()> {
-        Err(not_for_streams())
-    }
-
-    async fn recv(&self, _buf: &mut [u8]) -> webrtc_util::Result<usize> {
-        Err(not_for_streams())
-    }
-
-    async fn recv_from(&self, _buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
-        Err(not_for_streams())
-    }
-
-    async fn send(&self, _buf: &[u8]) -> webrtc_util::Result<usize> {
-        Err(not_for_streams())
-    }
-
-    async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
-        if let Some(nonce) = prefilter::issued_nonce(buf) {
-            self.registry.nonce_issued(nonce, target, Instant::now());
-        }
-        Ok(self.socket.send_to(buf, target).await?)
-    }
-
-    fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
-        Ok(self.socket.local_addr()?)
-    }
-
-    fn remote_addr(&self) -> Option<SocketAddr> {
-        None
-    }
-
-    async fn close(&self) -> webrtc_util::Result<()> {
-        Ok(())
-    }
-
-    fn as_any(&self) -> &(dyn Any + Send + Sync) {
-        self
-    }
-}
-
 /// Serves TURN and STUN over UDP until the task is dropped.
 pub async fn serve_udp(socket: Arc<UdpSocket>, engine: Engine) {
-    let conn: Arc<dyn Conn + Send + Sync> = Arc::new(UdpServerConn {
-        socket: socket.clone(),
+    let conn: Arc<dyn Conn + Send + Sync> = Arc::new(ClientConn {
+        route: Route::Udp(socket.clone()),
         registry: engine.registry.clone(),
     });
     let mut buf = vec![0u8; MAX_MESSAGE];
@@ -282,10 +233,8 @@ where
         }
         let _ = writer.shutdown().await;
     });
-    let conn: Arc<dyn Conn + Send + Sync> = Arc::new(StreamConn {
-        tx,
-        local,
-        peer,
+    let conn: Arc<dyn Conn + Send + Sync> = Arc::new(ClientConn {
+        route: Route::Stream { tx, local, peer },
         registry: engine.registry.clone(),
     });
     loop {
@@ -340,55 +289,86 @@ async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<Vec<u8>>, 
     Ok(Some(frame))
 }
 
-/// The engine's view of one TCP or TLS client: sends go to its writer task.
-struct StreamConn {
-    tx: mpsc::Sender<Vec<u8>>,
-    local: SocketAddr,
-    peer: SocketAddr,
+/// Where the engine's answers to one client go: the listening UDP socket, or the writer
+/// task of one TCP or TLS connection.
+enum Route {
+    /// Datagrams from the shared UDP socket.
+    Udp(Arc<UdpSocket>),
+    /// Frames to one stream client's writer task.
+    Stream {
+        tx: mpsc::Sender<Vec<u8>>,
+        local: SocketAddr,
+        peer: SocketAddr,
+    },
+}
+
+/// The engine's view of a client connection. It only sends; every send is watched for
+/// the nonce it hands out, so a nonce is honoured only from the address it was given to.
+struct ClientConn {
+    route: Route,
     registry: Arc<Registry>,
 }
 
-fn not_for_streams() -> webrtc_util::Error {
+fn unused() -> webrtc_util::Error {
     webrtc_util::Error::Other("not used by the TURN engine".into())
 }
 
 #[async_trait]
-impl Conn for StreamConn {
+impl Conn for ClientConn {
     async fn connect(&self, _addr: SocketAddr) -> webrtc_util::Result<()> {
-        Err(not_for_streams())
+        Err(unused())
     }
 
     async fn recv(&self, _buf: &mut [u8]) -> webrtc_util::Result<usize> {
-        Err(not_for_streams())
+        Err(unused())
     }
 
     async fn recv_from(&self, _buf: &mut [u8]) -> webrtc_util::Result<(usize, SocketAddr)> {
-        Err(not_for_streams())
+        Err(unused())
     }
 
     async fn send(&self, buf: &[u8]) -> webrtc_util::Result<usize> {
-        self.send_to(buf, self.peer).await
+        match &self.route {
+            Route::Stream { peer, .. } => self.send_to(buf, *peer).await,
+            Route::Udp(_) => Err(unused()),
+        }
     }
 
-    async fn send_to(&self, buf: &[u8], _target: SocketAddr) -> webrtc_util::Result<usize> {
+    async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
+        let to = match &self.route {
+            Route::Udp(_) => target,
+            // A stream has one client, whatever address the engine names.
+            Route::Stream { peer, .. } => *peer,
+        };
         if let Some(nonce) = prefilter::issued_nonce(buf) {
-            self.registry.nonce_issued(nonce, self.peer, Instant::now());
+            self.registry.nonce_issued(nonce, to, Instant::now());
         }
-        // A full queue means a slow client: drop, as a congested UDP path would.
-        let _ = self.tx.try_send(buf.to_vec());
-        Ok(buf.len())
+        match &self.route {
+            Route::Udp(socket) => Ok(socket.send_to(buf, to).await?),
+            Route::Stream { tx, .. } => {
+                // A full queue means a slow client: drop, as a congested UDP path would.
+                let _ = tx.try_send(buf.to_vec());
+                Ok(buf.len())
+            }
+        }
     }
 
     fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
-        Ok(self.local)
+        match &self.route {
+            Route::Udp(socket) => Ok(socket.local_addr()?),
+            Route::Stream { local, .. } => Ok(*local),
+        }
     }
 
     fn remote_addr(&self) -> Option<SocketAddr> {
-        Some(self.peer)
+        match &self.route {
+            Route::Udp(_) => None,
+            Route::Stream { peer, .. } => Some(*peer),
+        }
     }
 
     async fn close(&self) -> webrtc_util::Result<()> {
-        // The connection's own task ends it; the allocation closing does not.
+        // A stream's own task ends it; the allocation closing does not.
         Ok(())
     }
 
