@@ -37,6 +37,11 @@ need_runtime_tools() {
     setxkbmap:x11-xkb-utils xdotool:xdotool ip:iproute2 nft:nftables import:imagemagick
 }
 
+# The video bench compares Acote with x11vnc seen through TigerVNC's viewer.
+need_bench_tools() {
+  need_apt x11vnc:x11vnc xtigervncviewer:tigervnc-viewer
+}
+
 # cargo-fuzz from crates.io; it needs nightly features, which RUSTC_BOOTSTRAP=1 allows
 # on the machine's one (stable) toolchain.
 need_cargo_fuzz() {

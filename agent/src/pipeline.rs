@@ -7,11 +7,15 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
-use webrtc::media::Sample;
-use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
+use webrtc::rtp::codecs::h264::H264Payloader;
+use webrtc::rtp::header::Header;
+use webrtc::rtp::packet::Packet;
+use webrtc::rtp::packetizer::Payloader;
+use webrtc::track::track_local::TrackLocalWriter;
+use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
 
 use crate::capture::{CaptureError, Capturer};
 use crate::encode::{EncodedFrame, Encoder};
@@ -61,7 +65,7 @@ pub fn start(
     grant: ViewGrant,
     open: OpenCapturer,
     encoder: Box<dyn Encoder>,
-    track: Arc<TrackLocalStaticSample>,
+    track: Arc<TrackLocalStaticRTP>,
     keyframe_wanted: Arc<AtomicBool>,
     pacing: Pacing,
     failed: mpsc::Sender<PipelineError>,
@@ -69,7 +73,7 @@ pub fn start(
     let stop = Arc::new(AtomicBool::new(false));
     let frames = Arc::new(AtomicU64::new(0));
     let (tx, rx) = mpsc::channel::<(EncodedFrame, Instant)>(4);
-    tokio::spawn(write_samples(rx, track));
+    tokio::spawn(write_frames(rx, track));
     let thread_stop = Arc::clone(&stop);
     let thread_frames = Arc::clone(&frames);
     let thread = std::thread::Builder::new()
@@ -141,6 +145,13 @@ impl Worker {
             if let Some(frame) = capturer.capture(keyframe || stale)?
                 && let Some(encoded) = encoder.encode(&frame, keyframe)?
             {
+                tracing::trace!(
+                    bytes = encoded.data.len(),
+                    keyframe = encoded.keyframe,
+                    forced = keyframe || stale,
+                    encode_ms = started.elapsed().as_millis() as u64,
+                    "frame encoded"
+                );
                 // Waiting here (rather than dropping) keeps the decoder's reference
                 // chain intact; the writer is far faster than the encoder.
                 if self.tx.blocking_send((encoded, started)).is_err() {
@@ -159,23 +170,68 @@ impl Worker {
     }
 }
 
-async fn write_samples(
+/// Largest RTP packet we send, as webrtc-rs does: fits any path's MTU with room for
+/// SRTP, TURN and VPN headers.
+const RTP_MTU: usize = 1200;
+
+/// The RTP timestamp (90 kHz) of a picture captured `since` after the first one.
+fn rtp_timestamp(base: u32, since: Duration) -> u32 {
+    base.wrapping_add((since.as_micros() * 9 / 100) as u32)
+}
+
+/// Packetises each picture and stamps it with its own capture time. (webrtc-rs's sample
+/// track stamps a picture with the sum of the durations before it, which on a screen that
+/// sends only on change is the previous picture's time: the browser then takes the late
+/// pictures for jitter and holds every picture hundreds of milliseconds.)
+async fn write_frames(
     mut rx: mpsc::Receiver<(EncodedFrame, Instant)>,
-    track: Arc<TrackLocalStaticSample>,
+    track: Arc<TrackLocalStaticRTP>,
 ) {
-    let mut previous: Option<Instant> = None;
+    let mut payloader = H264Payloader::default();
+    let mut sequence: u16 = rand::random();
+    let base: u32 = rand::random();
+    let mut first: Option<Instant> = None;
     while let Some((frame, captured)) = rx.recv().await {
-        // RTP timestamps follow capture times, so the viewer plays frames at their pace.
-        let duration = previous.map_or(Duration::from_millis(33), |p| captured.duration_since(p));
-        previous = Some(captured);
-        let sample = Sample {
-            data: frame.data.into(),
-            duration,
-            timestamp: SystemTime::now(),
-            ..Default::default()
+        let start = *first.get_or_insert(captured);
+        let timestamp = rtp_timestamp(base, captured.saturating_duration_since(start));
+        let payloads = match payloader.payload(RTP_MTU - 12, &frame.data.into()) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::debug!(error = %e, "packetising a picture");
+                continue;
+            }
         };
-        if let Err(e) = track.write_sample(&sample).await {
-            tracing::debug!(error = %e, "writing a video sample");
+        let last = payloads.len().saturating_sub(1);
+        for (i, payload) in payloads.into_iter().enumerate() {
+            let packet = Packet {
+                header: Header {
+                    version: 2,
+                    // The last packet of a picture carries the marker bit.
+                    marker: i == last,
+                    sequence_number: sequence,
+                    timestamp,
+                    ..Default::default()
+                },
+                payload,
+            };
+            sequence = sequence.wrapping_add(1);
+            if let Err(e) = track.write_rtp(&packet).await {
+                tracing::debug!(error = %e, "writing a video packet");
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rtp_timestamps_follow_capture_time_at_90_khz() {
+        assert_eq!(rtp_timestamp(1000, Duration::ZERO), 1000);
+        assert_eq!(rtp_timestamp(1000, Duration::from_secs(1)), 91_000);
+        assert_eq!(rtp_timestamp(1000, Duration::from_millis(33)), 1000 + 2970);
+        // Wraps rather than overflowing.
+        assert_eq!(rtp_timestamp(u32::MAX, Duration::from_micros(100)), 8);
     }
 }

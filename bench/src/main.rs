@@ -7,12 +7,19 @@
 //!
 //! `acote-bench turn`: relayed throughput and server CPU per relayed Mbit/s, the relay's
 //! embedded TURN and Debian's coturn side by side in one run.
+//!
+//! `acote-bench link` and `acote-bench marker`: the two probes of the video bench
+//! (`tests/bench/video.mjs`, run by `scripts/bench.sh`): an emulated network link with
+//! rate, delay and loss, and the coded marker whose changes give glass-to-glass latency.
 
+mod link;
 mod load;
+mod marker;
 mod turn;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -59,6 +66,48 @@ enum Command {
         #[arg(long, default_value = "turn.json")]
         json: PathBuf,
     },
+    /// An emulated network link into a new network namespace (rate, delay, loss, counters).
+    Link {
+        /// The namespace to create; the far side of the link (removed on exit).
+        #[arg(long, default_value = "acote-bench")]
+        netns: String,
+        /// First three octets of the /24 used: .1 is this side, .2 the namespace's.
+        #[arg(long, default_value = "10.77.0")]
+        subnet: String,
+        /// loopback, shelter-wifi, weak-4g or very-poor.
+        #[arg(long, default_value = "loopback")]
+        profile: String,
+    },
+    /// The glass-to-glass probe: paint a coded sequence number, or watch for it.
+    Marker {
+        #[command(subcommand)]
+        action: MarkerAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum MarkerAction {
+    /// Show a new number in the screen's top-left corner every --every-ms.
+    Paint {
+        /// The X display, e.g. :5.
+        #[arg(long)]
+        display: String,
+        /// Milliseconds between changes.
+        #[arg(long, default_value_t = 250)]
+        every_ms: u64,
+        /// The first number shown (so numbers stay unique across runs on one screen).
+        #[arg(long, default_value_t = 1)]
+        start: u16,
+    },
+    /// Print each new number seen in the screen's top-left corner, polled every --every-ms.
+    Watch {
+        /// The X display, e.g. :6.
+        #[arg(long)]
+        display: String,
+        /// Milliseconds between polls.
+        #[arg(long, default_value_t = 2)]
+        every_ms: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -102,6 +151,27 @@ fn main() -> ExitCode {
                 json,
             }))
         }),
+        Command::Link {
+            netns,
+            subnet,
+            profile,
+        } => link::Profile::named(&profile).and_then(|profile| {
+            link::run(link::Plan {
+                netns,
+                subnet,
+                profile,
+            })
+        }),
+        Command::Marker { action } => match action {
+            MarkerAction::Paint {
+                display,
+                every_ms,
+                start,
+            } => marker::paint(&display, Duration::from_millis(every_ms.max(1)), start),
+            MarkerAction::Watch { display, every_ms } => {
+                marker::watch(&display, Duration::from_millis(every_ms.max(1)))
+            }
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

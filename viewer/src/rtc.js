@@ -34,6 +34,10 @@ export function createPeer(iceServers, relayOnly, { onCandidate, onTrack, onChan
 
   pc.ontrack = (event) => {
     if (event.track.kind !== 'video') return;
+    // Show each picture as soon as it is decoded: no delay beyond what the network's own
+    // jitter needs (a pointer that lags the hand is worse than an uneven frame rate).
+    if ('jitterBufferTarget' in event.receiver) event.receiver.jitterBufferTarget = 0;
+    if ('playoutDelayHint' in event.receiver) event.receiver.playoutDelayHint = 0;
     onTrack(event.streams[0] ?? new MediaStream([event.track]));
   };
 

@@ -30,7 +30,7 @@ use webrtc::rtp_transceiver::rtp_codec::{
 use webrtc::rtp_transceiver::rtp_transceiver_direction::RTCRtpTransceiverDirection;
 use webrtc::rtp_transceiver::{RTCPFeedback, RTCRtpTransceiverInit};
 use webrtc::track::track_local::TrackLocal;
-use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
+use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
 
 /// The H.264 flavour Chromium decodes everywhere: constrained baseline, packetization
 /// mode 1 (what OpenH264 produces).
@@ -73,7 +73,7 @@ impl From<webrtc::Error> for PeerError {
 pub struct Peer {
     pc: Arc<RTCPeerConnection>,
     /// Where encoded frames go.
-    pub track: Arc<TrackLocalStaticSample>,
+    pub track: Arc<TrackLocalStaticRTP>,
     /// Set when the viewer asks for a keyframe (PLI/FIR); the pipeline clears it.
     pub keyframe_wanted: Arc<AtomicBool>,
     channel: Arc<RTCDataChannel>,
@@ -144,7 +144,9 @@ impl Peer {
         };
         let pc = Arc::new(api.new_peer_connection(config).await?);
 
-        let track = Arc::new(TrackLocalStaticSample::new(
+        // RTP packets are made by the pipeline, which stamps each picture with its capture
+        // time (see pipeline::write_frames).
+        let track = Arc::new(TrackLocalStaticRTP::new(
             RTCRtpCodecCapability {
                 mime_type: MIME_TYPE_H264.into(),
                 clock_rate: 90_000,
@@ -216,12 +218,19 @@ impl Peer {
             })
         }));
         let tx = events;
+        let wanted = Arc::clone(&keyframe_wanted);
         pc.on_peer_connection_state_change(Box::new(move |state| {
             let tx = tx.clone();
+            let wanted = Arc::clone(&wanted);
             Box::pin(async move {
                 tracing::info!(?state, "peer connection state");
                 let event = match state {
-                    RTCPeerConnectionState::Connected => Some(PeerEvent::Connected),
+                    RTCPeerConnectionState::Connected => {
+                        // Pictures sent before the path was up are lost: start the viewer
+                        // on a fresh keyframe now rather than when it asks for one.
+                        wanted.store(true, Ordering::Relaxed);
+                        Some(PeerEvent::Connected)
+                    }
                     RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
                         Some(PeerEvent::Failed)
                     }

@@ -1,0 +1,573 @@
+// The video bench (issue "Measured: latency, bandwidth and CPU"): Xvfb + relay + agent + the
+// real viewer in headless Chromium, with a real browser on the resident's screen showing a
+// form, a long page or a video, over emulated networks, beside x11vnc + TigerVNC's viewer on
+// the same screen and scenario. Writes one JSON file and a readable summary.
+//
+//   node tests/bench/video.mjs [--set default|full|quick] [--seconds N] [--json FILE]
+//                              [--resolutions 1920x1080,...] [--profiles loopback,...]
+//                              [--scenarios static,typing,...] [--no-vnc]
+//
+// Run through `bash scripts/bench.sh`, which installs what is missing and builds first.
+// Needs root (network namespaces, TUN devices). Figures, never pass/fail.
+//
+// How each figure is taken (one clock: the machine's wall clock, read by every process):
+// - glass-to-glass: `acote-bench marker paint` changes a coded sequence number in the
+//   resident screen's top-left corner and prints when the X server drew it; the viewer page
+//   decodes the corner of every decoded frame (requestVideoFrameCallback, the frame's
+//   presentation time), and for VNC `acote-bench marker watch` polls the VNC viewer's screen.
+// - bytes on the wire: `acote-bench link` forwards every packet between the agent's network
+//   namespace and the caseworker's side and counts them (both tools, same counter).
+// - CPU and memory: /proc of the agent (or x11vnc) process over the measured window.
+// - sharpness: PSNR between the resident's screen and the picture the viewer shows, after
+//   the scenario stops (ImageMagick `compare`).
+
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile, readFile, mkdir } from 'node:fs/promises';
+import { tmpdir, cpus, totalmem } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import {
+  Harness, startXvfb, startRelay, startAgent, openViewer, addCaseworker, startResidentBrowser,
+  QUESTION_LINE, BIN_DIR, REPO, log, sleep,
+} from '../e2e/harness.mjs';
+
+const execFileP = promisify(execFile);
+
+const CASEWORKER = { login: 'bench', name: 'Bench', site: 'Bench site', password: 'bench password 1234' };
+const NETNS = 'acote-bench';
+const SUBNET = '10.77.0';
+const AGENT_IP = `${SUBNET}.2`;
+const ROOT_IP = `${SUBNET}.1`;
+const SCENARIOS = ['static', 'typing', 'scrolling', 'video'];
+const PROFILES = {
+  loopback: { rate_kbit: 0, rtt_ms: 0, loss_pct: 0 },
+  'shelter-wifi': { rate_kbit: 10_000, rtt_ms: 30, loss_pct: 1 },
+  'weak-4g': { rate_kbit: 1_000, rtt_ms: 100, loss_pct: 3 },
+  'very-poor': { rate_kbit: 256, rtt_ms: 300, loss_pct: 5 },
+};
+/** Marker pace per scenario: a static desktop changes only every few seconds. */
+const MARKER_EVERY_MS = { static: 2000, typing: 250, scrolling: 250, video: 250 };
+const FREEZE_MS = 500;
+
+// ---------------------------------------------------------------------------------------
+// Plan
+
+function parseArgs(argv) {
+  const opts = { set: 'default', seconds: null, json: 'bench-results/video.json', vnc: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--set') opts.set = value();
+    else if (a === '--seconds') opts.seconds = Number(value());
+    else if (a === '--json') opts.json = value();
+    else if (a === '--resolutions') opts.resolutions = value().split(',');
+    else if (a === '--profiles') opts.profiles = value().split(',');
+    else if (a === '--scenarios') opts.scenarios = value().split(',');
+    else if (a === '--no-vnc') opts.vnc = false;
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write(`usage: node tests/bench/video.mjs [--set default|full|quick] [--seconds N] [--json FILE]
+       [--resolutions WxH,...] [--profiles ${Object.keys(PROFILES).join(',')}]
+       [--scenarios ${SCENARIOS.join(',')}] [--no-vnc]\n`);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a} (try --help)`);
+  }
+  return opts;
+}
+
+/** The runs to make: [{ width, height, profile, scenarios }], each one agent session (and
+ * one VNC session when compared). */
+function plan(opts) {
+  const res = (s) => {
+    const m = /^(\d+)x(\d+)$/.exec(s);
+    if (!m) throw new Error(`bad resolution ${s} (want WIDTHxHEIGHT)`);
+    return { width: Number(m[1]), height: Number(m[2]) };
+  };
+  for (const p of opts.profiles || []) if (!PROFILES[p]) throw new Error(`unknown profile ${p}`);
+  for (const s of opts.scenarios || []) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s}`);
+  let runs;
+  if (opts.resolutions || opts.profiles || opts.scenarios) {
+    runs = [];
+    for (const r of opts.resolutions || ['1920x1080']) {
+      for (const p of opts.profiles || ['loopback']) runs.push({ ...res(r), profile: p, scenarios: opts.scenarios || SCENARIOS });
+    }
+  } else if (opts.set === 'quick') {
+    runs = [{ ...res('1366x768'), profile: 'loopback', scenarios: ['typing'] }];
+  } else if (opts.set === 'full') {
+    runs = [];
+    for (const r of ['1920x1080', '1366x768']) for (const p of Object.keys(PROFILES)) runs.push({ ...res(r), profile: p, scenarios: SCENARIOS });
+  } else if (opts.set === 'default') {
+    // Every scenario at both sizes on loopback; the form (still, then typed into) on
+    // each poor network at 1920x1080. About 12 minutes.
+    runs = [
+      { ...res('1920x1080'), profile: 'loopback', scenarios: SCENARIOS },
+      { ...res('1366x768'), profile: 'loopback', scenarios: SCENARIOS },
+      ...['shelter-wifi', 'weak-4g', 'very-poor'].map((p) => ({ ...res('1920x1080'), profile: p, scenarios: ['static', 'typing'] })),
+    ];
+  } else throw new Error(`unknown set ${opts.set} (default, full, quick)`);
+  const seconds = opts.seconds ?? (opts.set === 'quick' ? 5 : 12);
+  return { runs, seconds, vnc: opts.vnc };
+}
+
+// ---------------------------------------------------------------------------------------
+// Small measurements
+
+const bench = path.join(BIN_DIR, 'acote-bench');
+const CLK_TCK = 100;
+
+async function cpuTicks(pid) {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime + stime
+}
+
+async function rssMiB(pid) {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  return m ? Math.round(Number(m[1]) / 102.4) / 10 : null;
+}
+
+function percentile(sorted, q) {
+  if (!sorted.length) return null;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i];
+}
+
+const round = (x, digits = 1) => (x === null || x === undefined || Number.isNaN(x) ? null : Math.round(x * 10 ** digits) / 10 ** digits);
+
+/** Latency of each painted number: the first time a number at least as new was seen after
+ * it was painted (a change overtaken by the next one became visible with it). */
+function latencies(paints, seen) {
+  const out = [];
+  let unseen = 0;
+  for (const p of paints) {
+    const hit = seen.find((s) => s.seq >= p.seq && s.t >= p.t);
+    if (hit) out.push(hit.t - p.t); else unseen++;
+  }
+  const sorted = [...out].sort((a, b) => a - b);
+  return {
+    p50: round(percentile(sorted, 0.5)), p95: round(percentile(sorted, 0.95)), max: round(sorted.at(-1) ?? null),
+    samples: sorted.length, unseen, overHalfSecond: sorted.filter((x) => x > FREEZE_MS).length,
+  };
+}
+
+/** PSNR (dB) between two PNG files, from ImageMagick; Infinity when identical. */
+async function psnr(a, b) {
+  try {
+    await execFileP('compare', ['-metric', 'PSNR', a, b, 'null:'], { timeout: 60_000 });
+    return Infinity;
+  } catch (err) {
+    const text = String(err.stderr || '').trim();
+    const m = /^([\d.]+|inf)/.exec(text);
+    if (!m) throw new Error(`compare failed: ${text || err.message}`);
+    return m[1] === 'inf' ? Infinity : Number(m[1]);
+  }
+}
+
+async function grabScreen(display, file) {
+  await execFileP('import', ['-display', display, '-window', 'root', file], { timeout: 60_000 });
+}
+
+async function sh(...argv) {
+  return execFileP(argv[0], argv.slice(1), { timeout: 30_000 });
+}
+
+// ---------------------------------------------------------------------------------------
+// The probes
+
+/** The emulated link into the agent's namespace; `stats()` reads its counters. */
+async function startLink(h, profile) {
+  const proc = h.spawn('link', bench, ['link', '--netns', NETNS, '--subnet', SUBNET, '--profile', profile],
+    { stdio: ['pipe', 'pipe', 'pipe'] });
+  await proc.nextLine(/^link ready/, 15_000);
+  const stats = async () => {
+    proc.write('stats\n');
+    const [line] = await proc.nextLine(/^\{.*\}\s*$/, 5_000);
+    return JSON.parse(line);
+  };
+  const stop = async () => {
+    proc.write('quit\n');
+    await Promise.race([proc.exitPromise, sleep(3000)]);
+    await proc.kill();
+    await sh('ip', 'netns', 'del', NETNS).catch(() => {});
+  };
+  return { proc, stats, stop };
+}
+
+let nextSeq = 1;
+/** Paint marker numbers on `display` every `everyMs`; `stop()` resolves with [{ seq, t }]. */
+function startPainter(h, display, everyMs) {
+  const start = nextSeq;
+  const proc = h.spawn('marker', bench, ['marker', 'paint', '--display', display, '--every-ms', String(everyMs),
+    '--start', String(start)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return {
+    async stop() {
+      await proc.kill(500);
+      const paints = proc.lines.map((l) => /^paint (\d+) (\d+)$/.exec(l)).filter(Boolean)
+        .map((m) => ({ seq: Number(m[1]), t: Number(m[2]) / 1000 }));
+      if (process.env.ACOTE_BENCH_AGENT_LOG) await writeFile(`/tmp/paints-${start}.log`, proc.lines.join('\n'));
+      nextSeq = (paints.at(-1)?.seq ?? start) + 1;
+      if (nextSeq > 4000) nextSeq = 1;
+      return paints;
+    },
+  };
+}
+
+/** In the viewer page: decode the marker in every decoded frame, and keep frame times. */
+async function installProbe(page) {
+  await page.evaluate(() => {
+    const CELLS = 16; const CELL = 20;
+    const video = document.getElementById('screen');
+    const canvas = document.createElement('canvas');
+    canvas.width = CELLS * CELL; canvas.height = CELL;
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    const probe = { frames: [], seen: [], first: null, last: null };
+    window.__probe = probe;
+    const check = (seq) => (seq ^ (seq >> 4) ^ (seq >> 8) ^ 0b1010) & 0xf;
+    const onFrame = (now, meta) => {
+      const t = performance.timeOrigin + (meta.presentationTime || now);
+      if (probe.first === null) probe.first = t;
+      probe.frames.push(t);
+      if (video.videoWidth >= CELLS * CELL) {
+        ctx.drawImage(video, 0, 0, CELLS * CELL, CELL, 0, 0, CELLS * CELL, CELL);
+        const row = ctx.getImageData(0, CELL / 2, CELLS * CELL, 1).data;
+        let word = 0;
+        for (let i = 0; i < CELLS; i++) {
+          const p = (i * CELL + CELL / 2) * 4;
+          const luma = (row[p] * 77 + row[p + 1] * 150 + row[p + 2] * 29) >> 8;
+          word = (word << 1) | (luma < 128 ? 1 : 0);
+        }
+        const seq = word >> 4;
+        if ((word & 0xf) === check(seq) && seq !== probe.last) {
+          probe.last = seq;
+          probe.seen.push({ seq, t });
+        }
+      }
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  });
+}
+
+const drainProbe = (page) => page.evaluate(() => {
+  const p = window.__probe;
+  return { frames: p.frames.splice(0), seen: p.seen.splice(0) };
+});
+
+/** Inbound video and transport figures of the viewer's peer connection. */
+const viewerStats = (page) => page.evaluate(async () => {
+  const pc = window.acote?.pc;
+  if (!pc) return null;
+  const out = {};
+  for (const r of (await pc.getStats()).values()) {
+    if (r.type === 'inbound-rtp' && r.kind === 'video') {
+      Object.assign(out, { framesDecoded: r.framesDecoded, qpSum: r.qpSum, packetsLost: r.packetsLost,
+        packetsReceived: r.packetsReceived, freezeCount: r.freezeCount, pliCount: r.pliCount,
+        nackCount: r.nackCount, keyFramesDecoded: r.keyFramesDecoded, bytesReceived: r.bytesReceived });
+    }
+    if (r.type === 'transport') Object.assign(out, { transportBytesReceived: r.bytesReceived, transportBytesSent: r.bytesSent });
+  }
+  return out;
+});
+
+// ---------------------------------------------------------------------------------------
+// Scenarios: what the resident's browser does
+
+const TYPED = [
+  ['#nom', 'Haidari'], ['#prenom', 'Mariam'], ['#naissance', '14/03/1987'], ['#nationalite', 'afghane'],
+  ['#adresse', 'Centre d\'hébergement Les Lilas, 12 rue des Écoles'], ['#cp', '69007'], ['#commune', 'Lyon'],
+  ['#commentaire', 'Je suis hébergée avec mes deux enfants depuis le mois de mars et je cherche un logement.'],
+];
+
+async function prepare(resident, scenario) {
+  const page = resident.page;
+  const file = { static: 'docs/demo/form.html', typing: 'docs/demo/form.html', scrolling: 'tests/bench/pages/article.html',
+    video: 'tests/bench/pages/video.html' }[scenario];
+  await page.goto(`file://${path.join(REPO, file)}`, { waitUntil: 'load' });
+  if (scenario === 'typing') await page.click('#nom');
+}
+
+/** Acts for `ms` milliseconds: types at 5 characters a second, scrolls by wheel notches, or
+ * lets the page be. */
+async function act(resident, scenario, ms) {
+  const page = resident.page;
+  const end = Date.now() + ms;
+  if (scenario === 'typing') {
+    for (let f = 0; Date.now() < end; f = (f + 1) % TYPED.length) {
+      const [field, text] = TYPED[f];
+      await page.click(field);
+      for (const ch of text) {
+        if (Date.now() >= end) break;
+        await page.keyboard.type(ch);
+        await sleep(200);
+      }
+    }
+  } else if (scenario === 'scrolling') {
+    let down = true;
+    while (Date.now() < end) {
+      await page.mouse.wheel(0, down ? 120 : -120);
+      await sleep(250);
+      const atEnd = await page.evaluate((d) => (d ? window.scrollY + window.innerHeight >= document.body.scrollHeight - 2 : window.scrollY <= 0), down);
+      if (atEnd) down = !down;
+    }
+  } else {
+    await sleep(Math.max(0, end - Date.now()));
+  }
+  if (scenario === 'video') await page.evaluate(() => window.benchPause?.());
+}
+
+// ---------------------------------------------------------------------------------------
+// One measured window of one scenario, for either tool
+
+async function measureWindow({ h, xvfb, resident, link, scenario, seconds, pid, drain, settle, grabViewer }) {
+  await prepare(resident, scenario);
+  await sleep(1500); // the page's own load is not what is measured
+  await drain(); // forget frames seen so far
+  const painter = startPainter(h, xvfb.display, MARKER_EVERY_MS[scenario]);
+  const t0 = Date.now();
+  const [link0, cpu0] = await Promise.all([link.stats(), cpuTicks(pid)]);
+  await act(resident, scenario, seconds * 1000);
+  const [link1, cpu1, rss] = await Promise.all([link.stats(), cpuTicks(pid), rssMiB(pid)]);
+  const t1 = Date.now();
+  const paints = await painter.stop();
+  await sleep(settle); // late frames of the last changes still count for latency
+  const { frames, seen } = await drain();
+  const dur = (t1 - t0) / 1000;
+  const up = link1.up.bytes - link0.up.bytes;
+  const down = link1.down.bytes - link0.down.bytes;
+  const lat = latencies(paints.filter((p) => p.t <= t1), seen);
+  const inWindow = frames.filter((t) => t >= t0 && t <= t1);
+  // A freeze: over 500 ms without a new picture while the screen changes. A static desktop
+  // changes only with the marker, so there it is a marker change shown over 500 ms late.
+  let freezes = 0;
+  if (scenario === 'static') {
+    freezes = lat.overHalfSecond;
+  } else {
+    let prev = t0;
+    for (const t of [...inWindow, t1]) { if (t - prev > FREEZE_MS) freezes++; prev = t; }
+  }
+  // Sharpness: the still screen after the scenario, and what the viewer shows of it.
+  await sleep(1500);
+  const dir = path.join(h.dir, 'shots');
+  await mkdir(dir, { recursive: true });
+  const [a, b] = [path.join(dir, 'screen.png'), path.join(dir, 'viewer.png')];
+  let sharpness = null;
+  try {
+    await grabScreen(xvfb.display, a);
+    await grabViewer(b);
+    sharpness = await psnr(a, b);
+  } catch (err) { log(`sharpness not measured: ${err.message.split('\n')[0]}`); }
+  return {
+    scenario, seconds: round(dur, 2),
+    latency_ms: lat,
+    fps: frames.length || scenario === 'static' ? round(inWindow.length / dur) : null,
+    freezes_over_500ms: freezes,
+    wire: {
+      up_kbit_s: round(up * 8 / 1000 / dur), down_kbit_s: round(down * 8 / 1000 / dur),
+      total_kbit_s: round((up + down) * 8 / 1000 / dur), mb_per_10_min: round((up + down) * 600 / dur / 1e6, 2),
+      lost_packets: (link1.up.lost - link0.up.lost) + (link1.down.lost - link0.down.lost),
+      queue_drops: (link1.up.queue_full - link0.up.queue_full) + (link1.down.queue_full - link0.down.queue_full),
+    },
+    cpu_percent_of_one_core: round((cpu1 - cpu0) / CLK_TCK / dur * 100),
+    rss_mib: rss,
+    psnr_db: sharpness === Infinity ? 'identical' : round(sharpness),
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// Acote and VNC sessions
+
+async function acoteSession(h, ctx, run, seconds) {
+  const { xvfb, relay, viewer, resident } = ctx;
+  const link = await startLink(h, run.profile);
+  const agent = await startAgent(h, { ...relay }, xvfb, { netns: NETNS, url: relay.agentUrl, logLevel: process.env.ACOTE_BENCH_AGENT_LOG || 'warn' });
+  try {
+    const code = await agent.nextCode(20_000);
+    await viewer.page.goto(relay.url, { waitUntil: 'load' });
+    await viewer.waitForState('enter-code');
+    await installProbe(viewer.page);
+    await viewer.connect(code.spaced);
+    await agent.nextLine(QUESTION_LINE, 30_000);
+    const yes = Date.now();
+    agent.write('y\n');
+    await viewer.page.waitForFunction(() => window.__probe.first !== null, null, { timeout: 60_000, polling: 20 });
+    const first = await viewer.page.evaluate(() => window.__probe.first);
+    const firstFrameMs = round(first - yes);
+    log(`${run.profile} ${run.width}x${run.height}: first frame ${firstFrameMs} ms after yes`);
+    const grabViewer = async (file) => {
+      const url = await viewer.page.evaluate(() => {
+        const v = document.getElementById('screen');
+        const c = document.createElement('canvas');
+        c.width = v.videoWidth; c.height = v.videoHeight;
+        c.getContext('2d').drawImage(v, 0, 0);
+        return c.toDataURL('image/png');
+      });
+      await writeFile(file, Buffer.from(url.slice(url.indexOf(',') + 1), 'base64'));
+    };
+    const scenarios = [];
+    for (const scenario of run.scenarios) {
+      const m = await measureWindow({ h, xvfb, resident, link, scenario, seconds, pid: agent.child.pid,
+        drain: () => drainProbe(viewer.page), settle: 2000, grabViewer });
+      m.viewer = await viewerStats(viewer.page);
+      scenarios.push(m);
+      log(`acote ${run.profile} ${run.width}x${run.height} ${scenario}: ${summaryLine(m)}`);
+    }
+    await viewer.endSession().catch(() => {});
+    return { first_frame_ms: firstFrameMs, scenarios };
+  } finally {
+    await agent.kill();
+    if (process.env.ACOTE_BENCH_AGENT_LOG) await writeFile('/tmp/agent-bench.log', agent.stderr);
+    await link.stop();
+  }
+}
+
+async function vncSession(h, ctx, run, seconds) {
+  const { xvfb, resident, vncScreen } = ctx;
+  const link = await startLink(h, run.profile);
+  const server = h.spawn('x11vnc', 'ip', ['netns', 'exec', NETNS, 'x11vnc', '-display', xvfb.display, '-rfbport', '5900',
+    '-forever', '-shared', '-nopw', '-quiet', '-norc'], { env: { ...process.env, DISPLAY: xvfb.display } });
+  let client = null; let watcher = null;
+  try {
+    await waitForPort(5900);
+    client = h.spawn('vncviewer', 'xtigervncviewer', ['-FullScreen', '-SecurityTypes', 'None', '-Shared',
+      `${AGENT_IP}::5900`], { env: { ...process.env, DISPLAY: vncScreen.display } });
+    watcher = h.spawn('watch', bench, ['marker', 'watch', '--display', vncScreen.display, '--every-ms', '2'],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    await sleep(3000); // connected and the first full picture drawn
+    let cursor = 0;
+    const drain = async () => {
+      const lines = watcher.lines.slice(cursor);
+      cursor = watcher.lines.length;
+      const seen = lines.map((l) => /^seen (\d+) (\d+)$/.exec(l)).filter(Boolean).map((m) => ({ seq: Number(m[1]), t: Number(m[2]) / 1000 }));
+      return { frames: [], seen };
+    };
+    const scenarios = [];
+    for (const scenario of run.scenarios) {
+      const m = await measureWindow({ h, xvfb, resident, link, scenario, seconds, pid: server.child.pid, drain,
+        settle: 2000, grabViewer: (file) => grabScreen(vncScreen.display, file) });
+      m.fps = null; // not observable from outside TigerVNC's viewer
+      m.freezes_over_500ms = null;
+      scenarios.push(m);
+      log(`x11vnc ${run.profile} ${run.width}x${run.height} ${scenario}: ${summaryLine(m)}`);
+    }
+    return { scenarios };
+  } finally {
+    if (watcher) await watcher.kill(500);
+    if (client) await client.kill(1000);
+    await server.kill(1000);
+    await link.stop();
+  }
+}
+
+async function waitForPort(port) {
+  for (let i = 0; i < 100; i++) {
+    try {
+      await sh('ip', 'netns', 'exec', NETNS, 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port}`);
+      return;
+    } catch { await sleep(100); }
+  }
+  throw new Error(`x11vnc did not listen on port ${port} within 10 s`);
+}
+
+// ---------------------------------------------------------------------------------------
+// Report
+
+function summaryLine(m) {
+  const l = m.latency_ms;
+  return `g2g p50 ${l.p50} p95 ${l.p95} max ${l.max} ms (${l.samples} samples, ${l.unseen} unseen), ` +
+    `${m.fps ?? '–'} fps, ${m.wire.total_kbit_s} kbit/s (${m.wire.mb_per_10_min} MB/10 min), ` +
+    `CPU ${m.cpu_percent_of_one_core} %, RSS ${m.rss_mib} MiB, PSNR ${m.psnr_db} dB`;
+}
+
+function ratio(a, b) {
+  if (a === null || b === null || a === undefined || b === undefined || b === 0) return null;
+  return round(a / b, 2);
+}
+
+function summarise(result) {
+  const rows = [
+    '| size | network | scenario | first frame ms | g2g p50/p95/max ms | fps | freezes | kbit/s | MB/10 min | agent CPU % | RSS MiB | PSNR dB | x11vnc kbit/s | x11vnc g2g p50/p95 | x11vnc CPU % | x11vnc PSNR | bytes acote/vnc | p50 acote/vnc |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of result.runs) {
+    for (const [i, a] of r.acote.scenarios.entries()) {
+      const v = r.x11vnc?.scenarios[i];
+      rows.push(`| ${r.width}×${r.height} | ${r.profile} | ${a.scenario} | ${i === 0 ? r.acote.first_frame_ms : ''} | ` +
+        `${a.latency_ms.p50}/${a.latency_ms.p95}/${a.latency_ms.max} | ${a.fps ?? '–'} | ${a.freezes_over_500ms ?? '–'} | ` +
+        `${a.wire.total_kbit_s} | ${a.wire.mb_per_10_min} | ${a.cpu_percent_of_one_core} | ${a.rss_mib} | ${a.psnr_db} | ` +
+        (v ? `${v.wire.total_kbit_s} | ${v.latency_ms.p50}/${v.latency_ms.p95} | ${v.cpu_percent_of_one_core} | ${v.psnr_db} | ` +
+          `${ratio(a.wire.total_kbit_s, v.wire.total_kbit_s)} | ${ratio(a.latency_ms.p50, v.latency_ms.p50)} |`
+          : '– | – | – | – | – | – |'));
+    }
+  }
+  return rows.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const { runs, seconds, vnc } = plan(opts);
+  if (process.getuid && process.getuid() !== 0) throw new Error('the video bench needs root (network namespaces and TUN devices)');
+  const started = new Date();
+  const result = {
+    bench: 'video', version: 1, date: started.toISOString(),
+    command: `node tests/bench/video.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+    machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? null, memory_gib: round(totalmem() / 2 ** 30), kernel: (await sh('uname', '-r')).stdout.trim() },
+    binaries: BIN_DIR, seconds_per_scenario: seconds,
+    profiles: PROFILES,
+    runs: [],
+  };
+  // One screen (and resident browser, relay, viewer) per size; one link per network.
+  const bySize = new Map();
+  for (const r of runs) {
+    const key = `${r.width}x${r.height}`;
+    if (!bySize.has(key)) bySize.set(key, []);
+    bySize.get(key).push(r);
+  }
+  for (const [, sizeRuns] of bySize) {
+    const h = new Harness(await mkdtemp(path.join(tmpdir(), 'acote-bench-')));
+    try {
+      await h.run(async () => {
+        const { width, height } = sizeRuns[0];
+        const xvfb = await startXvfb(h, { width, height });
+        const vncScreen = vnc ? await startXvfb(h, { width, height }) : null;
+        await sh('xdotool', 'mousemove', '--display', xvfb.display, String(width - 1), String(height - 1)).catch(() => {});
+        const resident = await startResidentBrowser(h, xvfb, 'docs/demo/form.html');
+        const relay = await startRelay(h, { listen: '0.0.0.0:0', logLevel: 'warn' });
+        const port = new URL(relay.url).port;
+        relay.url = `https://127.0.0.1:${port}`;
+        relay.agentUrl = `https://${ROOT_IP}:${port}`;
+        await addCaseworker(h, relay, CASEWORKER);
+        const viewer = await openViewer(h, relay.url);
+        await viewer.waitForState('sign-in');
+        await viewer.switchToEnglish();
+        await viewer.signIn(CASEWORKER.login, CASEWORKER.password);
+        await viewer.waitForState('enter-code');
+        const ctx = { xvfb, vncScreen, resident, relay, viewer };
+        for (const run of sizeRuns) {
+          const entry = { width: run.width, height: run.height, profile: run.profile, network: PROFILES[run.profile] };
+          entry.acote = await acoteSession(h, ctx, run, seconds);
+          if (vnc) entry.x11vnc = await vncSession(h, ctx, run, seconds);
+          result.runs.push(entry);
+        }
+      });
+    } finally {
+      await h.close();
+    }
+  }
+  result.duration_s = round((Date.now() - started.getTime()) / 1000);
+  const summary = summarise(result);
+  await mkdir(path.dirname(path.resolve(opts.json)), { recursive: true });
+  await writeFile(opts.json, JSON.stringify(result, null, 2) + '\n');
+  const mdFile = opts.json.replace(/\.json$/, '') + '-summary.md';
+  await writeFile(mdFile, `# Video bench, ${result.date}\n\n\`${result.command}\`\n\n${summary}\n`);
+  process.stdout.write(`${summary}\n\nwritten: ${opts.json} and ${mdFile} (${result.duration_s} s)\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`video bench failed: ${err.stack || err.message}\n`);
+  process.exit(1);
+});
