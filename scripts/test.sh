@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 need_build_tools
 need_runtime_tools
+need_bench_tools
 need_node_tests
 
 say "checking formatting (cargo fmt --check)"

@@ -68,3 +68,10 @@ ended-connection-lost = The connection did not come back within a minute. Sharin
 interrupted = The connection was interrupted. { $who } can still see your screen. Reconnecting (a minute at most)…
 interrupted-control = The connection was interrupted. { $who } can still see your screen; they must ask again to use your mouse. Reconnecting (a minute at most)…
 resumed = The connection is back. Your screen is visible to { $name }.
+
+# The data counter (DESIGN: issue "video tuned for forms on poor links"). $amount is a
+# size already in words ("2.4 MB"); $n a whole number, $x a number with one decimal.
+data-used = Data used: { $amount }
+data-summary = Data sent during the session: { $amount }.
+data-kb = { $n } KB
+data-mb = { $x } MB

@@ -67,3 +67,9 @@ ended-connection-lost = La connexion n'est pas revenue en 1 minute. Le partage e
 interrupted = La connexion est interrompue. { $who } peut encore voir votre écran. Reconnexion en cours (1 minute au plus)…
 interrupted-control = La connexion est interrompue. { $who } peut encore voir votre écran ; pour utiliser votre souris, il faudra vous redemander. Reconnexion en cours (1 minute au plus)…
 resumed = La connexion est revenue. Votre écran est visible par { $name }.
+
+# Le compteur de données. $amount est une taille déjà écrite (« 2,4 Mo »).
+data-used = Données utilisées : { $amount }
+data-summary = Données envoyées pendant la session : { $amount }.
+data-kb = { $n } Ko
+data-mb = { $x } Mo

@@ -60,3 +60,9 @@ ended-connection-lost = ርክክብ ኣብ ውሽጢ ሓደ ደቒቕ ኣይተ
 interrupted = ርክክብ ተቋሪጹ። { $who } ገና ስክሪንካ ይርኢ ኣሎ። ዳግማይ ይራኸብ ኣሎ (ብዝበዝሐ ሓደ ደቒቕ)…
 interrupted-control = ርክክብ ተቋሪጹ። { $who } ገና ስክሪንካ ይርኢ ኣሎ፤ ማውስካ ንምጥቃም ደጊሙ ክሓትት ኣለዎ። ዳግማይ ይራኸብ ኣሎ (ብዝበዝሐ ሓደ ደቒቕ)…
 resumed = ርክክብ ተመሊሱ። ስክሪንካ ን{ $name } ይርአ ኣሎ።
+
+# ቆጻሪ ዳታ። $amount ቅድሚ ሕጂ ዝተጻሕፈ መጠን እዩ።
+data-used = ዝተጠቐምኩምሉ ዳታ: { $amount }
+data-summary = ኣብዚ ምክፋል ዝተላእከ ዳታ: { $amount }።
+data-kb = { $n } ኪሎባይት
+data-mb = { $x } ሜጋባይት

@@ -41,6 +41,8 @@ pub enum ControlEffect {
     Reply(AgentMessage),
     /// Tell the relay this consent step, for its audit log (metadata only).
     Audit(ConsentEvent),
+    /// The caseworker switched low data on or off.
+    LowData(bool),
 }
 
 /// Control for one sharing session.
@@ -106,6 +108,8 @@ impl Control {
                 self.marker.show(x, y);
                 Vec::new()
             }
+            // Needs no control either: it only lowers what is sent.
+            ViewerMessage::LowData { on } => vec![ControlEffect::LowData(on)],
             input => {
                 if let Some(grant) = self.gate.admit()
                     && let Err(QueueRefusal::TooMany | QueueRefusal::Closed) =
@@ -177,5 +181,56 @@ fn audit_event(state: ControlState) -> Option<ConsentEvent> {
         // Viewing after controlling or asking: the caseworker gave control back.
         ControlState::Viewing => Some(ConsentEvent::ControlReleased),
         ControlState::Asking | ControlState::Other => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::inject::{self, InjectError, Injector};
+    use acote_proto::channel::ViewerMessage;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Played(Arc<Mutex<usize>>);
+    impl Injector for Played {
+        fn inject(
+            &mut self,
+            _: &crate::input::consent::Grant,
+            _: &ViewerMessage,
+        ) -> Result<(), InjectError> {
+            *self.0.lock().unwrap() += 1;
+            Ok(())
+        }
+        fn release_all(&mut self) -> Result<(), InjectError> {
+            Ok(())
+        }
+    }
+    struct NoMarker;
+    impl Marker for NoMarker {
+        fn show(&self, _: f64, _: f64) {}
+    }
+
+    #[test]
+    fn low_data_needs_no_control_and_is_nothing_injected() {
+        let played = Played::default();
+        let injector = {
+            let p = played.clone();
+            inject::spawn(move || Ok(p))
+        };
+        let mut c = Control::new(injector, Box::new(NoMarker));
+        let now = Instant::now();
+        assert_eq!(
+            c.on_message(now, r#"{"type":"low_data","on":true}"#),
+            vec![ControlEffect::LowData(true)]
+        );
+        assert_eq!(
+            c.on_message(now, r#"{"type":"low_data","on":false}"#),
+            vec![ControlEffect::LowData(false)]
+        );
+        assert_eq!(c.refused_total(), 0, "not refused for want of control");
+        assert_eq!(c.on_message(now, r#"{"type":"low_data","on":"x"}"#), vec![]);
+        assert_eq!(c.invalid_total(), 1);
+        assert_eq!(*played.0.lock().unwrap(), 0);
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use acote_proto::{ErrorCode, IceServer, Requester, Role, SignalMessage};
 use tokio::sync::mpsc;
 
-use acote_proto::channel::ControlState;
+use acote_proto::channel::{AgentMessage, ControlState};
 
 use crate::control::{Control, ControlEffect, Marker};
 use crate::encode::h264::{H264Encoder, H264Settings};
@@ -92,6 +92,7 @@ pub async fn run(
         ice_servers: Vec::new(),
         site_relay_only: false,
         frames: 0,
+        bytes_sent: 0,
         unsent_consents: Vec::new(),
         last_turn: (Instant::now(), SystemTime::now()),
     };
@@ -147,9 +148,15 @@ pub async fn run(
     }
 }
 
+/// How often the resident's data counter is brought up to date.
+const DATA_EVERY: Duration = Duration::from_secs(2);
+
 /// A session's media: the peer connection and the capture pipeline.
 struct Media {
     peer: Peer,
+    /// Bytes sent on this connection, as last read, and when.
+    sent: u64,
+    sent_at: Instant,
     sharing: Sharing,
     control: Control,
     peer_events: mpsc::Receiver<PeerEvent>,
@@ -170,6 +177,8 @@ struct Live<'a> {
     site_relay_only: bool,
     /// Frames captured in the current session, reported when it ends.
     frames: u64,
+    /// Bytes sent in the current session by connections already closed.
+    bytes_sent: u64,
     /// Consent steps taken while the relay was out of reach, sent for its audit log once
     /// the session resumed.
     unsent_consents: Vec<SignalMessage>,
@@ -317,6 +326,7 @@ impl Live<'_> {
             }
             Input::Tick => {
                 self.control(|c| c.poll(now)).await;
+                self.count_data(now).await;
                 self.session.poll(now)
             }
             Input::Ui(_) | Input::Peer(Some(PeerEvent::Connected)) => Vec::new(),
@@ -444,8 +454,10 @@ impl Live<'_> {
             }
             Action::Ended(reason) => {
                 self.unsent_consents.clear();
+                self.prompter.data_sent(self.bytes_sent);
                 self.prompter.ended(reason, self.frames);
                 self.frames = 0;
+                self.bytes_sent = 0;
                 self.who = None;
             }
             Action::Interrupted => self.interrupted().await,
@@ -556,7 +568,7 @@ impl Live<'_> {
             (self.opts.open_capturer)(),
             Box::new(H264Encoder::new(H264Settings::default())),
             Arc::clone(&peer.track),
-            Arc::clone(&peer.keyframe_wanted),
+            Arc::clone(&peer.feedback),
             Pacing::default(),
             fail_tx,
         );
@@ -564,6 +576,8 @@ impl Live<'_> {
         let control = Control::new((self.opts.open_injector)(), (self.opts.open_marker)());
         self.media = Some(Media {
             peer,
+            sent: 0,
+            sent_at: Instant::now(),
             sharing,
             control,
             peer_events,
@@ -608,6 +622,12 @@ impl Live<'_> {
                 ControlEffect::Audit(event) => {
                     let _ = self.send(SignalMessage::Consent { event }).await;
                 }
+                ControlEffect::LowData(on) => {
+                    if let Some(media) = &self.media {
+                        tracing::info!(on, "low data set by the caseworker");
+                        media.peer.feedback.set_low_data(on);
+                    }
+                }
                 ControlEffect::Reply(msg) => {
                     if let Some(media) = &self.media {
                         media.peer.send_channel(msg.to_json()).await;
@@ -622,8 +642,27 @@ impl Live<'_> {
         self.control(Control::end).await;
         if let Some(media) = self.media.take() {
             self.frames += media.sharing.stop().await;
+            // The counter only grows; a smaller figure would be a reset, not a refund.
+            self.bytes_sent += media.peer.bytes_sent().await.max(media.sent);
             media.peer.close().await;
         }
+    }
+
+    /// Every [`DATA_EVERY`] while sharing: tells the resident (and the caseworker's page)
+    /// how much data the session has sent so far.
+    async fn count_data(&mut self, now: Instant) {
+        let Some(media) = self.media.as_mut() else {
+            return;
+        };
+        if now.saturating_duration_since(media.sent_at) < DATA_EVERY {
+            return;
+        }
+        media.sent_at = now;
+        media.sent = media.peer.bytes_sent().await.max(media.sent);
+        let total = self.bytes_sent + media.sent;
+        self.prompter.data_sent(total);
+        let msg = AgentMessage::DataSent { bytes: total };
+        media.peer.send_channel(msg.to_json()).await;
     }
 
     /// The connection to the relay is over: a resumable session is only interrupted;

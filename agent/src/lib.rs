@@ -5,6 +5,7 @@
 //! - [`capture`]: the `Capturer` trait and the X11 capturer (MIT-SHM, XDamage, XFIXES);
 //! - [`encode`]: the `Encoder` trait and H.264;
 //! - [`pipeline`]: capture → encode on its own thread, needs a `ViewGrant`;
+//! - [`pace`]: when the next frame may go, from the browser's congestion feedback;
 //! - [`transport`]: WSS signaling with certificate pinning, the WebRTC peer;
 //! - [`session`]: the IO-free session and view-consent state machine;
 //! - [`input`]: the control consent gate (IO-free) and the injector behind it;
@@ -20,6 +21,7 @@ pub mod control;
 pub mod driver;
 pub mod encode;
 pub mod input;
+pub mod pace;
 pub mod pipeline;
 pub mod session;
 pub mod transport;

@@ -19,6 +19,7 @@ use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
 
 use crate::capture::{CaptureError, Capturer};
 use crate::encode::{EncodedFrame, Encoder};
+use crate::pace::{Feedback, Pacer};
 use crate::session::ViewGrant;
 
 /// Opens the platform capturer; called on the capture thread after consent.
@@ -66,7 +67,7 @@ pub fn start(
     open: OpenCapturer,
     encoder: Box<dyn Encoder>,
     track: Arc<TrackLocalStaticRTP>,
-    keyframe_wanted: Arc<AtomicBool>,
+    feedback: Arc<Feedback>,
     pacing: Pacing,
     failed: mpsc::Sender<PipelineError>,
 ) -> Sharing {
@@ -82,7 +83,7 @@ pub fn start(
             let worker = Worker {
                 stop: thread_stop,
                 frames: thread_frames,
-                keyframe_wanted,
+                feedback,
                 pacing,
                 tx,
             };
@@ -119,7 +120,8 @@ impl Drop for Sharing {
 struct Worker {
     stop: Arc<AtomicBool>,
     frames: Arc<AtomicU64>,
-    keyframe_wanted: Arc<AtomicBool>,
+    /// Keyframe requests, the browser's estimate, low data.
+    feedback: Arc<Feedback>,
     pacing: Pacing,
     tx: mpsc::Sender<(EncodedFrame, Instant)>,
 }
@@ -137,14 +139,23 @@ impl Worker {
         tracing::info!("capture started");
         let interval = Duration::from_secs(1) / self.pacing.max_fps.max(1);
         let mut last_sent: Option<Instant> = None;
+        let mut pacer = Pacer::new(Instant::now());
         while !self.stop.load(Ordering::Relaxed) {
             let started = Instant::now();
-            let keyframe =
-                self.keyframe_wanted.swap(false, Ordering::Relaxed) || last_sent.is_none();
+            pacer.observe(started, &self.feedback);
+            // Over budget (a big frame just went on a slow link): wait without capturing;
+            // XDamage keeps the changes, so the next frame carries them all.
+            let ready = pacer.ready_at(started);
+            if ready > started {
+                std::thread::sleep((ready - started).min(interval));
+                continue;
+            }
+            let keyframe = self.feedback.take_keyframe_request() || last_sent.is_none();
             let stale = last_sent.is_none_or(|t| started.duration_since(t) >= self.pacing.refresh);
             if let Some(frame) = capturer.capture(keyframe || stale)?
                 && let Some(encoded) = encoder.encode(&frame, keyframe)?
             {
+                pacer.on_sent(started, encoded.data.len());
                 tracing::trace!(
                     bytes = encoded.data.len(),
                     keyframe = encoded.keyframe,

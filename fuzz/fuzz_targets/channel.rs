@@ -18,6 +18,6 @@ fuzz_target!(|data: &[u8]| {
             assert!(text.chars().all(|c| !c.is_control() || c == '\n' || c == '\t'));
         }
         ViewerMessage::Key { code, .. } => assert!(acote_proto::keys::is_known_code(&code)),
-        ViewerMessage::Button { .. } | ViewerMessage::Control { .. } => {}
+        ViewerMessage::Button { .. } | ViewerMessage::Control { .. } | ViewerMessage::LowData { .. } => {}
     }
 });

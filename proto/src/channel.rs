@@ -124,6 +124,12 @@ pub enum ViewerMessage {
         /// Vertical position, 0..=1.
         y: f64,
     },
+    /// Low data on or off: a low bitrate and frame rate cap for poor links. Needs no
+    /// control: it only lowers what the agent sends.
+    LowData {
+        /// True to cap, false for the normal rate.
+        on: bool,
+    },
 }
 
 /// The state of control, as the agent reports it.
@@ -180,6 +186,11 @@ pub enum AgentMessage {
         /// Detail for the caseworker (never the refused content itself).
         #[serde(default, skip_serializing_if = "String::is_empty")]
         detail: String,
+    },
+    /// Bytes the session has sent so far (the resident sees the same figure).
+    DataSent {
+        /// Total bytes on the wire since the screen was first shown.
+        bytes: u64,
     },
 }
 
@@ -257,7 +268,9 @@ impl ViewerMessage {
                 }
                 Ok(())
             }
-            ViewerMessage::Button { .. } | ViewerMessage::Control { .. } => Ok(()),
+            ViewerMessage::Button { .. }
+            | ViewerMessage::Control { .. }
+            | ViewerMessage::LowData { .. } => Ok(()),
         }
     }
 
@@ -283,6 +296,7 @@ impl ViewerMessage {
             ViewerMessage::Text { .. } => "text",
             ViewerMessage::Control { .. } => "control",
             ViewerMessage::Highlight { .. } => "highlight",
+            ViewerMessage::LowData { .. } => "low_data",
         }
     }
 }
@@ -314,6 +328,7 @@ mod tests {
             r#"{"type":"text","text":"État civil, Île-de-France\n"}"#,
             r#"{"type":"control","action":"request"}"#,
             r#"{"type":"highlight","x":0,"y":0}"#,
+            r#"{"type":"low_data","on":true}"#,
         ];
         for c in cases {
             assert!(ViewerMessage::parse(c).is_ok(), "{c}");
@@ -372,12 +387,25 @@ mod tests {
             r#"{"type":"pointer"}"#,
             r#"{"type":"nope"}"#,
             r#"{"type":"pointer","x":"1","y":0}"#,
+            r#"{"type":"low_data"}"#,
+            r#"{"type":"low_data","on":"yes"}"#,
+            r#"{"type":"low_data","on":1}"#,
         ] {
             assert!(
                 matches!(ViewerMessage::parse(bad), Err(ChannelError::Malformed(_))),
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn low_data_is_not_input() {
+        let on = ViewerMessage::parse(r#"{"type":"low_data","on":true}"#).unwrap();
+        assert_eq!(on, ViewerMessage::LowData { on: true });
+        assert!(!on.is_input(), "allowed without control");
+        assert_eq!(on.kind(), "low_data");
+        let off = ViewerMessage::parse(r#"{"type":"low_data","on":false,"extra":1}"#).unwrap();
+        assert_eq!(off, ViewerMessage::LowData { on: false });
     }
 
     #[test]
@@ -405,6 +433,10 @@ mod tests {
             }
             .to_json(),
             r#"{"type":"control","state":"taken_back"}"#
+        );
+        assert_eq!(
+            AgentMessage::DataSent { bytes: 2_400_000 }.to_json(),
+            r#"{"type":"data_sent","bytes":2400000}"#
         );
     }
 }

@@ -1,8 +1,8 @@
 // The "acote" data channel: JSON messages to the agent (input, control requests,
-// highlight) and from it (control state, refused input). Nothing is sent while the
+// highlight, low data) and from it (control state, refused input, data sent). Nothing is sent while the
 // channel is not open, and nothing of what is typed is ever logged.
 
-export function createChannel(dc, { onControl, onRefused }) {
+export function createChannel(dc, { onControl, onRefused, onDataSent = () => {} }) {
   dc.addEventListener('message', (event) => {
     if (typeof event.data !== 'string') return;
     let msg;
@@ -13,6 +13,7 @@ export function createChannel(dc, { onControl, onRefused }) {
     }
     if (msg?.type === 'control' && typeof msg.state === 'string') onControl(msg.state);
     else if (msg?.type === 'refused' && typeof msg.reason === 'string') onRefused(msg.reason, Number(msg.count) || 0);
+    else if (msg?.type === 'data_sent' && Number.isSafeInteger(msg.bytes) && msg.bytes >= 0) onDataSent(msg.bytes);
   });
 
   return {

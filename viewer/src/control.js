@@ -1,5 +1,5 @@
 // The control toolbar: ask for control, give it back, point at a spot, send a line of
-// text; and the mode the caseworker is in, in plain words. The agent is the only
+// text, low data; and the mode the caseworker is in, in plain words. The agent is the only
 // authority: this page shows the state the agent reports and never assumes a grant.
 import { t } from '/src/i18n.js';
 import { createChannel } from '/src/channel.js';
@@ -17,7 +17,19 @@ const MODES = {
   taken_back: 'taken-back',
 };
 
+// Low data (a rate and frame-rate cap on the agent, for poor links), kept on this
+// computer like the relay-only choice. It needs no control: it only lowers what is sent.
+const LOW_DATA_KEY = 'acote.lowData';
+function lowDataWanted() {
+  try {
+    return localStorage.getItem(LOW_DATA_KEY) === '1';
+  } catch {
+    return false; // storage disabled: the box holds for this page only
+  }
+}
+
 let channel = null;
+let dataSent = null;
 let mode = 'watching';
 let pointing = false;
 let notice = null;
@@ -47,6 +59,22 @@ function render() {
   $('keyboard').classList.toggle('is-point', pointing);
   $('control-notice').hidden = !notice;
   $('control-notice').textContent = notice ? t(notice.key, notice.params) : '';
+  $('data-sent').hidden = dataSent == null;
+  $('data-sent').textContent = dataSent == null ? '' : t('dataSent', { amount: amount(dataSent) });
+}
+
+// Bytes → "740 KB" / "2.4 MB", in decimal units, as the resident's window says it.
+function amount(bytes) {
+  if (bytes < 999500) return t('kb', { n: Math.ceil(bytes / 1000) });
+  const x = (Math.round(bytes / 100000) / 10).toFixed(1);
+  return t('mb', { x: document.documentElement.lang === 'fr' ? x.replace('.', ',') : x });
+}
+
+// Tells the agent the box's state; called when it changes, when the channel opens and
+// after a resume, so the agent follows the box even across reconnections.
+export function sendLowData(always = false) {
+  const on = $('low-data').checked;
+  if (on || always) send({ type: 'low_data', on });
 }
 
 function setMode(next) {
@@ -67,8 +95,16 @@ export function attach(dc) {
       notice = { key: reason === 'not_in_control' ? 'notInControl' : 'inputRefused', params: { count } };
       render();
     },
+    onDataSent: (bytes) => {
+      dataSent = bytes;
+      render();
+    },
   });
-  dc.addEventListener('open', render);
+  dc.addEventListener('open', () => {
+    sendLowData();
+    render();
+  });
+  if (dc.readyState === 'open') sendLowData();
   dc.addEventListener('close', () => detach());
   mode = 'watching';
   pointing = false;
@@ -79,6 +115,7 @@ export function attach(dc) {
 export function detach() {
   input?.releaseAll();
   channel = null;
+  dataSent = null;
   mode = 'watching';
   pointing = false;
   notice = null;
@@ -99,6 +136,17 @@ export function setup() {
     pointing = !pointing;
     render();
     $('keyboard').focus({ preventScroll: true });
+  });
+  const lowData = $('low-data');
+  lowData.checked = lowDataWanted();
+  lowData.addEventListener('change', () => {
+    try {
+      if (lowData.checked) localStorage.setItem(LOW_DATA_KEY, '1');
+      else localStorage.removeItem(LOW_DATA_KEY);
+    } catch {
+      // Not kept across pages; this session still follows the box.
+    }
+    sendLowData(true);
   });
   $('type-form').addEventListener('submit', (event) => {
     event.preventDefault();

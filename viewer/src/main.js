@@ -109,6 +109,8 @@ function dropped(a) {
 function resumed(a, peerPresent) {
   a.resuming = false;
   clearTimeout(a.lostTimer);
+  // The agent may have lost the setting with the path: say it again.
+  control.sendLowData();
   if (peerPresent) backToPicture(a);
   else ui.setState('reconnecting', 'residentReconnecting');
 }

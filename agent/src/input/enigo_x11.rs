@@ -291,7 +291,9 @@ impl Injector for EnigoInjector {
                 self.follow_layout()?;
                 self.text(grant, text)
             }
-            ViewerMessage::Control { .. } | ViewerMessage::Highlight { .. } => Ok(()),
+            ViewerMessage::Control { .. }
+            | ViewerMessage::Highlight { .. }
+            | ViewerMessage::LowData { .. } => Ok(()),
         }
     }
 

@@ -3,12 +3,13 @@
 //! Media is DTLS-SRTP end to end; the relay only ever forwards its SDP and candidates.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use acote_proto::{IceServer, SignalMessage};
+
+use crate::pace::{self, Feedback};
 use tokio::sync::mpsc;
 use webrtc::api::APIBuilder;
-use webrtc::api::interceptor_registry::register_default_interceptors;
+use webrtc::api::interceptor_registry::{configure_nack, configure_rtcp_reports};
 use webrtc::api::media_engine::{MIME_TYPE_H264, MediaEngine};
 use webrtc::api::setting_engine::SettingEngine;
 use webrtc::data_channel::RTCDataChannel;
@@ -24,11 +25,14 @@ use webrtc::peer_connection::policy::ice_transport_policy::RTCIceTransportPolicy
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use webrtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
+use webrtc::rtcp::receiver_report::ReceiverReport;
 use webrtc::rtp_transceiver::rtp_codec::{
     RTCRtpCodecCapability, RTCRtpCodecParameters, RTPCodecType,
 };
 use webrtc::rtp_transceiver::rtp_transceiver_direction::RTCRtpTransceiverDirection;
 use webrtc::rtp_transceiver::{RTCPFeedback, RTCRtpTransceiverInit};
+use webrtc::stats::StatsReportType;
 use webrtc::track::track_local::TrackLocal;
 use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
 
@@ -74,8 +78,9 @@ pub struct Peer {
     pc: Arc<RTCPeerConnection>,
     /// Where encoded frames go.
     pub track: Arc<TrackLocalStaticRTP>,
-    /// Set when the viewer asks for a keyframe (PLI/FIR); the pipeline clears it.
-    pub keyframe_wanted: Arc<AtomicBool>,
+    /// The browser's keyframe requests, bandwidth estimate and loss reports, and the
+    /// low-data switch.
+    pub feedback: Arc<Feedback>,
     channel: Arc<RTCDataChannel>,
 }
 
@@ -101,9 +106,11 @@ impl Peer {
                     clock_rate: 90_000,
                     channels: 0,
                     sdp_fmtp_line: H264_FMTP.into(),
+                    // goog-remb without transport-cc: Chromium then estimates the
+                    // bandwidth itself and sends REMB. With transport-cc it leaves the
+                    // estimate to the sender, and webrtc-rs has no send-side estimator.
                     rtcp_feedback: vec![
                         feedback("goog-remb", ""),
-                        feedback("transport-cc", ""),
                         feedback("ccm", "fir"),
                         feedback("nack", ""),
                         feedback("nack", "pli"),
@@ -114,7 +121,8 @@ impl Peer {
             },
             RTPCodecType::Video,
         )?;
-        let registry = register_default_interceptors(Registry::new(), &mut media)?;
+        // The default interceptors minus transport-wide congestion control (see above).
+        let registry = configure_rtcp_reports(configure_nack(Registry::new(), &mut media));
         let mut settings = SettingEngine::default();
         settings.set_include_loopback_candidate(include_loopback);
         let api = APIBuilder::new()
@@ -165,17 +173,14 @@ impl Peer {
                 }),
             )
             .await?;
-        let keyframe_wanted = Arc::new(AtomicBool::new(false));
+        let feedback = Arc::new(Feedback::default());
         let sender = transceiver.sender().await;
-        let wanted = Arc::clone(&keyframe_wanted);
+        let heard = Arc::clone(&feedback);
         tokio::spawn(async move {
             // Reading RTCP also lets the interceptors (NACK, reports) do their work.
             while let Ok((packets, _)) = sender.read_rtcp().await {
                 for p in packets {
-                    let any = p.as_any();
-                    if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
-                        wanted.store(true, Ordering::Relaxed);
-                    }
+                    read_feedback(p.as_any(), &heard);
                 }
             }
         });
@@ -218,7 +223,7 @@ impl Peer {
             })
         }));
         let tx = events;
-        let wanted = Arc::clone(&keyframe_wanted);
+        let wanted = Arc::clone(&feedback);
         pc.on_peer_connection_state_change(Box::new(move |state| {
             let tx = tx.clone();
             let wanted = Arc::clone(&wanted);
@@ -228,7 +233,7 @@ impl Peer {
                     RTCPeerConnectionState::Connected => {
                         // Pictures sent before the path was up are lost: start the viewer
                         // on a fresh keyframe now rather than when it asks for one.
-                        wanted.store(true, Ordering::Relaxed);
+                        wanted.want_keyframe();
                         Some(PeerEvent::Connected)
                     }
                     RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
@@ -244,9 +249,23 @@ impl Peer {
         Ok(Self {
             pc,
             track,
-            keyframe_wanted,
+            feedback,
             channel,
         })
+    }
+
+    /// Bytes this connection has put on the wire so far (media, data channel, ICE and
+    /// DTLS alike), from the ICE transport's counter.
+    pub async fn bytes_sent(&self) -> u64 {
+        let stats = self.pc.get_stats().await;
+        stats
+            .reports
+            .values()
+            .map(|r| match r {
+                StatsReportType::Transport(t) => t.bytes_sent as u64,
+                _ => 0,
+            })
+            .sum()
     }
 
     /// Creates the offer and sets it locally; returns its SDP.
@@ -319,6 +338,27 @@ impl Peer {
     }
 }
 
+/// One RTCP packet from the viewer: keyframe requests, the bandwidth estimate, loss.
+fn read_feedback(any: &dyn std::any::Any, feedback: &Feedback) {
+    if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
+        feedback.want_keyframe();
+    } else if let Some(remb) = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>() {
+        let bps = if remb.bitrate.is_finite() && remb.bitrate > 0.0 {
+            remb.bitrate as u64
+        } else {
+            0
+        };
+        let previous = feedback.set_remb(bps);
+        if pace::changed_a_lot(previous, bps) {
+            tracing::debug!(bps, previous, "bandwidth estimate from the viewer (REMB)");
+        }
+    } else if let Some(rr) = any.downcast_ref::<ReceiverReport>()
+        && let Some(lost) = rr.reports.iter().map(|r| r.fraction_lost).max()
+    {
+        feedback.add_loss_report(lost);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -333,5 +373,38 @@ mod tests {
         ] {
             assert!(!super::usable_url(no), "{no}");
         }
+    }
+
+    #[test]
+    fn remb_loss_and_keyframe_requests_reach_the_pacer_feedback() {
+        use super::*;
+        use webrtc::rtcp::reception_report::ReceptionReport;
+        let fb = Feedback::default();
+        let remb = ReceiverEstimatedMaximumBitrate {
+            sender_ssrc: 1,
+            bitrate: 750_000.0,
+            ssrcs: vec![2],
+        };
+        read_feedback(&remb, &fb);
+        let rr = ReceiverReport {
+            ssrc: 1,
+            reports: vec![ReceptionReport {
+                ssrc: 2,
+                fraction_lost: 77,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        read_feedback(&rr, &fb);
+        assert!(!fb.take_keyframe_request());
+        read_feedback(&PictureLossIndication::default(), &fb);
+        assert!(fb.take_keyframe_request());
+        assert!(!fb.take_keyframe_request(), "one request, one keyframe");
+        let t0 = std::time::Instant::now();
+        let mut pacer = crate::pace::Pacer::new(t0);
+        pacer.observe(t0, &fb);
+        // 750 kbit/s, then cut for 30 % loss.
+        assert!(pacer.target_bps() < 750_000, "{}", pacer.target_bps());
+        assert!(pacer.target_bps() > 500_000, "{}", pacer.target_bps());
     }
 }

@@ -1,7 +1,8 @@
 //! The `--console` dialogue (DESIGN §9): for headless use and automation. The code is
 //! printed as `code NNN NNN`; questions are answered `y`/`n` (or `o`/`n`) on stdin; `s`
-//! takes control back at once; `q` ends the session. Each session ends with a line `session ended: REASON, frames
-//! captured: N`, which scripts and tests read.
+//! takes control back at once; `q` ends the session. Each session ends with a line
+//! `data sent: 2.4 MB` then a line `session ended: REASON, frames captured: N`, which
+//! scripts and tests read.
 
 use std::io::{BufRead, Write};
 use std::time::Duration;
@@ -18,6 +19,8 @@ use super::{Prompter, Status, UiEvent};
 pub struct ConsolePrompter {
     strings: Strings,
     out: Box<dyn Write + Send>,
+    /// The session's data counter, printed when it ends.
+    data_sent: u64,
 }
 
 impl ConsolePrompter {
@@ -32,6 +35,7 @@ impl ConsolePrompter {
         Self {
             strings: Strings::new(lang, false),
             out,
+            data_sent: 0,
         }
     }
 
@@ -120,8 +124,15 @@ impl Prompter for ConsolePrompter {
         self.line("session resumed");
     }
 
+    fn data_sent(&mut self, bytes: u64) {
+        // Kept for the end: a line every few seconds would drown the dialogue.
+        self.data_sent = bytes;
+    }
+
     fn ended(&mut self, reason: ByeReason, frames: u64) {
         self.line(&text::ended(&self.strings, reason));
+        let data = text::data_line(std::mem::take(&mut self.data_sent));
+        self.line(&data);
         self.line(&format!(
             "session ended: {}, frames captured: {frames}",
             reason.as_str()
@@ -166,11 +177,15 @@ mod tests {
         let mut p = ConsolePrompter::new(Lang::Fr, Box::new(out.clone()));
         p.show_code("482 913");
         p.ended(ByeReason::Refused, 0);
+        p.data_sent(2_400_000);
+        p.ended(ByeReason::Ended, 12);
         let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-        assert!(text.lines().any(|l| l == "code 482 913"));
-        assert!(
-            text.lines()
-                .any(|l| l == "session ended: refused, frames captured: 0")
-        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.contains(&"code 482 913"));
+        let end = |s: &str| lines.iter().position(|l| *l == s).unwrap();
+        let refused = end("session ended: refused, frames captured: 0");
+        assert_eq!(lines[refused - 1], "data sent: 0 KB");
+        let ended = end("session ended: ended, frames captured: 12");
+        assert_eq!(lines[ended - 1], "data sent: 2.4 MB");
     }
 }

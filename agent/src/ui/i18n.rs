@@ -249,6 +249,8 @@ mod tests {
             ("keys", Arg::Text("Ctrl+Alt+S")),
             ("path", Arg::Text("/tmp/r.txt")),
             ("date", Arg::Text("2026-11-25")),
+            ("amount", Arg::Text("2.4 MB")),
+            ("x", Arg::Text("2.4")),
         ];
         for lang in Lang::ALL {
             let strings = Strings::new(lang, true);

@@ -68,6 +68,9 @@ pub trait Prompter: Send {
     fn control_changed(&mut self, state: ControlState, by: &Requester);
     /// The session is over; `frames` is how many screen images were captured in it.
     fn ended(&mut self, reason: ByeReason, frames: u64);
+    /// Bytes the session has sent so far (every few seconds while sharing, and once more
+    /// just before [`Prompter::ended`]). The default ignores it.
+    fn data_sent(&mut self, _bytes: u64) {}
     /// The connection with `by` is interrupted (either side's link to the relay); the
     /// session waits up to a minute. `had_control`: control was taken back, and the
     /// resident must be told `by` has to ask again. The default shows it as a

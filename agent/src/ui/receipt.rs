@@ -35,6 +35,9 @@ pub fn text(s: &Strings, f: &Finished) -> String {
     {
         lines.push(text::summary(s, by, f.viewed, f.controlled));
     }
+    if f.data_sent > 0 {
+        lines.push(text::data_summary(s, f.data_sent));
+    }
     let mut out = lines.join("\n");
     out.push('\n');
     out
@@ -132,6 +135,7 @@ mod tests {
             }),
             viewed: Duration::from_secs(12 * 60),
             controlled: Duration::from_secs(3 * 60),
+            data_sent: 0,
             at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_354_800),
         }
     }

@@ -76,6 +76,8 @@ pub struct Finished {
     pub viewed: Duration,
     /// How long the caseworker had control.
     pub controlled: Duration,
+    /// Bytes the session sent.
+    pub data_sent: u64,
     /// When it ended (wall clock, for the receipt).
     pub at: SystemTime,
 }
@@ -103,6 +105,8 @@ pub struct View {
     pub bar: String,
     /// The bar's second line after control changed ("You took back control."), if any.
     pub bar_note: String,
+    /// The bar's data counter ("Data used: 2.4 MB"), once something was sent.
+    pub data: String,
     /// The Stop button.
     pub stop: String,
     /// The take-back button (shown while in control).
@@ -131,6 +135,8 @@ pub struct Model {
     viewed: Duration,
     control_since: Option<Instant>,
     controlled: Duration,
+    /// Bytes this session has sent so far.
+    data_sent: u64,
     /// A short sentence in the bar after control changed ("You took back control.").
     note: Option<(ControlState, Requester)>,
     /// The connection is interrupted (`true`: control was taken back because of it).
@@ -153,6 +159,7 @@ impl Model {
             viewed: Duration::ZERO,
             control_since: None,
             controlled: Duration::ZERO,
+            data_sent: 0,
             note: None,
             interrupted: None,
             finished: None,
@@ -247,8 +254,14 @@ impl Model {
         self.view_since = Some(now);
         self.viewed = Duration::ZERO;
         self.controlled = Duration::ZERO;
+        self.data_sent = 0;
         self.note = None;
         self.screen = Screen::Sharing;
+    }
+
+    /// The session's data counter moved on.
+    pub fn data_sent(&mut self, bytes: u64) {
+        self.data_sent = bytes;
     }
 
     /// The control question.
@@ -308,8 +321,10 @@ impl Model {
             by: self.who.take(),
             viewed: self.viewed,
             controlled: self.controlled,
+            data_sent: self.data_sent,
             at: wall,
         });
+        self.data_sent = 0;
         self.viewed = Duration::ZERO;
         self.controlled = Duration::ZERO;
         self.deadline = None;
@@ -386,6 +401,9 @@ impl Model {
                 v.bar_note = text::interrupted(s, by, had_control);
             }
         }
+        if self.screen.is_shared() && self.data_sent > 0 {
+            v.data = text::data_used(s, self.data_sent);
+        }
         match self.screen {
             Screen::Connecting => {
                 v.title = s.get("code-title");
@@ -424,6 +442,9 @@ impl Model {
                         && !f.viewed.is_zero()
                     {
                         v.body = text::summary(s, by, f.viewed, f.controlled);
+                    }
+                    if f.data_sent > 0 {
+                        v.detail = text::data_summary(s, f.data_sent);
                     }
                 }
             }
@@ -583,12 +604,35 @@ mod tests {
         );
         let f = m.finished().map(|f| (f.viewed, f.controlled));
         assert_eq!(f, Some((12 * MIN, 3 * MIN)));
+        assert_eq!(v.detail, "", "nothing counted, nothing said");
         // The next code waits behind the end screen until the resident closes it.
         m.show_code("111 222");
         assert_eq!(m.screen(), Screen::Ended);
         m.dismiss_end();
         assert_eq!(m.screen(), Screen::Waiting);
         assert_eq!(m.view(&en(), t0, "").code, "111 222");
+    }
+
+    #[test]
+    fn the_data_counter_shows_while_sharing_and_in_the_end_summary() {
+        let t0 = Instant::now();
+        let mut m = Model::new(None);
+        m.sharing(t0, &marie());
+        assert_eq!(m.view(&en(), t0, "").data, "", "nothing until counted");
+        m.data_sent(850_000);
+        assert_eq!(m.view(&en(), t0, "").data, "Data used: 850 KB");
+        m.data_sent(2_400_000);
+        m.control_changed(t0, ControlState::Controlling, &marie());
+        assert_eq!(m.view(&en(), t0, "").data, "Data used: 2.4 MB");
+        m.ended(t0 + MIN, SystemTime::UNIX_EPOCH, ByeReason::Ended);
+        let v = m.view(&en(), t0 + MIN, "");
+        assert_eq!(v.data, "");
+        assert_eq!(v.detail, "Data sent during the session: 2.4 MB.");
+        assert_eq!(m.finished().map(|f| f.data_sent), Some(2_400_000));
+        // The next session counts from zero.
+        m.dismiss_end();
+        m.sharing(t0 + 2 * MIN, &marie());
+        assert_eq!(m.view(&en(), t0 + 2 * MIN, "").data, "");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use acote_proto::channel::ControlState;
 use acote_proto::{ByeReason, Requester};
 
-use super::i18n::{Arg, Strings};
+use super::i18n::{Arg, Lang, Strings};
 
 /// Longest name or site shown to the resident, in characters, before an ellipsis.
 pub const MAX_SHOWN_CHARS: usize = 60;
@@ -206,6 +206,43 @@ pub fn summary(s: &Strings, by: &Requester, viewed: Duration, control: Duration)
     }
 }
 
+/// A size in the resident's words, in decimal units as data plans count them:
+/// "740 KB" below a megabyte, else "2.4 MB" with the language's decimal mark.
+pub fn data_amount(s: &Strings, bytes: u64) -> String {
+    if bytes < 999_500 {
+        return s.with("data-kb", &[("n", Arg::Num(bytes.div_ceil(1000)))]);
+    }
+    let tenths = (bytes + 50_000) / 100_000;
+    let mark = match s.lang() {
+        Lang::Fr | Lang::Ru | Lang::Uk => ',',
+        _ => '.',
+    };
+    let x = format!("{}{mark}{}", tenths / 10, tenths % 10);
+    s.with("data-mb", &[("x", Arg::Text(&x))])
+}
+
+/// "Data used: 2.4 MB", under the sharing bar's sentence.
+pub fn data_used(s: &Strings, bytes: u64) -> String {
+    s.with(
+        "data-used",
+        &[("amount", Arg::Text(&data_amount(s, bytes)))],
+    )
+}
+
+/// "Data sent during the session: 2.4 MB.", on the end screen.
+pub fn data_summary(s: &Strings, bytes: u64) -> String {
+    s.with(
+        "data-summary",
+        &[("amount", Arg::Text(&data_amount(s, bytes)))],
+    )
+}
+
+/// The console's machine line before `session ended: …` (English, for scripts).
+pub fn data_line(bytes: u64) -> String {
+    let en = Strings::new(Lang::En, false);
+    format!("data sent: {}", data_amount(&en, bytes))
+}
+
 /// Connecting to the relay.
 pub fn connecting(s: &Strings) -> String {
     s.get("connecting")
@@ -281,6 +318,28 @@ mod tests {
             site: "Lilas".into(),
         };
         assert_eq!(name(&en, &by), "Someone from Lilas");
+    }
+
+    #[test]
+    fn data_amounts_read_naturally_in_each_language() {
+        let en = Strings::new(Lang::En, false);
+        let fr = Strings::new(Lang::Fr, false);
+        assert_eq!(data_used(&en, 2_400_000), "Data used: 2.4 MB");
+        assert_eq!(data_used(&fr, 2_449_999), "Données utilisées : 2,4 Mo");
+        assert_eq!(data_amount(&en, 0), "0 KB");
+        assert_eq!(data_amount(&en, 1), "1 KB", "anything sent shows");
+        assert_eq!(data_amount(&en, 740_200), "741 KB");
+        assert_eq!(data_amount(&en, 999_600), "1.0 MB");
+        assert_eq!(data_amount(&en, 12_960_000), "13.0 MB");
+        assert_eq!(
+            data_summary(&en, 2_400_000),
+            "Data sent during the session: 2.4 MB."
+        );
+        assert_eq!(data_line(2_400_000), "data sent: 2.4 MB");
+        for lang in Lang::ALL {
+            let s = Strings::new(lang, true);
+            assert!(data_used(&s, 2_400_000).contains('2'), "{}", lang.tag());
+        }
     }
 
     #[test]

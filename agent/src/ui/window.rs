@@ -57,6 +57,7 @@ enum Update {
     Control(ControlState, Requester),
     Interrupted(Requester, bool),
     Resumed(Requester),
+    Data(u64),
     Ended(ByeReason),
 }
 
@@ -77,10 +78,12 @@ pub struct WindowSetup {
 }
 
 /// The [`Prompter`] the driver holds: it forwards each call to the UI thread. It also
-/// prints the console's two machine lines (`code NNN NNN`, `session ended: …`) on stdout,
+/// prints the console's machine lines (`code NNN NNN`, `data sent: …`, `session ended: …`) on stdout,
 /// so scripts and tests can follow a window session too.
 pub struct WindowPrompter {
     tx: mpsc::Sender<Update>,
+    /// The session's data counter, for the `data sent` machine line.
+    data_sent: u64,
 }
 
 impl WindowPrompter {
@@ -132,7 +135,13 @@ impl Prompter for WindowPrompter {
         self.send(Update::Resumed(by.clone()));
     }
 
+    fn data_sent(&mut self, bytes: u64) {
+        self.data_sent = bytes;
+        self.send(Update::Data(bytes));
+    }
+
     fn ended(&mut self, reason: ByeReason, frames: u64) {
+        machine_line(&super::text::data_line(std::mem::take(&mut self.data_sent)));
         machine_line(&format!(
             "session ended: {}, frames captured: {frames}",
             reason.as_str()
@@ -241,7 +250,7 @@ pub fn open(
     APP.with(|cell| *cell.borrow_mut() = Some(app));
     with_app(|app| app.render());
     drop(first);
-    Ok(WindowPrompter { tx })
+    Ok(WindowPrompter { tx, data_sent: 0 })
 }
 
 /// The agent cannot go on (called from the driver's thread): the window says why, in
@@ -282,6 +291,7 @@ impl App {
                     self.model.interrupted(now, &by, had_control);
                 }
                 Update::Resumed(by) => self.model.resumed(&by),
+                Update::Data(bytes) => self.model.data_sent(bytes),
                 Update::Ended(reason) => {
                     self.note.clear();
                     self.model.ended(now, SystemTime::now(), reason);
@@ -477,6 +487,7 @@ impl App {
         bar.set_controlling(screen == Screen::Controlling);
         bar.set_text(view.bar.as_str().into());
         bar.set_detail(view.bar_note.as_str().into());
+        bar.set_data(view.data.as_str().into());
         bar.set_hotkey(view.hotkey.as_str().into());
         bar.set_stop(view.stop.as_str().into());
         bar.set_take_back(view.take_back.as_str().into());

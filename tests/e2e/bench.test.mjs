@@ -1,0 +1,62 @@
+// The video bench (tests/bench/video.mjs) run on its shortest set, so it does not rot. Its
+// figures are never judged here (this machine is shared and noisy): the test checks only
+// that the run completes and writes every figure, well-formed, for Acote and for x11vnc.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { REPO, log } from './harness.mjs';
+
+const execFileP = promisify(execFile);
+
+const isNumber = (x) => typeof x === 'number' && Number.isFinite(x);
+
+function checkScenario(s, tool) {
+  const where = `${tool} ${s.scenario}`;
+  assert.ok(isNumber(s.seconds) && s.seconds > 0, `${where}: seconds`);
+  for (const k of ['p50', 'p95', 'max']) {
+    assert.ok(isNumber(s.latency_ms[k]) && s.latency_ms[k] >= 0, `${where}: latency ${k} is ${s.latency_ms[k]}`);
+  }
+  assert.ok(s.latency_ms.samples > 0, `${where}: some marker changes were seen`);
+  assert.ok(s.latency_ms.p50 <= s.latency_ms.p95 && s.latency_ms.p95 <= s.latency_ms.max, `${where}: percentiles in order`);
+  for (const k of ['up_kbit_s', 'down_kbit_s', 'total_kbit_s', 'mb_per_10_min']) {
+    assert.ok(isNumber(s.wire[k]) && s.wire[k] > 0, `${where}: wire ${k} is ${s.wire[k]}`);
+  }
+  assert.ok(isNumber(s.cpu_percent_of_one_core) && s.cpu_percent_of_one_core >= 0, `${where}: CPU`);
+  assert.ok(isNumber(s.rss_mib) && s.rss_mib > 0, `${where}: RSS`);
+  assert.ok(isNumber(s.psnr_db) || s.psnr_db === 'identical', `${where}: PSNR is ${s.psnr_db}`);
+}
+
+test('the video bench runs its quick set and writes every figure', { timeout: 240_000 }, async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'acote-bench-test-'));
+  try {
+    const json = path.join(dir, 'video.json');
+    const { stdout } = await execFileP('node', [path.join(REPO, 'tests/bench/video.mjs'), '--set', 'quick', '--json', json],
+      { timeout: 220_000, maxBuffer: 16 << 20 });
+    log(stdout.trim().split('\n').slice(-4).join('\n'));
+    const result = JSON.parse(await readFile(json, 'utf8'));
+    assert.equal(result.bench, 'video');
+    assert.ok(result.machine.cpus > 0 && result.date && result.command.includes('--set quick'));
+    assert.equal(result.runs.length, 1);
+    const [run] = result.runs;
+    assert.equal(`${run.width}x${run.height}/${run.profile}`, '1366x768/loopback');
+    assert.ok(isNumber(run.acote.first_frame_ms) && run.acote.first_frame_ms > 0, 'time from yes to the first frame');
+    assert.deepEqual(run.acote.scenarios.map((s) => s.scenario), ['typing']);
+    for (const s of run.acote.scenarios) {
+      checkScenario(s, 'acote');
+      assert.ok(isNumber(s.fps) && s.fps > 0, `acote fps is ${s.fps}`);
+      assert.ok(Number.isInteger(s.freezes_over_500ms), 'freezes counted');
+      assert.ok(s.viewer && s.viewer.framesDecoded > 0, 'the viewer decoded frames');
+    }
+    assert.deepEqual(run.x11vnc.scenarios.map((s) => s.scenario), ['typing']);
+    for (const s of run.x11vnc.scenarios) checkScenario(s, 'x11vnc');
+    const summary = await readFile(path.join(dir, 'video-summary.md'), 'utf8');
+    assert.match(summary, /\| 1366×768 \| loopback \| typing \|/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

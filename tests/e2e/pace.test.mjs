@@ -1,0 +1,73 @@
+// End-to-end: video tuned for poor links. Chromium's bandwidth estimate (REMB) reaches the
+// agent; the caseworker's "Low data" box reaches it without control and is remembered by
+// the browser; both sides see the data counter, and the console prints `data sent: …`
+// right before `session ended: …`.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  Harness, startXvfb, startRelay, startAgent, openViewer, fillScreen, log, QUESTION_LINE,
+  ENDED_LINE, addCaseworker,
+} from './harness.mjs';
+
+const CASEWORKER = { login: 'marie.dupont', name: 'Marie Dupont', site: 'CHRS Les Lilas', password: 'cheval agrafe batterie 42' };
+const REMB_LINE = /bandwidth estimate from the viewer \(REMB\).*bps=(\d+)/;
+
+test('REMB arrives, low data is switched and kept, data is counted', { timeout: 120_000 }, async (t) => {
+  const h = await Harness.create(t);
+  await h.run(async () => {
+    const xvfb = await startXvfb(h, { width: 1366, height: 768 });
+    const relay = await startRelay(h);
+    await addCaseworker(h, relay, CASEWORKER);
+    const agent = await startAgent(h, relay, xvfb, { logLevel: 'info,acote_agent=debug' });
+    const code = await agent.nextCode();
+    const viewer = await openViewer(h, relay.url);
+    await viewer.waitForState('sign-in');
+    await viewer.switchToEnglish();
+    await viewer.signIn(CASEWORKER.login, CASEWORKER.password);
+    await viewer.waitForState('enter-code');
+    await viewer.connect(code.spaced);
+    await agent.nextLine(QUESTION_LINE, 15_000);
+    agent.write('y\n');
+    await viewer.waitForVideo((s) => s.framesDecoded > 0, 30_000, 'decoded frames');
+    await fillScreen(xvfb, '#1e90ff');
+
+    // Chromium estimates the bandwidth itself (goog-remb without transport-cc).
+    const deadline = Date.now() + 20_000;
+    while (!REMB_LINE.test(agent.stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    const estimates = [...agent.stderr.matchAll(new RegExp(REMB_LINE, 'g'))].map((m) => Number(m[1]));
+    log(`REMB estimates logged by the agent (bit/s): ${estimates.join(', ')}`);
+    assert.ok(estimates.length > 0 && estimates.every((b) => b > 0), 'the agent hears REMB from Chromium');
+
+    // Low data needs no control, and the agent applies it.
+    const box = viewer.page.getByRole('checkbox', { name: /^Low data/ });
+    await box.check();
+    await waitFor(() => /low data set by the caseworker.*on=true/.test(agent.stderr), 10_000, 'low data on');
+    assert.equal(await viewer.page.evaluate(() => localStorage.getItem('acote.lowData')), '1', 'kept per browser');
+    await fillScreen(xvfb, '#ff8c00');
+    await viewer.waitForCentreColour([0xff, 0x8c, 0x00], { timeoutMs: 15_000 });
+    await box.uncheck();
+    await waitFor(() => /low data set by the caseworker.*on=false/.test(agent.stderr), 10_000, 'low data off');
+
+    // The caseworker sees the resident's data counter.
+    const counter = viewer.page.locator('#data-sent');
+    await counter.waitFor({ state: 'visible', timeout: 10_000 });
+    log(`viewer shows "${await counter.innerText()}"`);
+    assert.match(await counter.innerText(), /^Data used by the resident: \d+(\.\d)? (KB|MB)$/);
+
+    await viewer.endSession();
+    const ended = await agent.nextLine(ENDED_LINE, 15_000);
+    const lines = agent.stdout.split('\n');
+    const at = lines.indexOf(ended.input.trimEnd());
+    assert.match(lines[at - 1], /^data sent: \d+(\.\d)? (KB|MB)$/, 'the data line comes just before');
+    log(`agent: ${lines[at - 1]}`);
+  });
+});
+
+async function waitFor(pred, ms, what) {
+  const deadline = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
