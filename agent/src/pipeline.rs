@@ -142,7 +142,11 @@ impl Worker {
         let mut pacer = Pacer::new(Instant::now());
         while !self.stop.load(Ordering::Relaxed) {
             let started = Instant::now();
+            let before = pacer.target_bps();
             pacer.observe(started, &self.feedback);
+            if crate::pace::changed_a_lot(before, pacer.target_bps()) {
+                tracing::debug!(bps = pacer.target_bps(), "send rate target");
+            }
             // Over budget (a big frame just went on a slow link): wait without capturing;
             // XDamage keeps the changes, so the next frame carries them all.
             let ready = pacer.ready_at(started);

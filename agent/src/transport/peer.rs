@@ -176,11 +176,12 @@ impl Peer {
         let feedback = Arc::new(Feedback::default());
         let sender = transceiver.sender().await;
         let heard = Arc::clone(&feedback);
+        let mut meter = pace::DeliveryMeter::default();
         tokio::spawn(async move {
             // Reading RTCP also lets the interceptors (NACK, reports) do their work.
             while let Ok((packets, _)) = sender.read_rtcp().await {
                 for p in packets {
-                    read_feedback(p.as_any(), &heard);
+                    read_feedback(p.as_any(), &heard, &mut meter);
                 }
             }
         });
@@ -339,7 +340,7 @@ impl Peer {
 }
 
 /// One RTCP packet from the viewer: keyframe requests, the bandwidth estimate, loss.
-fn read_feedback(any: &dyn std::any::Any, feedback: &Feedback) {
+fn read_feedback(any: &dyn std::any::Any, feedback: &Feedback, meter: &mut pace::DeliveryMeter) {
     if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
         feedback.want_keyframe();
     } else if let Some(remb) = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>() {
@@ -353,10 +354,45 @@ fn read_feedback(any: &dyn std::any::Any, feedback: &Feedback) {
             tracing::debug!(bps, previous, "bandwidth estimate from the viewer (REMB)");
         }
     } else if let Some(rr) = any.downcast_ref::<ReceiverReport>()
-        && let Some(lost) = rr.reports.iter().map(|r| r.fraction_lost).max()
+        && let Some(report) = rr.reports.iter().max_by_key(|r| r.fraction_lost)
     {
-        feedback.add_loss_report(lost);
+        feedback.add_loss_report(report.fraction_lost);
+        let received = report.last_sequence_number.wrapping_sub(report.total_lost);
+        if let Some(bps) = meter.on_report(std::time::Instant::now(), received) {
+            feedback.set_delivered(bps);
+        }
+        let now = ntp_compact(std::time::SystemTime::now());
+        if let Some(rtt) = round_trip(now, report.last_sender_report, report.delay) {
+            tracing::trace!(
+                rtt_ms = rtt.as_millis() as u64,
+                "round trip from a receiver report"
+            );
+            feedback.set_rtt(rtt);
+        }
     }
+}
+
+/// The middle 32 bits of the NTP time of `at` (16.16 fixed point seconds), as RTCP
+/// reports carry it.
+fn ntp_compact(at: std::time::SystemTime) -> u32 {
+    const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
+    let since = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs().wrapping_add(NTP_UNIX_OFFSET);
+    let frac = (u64::from(since.subsec_nanos()) << 16) / 1_000_000_000;
+    (((secs & 0xffff) << 16) | frac) as u32
+}
+
+/// The round trip from a reception report (RFC 3550 §6.4.1): now, minus when our last
+/// sender report left (`lsr`), minus how long the viewer held it (`dlsr`); all 16.16
+/// seconds. `None` before the viewer has heard a sender report, or when the figures do not
+/// add up (a clock step).
+fn round_trip(now: u32, lsr: u32, dlsr: u32) -> Option<std::time::Duration> {
+    if lsr == 0 {
+        return None;
+    }
+    let rtt = now.wrapping_sub(lsr).wrapping_sub(dlsr);
+    // Over 60 s is a wrapped (negative) figure, not a round trip.
+    (rtt < 60 << 16).then(|| std::time::Duration::from_micros(u64::from(rtt) * 1_000_000 >> 16))
 }
 
 #[cfg(test)]
@@ -376,6 +412,21 @@ mod tests {
     }
 
     #[test]
+    fn round_trips_come_from_reception_reports() {
+        use super::{ntp_compact, round_trip};
+        use std::time::{Duration, UNIX_EPOCH};
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_624_971_250);
+        let sent = ntp_compact(t);
+        // The viewer held our report 50 ms and answered; we hear it 170 ms after sending.
+        let now = ntp_compact(t + Duration::from_millis(170));
+        let held = ntp_compact(UNIX_EPOCH + Duration::from_millis(50)) & 0xffff;
+        let rtt = round_trip(now, sent, held).map(|d| d.as_millis());
+        assert!(matches!(rtt, Some(119..=121)), "{rtt:?}");
+        assert_eq!(round_trip(now, 0, 0), None, "no sender report heard yet");
+        assert_eq!(round_trip(sent, now, 0), None, "a negative figure");
+    }
+
+    #[test]
     fn remb_loss_and_keyframe_requests_reach_the_pacer_feedback() {
         use super::*;
         use webrtc::rtcp::reception_report::ReceptionReport;
@@ -385,7 +436,8 @@ mod tests {
             bitrate: 750_000.0,
             ssrcs: vec![2],
         };
-        read_feedback(&remb, &fb);
+        let mut meter = pace::DeliveryMeter::default();
+        read_feedback(&remb, &fb, &mut meter);
         let rr = ReceiverReport {
             ssrc: 1,
             reports: vec![ReceptionReport {
@@ -395,16 +447,20 @@ mod tests {
             }],
             ..Default::default()
         };
-        read_feedback(&rr, &fb);
+        read_feedback(&rr, &fb, &mut meter);
         assert!(!fb.take_keyframe_request());
-        read_feedback(&PictureLossIndication::default(), &fb);
+        read_feedback(&PictureLossIndication::default(), &fb, &mut meter);
         assert!(fb.take_keyframe_request());
         assert!(!fb.take_keyframe_request(), "one request, one keyframe");
         let t0 = std::time::Instant::now();
         let mut pacer = crate::pace::Pacer::new(t0);
+        // Sending 1 Mbit/s with a queue building (the round trip went from 20 to 400 ms):
+        // an estimate of 750 kbit/s is congestion, and 30 % loss cuts.
+        pacer.on_rtt(t0, std::time::Duration::from_millis(20));
+        fb.set_rtt(std::time::Duration::from_millis(400));
+        pacer.on_sent(t0, 125_000);
         pacer.observe(t0, &fb);
-        // 750 kbit/s, then cut for 30 % loss.
-        assert!(pacer.target_bps() < 750_000, "{}", pacer.target_bps());
+        assert!(pacer.target_bps() <= 750_000, "{}", pacer.target_bps());
         assert!(pacer.target_bps() > 500_000, "{}", pacer.target_bps());
     }
 }
