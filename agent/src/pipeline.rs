@@ -32,6 +32,9 @@ pub struct Pacing {
     pub max_fps: u32,
     /// An unchanged screen is re-sent this often, so a viewer that lost a packet recovers.
     pub refresh: Duration,
+    /// While nothing changes, how often to look for a change: a change is picked up
+    /// within this rather than within a whole frame interval.
+    pub poll: Duration,
 }
 
 impl Default for Pacing {
@@ -39,6 +42,7 @@ impl Default for Pacing {
         Self {
             max_fps: 30,
             refresh: Duration::from_secs(1),
+            poll: Duration::from_millis(8),
         }
     }
 }
@@ -156,6 +160,7 @@ impl Worker {
             }
             let keyframe = self.feedback.take_keyframe_request() || last_sent.is_none();
             let stale = last_sent.is_none_or(|t| started.duration_since(t) >= self.pacing.refresh);
+            let mut sent = false;
             if let Some(frame) = capturer.capture(keyframe || stale)?
                 && let Some(encoded) = encoder.encode(&frame, keyframe)?
             {
@@ -173,10 +178,14 @@ impl Worker {
                     break;
                 }
                 last_sent = Some(started);
+                sent = true;
             }
             self.frames
                 .store(capturer.frames_captured(), Ordering::Relaxed);
-            if let Some(rest) = interval.checked_sub(started.elapsed()) {
+            // After a frame, wait out the frame interval (the frame-rate cap); while idle,
+            // look again soon, so the first change after a pause goes out at once.
+            let wait = if sent { interval } else { self.pacing.poll };
+            if let Some(rest) = wait.checked_sub(started.elapsed()) {
                 std::thread::sleep(rest);
             }
         }

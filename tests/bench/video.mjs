@@ -67,10 +67,12 @@ function parseArgs(argv) {
     else if (a === '--profiles') opts.profiles = value().split(',');
     else if (a === '--scenarios') opts.scenarios = value().split(',');
     else if (a === '--no-vnc') opts.vnc = false;
+    else if (a === '--summary-of') opts.summaryOf = value();
     else if (a === '--help' || a === '-h') {
       process.stdout.write(`usage: node tests/bench/video.mjs [--set default|full|quick] [--seconds N] [--json FILE]
        [--resolutions WxH,...] [--profiles ${Object.keys(PROFILES).join(',')}]
-       [--scenarios ${SCENARIOS.join(',')}] [--no-vnc]\n`);
+       [--scenarios ${SCENARIOS.join(',')}] [--no-vnc]
+       node tests/bench/video.mjs --summary-of FILE.json   (the summary of an earlier run)\n`);
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (try --help)`);
   }
@@ -100,11 +102,13 @@ function plan(opts) {
     for (const r of ['1920x1080', '1366x768']) for (const p of Object.keys(PROFILES)) runs.push({ ...res(r), profile: p, scenarios: SCENARIOS });
   } else if (opts.set === 'default') {
     // Every scenario at both sizes on loopback; the form (still, then typed into) on
-    // each poor network at 1920x1080. About 12 minutes.
+    // each poor network at 1920x1080. About 13 minutes.
     runs = [
       { ...res('1920x1080'), profile: 'loopback', scenarios: SCENARIOS },
       { ...res('1366x768'), profile: 'loopback', scenarios: SCENARIOS },
       ...['shelter-wifi', 'weak-4g', 'very-poor'].map((p) => ({ ...res('1920x1080'), profile: p, scenarios: ['static', 'typing'] })),
+      // The caseworker's "low data" box on the poorest link (Acote only: VNC has none).
+      { ...res('1920x1080'), profile: 'very-poor', scenarios: ['typing'], lowData: true, vnc: false },
     ];
   } else throw new Error(`unknown set ${opts.set} (default, full, quick)`);
   const seconds = opts.seconds ?? (opts.set === 'quick' ? 5 : 12);
@@ -385,6 +389,10 @@ async function acoteSession(h, ctx, run, seconds) {
   const agent = await startAgent(h, { ...relay }, xvfb, { netns: NETNS, url: relay.agentUrl, logLevel: process.env.ACOTE_BENCH_AGENT_LOG || 'warn' });
   try {
     const code = await agent.nextCode(20_000);
+    // The caseworker's "low data" box, kept per browser: set before the page starts.
+    await viewer.page.evaluate((on) => {
+      if (on) localStorage.setItem('acote.lowData', '1'); else localStorage.removeItem('acote.lowData');
+    }, Boolean(run.lowData));
     await viewer.page.goto(relay.url, { waitUntil: 'load' });
     await viewer.waitForState('enter-code');
     await installProbe(viewer.page);
@@ -494,7 +502,7 @@ function summarise(result) {
   for (const r of result.runs) {
     for (const [i, a] of r.acote.scenarios.entries()) {
       const v = r.x11vnc?.scenarios[i];
-      rows.push(`| ${r.width}×${r.height} | ${r.profile} | ${a.scenario} | ${i === 0 ? r.acote.first_frame_ms : ''} | ` +
+      rows.push(`| ${r.width}×${r.height} | ${r.profile}${r.low_data ? ' (low data)' : ''} | ${a.scenario} | ${i === 0 ? r.acote.first_frame_ms : ''} | ` +
         `${a.latency_ms.p50}/${a.latency_ms.p95}/${a.latency_ms.max} | ${a.fps ?? '–'} | ${a.freezes_over_500ms ?? '–'} | ` +
         `${a.wire.total_kbit_s} | ${a.wire.mb_per_10_min} | ${a.cpu_percent_of_one_core} | ${a.rss_mib} | ${a.psnr_db} | ` +
         (v ? `${v.wire.total_kbit_s} | ${v.latency_ms.p50}/${v.latency_ms.p95} | ${v.cpu_percent_of_one_core} | ${v.psnr_db} | ` +
@@ -502,13 +510,41 @@ function summarise(result) {
           : '– | – | – | – | – | – |'));
     }
   }
-  return rows.join('\n');
+  return `${rows.join('\n')}\n\n${targets(result)}`;
+}
+
+/** DESIGN §6's targets beside what this run measured (1920×1080 unless said). */
+function targets(result) {
+  const find = (w, profile, scenario, lowData = false) => {
+    const r = result.runs.find((x) => x.width === w && x.profile === profile && Boolean(x.low_data) === lowData);
+    const i = r ? r.acote.scenarios.findIndex((s) => s.scenario === scenario) : -1;
+    return i < 0 ? null : { run: r, a: r.acote.scenarios[i], v: r.x11vnc?.scenarios[i] ?? null };
+  };
+  const lines = ['| target (DESIGN §6) | measured |', '|---|---|'];
+  const add = (what, value) => lines.push(`| ${what} | ${value ?? 'not in this run'} |`);
+  const loopRun = result.runs.find((x) => x.width === 1920 && x.profile === 'loopback');
+  add('first frame < 1.5 s after yes (loopback)', loopRun && `${loopRun.acote.first_frame_ms} ms`);
+  const typing = find(1920, 'loopback', 'typing');
+  add('glass-to-glass p50 < 50 ms, p95 < 100 ms (typing, loopback)', typing && `p50 ${typing.a.latency_ms.p50} ms, p95 ${typing.a.latency_ms.p95} ms`);
+  const still = find(1920, 'loopback', 'static');
+  add('static screen < 20 kbit/s', still && `${still.a.wire.total_kbit_s} kbit/s (marker changing every 2 s included)`);
+  add('typing: fewer bytes than x11vnc', typing && typing.v && `${typing.a.wire.total_kbit_s} vs ${typing.v.wire.total_kbit_s} kbit/s: ${ratio(typing.a.wire.total_kbit_s, typing.v.wire.total_kbit_s)}×`);
+  add('agent CPU idle < 2 % of a core', still && `${still.a.cpu_percent_of_one_core} %`);
+  add('agent CPU typing < 25 % of a core', typing && `${typing.a.cpu_percent_of_one_core} %`);
+  const weak = find(1920, 'weak-4g', 'typing');
+  add('weak 4G typing: p95 < 400 ms, readable', weak && `p95 ${weak.a.latency_ms.p95} ms, PSNR ${weak.a.psnr_db} dB`);
+  return lines.join('\n');
 }
 
 // ---------------------------------------------------------------------------------------
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
+  if (opts.summaryOf) {
+    // The readable summary of an earlier run's JSON, e.g. to compare two runs.
+    process.stdout.write(`${summarise(JSON.parse(await readFile(opts.summaryOf, 'utf8')))}\n`);
+    return;
+  }
   const { runs, seconds, vnc } = plan(opts);
   if (process.getuid && process.getuid() !== 0) throw new Error('the video bench needs root (network namespaces and TUN devices)');
   const started = new Date();
@@ -548,9 +584,10 @@ async function main() {
         await viewer.waitForState('enter-code');
         const ctx = { xvfb, vncScreen, resident, relay, viewer };
         for (const run of sizeRuns) {
-          const entry = { width: run.width, height: run.height, profile: run.profile, network: PROFILES[run.profile] };
+          const entry = { width: run.width, height: run.height, profile: run.profile, network: PROFILES[run.profile],
+            low_data: Boolean(run.lowData) };
           entry.acote = await acoteSession(h, ctx, run, seconds);
-          if (vnc) entry.x11vnc = await vncSession(h, ctx, run, seconds);
+          if (vnc && run.vnc !== false) entry.x11vnc = await vncSession(h, ctx, run, seconds);
           result.runs.push(entry);
         }
       });

@@ -30,8 +30,15 @@ pub struct X11Capturer {
     composed: Vec<u8>,
     damaged: bool,
     pointer: Pointer,
+    /// When the pointer's position was last asked (a round trip to the server).
+    pointer_checked: Option<std::time::Instant>,
     frames: u64,
 }
+
+/// How often the pointer's position is asked. The capture loop polls for damage more often
+/// than this (damage costs no round trip); the pointer is drawn into the image, so 30
+/// times a second is as smooth as the video.
+const POINTER_EVERY: std::time::Duration = std::time::Duration::from_millis(33);
 
 fn conn_err(e: impl std::fmt::Display) -> CaptureError {
     CaptureError::Connection(e.to_string())
@@ -85,6 +92,7 @@ impl X11Capturer {
             composed: vec![0; len],
             damaged: true,
             pointer: Pointer::default(),
+            pointer_checked: None,
             frames: 0,
         };
         capturer.damage_id_reset(damage_id)?;
@@ -161,7 +169,15 @@ impl X11Capturer {
 impl Capturer for X11Capturer {
     fn capture(&mut self, force: bool) -> Result<Option<Frame<'_>>, CaptureError> {
         let shape_changed = self.drain_events()?;
-        let pointer_moved = self.pointer.update(&self.conn, self.root, shape_changed)?;
+        let pointer_due = self
+            .pointer_checked
+            .is_none_or(|t| t.elapsed() >= POINTER_EVERY);
+        let pointer_moved = if pointer_due || shape_changed || self.damaged || force {
+            self.pointer_checked = Some(std::time::Instant::now());
+            self.pointer.update(&self.conn, self.root, shape_changed)?
+        } else {
+            false
+        };
         if !(self.damaged || pointer_moved || force) {
             return Ok(None);
         }
