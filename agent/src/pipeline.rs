@@ -7,10 +7,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc;
 use webrtc::rtp::codecs::h264::H264Payloader;
+use webrtc::rtp::extension::HeaderExtension;
+use webrtc::rtp::extension::abs_send_time_extension::AbsSendTimeExtension;
 use webrtc::rtp::header::Header;
 use webrtc::rtp::packet::Packet;
 use webrtc::rtp::packetizer::Payloader;
@@ -239,7 +241,17 @@ async fn write_frames(
                 payload,
             };
             sequence = sequence.wrapping_add(1);
-            if let Err(e) = track.write_rtp(&packet).await {
+            // The send time, on the picture's last packet as webrtc-rs's own packetiser
+            // does (the track leaves it out where the viewer did not accept it).
+            let written = if i == last {
+                let sent = AbsSendTimeExtension::new(SystemTime::now());
+                track
+                    .write_rtp_with_extensions(&packet, &[HeaderExtension::AbsSendTime(sent)])
+                    .await
+            } else {
+                track.write_rtp(&packet).await
+            };
+            if let Err(e) = written {
                 tracing::debug!(error = %e, "writing a video packet");
             }
         }

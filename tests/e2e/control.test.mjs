@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Harness, startXvfb, startRelay, startAgent, openViewer, startResidentBrowser, setLayout,
+  Harness, startXvfb, startRelay, startAgent, openSignedInViewer, startResidentBrowser, setLayout,
   pointerLocation, xType, log, sleep, addCaseworker, relayAdmin, QUESTION_LINE,
 } from './harness.mjs';
 
@@ -48,11 +48,7 @@ async function watching(h, { layout = null, withForm = true, logLevel = 'info' }
   await addCaseworker(h, relay, CASEWORKER);
   const agent = await startAgent(h, relay, xvfb, { logLevel });
   const code = await agent.nextCode();
-  const viewer = await openViewer(h, relay.url);
-  await viewer.waitForState('sign-in');
-  await viewer.switchToEnglish();
-  await viewer.signIn(CASEWORKER.login, CASEWORKER.password);
-  await viewer.waitForState('enter-code');
+  const viewer = await openSignedInViewer(h, relay, CASEWORKER);
   await viewer.connect(code.digits);
   await agent.nextLine(QUESTION_LINE, 15_000);
   agent.write('y\n');

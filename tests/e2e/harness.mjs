@@ -427,6 +427,17 @@ export async function openViewer(h, url, { netns = null, extraArgs = [] } = {}) 
   return viewer;
 }
 
+/** Open the viewer at the relay, switch it to English and sign in as `caseworker`
+ * ({ login, password }); resolves with the Viewer on its code page. */
+export async function openSignedInViewer(h, relay, caseworker, options = {}) {
+  const viewer = await openViewer(h, relay.url, options);
+  await viewer.waitForState('sign-in');
+  await viewer.switchToEnglish();
+  await viewer.signIn(caseworker.login, caseworker.password);
+  await viewer.waitForState('enter-code');
+  return viewer;
+}
+
 class Viewer {
   constructor(context, page) {
     this.context = context;

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Harness, startXvfb, startRelay, startAgent, openViewer, fillScreen, log, QUESTION_LINE,
+  Harness, startXvfb, startRelay, startAgent, openSignedInViewer, fillScreen, log, QUESTION_LINE,
   ENDED_LINE, addCaseworker,
 } from './harness.mjs';
 
@@ -21,20 +21,20 @@ test('REMB arrives, low data is switched and kept, data is counted', { timeout: 
     await addCaseworker(h, relay, CASEWORKER);
     const agent = await startAgent(h, relay, xvfb, { logLevel: 'info,acote_agent=debug' });
     const code = await agent.nextCode();
-    const viewer = await openViewer(h, relay.url);
-    await viewer.waitForState('sign-in');
-    await viewer.switchToEnglish();
-    await viewer.signIn(CASEWORKER.login, CASEWORKER.password);
-    await viewer.waitForState('enter-code');
+    const viewer = await openSignedInViewer(h, relay, CASEWORKER);
     await viewer.connect(code.spaced);
     await agent.nextLine(QUESTION_LINE, 15_000);
     agent.write('y\n');
     await viewer.waitForVideo((s) => s.framesDecoded > 0, 30_000, 'decoded frames');
     await fillScreen(xvfb, '#1e90ff');
 
-    // Chromium estimates the bandwidth itself (goog-remb without transport-cc).
-    const deadline = Date.now() + 20_000;
-    while (!REMB_LINE.test(agent.stderr) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    // Chromium estimates the bandwidth itself (goog-remb without transport-cc), once it
+    // has received enough to measure: keep the screen changing until it says.
+    const deadline = Date.now() + 30_000;
+    for (let i = 0; !REMB_LINE.test(agent.stderr) && Date.now() < deadline; i++) {
+      await fillScreen(xvfb, i % 2 ? '#1e90ff' : '#2e8b57');
+      await new Promise((r) => setTimeout(r, 150));
+    }
     const estimates = [...agent.stderr.matchAll(new RegExp(REMB_LINE, 'g'))].map((m) => Number(m[1]));
     log(`REMB estimates logged by the agent (bit/s): ${estimates.join(', ')}`);
     assert.ok(estimates.length > 0 && estimates.every((b) => b > 0), 'the agent hears REMB from Chromium');

@@ -28,7 +28,7 @@ use webrtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndicat
 use webrtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
 use webrtc::rtcp::receiver_report::ReceiverReport;
 use webrtc::rtp_transceiver::rtp_codec::{
-    RTCRtpCodecCapability, RTCRtpCodecParameters, RTPCodecType,
+    RTCRtpCodecCapability, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RTPCodecType,
 };
 use webrtc::rtp_transceiver::rtp_transceiver_direction::RTCRtpTransceiverDirection;
 use webrtc::rtp_transceiver::{RTCPFeedback, RTCRtpTransceiverInit};
@@ -39,6 +39,8 @@ use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
 /// The H.264 flavour Chromium decodes everywhere: constrained baseline, packetization
 /// mode 1 (what OpenH264 produces).
 const H264_FMTP: &str = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+/// The RTP header extension carrying send times (used for the bandwidth estimate).
+const ABS_SEND_TIME_URI: &str = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
 
 /// Whether this WebRTC stack can use an ICE URL: STUN, and TURN over UDP. (webrtc-rs
 /// 0.17 cannot gather TURN/TCP or TURNS candidates; browsers can, so the viewer side of
@@ -120,6 +122,16 @@ impl Peer {
                 ..Default::default()
             },
             RTPCodecType::Video,
+        )?;
+        // Send times on every picture's last packet: Chromium's bandwidth estimate (REMB)
+        // then measures queueing from them rather than from capture timestamps, which on a
+        // screen that sends only on change say little.
+        media.register_header_extension(
+            RTCRtpHeaderExtensionCapability {
+                uri: ABS_SEND_TIME_URI.into(),
+            },
+            RTPCodecType::Video,
+            None,
         )?;
         // The default interceptors minus transport-wide congestion control (see above).
         let registry = configure_rtcp_reports(configure_nack(Registry::new(), &mut media));
@@ -392,7 +404,7 @@ fn round_trip(now: u32, lsr: u32, dlsr: u32) -> Option<std::time::Duration> {
     }
     let rtt = now.wrapping_sub(lsr).wrapping_sub(dlsr);
     // Over 60 s is a wrapped (negative) figure, not a round trip.
-    (rtt < 60 << 16).then(|| std::time::Duration::from_micros(u64::from(rtt) * 1_000_000 >> 16))
+    (rtt < 60 << 16).then(|| std::time::Duration::from_micros((u64::from(rtt) * 1_000_000) >> 16))
 }
 
 #[cfg(test)]
