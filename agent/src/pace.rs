@@ -8,10 +8,12 @@
 //! low-data cap. [`Feedback`] carries what the RTCP reader task hears to the capture thread.
 //!
 //! The congestion cap comes from the browser's receiver reports: when the round trip rises
-//! well above its minimum, packets wait in a queue on the path, so we send more than it
-//! carries. The cap then falls to what we sent, shrunk by how long the queue has grown
-//! (`sent × 0.85 / (1 + queue seconds)`), but never below the browser's REMB estimate; it
-//! grows back 8 % a report while the queue stays empty.
+//! well above its minimum (more than the wait of the biggest recent picture, which leaves
+//! in one burst), packets wait in a standing queue, so we send more than the path carries.
+//! The cap then falls to 85 % of what the viewer received between its last two reports
+//! (or, before that is known, to `sent × 0.85 / (1 + queue seconds)`), at most halved at
+//! once, never below the browser's REMB estimate, and not cut again while that queue
+//! drains; it grows back 8 % a report while the queue stays empty.
 //!
 //! REMB alone is no ceiling here: a screen that changes little sends little, and the
 //! browser's receive-side estimate stays near what it receives (7 kbit/s on a still form
@@ -22,7 +24,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-/// Target when nothing limits it (no REMB yet, loopback): high enough that nothing waits.
+/// Target when nothing limits it (no queue seen, loopback): high enough that nothing waits.
 pub const MAX_RATE: u64 = 50_000_000;
 /// The target never goes below this, so a picture always comes through eventually.
 pub const MIN_RATE: u64 = 64_000;

@@ -102,7 +102,7 @@ function plan(opts) {
     for (const r of ['1920x1080', '1366x768']) for (const p of Object.keys(PROFILES)) runs.push({ ...res(r), profile: p, scenarios: SCENARIOS });
   } else if (opts.set === 'default') {
     // Every scenario at both sizes on loopback; the form (still, then typed into) on
-    // each poor network at 1920x1080; x11vnc beside each at 1920x1080. About 8 minutes.
+    // each poor network at 1920x1080; x11vnc beside each at 1920x1080. About 6 minutes.
     runs = [
       { ...res('1920x1080'), profile: 'loopback', scenarios: SCENARIOS },
       { ...res('1366x768'), profile: 'loopback', scenarios: SCENARIOS, vnc: false },
@@ -111,7 +111,7 @@ function plan(opts) {
       { ...res('1920x1080'), profile: 'very-poor', scenarios: ['typing'], lowData: true, vnc: false },
     ];
   } else throw new Error(`unknown set ${opts.set} (default, full, quick)`);
-  const seconds = opts.seconds ?? (opts.set === 'quick' ? 5 : 10);
+  const seconds = opts.seconds ?? (opts.set === 'quick' ? 5 : 8);
   return { runs, seconds, vnc: opts.vnc };
 }
 
@@ -353,7 +353,7 @@ async function measureWindow({ h, xvfb, resident, link, scenario, seconds, pid, 
     for (const t of [...inWindow, t1]) { if (t - prev > FREEZE_MS) freezes++; prev = t; }
   }
   // Sharpness: the still screen after the scenario, and what the viewer shows of it.
-  await sleep(1500);
+  await sleep(1000);
   const dir = path.join(h.dir, 'shots');
   await mkdir(dir, { recursive: true });
   const [a, b] = [path.join(dir, 'screen.png'), path.join(dir, 'viewer.png')];
@@ -417,7 +417,7 @@ async function acoteSession(h, ctx, run, seconds) {
     const scenarios = [];
     for (const scenario of run.scenarios) {
       const m = await measureWindow({ h, xvfb, resident, link, scenario, seconds, pid: agent.child.pid,
-        drain: () => drainProbe(viewer.page), settle: 2000, grabViewer });
+        drain: () => drainProbe(viewer.page), settle: 1500, grabViewer });
       m.viewer = await viewerStats(viewer.page);
       scenarios.push(m);
       log(`acote ${run.profile} ${run.width}x${run.height} ${scenario}: ${summaryLine(m)}`);
@@ -454,7 +454,7 @@ async function vncSession(h, ctx, run, seconds) {
     const scenarios = [];
     for (const scenario of run.scenarios) {
       const m = await measureWindow({ h, xvfb, resident, link, scenario, seconds, pid: server.child.pid, drain,
-        settle: 2000, grabViewer: (file) => grabScreen(vncScreen.display, file) });
+        settle: 1500, grabViewer: (file) => grabScreen(vncScreen.display, file) });
       m.fps = null; // not observable from outside TigerVNC's viewer
       m.freezes_over_500ms = null;
       scenarios.push(m);
