@@ -4,7 +4,7 @@
 # figure is taken). Installs what is missing, builds, runs, and writes
 # bench-results/video.json and bench-results/video-summary.md.
 #
-#   bash scripts/bench.sh                 # the default set (about 8 minutes once built)
+#   bash scripts/bench.sh                 # the default set (about 6 minutes once built)
 #   bash scripts/bench.sh --set full      # every size, network and scenario
 #   bash scripts/bench.sh --help          # all options
 #
