@@ -112,7 +112,8 @@ impl Pacer {
     }
 
     /// Whether low data is on.
-    pub fn low_data(&self) -> bool {
+    #[cfg(test)]
+    fn low_data(&self) -> bool {
         self.low_data
     }
 

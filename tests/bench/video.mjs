@@ -366,7 +366,7 @@ async function measureWindow({ h, xvfb, resident, link, scenario, seconds, pid, 
   return {
     scenario, seconds: round(dur, 2),
     latency_ms: lat,
-    fps: frames.length || scenario === 'static' ? round(inWindow.length / dur) : null,
+    fps: round(inWindow.length / dur),
     freezes_over_500ms: freezes,
     wire: {
       up_kbit_s: round(up * 8 / 1000 / dur), down_kbit_s: round(down * 8 / 1000 / dur),

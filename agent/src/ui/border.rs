@@ -63,16 +63,7 @@ impl X11Border {
     /// used the frame is simply not shown (logged once).
     pub fn spawn(display: Option<String>) -> Self {
         let (tx, rx) = channel();
-        let spawned = std::thread::Builder::new()
-            .name("acote-border".into())
-            .spawn(move || {
-                if let Err(e) = run(display.as_deref(), &rx) {
-                    tracing::warn!(error = %e, "cannot show the border around the screen");
-                }
-            });
-        if let Err(e) = spawned {
-            tracing::warn!(error = %e, "cannot start the border thread");
-        }
+        super::spawn_overlay("acote-border", "border around the screen", display, rx, run);
         Self { tx, shown: None }
     }
 }

@@ -29,16 +29,7 @@ impl Highlighter {
     /// opened the marker is simply not shown (logged once).
     pub fn spawn(display: Option<String>) -> Self {
         let (tx, rx) = channel();
-        let spawned = std::thread::Builder::new()
-            .name("acote-highlight".into())
-            .spawn(move || {
-                if let Err(e) = run(display.as_deref(), &rx) {
-                    tracing::warn!(error = %e, "cannot show the caseworker's marker");
-                }
-            });
-        if let Err(e) = spawned {
-            tracing::warn!(error = %e, "cannot start the marker thread");
-        }
+        super::spawn_overlay("acote-highlight", "caseworker's marker", display, rx, run);
         Self { tx }
     }
 

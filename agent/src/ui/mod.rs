@@ -87,3 +87,29 @@ pub trait Prompter: Send {
         self.sharing(by);
     }
 }
+
+/// The body of an overlay's thread: draws from what arrives on the channel until it closes.
+type OverlayLoop<T> =
+    fn(Option<&str>, &std::sync::mpsc::Receiver<T>) -> Result<(), Box<dyn std::error::Error>>;
+
+/// Runs an X11 overlay (the border, the marker) on its own named thread with its own
+/// display connection, fed by `rx`. An overlay is never essential: if the thread or the
+/// display fails, that is logged once (`what` names the overlay) and sharing goes on.
+pub(crate) fn spawn_overlay<T: Send + 'static>(
+    name: &str,
+    what: &'static str,
+    display: Option<String>,
+    rx: std::sync::mpsc::Receiver<T>,
+    run: OverlayLoop<T>,
+) {
+    let spawned = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            if let Err(e) = run(display.as_deref(), &rx) {
+                tracing::warn!(error = %e, "cannot show the {what}");
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the {what} thread");
+    }
+}
