@@ -34,6 +34,9 @@ say "building the fuzz targets and running each for 10 seconds"
   RUSTC_BOOTSTRAP=1 cargo fuzz run -O "$target" -- -max_total_time=10 2>&1 | tail -n 2
 done)
 
+say "the viewer's own unit tests (Node's test runner, no browser)"
+(cd tests && node --test unit/)
+
 say "end-to-end tests: Xvfb, relay, agent and the viewer in headless Chromium"
 (cd tests && node --test e2e/)
 

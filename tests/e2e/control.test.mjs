@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Harness, startXvfb, startRelay, startAgent, openSignedInViewer, startResidentBrowser, setLayout,
-  pointerLocation, xType, log, sleep, addCaseworker, relayAdmin, QUESTION_LINE,
+  pointerLocation, xType, log, sleep, addCaseworker, relayAdmin, QUESTION_LINE, grantControl,
 } from './harness.mjs';
 
 const W = 1366;
@@ -57,16 +57,11 @@ async function watching(h, { layout = null, withForm = true, logLevel = 'info' }
   return { xvfb, resident, relay, agent, viewer, code };
 }
 
-/** The caseworker asks for control and the resident, asked separately, says yes. */
-async function grantControl(viewer, agent) {
-  await viewer.page.getByRole('button', { name: 'Request control' }).click();
-  await viewer.waitForControl('asking');
-  const question = await agent.nextLine(/mouse and keyboard.*\[y\/n\]/, 15_000);
-  log(`agent asks: ${question.input}`);
+/** Control granted, checking that the question names who asks. */
+async function grantControlTo(viewer, agent) {
+  const question = await grantControlTo(viewer, agent);
   assert.ok(question.input.startsWith('Karim Benali (Accueil de jour) asks to use your mouse and keyboard'),
     'the control question names who asks');
-  agent.write('y\n');
-  await viewer.waitForControl('controlling');
 }
 
 test('control only after yes; text arrives exactly on fr, us, de and ara layouts; Stop stops', { timeout: 240_000 }, async (t) => {
@@ -98,7 +93,7 @@ test('control only after yes; text arrives exactly on fr, us, de and ara layouts
     log('before consent: no click, no move, no text reached the resident');
 
     // The caseworker asks; the resident is asked a separate question and says yes.
-    await grantControl(viewer, agent);
+    await grantControlTo(viewer, agent);
 
     // A click lands in the field it was aimed at.
     await viewer.clickOnScreen(nom.x, nom.y, W, H);
@@ -246,7 +241,7 @@ test('a caseworker who vanishes mid-drag leaves no button held', { timeout: 200_
       window.addEventListener('mousedown', () => window.buttons.push('down'));
       window.addEventListener('mouseup', () => window.buttons.push('up'));
     });
-    await grantControl(viewer, agent);
+    await grantControlTo(viewer, agent);
 
     // The caseworker starts a drag on the page…
     const spot = await resident.centreOnScreen('h1');

@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
   Harness, startXvfb, startRelay, restartRelay, startAgent, openViewer, fillScreen, log, sleep,
-  addCaseworker, relayAdmin, pointerLocation, QUESTION_LINE, CODE_LINE,
+  addCaseworker, relayAdmin, pointerLocation, QUESTION_LINE, CODE_LINE, grantControl,
 } from './harness.mjs';
 
 const execFileP = promisify(execFile);
@@ -77,14 +77,6 @@ async function watching(h, { viewerUrl = null, agentOpts = {}, relayOpts = {} } 
   await viewer.waitForState('watching', 45_000);
   await viewer.waitForCentreColour(RED[1], { timeoutMs: 30_000 });
   return { xvfb, relay, agent, viewer };
-}
-
-/** The caseworker asks for control and the resident says yes to that separate question. */
-async function grantControl(viewer, agent) {
-  await viewer.page.getByRole('button', { name: 'Request control' }).click({ timeout: 10_000 });
-  await agent.nextLine(/mouse and keyboard.*\[y\/n\]/, 30_000);
-  agent.write('y\n');
-  await viewer.waitForControl('controlling', 30_000);
 }
 
 /** Lines the agent printed from index `from` on. */

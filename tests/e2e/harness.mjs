@@ -396,7 +396,7 @@ export const CHROMIUM_ARGS = [
 const VIEWER_PERMISSIONS = ['camera', 'microphone'];
 
 /** Open the viewer at `url` in a fresh headless Chromium profile. Returns a Viewer. */
-export async function openViewer(h, url, { netns = null, extraArgs = [] } = {}) {
+export async function openViewer(h, url, { netns = null, extraArgs = [], viewport = { width: 1280, height: 800 } } = {}) {
   const { chromium } = await import('playwright-core');
   const profile = path.join(h.dir, 'chromium-profile');
   let executablePath = CHROMIUM;
@@ -414,7 +414,7 @@ export async function openViewer(h, url, { netns = null, extraArgs = [] } = {}) 
     args: [...CHROMIUM_ARGS, ...extraArgs],
     ignoreHTTPSErrors: true,
     permissions: VIEWER_PERMISSIONS,
-    viewport: { width: 1280, height: 800 },
+    viewport,
     env,
     timeout: 30_000,
   });
@@ -436,6 +436,17 @@ export async function openSignedInViewer(h, relay, caseworker, options = {}) {
   await viewer.signIn(caseworker.login, caseworker.password);
   await viewer.waitForState('enter-code');
   return viewer;
+}
+
+/** The caseworker asks for control and the resident says yes to that separate question.
+ * Resolves with the question line the agent printed. */
+export async function grantControl(viewer, agent) {
+  await viewer.page.getByRole('button', { name: 'Request control' }).click({ timeout: 10_000 });
+  const question = await agent.nextLine(/mouse and keyboard.*\[y\/n\]/, 30_000);
+  log(`agent asks: ${question.input}`);
+  agent.write('y\n');
+  await viewer.waitForControl('controlling', 30_000);
+  return question;
 }
 
 class Viewer {
@@ -647,11 +658,22 @@ Viewer.prototype.clientPoint = async function clientPoint(x, y, width, height) {
   return this.page.evaluate(({ x, y, width, height }) => {
     const v = document.getElementById('screen');
     const r = v.getBoundingClientRect();
+    // As viewer/src/input.js: the box is the picture unless its proportions differ by a pixel.
     const scale = Math.min(r.width / v.videoWidth, r.height / v.videoHeight);
-    const left = r.left + (r.width - v.videoWidth * scale) / 2;
-    const top = r.top + (r.height - v.videoHeight * scale) / 2;
-    // Pixel centres: pixel x of W spans x/W..(x+1)/W; the agent maps 0..1 onto 0..W-1.
-    return { x: left + (x / (width - 1)) * v.videoWidth * scale, y: top + (y / (height - 1)) * v.videoHeight * scale };
+    let [boxW, boxH] = [v.videoWidth * scale, v.videoHeight * scale];
+    if (Math.abs(r.width - boxW) < 1 && Math.abs(r.height - boxH) < 1) [boxW, boxH] = [r.width, r.height];
+    const left = r.left + (r.width - boxW) / 2;
+    const top = r.top + (r.height - boxH) / 2;
+    // A point in the device pixel that the viewer maps onto screen pixel (x, y): the
+    // picture's device pixels span the screen's end to end (viewer/src/fit.js). A whole
+    // device-pixel coordinate, since Chromium rounds input positions.
+    const dpr = window.devicePixelRatio || 1;
+    const at = (origin, p, size, box) => {
+      const n = Math.max(1, Math.round(box * dpr));
+      const edge = origin + Math.round((p * (n - 1)) / Math.max(1, size - 1)) / dpr;
+      return Math.ceil(edge * dpr - 1e-6) / dpr;
+    };
+    return { x: at(left, x, width, boxW), y: at(top, y, height, boxH) };
   }, { x, y, width, height });
 };
 

@@ -5,23 +5,27 @@
 // events (so on-screen keyboards, input methods, dead keys and paste all work), shortcuts
 // and named keys (Enter, arrows, Ctrl+A…) are sent as keys and kept from the browser.
 
+import { pixelAt } from '/src/fit.js';
+
 const BUTTONS = ['left', 'middle', 'right'];
 
-// Where (x, y) in client pixels falls on the picture, 0..1 each; null outside it.
+// Where (x, y) in client pixels falls on the picture, 0..1 each (see fit.js); null
+// outside it. video.js sizes the box to the picture, to the whole CSS pixel: that box is
+// the picture. Only a real letterbox (a box of other proportions) is taken off.
 export function toPicture(video, clientX, clientY) {
   const r = video.getBoundingClientRect();
   const vw = video.videoWidth;
   const vh = video.videoHeight;
   if (!vw || !vh || !r.width || !r.height) return null;
   const scale = Math.min(r.width / vw, r.height / vh);
-  const w = vw * scale;
-  const h = vh * scale;
-  const left = r.left + (r.width - w) / 2;
-  const top = r.top + (r.height - h) / 2;
-  const x = (clientX - left) / w;
-  const y = (clientY - top) / h;
-  if (x < 0 || x > 1 || y < 0 || y > 1) return null;
-  return { x, y };
+  const fitted = (w, h) => (Math.abs(r.width - w) < 1 && Math.abs(r.height - h) < 1 ? [r.width, r.height] : [w, h]);
+  const [boxW, boxH] = fitted(vw * scale, vh * scale);
+  const left = r.left + (r.width - boxW) / 2;
+  const top = r.top + (r.height - boxH) / 2;
+  return pixelAt({
+    offsetX: clientX - left, offsetY: clientY - top, boxW, boxH, videoW: vw, videoH: vh,
+    dpr: window.devicePixelRatio || 1,
+  });
 }
 
 function modifiers(e) {

@@ -13,6 +13,7 @@ import { createPeer, toIceServers } from '/src/rtc.js';
 import { createScreen, startStats } from '/src/video.js';
 import * as ui from '/src/ui.js';
 import * as control from '/src/control.js';
+import * as view from '/src/view.js';
 import { signIn, signOut, whoAmI } from '/src/account.js';
 
 // Shared with tests and later features (pointer, chat, control over the data channel).
@@ -25,7 +26,7 @@ const RETRY_MS = [500, 1000, 2000, 4000, 8000];
 const BYE_STATES = { refused: 'refused', no_answer: 'no-answer', ended: 'ended', peer_gone: 'connection-lost' };
 
 const $ = (id) => document.getElementById(id);
-const screen = createScreen($('screen'));
+const screen = createScreen($('screen'), { frame: $('frame'), stage: $('stage') });
 let attempt = null;
 
 // The caseworker's "always through the relay" choice, kept on this computer.
@@ -290,6 +291,7 @@ $('code-form').addEventListener('submit', (event) => {
     return;
   }
   ui.setFieldError(null);
+  view.resumeFullScreen();
   start(code, $('procedure').value.trim().slice(0, 60));
 });
 
@@ -336,6 +338,7 @@ $('lang').addEventListener('click', toggleLang);
 onLangChange(() => {
   ui.refresh();
   control.refresh();
+  view.refresh();
 });
 
 // Closing the tab mid-session: tell the resident's side right away.
@@ -343,6 +346,7 @@ window.addEventListener('pagehide', endByUser);
 
 applyStatic();
 control.setup();
+view.setup(screen);
 // Signed in already (cookie still alive)? Straight to the code; else the sign-in form.
 whoAmI().then((account) => {
   ui.setAccount(account);

@@ -1,18 +1,43 @@
 // Shows the resident's screen and measures how it arrives.
-// Sharp text matters more than size: the video element is never made larger than the
-// picture's own pixels (videoWidth / devicePixelRatio CSS px), only smaller when the
-// window is. CSS does the rest (object-fit: contain in a dark stage).
+// The picture is drawn in a frame sized here (see fit.js): by default the whole screen in
+// the stage, never larger than its own pixels (sharp text matters more than size); or at
+// actual size, scrolling inside the stage. The frame is resized whenever the stage (window,
+// toolbar wrapping, full screen), the picture (the resident's resolution) or the display's
+// pixel ratio changes. The field that takes the caseworker's input lies exactly over it.
+import { pictureBox } from '/src/fit.js';
 
-export function createScreen(video) {
+export function createScreen(video, { frame, stage }) {
   let dprQuery = null;
   let cancelFirstFrame = () => {};
+  let mode = 'fit';
 
-  function capSize() {
-    if (!video.videoWidth || !video.videoHeight) return;
+  // element.style goes through the CSSOM, which the page's CSP allows.
+  function layout() {
     const dpr = window.devicePixelRatio || 1;
-    // element.style goes through the CSSOM, which the page's CSP allows.
-    video.style.maxWidth = `${video.videoWidth / dpr}px`;
-    video.style.maxHeight = `${video.videoHeight / dpr}px`;
+    // The header and toolbar above have fractional heights: pad the stage down to the next
+    // device pixel, and centre on whole pixels, so the picture sits on the display's pixel
+    // grid (sharp at actual size) and its last row is inside the window, reachable.
+    const room = stage.getBoundingClientRect();
+    const pad = (Math.ceil(room.top * dpr - 1e-3) - room.top * dpr) / dpr;
+    stage.style.paddingTop = `${pad}px`;
+    const box = pictureBox({
+      stageW: room.width,
+      stageH: room.height - pad,
+      videoW: video.videoWidth,
+      videoH: video.videoHeight,
+      dpr,
+      mode,
+    });
+    const actual = mode === 'actual';
+    stage.classList.toggle('is-actual', actual);
+    // At actual size the scroll bars take room from the space to centre in.
+    const spaceW = actual ? stage.clientWidth : room.width;
+    const spaceH = actual ? stage.clientHeight - pad : room.height - pad;
+    const margin = (space, size) => Math.max(0, Math.floor(((space - size) / 2) * dpr) / dpr);
+    frame.style.width = box ? `${box.width}px` : '';
+    frame.style.height = box ? `${box.height}px` : '';
+    frame.style.marginLeft = box ? `${margin(spaceW, box.width)}px` : '';
+    frame.style.marginTop = box ? `${margin(spaceH, box.height)}px` : '';
   }
 
   // Zooming or moving to another monitor changes devicePixelRatio: listen for the next
@@ -23,12 +48,14 @@ export function createScreen(video) {
     dprQuery.addEventListener('change', onDprChange);
   }
   function onDprChange() {
-    capSize();
+    layout();
     watchDpr();
   }
 
   // 'resize' fires when the picture's size is first known and whenever it changes.
-  video.addEventListener('resize', capSize);
+  video.addEventListener('resize', layout);
+  // The stage changes size with the window, the toolbar's wrapping and full screen.
+  new ResizeObserver(layout).observe(stage, { box: 'border-box' });
 
   return {
     // Calls onFirstFrame once, when a frame has actually been shown.
@@ -38,7 +65,7 @@ export function createScreen(video) {
       const done = () => {
         if (!pending) return;
         cancelFirstFrame();
-        capSize();
+        layout();
         onFirstFrame();
       };
       // Fallback for browsers without requestVideoFrameCallback.
@@ -62,8 +89,13 @@ export function createScreen(video) {
       dprQuery?.removeEventListener('change', onDprChange);
       dprQuery = null;
       video.srcObject = null;
-      video.style.maxWidth = '';
-      video.style.maxHeight = '';
+      layout();
+    },
+
+    /** 'fit' (the whole screen) or 'actual' (one picture pixel per display pixel). */
+    setMode(next) {
+      mode = next === 'actual' ? 'actual' : 'fit';
+      layout();
     },
   };
 }

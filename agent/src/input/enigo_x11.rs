@@ -131,7 +131,15 @@ impl EnigoInjector {
     }
 
     fn pointer(&mut self, x: f64, y: f64) -> Result<(), InjectError> {
-        let (w, h) = self.enigo.main_display().map_err(err)?;
+        // Asked of the server each time: enigo's size is the one at connection, and the
+        // resident's resolution may have changed since (xrandr, a new monitor).
+        let geometry = self
+            .x
+            .get_geometry(self.root)
+            .map_err(err)?
+            .reply()
+            .map_err(err)?;
+        let (w, h) = (i32::from(geometry.width), i32::from(geometry.height));
         // Normalised 0..=1 onto pixel centres 0..=w-1: 1.0 is the last pixel, not past it.
         let px = (x * f64::from((w - 1).max(0))).round() as i32;
         let py = (y * f64::from((h - 1).max(0))).round() as i32;
