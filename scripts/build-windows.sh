@@ -16,6 +16,9 @@ say "cross-building the Windows agent (x86_64-pc-windows-gnu) into $CARGO_TARGET
 # Dependencies at opt-level 1 rather than the workspace's 3: std and every dependency are
 # compiled from source here, and on two cores level 3 costs much of the CI's hour. Level 1
 # keeps the encoder and crypto fast enough for the tests under Wine.
+# OpenH264's C++ must not ask for libstdc++-6.dll (the agent is one file): the cc crate
+# links no C++ library (an empty CXXSTDLIB), and agent/build.rs links it statically.
+export CXXSTDLIB_x86_64_pc_windows_gnu=
 RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc /usr/bin/cargo build --locked -p acote-agent \
   -Zbuild-std=std,panic_abort --target x86_64-pc-windows-gnu \
   --config 'profile.dev.package."*".opt-level=1' "$@"
