@@ -133,7 +133,9 @@ const MAIN = { x: Math.floor((W - 640) / 2), y: Math.floor((H - 520) / 2) };
 const PAIR_Y = MAIN.y + 520 - 28 - 36;
 const ALLOW = { x: MAIN.x + 28 + 140, y: PAIR_Y };
 const ALLOW_EDGE = { x: MAIN.x + 28 + 12, y: PAIR_Y };
-const BAR_EDGE = { x: Math.floor((W - 900) / 2) + 6, y: 12 + 6 };
+const BAR = { x: Math.floor((W - 900) / 2), y: 12 };
+const BAR_EDGE = { x: BAR.x + 6, y: BAR.y + 6 };
+const STOP = { x: BAR.x + 900 - 14 - 85, y: BAR.y + 48 };
 const BORDER = { x: 3, y: Math.floor(H / 2) };
 const GREEN = [0x2e, 0x7d, 0x32];
 const RED = [0xc6, 0x28, 0x28];
@@ -173,7 +175,7 @@ async function shoot(xvfb, name) {
     { timeout: 10_000 });
 }
 
-test('the Windows window under Wine: Allow shares, the border shows, Ctrl+Shift+F12 stops', { timeout: 300_000 }, async (t) => {
+test('the Windows window under Wine: Allow shares, the border and the bar show, Stop stops', { timeout: 300_000 }, async (t) => {
   const h = await Harness.create(t);
   await h.run(async () => {
     const xvfb = await startXvfb(h, { width: W, height: H });
@@ -195,8 +197,10 @@ test('the Windows window under Wine: Allow shares, the border shows, Ctrl+Shift+
     await waitForPixel(xvfb, BAR_EDGE, RED, 'the red sharing bar');
     await shoot(xvfb, 'sharing');
     log('the window asked, Allow shared the screen, the border and the bar show');
-    // The hotkey, with the caseworker not in control, stops the sharing.
-    await xdotool(xvfb, ['key', 'ctrl+shift+F12']);
+    // The bar's Stop ends the sharing. (The Ctrl+Shift+F12 hotkey is registered, but
+    // Wine does not deliver RegisterHotKey presses made through the X server's test
+    // keyboard: only a real PC confirms it, docs/platforms.md.)
+    await xdotool(xvfb, ['mousemove', String(STOP.x), String(STOP.y), 'click', '1']);
     const ended = await agent.nextEnded(30_000);
     assert.equal(ended.reason, 'ended');
     await waitForPixel(xvfb, BORDER, RED, 'the border to go', { not: true });

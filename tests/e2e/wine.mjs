@@ -31,6 +31,23 @@ async function buildHelpers(dir) {
   return { dll, form };
 }
 
+/** Gives Xvfb's screen a 60 Hz mode. Xvfb's own mode has no clock, Wine reports 0 Hz,
+ * and Slint's winit backend divides by the refresh rate (it would panic: a PC whose
+ * driver reports 0 Hz would do the same, docs/platforms.md). */
+async function give60Hz(xvfb) {
+  const x = (args) => execFileP('xrandr', ['-display', xvfb.display, ...args], { timeout: 10_000 });
+  const name = `${xvfb.width}x${xvfb.height}_60`;
+  // A CVT-like timing; only the refresh rate it implies matters here.
+  const [w, hh] = [xvfb.width, xvfb.height];
+  const htotal = w + 304;
+  const vtotal = hh + 30;
+  const clockMHz = ((htotal * vtotal * 60) / 1e6).toFixed(2);
+  await x(['--newmode', name, clockMHz, String(w), String(w + 48), String(w + 152), String(htotal),
+    String(hh), String(hh + 3), String(hh + 7), String(vtotal), '-hsync', '+vsync']);
+  await x(['--addmode', 'screen', name]);
+  await x(['--output', 'screen', '--mode', name]);
+}
+
 /** A fresh Wine prefix in the harness's temp dir, booted on `xvfb`. Returns
  * { env, prefix, form, winPath(unixPath), kill() }; the prefix's wineserver is stopped
  * when the harness closes. */
@@ -39,6 +56,7 @@ export async function startWine(h, xvfb) {
   if (!existsSync(WIN_AGENT)) {
     throw new Error(`Windows agent not found at ${WIN_AGENT} (run scripts/build-windows.sh, or set ACOTE_WIN_BIN_DIR)`);
   }
+  await give60Hz(xvfb);
   const prefix = path.join(h.dir, 'wine');
   const helpers = path.join(h.dir, 'wine-helpers');
   await mkdir(helpers, { recursive: true });
