@@ -58,3 +58,19 @@ need_node_tests() {
     (cd tests && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }
+
+# The Windows agent's cross-build (scripts/build-windows.sh): Debian's rust-web compiler,
+# cargo and std sources (build-std), mingw-w64's C and C++ compilers (ring, OpenH264),
+# nasm for OpenH264's win64 assembly.
+need_windows_build_tools() {
+  local missing=() pkg
+  for pkg in rustc-web cargo-web rust-web-src gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 nasm; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+}
+
+# Wine runs the Windows agent's end-to-end tests (tests/e2e/windows*.test.mjs).
+need_wine() {
+  [ -x /usr/lib/wine/wine64 ] || apt_install wine64 wine
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Acote test: formatting, lints, unit and integration tests (real TLS, WSS,
-# STUN on loopback), and the end-to-end tests (Xvfb + relay + agent + headless Chromium).
+# STUN on loopback), and the end-to-end tests (Xvfb + relay + agent + headless Chromium),
+# the Windows agent's among them (cross-built once here, run under Wine).
 # Installs what is missing first, and says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,8 @@ need_build_tools
 need_runtime_tools
 need_bench_tools
 need_node_tests
+need_windows_build_tools
+need_wine
 
 say "checking formatting (cargo fmt --check)"
 cargo fmt --all -- --check
@@ -19,6 +22,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 say "building the relay and the agent"
 cargo build --workspace --locked
+
+# The Windows agent, cross-built once for its end-to-end tests under Wine
+# (tests/e2e/windows.test.mjs; docs/platforms.md).
+bash scripts/build-windows.sh
 
 say "unit and integration tests"
 cargo test --workspace --locked

@@ -6,12 +6,12 @@
 use std::io::BufRead;
 use std::time::Duration;
 
+use acote_agent::platform;
 use acote_agent::ui::Prompter;
-use acote_agent::ui::border::{X11Border, x11_screen_size};
+use acote_agent::ui::Status;
 use acote_agent::ui::i18n::Lang;
 use acote_agent::ui::screen::Problem;
 use acote_agent::ui::window::{self, WindowSetup};
-use acote_agent::ui::{Status, hotkey};
 use acote_proto::ByeReason;
 use acote_proto::Requester;
 use acote_proto::channel::ControlState;
@@ -31,9 +31,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "acote-agent.toml is not valid: TOML parse error at line 2".to_string(),
             )
         }),
-        hotkey: Some(hotkey::KEYS),
-        screen_size: x11_screen_size(display.as_deref()),
-        border: Box::new(X11Border::spawn(display)),
+        hotkey: Some(platform::HOTKEY_KEYS),
+        screen_size: platform::screen_size(display.as_deref()),
+        border: platform::border(display),
     };
     let mut p = window::open(setup, tx, || {
         let _ = slint::quit_event_loop();

@@ -19,12 +19,6 @@ pub trait Marker: Send {
     fn show(&self, x: f64, y: f64);
 }
 
-impl Marker for crate::ui::highlight::Highlighter {
-    fn show(&self, x: f64, y: f64) {
-        crate::ui::highlight::Highlighter::show(self, x, y);
-    }
-}
-
 /// What the driver must do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ControlEffect {

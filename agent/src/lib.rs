@@ -2,7 +2,8 @@
 //! after their yes — shares the screen with the caseworker over WebRTC.
 //!
 //! Layout, in the order the pixels flow:
-//! - [`capture`]: the `Capturer` trait and the X11 capturer (MIT-SHM, XDamage, XFIXES);
+//! - [`capture`]: the `Capturer` trait, the X11 capturer (MIT-SHM, XDamage, XFIXES) and
+//!   the Windows one (DXGI Desktop Duplication, GDI);
 //! - [`encode`]: the `Encoder` trait and H.264;
 //! - [`pipeline`]: capture → encode on its own thread, needs a `ViewGrant`;
 //! - [`pace`]: when the next frame may go, from the browser's congestion feedback;
@@ -13,7 +14,8 @@
 //! - [`ui`]: the `Prompter` trait (what the resident sees): the resident's window
 //!   (Slint, eight languages) and the console dialogue;
 //! - [`driver`]: the async task that connects it all and reconnects;
-//! - [`config`]: the admin's optional config file.
+//! - [`config`]: the admin's optional config file;
+//! - [`platform`]: the one place that picks the X11 or the Windows implementations.
 
 pub mod capture;
 pub mod config;
@@ -23,6 +25,7 @@ pub mod encode;
 pub mod input;
 pub mod pace;
 pub mod pipeline;
+pub mod platform;
 pub mod session;
 pub mod transport;
 pub mod ui;

@@ -1,23 +1,23 @@
 //! The `acote-agent` command (DESIGN §9).
 
+// On Windows the agent is a GUI program: double-clicked, it opens no console window.
+// `--console` attaches to the terminal it was started from (platform::attach_console).
+#![cfg_attr(windows, windows_subsystem = "windows")]
+
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
 
-use acote_agent::capture::Capturer;
-use acote_agent::capture::x11::X11Capturer;
 use acote_agent::config::AgentConfig;
 use acote_agent::driver::{self, Options};
-use acote_agent::input::enigo_x11::EnigoInjector;
 use acote_agent::input::inject;
+use acote_agent::platform;
 use acote_agent::transport::signal_client::{SignalClientError, signal_url};
 use acote_agent::transport::tls::{self, Fingerprint};
-use acote_agent::ui::border::{self, NoBorder, X11Border};
+use acote_agent::ui::border::NoBorder;
 use acote_agent::ui::console::{self, ConsolePrompter};
-use acote_agent::ui::highlight::Highlighter;
-use acote_agent::ui::hotkey;
 use acote_agent::ui::i18n::Lang;
 use acote_agent::ui::screen::Problem;
 use acote_agent::ui::window::{self, WindowSetup};
@@ -79,17 +79,11 @@ fn init_logs(dir: Option<&std::path::Path>) {
         .init();
 }
 
-/// Whether a window can be shown: on Linux, an X11 display (capture is X11-only too).
-fn has_display() -> bool {
-    if cfg!(target_os = "linux") {
-        std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
-    } else {
-        true
-    }
-}
-
 fn run_agent(cli: Cli) -> ExitCode {
-    let windowed = !cli.console && has_display();
+    let windowed = !cli.console && platform::has_display();
+    if !windowed {
+        platform::attach_console();
+    }
     let setup = match options(&cli) {
         Ok(setup) => setup,
         Err(problem) => {
@@ -208,15 +202,13 @@ fn options(cli: &Cli) -> Result<Setup, StartProblem> {
         relay_only: file.relay_only,
         open_capturer: Arc::new(move || {
             let display = capture_display.clone();
-            Box::new(move || {
-                X11Capturer::open(display.as_deref()).map(|c| Box::new(c) as Box<dyn Capturer>)
-            })
+            Box::new(move || platform::open_capturer(display.as_deref()))
         }),
         open_injector: Arc::new(move || {
             let display = injector_display.clone();
-            inject::spawn(move || EnigoInjector::open(display.as_deref()))
+            inject::spawn(move || platform::open_injector(display.as_deref()))
         }),
-        open_marker: Arc::new(move || Box::new(Highlighter::spawn(marker_display.clone()))),
+        open_marker: Arc::new(move || platform::marker(marker_display.clone())),
     };
     Ok(Setup {
         options,
@@ -277,16 +269,16 @@ fn run_console(setup: Setup) -> anyhow::Result<()> {
 fn run_window(setup: Setup) -> anyhow::Result<()> {
     let (ui_tx, mut ui_rx) = tokio::sync::mpsc::unbounded_channel();
     let display = setup.display.clone();
-    let hotkey_ok = hotkey::spawn_x11(display.clone(), window::hotkey_pressed);
+    let hotkey_ok = platform::spawn_hotkey(display.clone(), window::hotkey_pressed);
     let stop = Arc::new(tokio::sync::Notify::new());
     let stop_from_ui = stop.clone();
     let window_setup = WindowSetup {
         lang: setup.lang,
         site: setup.site.clone(),
         problem: None,
-        hotkey: hotkey_ok.then_some(hotkey::KEYS),
-        screen_size: border::x11_screen_size(display.as_deref()),
-        border: Box::new(X11Border::spawn(display)),
+        hotkey: hotkey_ok.then_some(platform::HOTKEY_KEYS),
+        screen_size: platform::screen_size(display.as_deref()),
+        border: platform::border(display),
     };
     let mut prompter = match window::open(window_setup, ui_tx, move || stop_from_ui.notify_one()) {
         Ok(prompter) => prompter,
@@ -336,7 +328,7 @@ fn show_problem(problem: &StartProblem) {
         site: None,
         problem: Some((problem.kind, problem.message.clone())),
         hotkey: None,
-        screen_size: border::x11_screen_size(display.as_deref()),
+        screen_size: platform::screen_size(display.as_deref()),
         border: Box::new(NoBorder),
     };
     match window::open(setup, tx, || {

@@ -349,15 +349,15 @@ export const ENDED_LINE = /^session ended: ([a-z_]+), frames captured: (\d+)\s*$
  * Returns the Proc (nextLine, lineWithin, write, stdout, stderr) plus `nextCode()`. */
 export async function startAgent(h, relay, xvfb, {
   lang = 'en', logLevel = 'info', consoleMode = true, env = {}, url = relay.url, netns = null, wrap = [],
+  bin = path.join(BIN_DIR, 'acote-agent'),
 } = {}) {
-  const bin = path.join(BIN_DIR, 'acote-agent');
   if (!existsSync(bin)) throw new Error(`agent binary not found at ${bin} (build it, or set ACOTE_BIN_DIR)`);
   // Without --console the agent opens its window on the display (tests/e2e/window.test.mjs);
   // it prints the same `code` and `session ended` lines.
   const args = ['--relay', url, '--fingerprint', relay.fingerprint, '--lang', lang];
   if (consoleMode) args.push('--console');
   // In a network namespace the agent is another machine on another network; `wrap` runs
-  // it through any other command.
+  // it through any other command (Wine, for the Windows agent: `bin` is then its .exe).
   const outer = netns ? ['ip', 'netns', 'exec', netns] : wrap;
   const [cmd, argv] = outer.length ? [outer[0], [...outer.slice(1), bin, ...args]] : [bin, args];
   const proc = h.spawn('agent', cmd, argv,

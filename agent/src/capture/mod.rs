@@ -1,8 +1,13 @@
 //! Screen capture, behind the [`Capturer`] trait so the rest of the agent does not care
-//! which platform the pixels come from. Only the X11 capturer is built and tested here;
-//! Windows and macOS would sit behind the same trait (see docs/platforms.md).
+//! which platform the pixels come from: `x11` (MIT-SHM, XDamage, XFIXES) and `windows`
+//! (DXGI Desktop Duplication, GDI as the fallback), chosen by [`crate::platform`]; see
+//! docs/platforms.md.
 
 pub mod fake;
+pub mod protected;
+#[cfg(windows)]
+pub mod windows;
+#[cfg(not(windows))]
 pub mod x11;
 
 /// One captured screen image, 32 bits per pixel in B, G, R, X byte order.

@@ -2,6 +2,9 @@
 //! injector that acts. Data flows `viewer → data channel → consent → inject`.
 
 pub mod consent;
-pub mod enigo_x11;
 pub mod inject;
 pub mod keys;
+#[cfg(windows)]
+pub mod windows;
+#[cfg(not(windows))]
+pub mod x11;

@@ -4,18 +4,23 @@
 //!
 //! Layout: [`i18n`] (languages, Fluent files) → [`text`] (sentences, name cleaning) →
 //! [`screen`] (IO-free window state) → [`window`] (Slint glue), with [`fonts`],
-//! [`receipt`], and the X11 pieces [`border`], [`hotkey`] and [`highlight`].
+//! [`receipt`] and the [`border`] trait. The pieces outside the window — the frame
+//! around the screen, the caseworker's marker, the Stop hotkey — are per platform, in
+//! `x11` and `windows`, chosen by [`crate::platform`].
 
 pub mod border;
 pub mod console;
 pub mod fonts;
-pub mod highlight;
-pub mod hotkey;
 pub mod i18n;
+pub mod marker;
 pub mod receipt;
 pub mod screen;
 pub mod text;
 pub mod window;
+#[cfg(windows)]
+pub mod windows;
+#[cfg(not(windows))]
+pub mod x11;
 
 use std::time::Duration;
 
@@ -85,31 +90,5 @@ pub trait Prompter: Send {
     /// default shows the sharing notice again.
     fn resumed(&mut self, by: &Requester) {
         self.sharing(by);
-    }
-}
-
-/// The body of an overlay's thread: draws from what arrives on the channel until it closes.
-type OverlayLoop<T> =
-    fn(Option<&str>, &std::sync::mpsc::Receiver<T>) -> Result<(), Box<dyn std::error::Error>>;
-
-/// Runs an X11 overlay (the border, the marker) on its own named thread with its own
-/// display connection, fed by `rx`. An overlay is never essential: if the thread or the
-/// display fails, that is logged once (`what` names the overlay) and sharing goes on.
-pub(crate) fn spawn_overlay<T: Send + 'static>(
-    name: &str,
-    what: &'static str,
-    display: Option<String>,
-    rx: std::sync::mpsc::Receiver<T>,
-    run: OverlayLoop<T>,
-) {
-    let spawned = std::thread::Builder::new()
-        .name(name.into())
-        .spawn(move || {
-            if let Err(e) = run(display.as_deref(), &rx) {
-                tracing::warn!(error = %e, "cannot show the {what}");
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::warn!(error = %e, "cannot start the {what} thread");
     }
 }

@@ -74,8 +74,12 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
-/// Where a receipt goes: the resident's Documents folder, else the Desktop, else home.
+/// Where a receipt goes: the resident's Documents folder (on Windows the Known Folder,
+/// wherever it was moved to), else the Desktop, else home.
 pub fn default_folder() -> Option<PathBuf> {
+    if let Some(documents) = crate::platform::documents_folder() {
+        return Some(documents);
+    }
     let home = std::env::var_os("HOME")
         .or_else(|| std::env::var_os("USERPROFILE"))
         .map(PathBuf::from)?;

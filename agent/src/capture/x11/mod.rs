@@ -44,6 +44,11 @@ fn conn_err(e: impl std::fmt::Display) -> CaptureError {
     CaptureError::Connection(e.to_string())
 }
 
+/// Opens the X11 capturer on `display` (or `$DISPLAY`), boxed for the pipeline.
+pub fn open(display: Option<&str>) -> Result<Box<dyn Capturer>, CaptureError> {
+    X11Capturer::open(display).map(|c| Box::new(c) as Box<dyn Capturer>)
+}
+
 impl X11Capturer {
     /// Connects to `display` (or `$DISPLAY`) and prepares shared memory and damage
     /// tracking. Nothing is read from the screen until [`Capturer::capture`].

@@ -5,19 +5,14 @@
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::{Duration, Instant};
 
+use crate::control::Marker;
+use crate::ui::marker::{COLOUR, SHOW_FOR, SIZE, THICKNESS};
 use x11rb::connection::Connection;
 use x11rb::protocol::shape::{ConnectionExt as _, SK, SO};
 use x11rb::protocol::xproto::{
     ClipOrdering, ConfigureWindowAux, ConnectionExt as _, CreateWindowAux, Rectangle, StackMode,
     WindowClass,
 };
-
-/// How long the marker stays visible.
-pub const SHOW_FOR: Duration = Duration::from_secs(3);
-const SIZE: u16 = 64;
-const THICKNESS: u16 = 7;
-/// A warm orange that stands out on white forms and dark pages alike.
-const COLOUR: u32 = 0x00ff_6b00;
 
 /// Shows the marker; dropping it closes the marker's window.
 pub struct Highlighter {
@@ -32,9 +27,11 @@ impl Highlighter {
         super::spawn_overlay("acote-highlight", "caseworker's marker", display, rx, run);
         Self { tx }
     }
+}
 
+impl Marker for Highlighter {
     /// Shows the marker centred on (x, y), each 0..=1 of the screen.
-    pub fn show(&self, x: f64, y: f64) {
+    fn show(&self, x: f64, y: f64) {
         let _ = self.tx.send((x, y));
     }
 }

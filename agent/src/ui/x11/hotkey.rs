@@ -1,7 +1,7 @@
 //! The global hotkey, Ctrl+Alt+S ("S" for Stop), which works even when the agent's
 //! windows are hidden under others: in control it takes control back, while sharing it
 //! stops the sharing. On X11 it is a passive grab of the key on the root window, on its
-//! own thread and connection; other platforms have none yet (docs/platforms.md).
+//! own thread and connection.
 
 use x11rb::connection::Connection;
 use x11rb::protocol::Event;
@@ -16,7 +16,7 @@ const KEYSYM_S: u32 = 0x0073;
 /// Starts listening on `display` (or `$DISPLAY`); `pressed` runs on that thread at each
 /// press. Returns false when the key cannot be grabbed (no X11, or another program holds
 /// it), so the window does not advertise a hotkey that will not work.
-pub fn spawn_x11(display: Option<String>, pressed: impl Fn() + Send + 'static) -> bool {
+pub fn spawn(display: Option<String>, pressed: impl Fn() + Send + 'static) -> bool {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new()
         .name("acote-hotkey".into())

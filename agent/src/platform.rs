@@ -1,0 +1,91 @@
+//! The one place that picks each platform's implementations of the agent's seams:
+//! [`Capturer`](crate::capture::Capturer), [`Injector`](crate::input::inject::Injector),
+//! [`ScreenBorder`](crate::ui::border::ScreenBorder), the caseworker's
+//! [`Marker`](crate::control::Marker) and the Stop hotkey. Shared code calls these
+//! functions and never looks at the platform itself. `display` names the X display on
+//! Linux (`None`: `$DISPLAY`); Windows has one desktop and ignores it.
+
+#[cfg(windows)]
+mod imp {
+    pub(super) use crate::capture::windows::open as open_capturer;
+    pub(super) use crate::input::windows::WindowsInjector as PlatformInjector;
+    pub(super) use crate::ui::windows::border::WindowsBorder as PlatformBorder;
+    pub(super) use crate::ui::windows::highlight::Highlighter;
+    pub(super) use crate::ui::windows::hotkey;
+    pub(super) use crate::ui::windows::{
+        attach_console, documents_folder, has_display, screen_size,
+    };
+}
+
+#[cfg(not(windows))]
+mod imp {
+    pub(super) use crate::capture::x11::open as open_capturer;
+    pub(super) use crate::input::x11::EnigoInjector as PlatformInjector;
+    pub(super) use crate::ui::x11::border::X11Border as PlatformBorder;
+    pub(super) use crate::ui::x11::highlight::Highlighter;
+    pub(super) use crate::ui::x11::hotkey;
+    pub(super) use crate::ui::x11::{attach_console, has_display, screen_size};
+
+    /// The XDG Documents folder is found by the receipt's own search under $HOME.
+    pub(super) fn documents_folder() -> Option<std::path::PathBuf> {
+        None
+    }
+}
+
+use crate::capture::{CaptureError, Capturer};
+use crate::control::Marker;
+use crate::input::inject::{InjectError, Injector};
+use crate::ui::border::ScreenBorder;
+
+/// The keys of the Stop hotkey, as shown to the resident (the same in every language).
+pub const HOTKEY_KEYS: &str = imp::hotkey::KEYS;
+
+/// Opens the screen capturer (called only after the resident's yes).
+pub fn open_capturer(display: Option<&str>) -> Result<Box<dyn Capturer>, CaptureError> {
+    imp::open_capturer(display)
+}
+
+/// Opens the mouse and keyboard injector (run on the injector's thread).
+pub fn open_injector(display: Option<&str>) -> Result<impl Injector + use<>, InjectError> {
+    imp::PlatformInjector::open(display)
+}
+
+/// Starts the frame around the screen; it shows nothing until asked.
+pub fn border(display: Option<String>) -> Box<dyn ScreenBorder> {
+    Box::new(imp::PlatformBorder::spawn(display))
+}
+
+/// Starts the caseworker's "look here" marker.
+pub fn marker(display: Option<String>) -> Box<dyn Marker> {
+    Box::new(imp::Highlighter::spawn(display))
+}
+
+/// Starts listening for the Stop hotkey; `pressed` runs on the hotkey's thread at each
+/// press. False when the hotkey cannot be had (another program holds it), so the
+/// window does not advertise keys that will not work.
+pub fn spawn_hotkey(display: Option<String>, pressed: impl Fn() + Send + 'static) -> bool {
+    imp::hotkey::spawn(display, pressed)
+}
+
+/// The screen's size in pixels, to place the window and the bar.
+pub fn screen_size(display: Option<&str>) -> Option<(u16, u16)> {
+    imp::screen_size(display)
+}
+
+/// Whether there is a desktop to show a window on (on Linux, an X display).
+pub fn has_display() -> bool {
+    imp::has_display()
+}
+
+/// The resident's Documents folder where the platform names one (Windows' Known
+/// Folder); `None` lets the receipt look under the home folder.
+pub fn documents_folder() -> Option<std::path::PathBuf> {
+    imp::documents_folder()
+}
+
+/// Makes stdout and stderr reach the terminal the agent was started from, for
+/// `--console`. Only Windows needs it: its agent is a GUI program with no console of
+/// its own.
+pub fn attach_console() {
+    imp::attach_console();
+}

@@ -1,0 +1,79 @@
+//! The Windows pieces outside the window: the frame around the screen ([`border`]), the
+//! caseworker's marker ([`highlight`]), both layered click-through [`overlay`] windows,
+//! and the Stop hotkey ([`hotkey`]); plus the console for `--console` and the
+//! Documents folder for the receipt.
+//!
+//! Unsafe: AttachConsole, GetStdHandle and SHGetKnownFolderPath have no safe wrapper.
+#![allow(unsafe_code)]
+
+pub mod border;
+pub mod highlight;
+pub mod hotkey;
+mod overlay;
+
+use std::path::PathBuf;
+
+use windows::Win32::System::Com::CoTaskMemFree;
+use windows::Win32::System::Console::{
+    ATTACH_PARENT_PROCESS, AttachConsole, GetStdHandle, STD_OUTPUT_HANDLE,
+};
+use windows::Win32::UI::Shell::{FOLDERID_Documents, KF_FLAG_DEFAULT, SHGetKnownFolderPath};
+
+/// Windows always has a desktop to show the window on.
+pub fn has_display() -> bool {
+    true
+}
+
+/// Started from a terminal with `--console`: write to that terminal. A GUI program has
+/// no console of its own; when stdout is already a file or a pipe (scripts, tests), it
+/// is left as it is.
+pub fn attach_console() {
+    // SAFETY: plain queries and AttachConsole, which only changes this process's
+    // standard handles.
+    unsafe {
+        let has_stdout =
+            GetStdHandle(STD_OUTPUT_HANDLE).is_ok_and(|h| !h.is_invalid() && !h.0.is_null());
+        if !has_stdout {
+            let _ = AttachConsole(ATTACH_PARENT_PROCESS);
+        }
+    }
+}
+
+/// The primary screen's size in pixels.
+pub fn screen_size(_display: Option<&str>) -> Option<(u16, u16)> {
+    let (w, h) = crate::capture::windows::screen_size();
+    Some((u16::try_from(w).ok()?, u16::try_from(h).ok()?))
+}
+
+/// The resident's Documents folder (the Known Folder, wherever it was moved to).
+pub fn documents_folder() -> Option<PathBuf> {
+    // SAFETY: the returned string is read once and freed with CoTaskMemFree, as the
+    // documentation asks.
+    unsafe {
+        let path = SHGetKnownFolderPath(&FOLDERID_Documents, KF_FLAG_DEFAULT, None).ok()?;
+        let folder = path.to_string().ok().map(PathBuf::from);
+        CoTaskMemFree(Some(path.0 as *const _));
+        folder
+    }
+}
+
+/// Runs an overlay (the border, the marker) on its own named thread, fed by `rx`. An
+/// overlay is never essential: if the thread or its window fails, that is logged once
+/// (`what` names the overlay) and sharing goes on.
+fn spawn_overlay<T: Send + 'static>(
+    name: &str,
+    what: &'static str,
+    rx: std::sync::mpsc::Receiver<T>,
+    run: fn(&std::sync::mpsc::Receiver<T>) -> Result<(), windows::core::Error>,
+) {
+    let spawned = std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            if let Err(e) = run(&rx) {
+                tracing::warn!(error = %e, "cannot show the {what}");
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the {what} thread");
+    }
+}

@@ -1,0 +1,101 @@
+// Helpers for the Windows agent's end-to-end tests: a Wine prefix of the test's own on
+// the test's Xvfb, the test-only ProcessPrng shim Wine 8 needs (tests/e2e/wine/), and a
+// one-field Windows form whose text the test reads back exactly.
+//
+// The Windows agent comes from target-windows/ (scripts/build-windows.sh) or
+// $ACOTE_WIN_BIN_DIR.
+
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { REPO, log } from './harness.mjs';
+
+const execFileP = promisify(execFile);
+export const WINE = process.env.ACOTE_WINE || '/usr/lib/wine/wine64';
+export const WIN_BIN_DIR = process.env.ACOTE_WIN_BIN_DIR ||
+  path.join(REPO, 'target-windows', 'x86_64-pc-windows-gnu', 'debug');
+export const WIN_AGENT = path.join(WIN_BIN_DIR, 'acote-agent.exe');
+const SRC = path.join(REPO, 'tests', 'e2e', 'wine');
+const MINGW = 'x86_64-w64-mingw32-gcc';
+
+/** Builds the shim DLL and the form into `dir` (a second or two with mingw). */
+async function buildHelpers(dir) {
+  const dll = path.join(dir, 'bcryptprimitives.dll');
+  const form = path.join(dir, 'form.exe');
+  await execFileP(MINGW, ['-O2', '-shared', '-o', dll, path.join(SRC, 'processprng.c'),
+    path.join(SRC, 'processprng.def'), '-ladvapi32'], { timeout: 60_000 });
+  await execFileP(MINGW, ['-O2', '-o', form, path.join(SRC, 'form.c'), '-lgdi32', '-lshell32'],
+    { timeout: 60_000 });
+  return { dll, form };
+}
+
+/** Gives Xvfb's screen a 60 Hz mode. Xvfb's own mode has no clock, Wine reports 0 Hz,
+ * and Slint's winit backend divides by the refresh rate (it would panic: a PC whose
+ * driver reports 0 Hz would do the same, docs/platforms.md). */
+async function give60Hz(xvfb) {
+  const x = (args) => execFileP('xrandr', ['-display', xvfb.display, ...args], { timeout: 10_000 });
+  const name = `${xvfb.width}x${xvfb.height}_60`;
+  // A CVT-like timing; only the refresh rate it implies matters here.
+  const [w, hh] = [xvfb.width, xvfb.height];
+  const htotal = w + 304;
+  const vtotal = hh + 30;
+  const clockMHz = ((htotal * vtotal * 60) / 1e6).toFixed(2);
+  await x(['--newmode', name, clockMHz, String(w), String(w + 48), String(w + 152), String(htotal),
+    String(hh), String(hh + 3), String(hh + 7), String(vtotal), '-hsync', '+vsync']);
+  await x(['--addmode', 'screen', name]);
+  await x(['--output', 'screen', '--mode', name]);
+}
+
+/** A fresh Wine prefix in the harness's temp dir, booted on `xvfb`. Returns
+ * { env, prefix, form, winPath(unixPath), kill() }; the prefix's wineserver is stopped
+ * when the harness closes. */
+export async function startWine(h, xvfb) {
+  if (!existsSync(WINE)) throw new Error(`Wine not found at ${WINE} (apt-get install wine64)`);
+  if (!existsSync(WIN_AGENT)) {
+    throw new Error(`Windows agent not found at ${WIN_AGENT} (run scripts/build-windows.sh, or set ACOTE_WIN_BIN_DIR)`);
+  }
+  await give60Hz(xvfb);
+  const prefix = path.join(h.dir, 'wine');
+  const helpers = path.join(h.dir, 'wine-helpers');
+  await mkdir(helpers, { recursive: true });
+  const built = await buildHelpers(helpers);
+  const env = {
+    WINEPREFIX: prefix, WINEDEBUG: '-all', DISPLAY: xvfb.display,
+    // No Mono or Gecko installers: the agent needs neither, and they would ask on screen.
+    WINEDLLOVERRIDES: 'mscoree,mshtml=',
+  };
+  const base = await h.env('wine', env);
+  const started = Date.now();
+  await execFileP(WINE, ['wineboot', '--init'], { env: base, timeout: 180_000 });
+  await execFileP(path.join(path.dirname(WINE), 'wineserver'), ['-w'], { env: base, timeout: 60_000 });
+  await copyFile(built.dll, path.join(prefix, 'drive_c', 'windows', 'system32', 'bcryptprimitives.dll'));
+  log(`Wine prefix ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  h.cleanups.push(async () => {
+    await execFileP(path.join(path.dirname(WINE), 'wineserver'), ['-k'], { env: base, timeout: 20_000 })
+      .catch(() => {});
+  });
+  return {
+    env,
+    prefix,
+    formExe: built.form,
+    /** The Windows path Wine gives a Unix path (through drive Z:). */
+    winPath: (p) => `Z:${p.replaceAll('/', '\\')}`,
+  };
+}
+
+/** Starts the one-field form at (x, y, w, h) on the Windows desktop; resolves once shown.
+ * `form.text()` is what its field holds now. */
+export async function startForm(h, wine, { x = 100, y = 100, w = 600, height = 80 } = {}) {
+  const out = path.join(h.dir, 'form.txt');
+  const proc = h.spawn('form', WINE, [wine.formExe, wine.winPath(out), String(x), String(y), String(w), String(height)],
+    { env: await h.env('form', wine.env) });
+  await proc.nextLine(/^ready$/, 60_000);
+  log(`Windows form shown at ${x},${y} (${w}x${height})`);
+  return {
+    proc,
+    centre: { x: x + Math.floor(w / 2), y: y + Math.floor(height / 2) },
+    text: async () => (existsSync(out) ? readFile(out, 'utf8') : ''),
+  };
+}
