@@ -158,6 +158,7 @@ impl Relay {
                 config.limits.max_connections,
             ),
             messages_per_second: config.limits.messages_per_second,
+            hashing: http::hashing_places(),
         });
         tokio::spawn(maintain(
             Arc::downgrade(&state),
@@ -223,8 +224,7 @@ async fn maintain(state: std::sync::Weak<http::AppState>, retention_days: u32) {
             let now = std::time::Instant::now();
             let mut auth = state.auth_state();
             auth.sessions.prune(now);
-            auth.by_account.prune(now);
-            auth.by_addr.prune(now);
+            auth.attempts.prune(now);
         }
         if last_retention.is_some_and(|t| t.elapsed() < RETENTION_EVERY) {
             continue;

@@ -250,13 +250,11 @@ async fn sign_in_rotates_the_cookie_and_refuses_wrong_or_foreign_requests() {
 async fn repeated_failures_lock_the_account_and_say_how_long() {
     let s = setup("lockout").await;
     let mut statuses = Vec::new();
-    for i in 0..6 {
-        // From different addresses: the account's own limit applies.
-        let from = format!("192.0.2.{}:5000", i + 10);
+    for _ in 0..6 {
         let r = call_from(
             &s,
             post("/api/login", login_body("marie", "not the password"), &[]),
-            &from,
+            "192.0.2.10:5000",
         )
         .await;
         statuses.push(r.status);
@@ -267,12 +265,88 @@ async fn repeated_failures_lock_the_account_and_say_how_long() {
     }
     assert_eq!(statuses[..5], [StatusCode::UNAUTHORIZED; 5]);
     assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS);
-    // Even the right password waits.
-    let r = call(&s, post("/api/login", login_body("marie", PASSWORD), &[])).await;
+    // From that address, even the right password waits.
+    let r = call_from(
+        &s,
+        post("/api/login", login_body("marie", PASSWORD), &[]),
+        "192.0.2.10:5000",
+    )
+    .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     // The admin sees the failures.
     let account = s.state.store.account("marie").await.unwrap().unwrap();
     assert_eq!(account.failed_logins, 5);
+}
+
+/// Issue 16 (1): wrong sign-ins sent all at once must not each get a hash before the
+/// first failure is counted; the excess is refused quickly, before any argon2 work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn issue16_parallel_wrong_logins_cannot_race_the_lockout() {
+    let s = Arc::new(setup("race").await);
+    let tries = (0..50).map(|i| {
+        let s = s.clone();
+        tokio::spawn(async move {
+            // Many addresses, one account: the account's serialisation is what holds.
+            let from = format!("198.51.100.{}:5000", i + 1);
+            let r = call_from(
+                &s,
+                post("/api/login", login_body("marie", "not the password"), &[]),
+                &from,
+            )
+            .await;
+            r.status
+        })
+    });
+    let mut statuses = Vec::new();
+    for t in tries.collect::<Vec<_>>() {
+        statuses.push(t.await.unwrap());
+    }
+    let hashed = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(
+        hashed <= 5,
+        "{hashed} wrong passwords were checked: {statuses:?}"
+    );
+    assert_eq!(hashed + refused, 50, "{statuses:?}");
+    let account = s.state.store.account("marie").await.unwrap().unwrap();
+    assert!(account.failed_logins <= 5, "{}", account.failed_logins);
+}
+
+/// Issue 16 (4): a stranger who knows a login, or one address behind a shelter's NAT,
+/// must not lock the caseworker out: the lock-out is per (login, address).
+#[tokio::test]
+async fn issue16_wrong_logins_from_one_address_do_not_lock_out_the_caseworker_elsewhere() {
+    let s = setup("lockout-pair").await;
+    for _ in 0..6 {
+        let r = call_from(
+            &s,
+            post("/api/login", login_body("marie", "not the password"), &[]),
+            "203.0.113.7:5000",
+        )
+        .await;
+        assert_ne!(r.status, StatusCode::OK);
+    }
+    let r = call_from(
+        &s,
+        post("/api/login", login_body("marie", PASSWORD), &[]),
+        "198.51.100.20:5000",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // The attacker's address is still locked for that login.
+    let r = call_from(
+        &s,
+        post("/api/login", login_body("marie", PASSWORD), &[]),
+        "203.0.113.7:5000",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::AppState;
+use crate::auth::attempts::{Refusal, Ticket};
 use crate::auth::forms::{LoginForm, PasswordForm};
 use crate::auth::{self, password};
 use crate::signaling::hub::Caseworker;
@@ -36,6 +37,9 @@ pub enum AppError {
     Forbidden(&'static str),
     /// 429: locked out for this many seconds.
     Locked(u64),
+    /// 429: another sign-in for this login or address is being checked, or every core
+    /// is hashing; try again in a second.
+    Busy,
     /// 503: the audit log cannot be written.
     AuditDown,
     /// 500: logged here, never detailed to the client.
@@ -51,6 +55,10 @@ impl IntoResponse for AppError {
             AppError::Locked(secs) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 json!({ "error": "locked", "wait_secs": secs }),
+            ),
+            AppError::Busy => (
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({ "error": "busy", "wait_secs": 1 }),
             ),
             AppError::AuditDown => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -195,6 +203,30 @@ pub async fn me(
     }
 }
 
+/// A sign-in attempt being checked; dropping it lets the next one for that login and
+/// address go, whatever path the handler leaves by.
+struct InFlight<'a> {
+    state: &'a AppState,
+    ticket: Option<Ticket>,
+}
+
+impl InFlight<'_> {
+    /// The password matched.
+    fn succeeded(&self) {
+        if let Some(t) = &self.ticket {
+            self.state.auth_state().attempts.succeeded(t);
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(t) = self.ticket.take() {
+            self.state.auth_state().attempts.finish(t);
+        }
+    }
+}
+
 /// `POST /api/login`: checks the password (with lock-out), rotates the session cookie.
 pub async fn login(
     State(state): State<Arc<AppState>>,
@@ -203,39 +235,44 @@ pub async fn login(
     Json(form): Json<LoginForm>,
 ) -> Result<Response, AppError> {
     let login = form.check().map_err(|e| AppError::BadRequest(e.code()))?;
-    let (account_key, addr_key) = (format!("account:{login}"), format!("addr:{}", peer.ip()));
-    let now = Instant::now();
-    let wait = {
-        let auth = state.auth_state();
-        [
-            auth.by_account.check(now, &account_key),
-            auth.by_addr.check(now, &addr_key),
-        ]
-        .into_iter()
-        .filter_map(Result::err)
-        .max()
+    // A place for the hash first: when every core is hashing, the excess is refused at
+    // once rather than queued (and is not counted as a failure).
+    let Ok(place) = state.hashing.clone().try_acquire_owned() else {
+        return Err(AppError::Busy);
     };
-    if let Some(wait) = wait {
-        let secs = wait.as_secs().max(1);
-        let record = Record::new("login_locked")
-            .actor(&login)
-            .with("addr", peer.ip())
-            .with("wait_s", secs);
-        audit(&state, record).await?;
-        return Err(AppError::Locked(secs));
-    }
+    // Counted as a failure before the hash, and alone for this login and this address
+    // while it is checked: attempts sent together cannot all pass the lock-out.
+    let begun = state
+        .auth_state()
+        .attempts
+        .begin(Instant::now(), &login, peer.ip());
+    let ticket = match begun {
+        Ok(ticket) => InFlight {
+            state: &state,
+            ticket: Some(ticket),
+        },
+        Err(Refusal::Busy) => return Err(AppError::Busy),
+        Err(Refusal::Locked(wait)) => {
+            let secs = wait.as_secs().max(1);
+            let record = Record::new("login_locked")
+                .actor(&login)
+                .with("addr", peer.ip())
+                .with("wait_s", secs);
+            audit(&state, record).await?;
+            return Err(AppError::Locked(secs));
+        }
+    };
     let account = state.store.account(&login).await?;
     let hash = account.as_ref().and_then(|a| a.password_hash.clone());
     let password = form.password;
-    let matches = tokio::task::spawn_blocking(move || password::verify(&password, hash.as_deref()))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let matches = tokio::task::spawn_blocking(move || {
+        let _place = place;
+        password::verify(&password, hash.as_deref())
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?;
     let Some(account) = account.filter(|_| matches) else {
-        {
-            let mut auth = state.auth_state();
-            auth.by_account.failure(Instant::now(), &account_key);
-            auth.by_addr.failure(Instant::now(), &addr_key);
-        }
+        drop(ticket);
         state.store.count_failed_login(&login).await?;
         audit(
             &state,
@@ -247,6 +284,8 @@ pub async fn login(
         tracing::info!(login = %acote_proto::Redacted(&login), "sign-in refused");
         return Err(AppError::Unauthorized("bad_credentials"));
     };
+    ticket.succeeded();
+    drop(ticket);
     if account.disabled {
         audit(
             &state,
@@ -266,13 +305,10 @@ pub async fn login(
     .await?;
     state.store.record_login(&login, unix_now()).await?;
     let (token, csrf) = (auth::new_token(), auth::new_token());
-    {
-        let mut auth = state.auth_state();
-        auth.by_account.success(&account_key);
-        auth.by_addr.success(&addr_key);
-        auth.sessions
-            .create(Instant::now(), &login, &token, csrf.clone());
-    }
+    state
+        .auth_state()
+        .sessions
+        .create(Instant::now(), &login, &token, csrf.clone());
     // Rotation: whatever session this browser had is ended, a new cookie is issued.
     if let Some(old) = session_cookie(&headers) {
         end_session(&state, &old).await?;
@@ -346,11 +382,17 @@ pub async fn set_password(
     if let Err(e) = password::check_policy(&form.password, &login) {
         return Err(AppError::BadRequest(e.code()));
     }
+    let Ok(place) = state.hashing.clone().try_acquire_owned() else {
+        return Err(AppError::Busy);
+    };
     let password = form.password;
-    let hash = tokio::task::spawn_blocking(move || password::hash(&password))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let hash = tokio::task::spawn_blocking(move || {
+        let _place = place;
+        password::hash(&password)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?
+    .map_err(|e| AppError::Internal(e.to_string()))?;
     match state
         .store
         .set_password_with_token(&token_hash, &hash, unix_now())

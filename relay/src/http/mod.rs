@@ -26,7 +26,7 @@ use axum::routing::{get, post};
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
-use crate::auth::lockout::{FREE_PER_ACCOUNT, FREE_PER_ADDRESS, Lockout};
+use crate::auth::attempts::Attempts;
 use crate::auth::sessions::Sessions;
 use crate::signaling::driver::HubHandle;
 use crate::signaling::ws::{self, TurnOffer};
@@ -37,23 +37,12 @@ const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// Sign-in state kept in memory: sessions and lock-outs. Behind a plain mutex, never
 /// held across an `.await`.
+#[derive(Default)]
 pub struct AuthState {
     /// Live web sessions.
     pub sessions: Sessions,
-    /// Failed sign-ins per account.
-    pub by_account: Lockout,
-    /// Failed sign-ins per source address.
-    pub by_addr: Lockout,
-}
-
-impl Default for AuthState {
-    fn default() -> Self {
-        Self {
-            sessions: Sessions::default(),
-            by_account: Lockout::new(FREE_PER_ACCOUNT),
-            by_addr: Lockout::new(FREE_PER_ADDRESS),
-        }
-    }
+    /// Failed sign-ins and the attempts being checked.
+    pub attempts: Attempts,
 }
 
 /// What every request handler can reach.
@@ -82,6 +71,15 @@ pub struct AppState {
     pub connections: Arc<conn_limit::ConnectionLimiter>,
     /// Signaling messages one socket may send per second (twice that in a burst).
     pub messages_per_second: u32,
+    /// Places for argon2 work, one per core: a flood of sign-ins cannot queue up
+    /// unbounded hashing behind the blocking pool.
+    pub hashing: Arc<tokio::sync::Semaphore>,
+}
+
+/// Argon2 places for a relay on this machine: one per core.
+pub fn hashing_places() -> Arc<tokio::sync::Semaphore> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    Arc::new(tokio::sync::Semaphore::new(cores))
 }
 
 impl AppState {
