@@ -194,6 +194,9 @@ async fn caseworker(
                 .set_disabled(&login, true)
                 .await
                 .map_err(unknown_is_usage)?;
+            // A running relay notices at its next check of the account (every redeem,
+            // every ping of an open socket) and signs them out there too.
+            store.forget_web_sessions_of(&login).await?;
             audit(store, "account_disabled", &login).await?;
             writeln!(out, "caseworker {login} disabled")?;
         }
@@ -211,6 +214,7 @@ async fn caseworker(
                 .reset_account(&login, &auth::token_hash(&token), now + LINK_VALID_SECS)
                 .await
                 .map_err(unknown_is_usage)?;
+            store.forget_web_sessions_of(&login).await?;
             audit(store, "account_reset", &login).await?;
             writeln!(
                 out,

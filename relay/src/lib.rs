@@ -175,6 +175,7 @@ impl Relay {
             ),
             messages_per_second: config.limits.messages_per_second,
             hashing: http::hashing_places(),
+            signouts: tokio::sync::broadcast::channel(64).0,
         });
         tokio::spawn(maintain(
             Arc::downgrade(&state),

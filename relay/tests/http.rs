@@ -503,6 +503,37 @@ async fn the_signal_route_needs_a_websocket_upgrade_with_or_without_a_session() 
 }
 
 /// A relay started afresh on the same data dir, as after a restart.
+/// Issue 16 (2): a reset, then the new password set from its link, end the account's
+/// web sessions, even one that made no request in between (it must not come back to
+/// life with the new password).
+#[tokio::test]
+async fn issue16_a_reset_and_a_new_password_end_the_accounts_web_sessions() {
+    use acote_relay::auth::{new_token, token_hash};
+    use acote_relay::store::time::unix_now;
+    let s = setup("reset-sessions").await;
+    let (cookie, _) = sign_in(&s).await;
+    let token = new_token();
+    s.state
+        .store
+        .reset_account("marie", &token_hash(&token), unix_now() + 86_400)
+        .await
+        .unwrap();
+    let r = call(
+        &s,
+        post(
+            "/api/password",
+            serde_json::json!({ "token": token, "password": "a fine long password" }),
+            &[],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(
+        call(&s, get("/api/me", Some(&cookie))).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
 async fn restarted(s: &Setup) -> Setup {
     let mut config = Config::parse("[turn]\nenabled = false\n").unwrap();
     config.server.listen = "127.0.0.1:0".parse().unwrap();

@@ -450,3 +450,64 @@ async fn a_socket_flooding_messages_is_refused_then_closed_and_others_are_served
         Some(SignalMessage::Paired { by: None })
     );
 }
+
+/// After signing out, a redeem on a socket opened before must not pair: the socket is
+/// refused and closed, and the code stays for someone signed in.
+#[tokio::test]
+async fn issue16_a_signed_out_caseworker_cannot_redeem_on_an_open_socket() {
+    let relay = TestRelay::start("signed-out").await;
+    let (mut agent, code) = agent_with_code(&relay).await;
+    let signed = relay.sign_in(common::LOGIN, common::PASSWORD).await;
+    let cookie = signed.cookie().unwrap();
+    let csrf = signed.json()["csrf"].as_str().unwrap().to_string();
+    let mut viewer = relay.connect_with(None, Some(&cookie)).await.unwrap();
+    viewer.hello(Role::Viewer).await;
+    let out = relay
+        .request(
+            "POST",
+            "/api/logout",
+            &[
+                ("cookie", &cookie),
+                ("x-csrf-token", &csrf),
+                ("content-type", "application/json"),
+            ],
+            "{}",
+        )
+        .await;
+    assert_eq!(out.status, 204, "{out:?}");
+    viewer.send(&redeem(&code)).await;
+    let reply = viewer.recv().await;
+    assert_ne!(reply, Some(SignalMessage::Paired { by: None }));
+    if reply.is_some() {
+        assert_eq!(error_code(reply), ErrorCode::SignInRequired);
+        assert_eq!(viewer.recv().await, None, "the socket is closed");
+    }
+    // The code was not consumed: a signed-in caseworker still pairs with it.
+    let mut other = relay.connect_viewer().await;
+    other.hello(Role::Viewer).await;
+    other.send(&redeem(&code)).await;
+    assert_eq!(other.recv().await, Some(SignalMessage::Paired { by: None }));
+    assert!(matches!(
+        agent.recv().await,
+        Some(SignalMessage::Paired { .. })
+    ));
+}
+
+/// An account the admin disabled (in the database, as `caseworker disable` does from
+/// another process) cannot redeem on a socket opened while it was enabled.
+#[tokio::test]
+async fn issue16_a_disabled_caseworker_cannot_redeem_on_an_open_socket() {
+    let relay = TestRelay::start("disabled-open").await;
+    let (_agent, code) = agent_with_code(&relay).await;
+    let mut viewer = relay.connect_viewer().await;
+    viewer.hello(Role::Viewer).await;
+    relay.store.set_disabled(common::LOGIN, true).await.unwrap();
+    viewer.send(&redeem(&code)).await;
+    let reply = viewer.recv().await;
+    assert_ne!(reply, Some(SignalMessage::Paired { by: None }));
+    if reply.is_some() {
+        assert_eq!(error_code(reply), ErrorCode::SignInRequired);
+    }
+    let stats = relay.hub.stats().await.unwrap();
+    assert_eq!(stats.sessions, 0);
+}

@@ -112,6 +112,11 @@ impl Sessions {
         self.by_hash.remove(&token_hash(token));
     }
 
+    /// Ends every session of a login (its password was reset or set anew).
+    pub fn remove_login(&mut self, login: &str) {
+        self.by_hash.retain(|_, s| s.login != login);
+    }
+
     /// Drops expired sessions.
     pub fn prune(&mut self, now: Instant) {
         self.by_hash.retain(|_, s| {

@@ -107,9 +107,18 @@ pub async fn signed_in(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<(Account, auth::sessions::WebSession)>, AppError> {
-    let Some(token) = session_cookie(headers) else {
-        return Ok(None);
-    };
+    match session_cookie(headers) {
+        Some(token) => signed_in_token(state, &token).await,
+        None => Ok(None),
+    }
+}
+
+/// [`signed_in`] for a cookie value.
+async fn signed_in_token(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<(Account, auth::sessions::WebSession)>, AppError> {
+    let token = token.to_string();
     let hash = auth::token_hash(&token);
     if !state.auth_state().sessions.knows(&token) {
         // Not in memory: perhaps signed in before a restart of the relay.
@@ -127,7 +136,50 @@ pub async fn signed_in(
         }
         _ => {
             end_session(state, &token).await?;
+            state.signed_out(&session.login);
             Ok(None)
+        }
+    }
+}
+
+/// How a caseworker's signaling socket checks, again and again, that its caseworker is
+/// still signed in: the cookie it was opened with must still have a live session, of
+/// the same login, on an enabled account with a password.
+pub struct ViewerCheck {
+    /// The shared state.
+    pub state: Arc<AppState>,
+    /// The cookie value presented at the upgrade (compared hashed, never logged).
+    pub token: String,
+    /// Whose it was.
+    pub login: String,
+}
+
+impl ViewerCheck {
+    /// Before a redeem: the session must be alive (this counts as activity) and the
+    /// account usable. A store failure answers no: a redeem is refused rather than
+    /// let through unchecked.
+    pub async fn may_redeem(&self) -> bool {
+        match signed_in_token(&self.state, &self.token).await {
+            Ok(Some((account, _))) => account.login == self.login,
+            Ok(None) => false,
+            Err(_) => false,
+        }
+    }
+
+    /// Now and then, and when a session of this login ended: the session must still
+    /// exist (an open socket is not idleness) and the account be usable. A store
+    /// failure answers yes: a session in progress is not cut for a passing error.
+    pub async fn still_signed_in(&self) -> bool {
+        if !self.state.auth_state().sessions.knows(&self.token) {
+            return false;
+        }
+        match self.state.store.account(&self.login).await {
+            Ok(Some(a)) => !a.disabled && a.password_hash.is_some(),
+            Ok(None) => false,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot check a caseworker's account");
+                true
+            }
         }
     }
 }
@@ -355,6 +407,8 @@ pub async fn logout(
     if let Some(token) = session_cookie(&headers) {
         end_session(&state, &token).await?;
     }
+    // Its signaling sockets close too: a signed-out caseworker redeems nothing.
+    state.signed_out(&account.login);
     audit(&state, Record::new("logout").actor(&account.login)).await?;
     Ok((
         StatusCode::NO_CONTENT,
@@ -399,6 +453,10 @@ pub async fn set_password(
         .await
     {
         Ok(login) => {
+            // Whoever held a session of this account before the reset holds none now.
+            state.auth_state().sessions.remove_login(&login);
+            state.store.forget_web_sessions_of(&login).await?;
+            state.signed_out(&login);
             audit(&state, Record::new("password_set").actor(&login)).await?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }

@@ -74,6 +74,9 @@ pub struct AppState {
     /// Places for argon2 work, one per core: a flood of sign-ins cannot queue up
     /// unbounded hashing behind the blocking pool.
     pub hashing: Arc<tokio::sync::Semaphore>,
+    /// Logins whose web sessions just ended (sign-out, disabled, new password): their
+    /// signaling sockets check themselves and close.
+    pub signouts: tokio::sync::broadcast::Sender<String>,
 }
 
 /// Argon2 places for a relay on this machine: one per core.
@@ -83,6 +86,12 @@ pub fn hashing_places() -> Arc<tokio::sync::Semaphore> {
 }
 
 impl AppState {
+    /// Tells the open signaling sockets of `login` to check that they are still signed
+    /// in (nobody listening is fine).
+    pub fn signed_out(&self, login: &str) {
+        let _ = self.signouts.send(login.to_string());
+    }
+
     /// The sign-in state. A panic elsewhere while holding it leaves plain data, still
     /// usable, so a poisoned lock is taken over rather than failing every request.
     pub fn auth_state(&self) -> std::sync::MutexGuard<'_, AuthState> {
@@ -172,6 +181,15 @@ async fn signal(
         Ok(found) => found.map(|(a, _)| account::caseworker(&a)),
         Err(e) => return e.into_response(),
     };
+    // The identity is read here once; the socket checks it again at every redeem, when
+    // a session of its login ends, and at every ping.
+    let viewer_check = caseworker.as_ref().and_then(|cw| {
+        Some(account::ViewerCheck {
+            state: state.clone(),
+            token: account::session_cookie(&headers)?,
+            login: cw.login.clone(),
+        })
+    });
     let permit = match state.connections.admit(peer.ip()) {
         Ok(p) => p,
         Err(refusal) => {
@@ -196,6 +214,8 @@ async fn signal(
         turn,
         shutdown: state.shutdown.clone(),
         caseworker,
+        viewer_check,
+        signouts: state.signouts.subscribe(),
         messages_per_second: state.messages_per_second,
         _permit: permit,
     };

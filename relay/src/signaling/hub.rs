@@ -208,6 +208,14 @@ impl Hub {
         out
     }
 
+    /// Wrong codes of the last day as the audit log has them (when, which account),
+    /// oldest first: the per-account limits go on counting across a restart.
+    pub fn restore_wrong_codes(&mut self, wrong: impl IntoIterator<Item = (Instant, String)>) {
+        for (at, login) in wrong {
+            self.limits.restore_account(at, &login);
+        }
+    }
+
     /// The agent said which language its resident speaks (a checked BCP 47 tag).
     pub fn set_agent_lang(&mut self, conn: ConnId, lang: Option<String>) {
         if let Some(agent) = self.agents.get_mut(&conn) {

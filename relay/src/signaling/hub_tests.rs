@@ -603,3 +603,16 @@ fn a_full_relay_refuses_redeems_without_consuming_the_code() {
     let out = hub.message(now, V2, redeem("222222"));
     assert_eq!(sent_to(&out, V2), vec![SignalMessage::Paired { by: None }]);
 }
+
+/// Issue 16 (2): the wrong codes an account typed before a restart still count after it.
+#[test]
+fn issue16_wrong_codes_read_back_after_a_restart_still_limit_the_account() {
+    let now = Instant::now();
+    let mut hub = hub_with_codes(&["111111"]);
+    hub.agent_joined(now, A);
+    let earlier = now.checked_sub(Duration::from_secs(60)).unwrap_or(now);
+    hub.restore_wrong_codes((0..MAX_WRONG_PER_ACCOUNT_BURST).map(|_| (earlier, "eve".to_string())));
+    hub.viewer_joined(V, cw_named("eve"), addr(9));
+    let out = hub.message(now, V, redeem("111111"));
+    assert_eq!(error_code(&out, V), Some(ErrorCode::RateLimited));
+}
