@@ -54,6 +54,22 @@ async fn paired(relay: &TestRelay) -> (Client, Client) {
     (agent, viewer)
 }
 
+/// The agent reports the resident's yes; each side gets its resumption token. Only then
+/// does the relay forward media signaling.
+async fn view_allowed(agent: &mut Client, viewer: &mut Client) {
+    agent
+        .send(&SignalMessage::Consent {
+            event: ConsentEvent::ViewAllowed,
+        })
+        .await;
+    for side in [agent, viewer] {
+        assert!(matches!(
+            side.recv().await,
+            Some(SignalMessage::ResumeToken { .. })
+        ));
+    }
+}
+
 #[tokio::test]
 async fn viewer_page_is_served_with_strict_headers() {
     let relay = TestRelay::start("page").await;
@@ -99,6 +115,7 @@ async fn hello_gives_the_site_and_the_relays_stun() {
 async fn a_session_is_paired_and_signaling_is_forwarded_both_ways() {
     let relay = TestRelay::start("pair").await;
     let (mut agent, mut viewer) = paired(&relay).await;
+    view_allowed(&mut agent, &mut viewer).await;
     agent
         .send(&SignalMessage::Offer {
             sdp: "v=0 offer".into(),
@@ -150,6 +167,7 @@ async fn a_session_is_paired_and_signaling_is_forwarded_both_ways() {
 async fn bad_frames_get_clear_errors_and_leave_other_sessions_untouched() {
     let relay = TestRelay::start("bad").await;
     let (mut agent, mut viewer) = paired(&relay).await;
+    view_allowed(&mut agent, &mut viewer).await;
     let mut noisy = relay.connect_viewer().await;
     noisy.hello(Role::Viewer).await;
     noisy.send_raw("{not json").await;
@@ -205,13 +223,11 @@ async fn another_major_version_or_no_hello_is_refused_and_closed() {
 async fn an_agent_vanishing_mid_offer_ends_the_session_for_the_viewer() {
     let relay = TestRelay::start("vanish").await;
     let (mut agent, mut viewer) = paired(&relay).await;
+    // Before the resident's yes an offer goes nowhere.
     agent
         .send(&SignalMessage::Offer { sdp: "v=0".into() })
         .await;
-    assert!(matches!(
-        viewer.recv().await,
-        Some(SignalMessage::Offer { .. })
-    ));
+    assert_eq!(error_code(agent.recv().await), ErrorCode::Unexpected);
     drop(agent);
     assert_eq!(
         viewer.recv().await,
