@@ -68,7 +68,12 @@ pub enum CaseworkerCommand {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Check the hash chain; names every altered or deleted record.
-    Verify,
+    Verify {
+        /// A hash printed by an earlier `audit export` (or logged by the relay as
+        /// `audit anchor`): also check that no record from it on was removed.
+        #[arg(long)]
+        anchor: Option<String>,
+    },
     /// Write records between two dates (UTC, inclusive) as CSV on stdout.
     Export {
         /// First day, YYYY-MM-DD.
@@ -128,7 +133,9 @@ pub async fn run(
     let store = Store::open(data_dir).await?;
     let result = match command {
         AdminCommand::Caseworker(c) => caseworker(config, &store, c, stdin, out).await,
-        AdminCommand::Audit(AuditCommand::Verify) => verify(&store, out).await,
+        AdminCommand::Audit(AuditCommand::Verify { anchor }) => {
+            verify(&store, anchor.as_deref(), out).await
+        }
         AdminCommand::Audit(AuditCommand::Export { from, to }) => {
             export(&store, &from, &to, out).await
         }
@@ -268,8 +275,12 @@ fn list(accounts: &[Account], out: &mut dyn Write) -> Result<(), AdminError> {
     Ok(())
 }
 
-async fn verify(store: &Store, out: &mut dyn Write) -> Result<(), AdminError> {
-    let v = store.verify().await?;
+async fn verify(
+    store: &Store,
+    anchor: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<(), AdminError> {
+    let v = store.verify_anchored(anchor).await?;
     for problem in &v.problems {
         writeln!(out, "{problem}")?;
     }
@@ -298,5 +309,13 @@ async fn export(
         return Err(usage("--to is before --from"));
     }
     write_csv(out, &store.entries_between(start, end).await?)?;
+    // On stderr, so the CSV stays plain: the head of the chain at export time, which a
+    // later `verify --anchor` checks is still there (removing the newest records
+    // leaves a chain that verifies on its own).
+    if let Some((seq, hash)) = store.head().await? {
+        eprintln!(
+            "audit anchor {hash} (record {seq}): keep it; `acote-relay admin audit verify --anchor {hash}` checks that nothing from it on was removed"
+        );
+    }
     Ok(())
 }

@@ -267,5 +267,10 @@ async fn maintain(state: std::sync::Weak<http::AppState>, retention_days: u32) {
             Ok(n) => tracing::info!(deleted = n, "audit retention applied"),
             Err(e) => tracing::error!(error = %e, "audit retention failed"),
         }
+        // The head's hash, in a log that travels apart from the database: `audit verify
+        // --anchor` with it detects records removed from the end since.
+        if let Ok(Some((seq, hash))) = state.store.head().await {
+            tracing::info!(seq, anchor = %hash, "audit anchor");
+        }
     }
 }
