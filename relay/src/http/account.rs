@@ -294,10 +294,11 @@ pub async fn login(
     };
     // Counted as a failure before the hash, and alone for this login and this address
     // while it is checked: attempts sent together cannot all pass the lock-out.
-    let begun = state
-        .auth_state()
-        .attempts
-        .begin(Instant::now(), &login, peer.ip());
+    let begun = state.auth_state().attempts.begin(
+        Instant::now(),
+        &login,
+        super::conn_limit::source_key(peer.ip()),
+    );
     let ticket = match begun {
         Ok(ticket) => InFlight {
             state: &state,
