@@ -578,3 +578,55 @@ async fn issue10_a_relay_restart_keeps_caseworkers_signed_in_until_they_sign_out
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// Issue 16 (10): browsers are told to use HTTPS only (HSTS), and the page may open
+/// connections to the relay only, not to any `wss:` host.
+#[tokio::test]
+async fn issue16_hsts_and_a_connect_src_limited_to_the_relay() {
+    let s = setup("hsts").await;
+    let r = call(&s, get("/", None)).await;
+    let hsts = r
+        .headers
+        .get(header::STRICT_TRANSPORT_SECURITY)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    assert!(hsts.contains("max-age="), "no HSTS: {hsts:?}");
+    let csp = r
+        .headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let connect = csp
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("connect-src"))
+        .unwrap_or("");
+    assert_eq!(connect, "connect-src 'self'", "{csp}");
+}
+
+/// Issue 16 (10): what a stranger typed as a login (perhaps a password in the wrong
+/// field) is not kept in full in the audit log when no account has it.
+#[tokio::test]
+async fn issue16_a_failed_sign_in_does_not_keep_an_unknown_login_in_full() {
+    let s = setup("typed-login").await;
+    let typed = "my-secret-horse-battery";
+    let r = call(
+        &s,
+        post("/api/login", login_body(typed, "whatever it is"), &[]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let entries = s.state.store.entries().await.unwrap();
+    let failed: Vec<_> = entries
+        .iter()
+        .filter(|e| e.record.event == "login_failed")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert!(
+        !failed[0].record.actor.contains("secret") && !failed[0].record.detail.contains("secret"),
+        "{:?}",
+        failed[0].record
+    );
+}

@@ -324,13 +324,21 @@ pub async fn login(
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))?;
+    let known = account.is_some();
     let Some(account) = account.filter(|_| matches) else {
         drop(ticket);
         state.store.count_failed_login(&login).await?;
+        // A login no account has is whatever a stranger typed, perhaps a password in
+        // the wrong field: only its first character and length are kept.
+        let actor = if known {
+            login.clone()
+        } else {
+            acote_proto::Redacted(&login).to_string()
+        };
         audit(
             &state,
             Record::new("login_failed")
-                .actor(&login)
+                .actor(&actor)
                 .with("addr", peer.ip()),
         )
         .await?;

@@ -139,7 +139,7 @@ async fn security_headers(mut response: Response) -> Response {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'self'; connect-src 'self' wss:; img-src 'self' data:; style-src 'self'; \
+            "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; \
              script-src 'self'; media-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; \
              form-action 'self'",
         ),
@@ -153,6 +153,12 @@ async fn security_headers(mut response: Response) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // The relay only ever speaks HTTPS: a browser that saw it once never tries plain
+    // HTTP again, so a network in between cannot strip TLS from the sign-in page.
+    h.insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
     response
 }
 
