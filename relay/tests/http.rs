@@ -630,3 +630,32 @@ async fn issue16_a_failed_sign_in_does_not_keep_an_unknown_login_in_full() {
         failed[0].record
     );
 }
+
+/// Issue 16 (5): requests for a locked login are answered, but not each written (and
+/// synced) to the audit log: one record per lock and address, the rest counted.
+#[tokio::test]
+async fn issue16_a_flood_on_a_locked_login_writes_one_audit_record() {
+    let s = setup("locked-flood").await;
+    for _ in 0..25 {
+        let r = call_from(
+            &s,
+            post("/api/login", login_body("marie", "not the password"), &[]),
+            "203.0.113.9:5000",
+        )
+        .await;
+        assert_ne!(r.status, StatusCode::OK);
+    }
+    let locked = s
+        .state
+        .store
+        .entries()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.record.event == "login_locked")
+        .count();
+    assert!(
+        locked <= 1,
+        "{locked} login_locked records for one locked address"
+    );
+}

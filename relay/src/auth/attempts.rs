@@ -9,7 +9,7 @@
 //! attempt per login and one per address is checked at a time: attempts sent together
 //! cannot all pass the check before the first failure is counted.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,12 @@ pub const FREE_PER_ADDRESS: u32 = 20;
 pub const SLOW_FIRST: Duration = Duration::from_secs(1);
 /// The longest wait of a slow-down: what a caseworker waits at worst when others guess.
 pub const SLOW_MAX: Duration = Duration::from_secs(60);
+
+/// A refusal for one (login, address) is written to the audit log at most this often.
+pub const REPORT_EVERY: Duration = Duration::from_secs(60);
+/// Refusals written to the audit log per [`REPORT_EVERY`] in all; the rest are counted
+/// into the next one written (a flood cannot make the relay sync a row per request).
+pub const REPORTS_PER_WINDOW: u32 = 30;
 
 /// Why an attempt is not checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +56,16 @@ pub struct Attempts {
     by_addr: Lockout,
     busy_logins: HashSet<String>,
     busy_addrs: HashSet<IpAddr>,
+    reports: Reports,
+}
+
+/// Which lock-out refusals are written to the audit log.
+#[derive(Debug, Default)]
+struct Reports {
+    last: HashMap<String, Instant>,
+    window: Option<Instant>,
+    in_window: u32,
+    unwritten: u64,
 }
 
 impl Default for Attempts {
@@ -60,6 +76,7 @@ impl Default for Attempts {
             by_addr: Lockout::with_waits(FREE_PER_ADDRESS, SLOW_FIRST, SLOW_MAX),
             busy_logins: HashSet::new(),
             busy_addrs: HashSet::new(),
+            reports: Reports::default(),
         }
     }
 }
@@ -114,8 +131,35 @@ impl Attempts {
         self.busy_addrs.remove(&ticket.addr);
     }
 
+    /// A locked attempt was refused: whether to write it to the audit log, and if so
+    /// how many refusals went unwritten before it.
+    pub fn report_refusal(&mut self, now: Instant, login: &str, addr: IpAddr) -> Option<u64> {
+        let r = &mut self.reports;
+        let key = pair_key(login, addr);
+        let recent = r
+            .last
+            .get(&key)
+            .is_some_and(|t| now.duration_since(*t) < REPORT_EVERY);
+        if r.window
+            .is_none_or(|w| now.duration_since(w) >= REPORT_EVERY)
+        {
+            r.window = Some(now);
+            r.in_window = 0;
+        }
+        if recent || r.in_window >= REPORTS_PER_WINDOW {
+            r.unwritten += 1;
+            return None;
+        }
+        r.in_window += 1;
+        r.last.insert(key, now);
+        Some(std::mem::take(&mut r.unwritten))
+    }
+
     /// Forgets counts idle for a day.
     pub fn prune(&mut self, now: Instant) {
+        self.reports
+            .last
+            .retain(|_, t| now.duration_since(*t) < REPORT_EVERY);
         self.by_pair.prune(now);
         self.by_login.prune(now);
         self.by_addr.prune(now);
@@ -215,5 +259,26 @@ mod tests {
                 a.finish(t);
             }
         }
+    }
+
+    #[test]
+    fn refusals_are_written_once_a_minute_per_pair_and_thirty_in_all() {
+        let t0 = Instant::now();
+        let mut a = Attempts::default();
+        let attacker = ip("203.0.113.7");
+        assert_eq!(a.report_refusal(t0, "marie", attacker), Some(0));
+        for _ in 0..10 {
+            assert_eq!(a.report_refusal(t0, "marie", attacker), None);
+        }
+        let later = t0 + REPORT_EVERY;
+        assert_eq!(a.report_refusal(later, "marie", attacker), Some(10));
+        // Many pairs: thirty a minute are written, the rest counted.
+        let written = (0..100u32)
+            .filter(|n| {
+                a.report_refusal(later, "marie", IpAddr::from(n.to_be_bytes()))
+                    .is_some()
+            })
+            .count();
+        assert_eq!(written, REPORTS_PER_WINDOW as usize - 1);
     }
 }

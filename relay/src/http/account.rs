@@ -307,11 +307,21 @@ pub async fn login(
         Err(Refusal::Busy) => return Err(AppError::Busy),
         Err(Refusal::Locked(wait)) => {
             let secs = wait.as_secs().max(1);
-            let record = Record::new("login_locked")
-                .actor(&login)
-                .with("addr", peer.ip())
-                .with("wait_s", secs);
-            audit(&state, record).await?;
+            // Unauthenticated: written (and synced) once a minute per login and address
+            // and thirty a minute in all; the rest are counted into the next record.
+            let report = state.auth_state().attempts.report_refusal(
+                Instant::now(),
+                &login,
+                super::conn_limit::source_key(peer.ip()),
+            );
+            if let Some(unwritten) = report {
+                let record = Record::new("login_locked")
+                    .actor(&acote_proto::Redacted(&login).to_string())
+                    .with("addr", peer.ip())
+                    .with("wait_s", secs)
+                    .with("unwritten_before", unwritten);
+                audit(&state, record).await?;
+            }
             return Err(AppError::Locked(secs));
         }
     };
