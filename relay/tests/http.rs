@@ -153,7 +153,7 @@ async fn me_needs_a_live_session() {
     let r = call(&s, get("/api/me", None)).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.json["error"], "signed_out");
-    let forged = format!("acote_session={}", "0f".repeat(32));
+    let forged = format!("__Host-acote_session={}", "0f".repeat(32));
     assert_eq!(
         call(&s, get("/api/me", Some(&forged))).await.status,
         StatusCode::UNAUTHORIZED
@@ -572,7 +572,7 @@ async fn issue10_a_relay_restart_keeps_caseworkers_signed_in_until_they_sign_out
     let third = restarted(&s).await;
     let r = call(&third, get("/api/me", Some(&cookie))).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "signed out for good");
-    let forged = format!("acote_session={}", "0".repeat(64));
+    let forged = format!("__Host-acote_session={}", "0".repeat(64));
     assert_eq!(
         call(&third, get("/api/me", Some(&forged))).await.status,
         StatusCode::UNAUTHORIZED
@@ -658,4 +658,22 @@ async fn issue16_a_flood_on_a_locked_login_writes_one_audit_record() {
         locked <= 1,
         "{locked} login_locked records for one locked address"
     );
+}
+
+/// Issue 16 (10): the session cookie has the `__Host-` prefix, so a browser takes it only
+/// from this host over HTTPS, for the whole site, and never with a `Domain`.
+#[tokio::test]
+async fn issue16_the_session_cookie_is_host_only() {
+    let s = setup("host-cookie").await;
+    let r = call(&s, post("/api/login", login_body("marie", PASSWORD), &[])).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let set = r
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(set.starts_with("__Host-"), "{set}");
+    assert!(!set.to_ascii_lowercase().contains("domain="), "{set}");
 }

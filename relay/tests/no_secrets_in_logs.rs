@@ -140,7 +140,7 @@ async fn issue7_logs_of_a_full_session_hold_no_code_password_content_or_token() 
         common::PASSWORD,
         wrong_password,
         content,
-        relay.cookie.trim_start_matches("acote_session="),
+        relay.cookie.trim_start_matches("__Host-acote_session="),
         tokens[0].as_str(),
         tokens[1].as_str(),
         tokens[2].as_str(),

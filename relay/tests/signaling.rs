@@ -288,7 +288,7 @@ async fn issue7_a_viewer_without_a_signed_in_caseworker_cannot_redeem() {
     assert_eq!(error_code(anon.recv().await), ErrorCode::SignInRequired);
     assert_eq!(anon.recv().await, None);
     // A forged cookie is no better.
-    let forged = format!("acote_session={}", "ab".repeat(32));
+    let forged = format!("__Host-acote_session={}", "ab".repeat(32));
     let mut forger = relay.connect_with(None, Some(&forged)).await.unwrap();
     forger
         .send(&SignalMessage::client_hello(Role::Viewer, None))

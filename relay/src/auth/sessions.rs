@@ -1,4 +1,4 @@
-//! Web sessions behind the `acote_session` cookie. IO-free: tokens are made by the
+//! Web sessions behind the `__Host-acote_session` cookie. IO-free: tokens are made by the
 //! caller ([`super::new_token`]) and time is passed in.
 //!
 //! Only the SHA-256 of a cookie is kept, so a memory dump holds no usable cookie. Each

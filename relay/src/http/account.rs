@@ -82,7 +82,7 @@ impl From<crate::store::StoreError> for AppError {
     }
 }
 
-/// The cookie value of `acote_session`, if sent (see [`auth::forms::session_cookie`]).
+/// The cookie value of `__Host-acote_session`, if sent (see [`auth::forms::session_cookie`]).
 pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
     auth::forms::session_cookie(
         headers
@@ -98,7 +98,9 @@ fn set_cookie(token: &str) -> HeaderValue {
 }
 
 fn clear_cookie() -> HeaderValue {
-    HeaderValue::from_static("acote_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0")
+    HeaderValue::from_static(
+        "__Host-acote_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0",
+    )
 }
 
 /// The signed-in caseworker behind a request's cookie, if the session is alive and the
