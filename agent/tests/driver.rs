@@ -119,7 +119,7 @@ async fn start_relay(name: &str, listen: &str) -> Harness {
         fingerprint,
         stop_relay: Some(stop),
         data_dir,
-        cookie: format!("acote_session={token}"),
+        cookie: format!("__Host-acote_session={token}"),
     }
 }
 

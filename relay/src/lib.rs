@@ -30,6 +30,7 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use tokio::sync::watch;
+use tracing_subscriber::Layer;
 
 use config::Config;
 use signaling::driver::HubHandle;
@@ -66,20 +67,35 @@ pub enum StartError {
     Store(#[from] store::StoreError),
 }
 
-/// The relay's log filter: `RUST_LOG` (or `default`), except that the WebSocket library
-/// never logs below debug, since at trace it prints whole frames, session codes included.
-pub fn log_filter(rust_log: Option<&str>, default: &str) -> tracing_subscriber::EnvFilter {
+/// Crates that print whole WebSocket frames (session codes, resumption tokens) at trace.
+const FRAME_PRINTERS: &[&str] = &["tungstenite", "tokio_tungstenite"];
+
+/// Whether an event or span may be logged at all, whatever `RUST_LOG` asked: never a
+/// trace of the WebSocket libraries.
+pub fn log_allowed(meta: &tracing::Metadata<'_>) -> bool {
+    if *meta.level() != tracing::Level::TRACE {
+        return true;
+    }
+    let target = meta.target();
+    !FRAME_PRINTERS.iter().any(|crate_name| {
+        target
+            .strip_prefix(crate_name)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    })
+}
+
+/// The relay's log filter: `RUST_LOG` (or `default`), except that the WebSocket
+/// libraries never log below debug. The cap is a filter of its own after `RUST_LOG`'s,
+/// so no spelling gets past it: `TRACE`, `5`, per-target (`tungstenite::protocol=trace`)
+/// or per-span directives alike, and it never raises a quieter setting.
+pub fn log_filter<S>(rust_log: Option<&str>, default: &str) -> impl Layer<S> + Send + Sync
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
     let base = rust_log
         .and_then(|s| tracing_subscriber::EnvFilter::try_new(s).ok())
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default));
-    // Only a trace request reaches whole frames; a cap would raise quieter settings.
-    if !rust_log.is_some_and(|s| s.contains("trace")) {
-        return base;
-    }
-    ["tungstenite=debug", "tokio_tungstenite=debug"]
-        .into_iter()
-        .filter_map(|d| d.parse().ok())
-        .fold(base, |f, d| f.add_directive(d))
+    base.and_then(tracing_subscriber::filter::filter_fn(log_allowed))
 }
 
 /// How often expired web sessions and idle lock-outs are dropped.
@@ -158,6 +174,8 @@ impl Relay {
                 config.limits.max_connections,
             ),
             messages_per_second: config.limits.messages_per_second,
+            hashing: http::hashing_places(),
+            signouts: tokio::sync::broadcast::channel(64).0,
         });
         tokio::spawn(maintain(
             Arc::downgrade(&state),
@@ -223,8 +241,7 @@ async fn maintain(state: std::sync::Weak<http::AppState>, retention_days: u32) {
             let now = std::time::Instant::now();
             let mut auth = state.auth_state();
             auth.sessions.prune(now);
-            auth.by_account.prune(now);
-            auth.by_addr.prune(now);
+            auth.attempts.prune(now);
         }
         if last_retention.is_some_and(|t| t.elapsed() < RETENTION_EVERY) {
             continue;
@@ -249,6 +266,11 @@ async fn maintain(state: std::sync::Weak<http::AppState>, retention_days: u32) {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "audit retention applied"),
             Err(e) => tracing::error!(error = %e, "audit retention failed"),
+        }
+        // The head's hash, in a log that travels apart from the database: `audit verify
+        // --anchor` with it detects records removed from the end since.
+        if let Ok(Some((seq, hash))) = state.store.head().await {
+            tracing::info!(seq, anchor = %hash, "audit anchor");
         }
     }
 }

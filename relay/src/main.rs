@@ -54,14 +54,21 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(acote_relay::log_filter(
-            std::env::var("RUST_LOG").ok().as_deref(),
-            "info",
-        ))
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
+    {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        tracing_subscriber::registry()
+            .with(acote_relay::log_filter(
+                std::env::var("RUST_LOG").ok().as_deref(),
+                "info",
+            ))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                    .with_writer(std::io::stderr),
+            )
+            .init();
+    }
     match cli.command {
         Command::Serve {
             config,

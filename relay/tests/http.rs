@@ -153,7 +153,7 @@ async fn me_needs_a_live_session() {
     let r = call(&s, get("/api/me", None)).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.json["error"], "signed_out");
-    let forged = format!("acote_session={}", "0f".repeat(32));
+    let forged = format!("__Host-acote_session={}", "0f".repeat(32));
     assert_eq!(
         call(&s, get("/api/me", Some(&forged))).await.status,
         StatusCode::UNAUTHORIZED
@@ -250,13 +250,11 @@ async fn sign_in_rotates_the_cookie_and_refuses_wrong_or_foreign_requests() {
 async fn repeated_failures_lock_the_account_and_say_how_long() {
     let s = setup("lockout").await;
     let mut statuses = Vec::new();
-    for i in 0..6 {
-        // From different addresses: the account's own limit applies.
-        let from = format!("192.0.2.{}:5000", i + 10);
+    for _ in 0..6 {
         let r = call_from(
             &s,
             post("/api/login", login_body("marie", "not the password"), &[]),
-            &from,
+            "192.0.2.10:5000",
         )
         .await;
         statuses.push(r.status);
@@ -267,12 +265,88 @@ async fn repeated_failures_lock_the_account_and_say_how_long() {
     }
     assert_eq!(statuses[..5], [StatusCode::UNAUTHORIZED; 5]);
     assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS);
-    // Even the right password waits.
-    let r = call(&s, post("/api/login", login_body("marie", PASSWORD), &[])).await;
+    // From that address, even the right password waits.
+    let r = call_from(
+        &s,
+        post("/api/login", login_body("marie", PASSWORD), &[]),
+        "192.0.2.10:5000",
+    )
+    .await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     // The admin sees the failures.
     let account = s.state.store.account("marie").await.unwrap().unwrap();
     assert_eq!(account.failed_logins, 5);
+}
+
+/// Issue 16 (1): wrong sign-ins sent all at once must not each get a hash before the
+/// first failure is counted; the excess is refused quickly, before any argon2 work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn issue16_parallel_wrong_logins_cannot_race_the_lockout() {
+    let s = Arc::new(setup("race").await);
+    let tries = (0..50).map(|i| {
+        let s = s.clone();
+        tokio::spawn(async move {
+            // Many addresses, one account: the account's serialisation is what holds.
+            let from = format!("198.51.100.{}:5000", i + 1);
+            let r = call_from(
+                &s,
+                post("/api/login", login_body("marie", "not the password"), &[]),
+                &from,
+            )
+            .await;
+            r.status
+        })
+    });
+    let mut statuses = Vec::new();
+    for t in tries.collect::<Vec<_>>() {
+        statuses.push(t.await.unwrap());
+    }
+    let hashed = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert!(
+        hashed <= 5,
+        "{hashed} wrong passwords were checked: {statuses:?}"
+    );
+    assert_eq!(hashed + refused, 50, "{statuses:?}");
+    let account = s.state.store.account("marie").await.unwrap().unwrap();
+    assert!(account.failed_logins <= 5, "{}", account.failed_logins);
+}
+
+/// Issue 16 (4): a stranger who knows a login, or one address behind a shelter's NAT,
+/// must not lock the caseworker out: the lock-out is per (login, address).
+#[tokio::test]
+async fn issue16_wrong_logins_from_one_address_do_not_lock_out_the_caseworker_elsewhere() {
+    let s = setup("lockout-pair").await;
+    for _ in 0..6 {
+        let r = call_from(
+            &s,
+            post("/api/login", login_body("marie", "not the password"), &[]),
+            "203.0.113.7:5000",
+        )
+        .await;
+        assert_ne!(r.status, StatusCode::OK);
+    }
+    let r = call_from(
+        &s,
+        post("/api/login", login_body("marie", PASSWORD), &[]),
+        "198.51.100.20:5000",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    // The attacker's address is still locked for that login.
+    let r = call_from(
+        &s,
+        post("/api/login", login_body("marie", PASSWORD), &[]),
+        "203.0.113.7:5000",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test]
@@ -429,6 +503,37 @@ async fn the_signal_route_needs_a_websocket_upgrade_with_or_without_a_session() 
 }
 
 /// A relay started afresh on the same data dir, as after a restart.
+/// Issue 16 (2): a reset, then the new password set from its link, end the account's
+/// web sessions, even one that made no request in between (it must not come back to
+/// life with the new password).
+#[tokio::test]
+async fn issue16_a_reset_and_a_new_password_end_the_accounts_web_sessions() {
+    use acote_relay::auth::{new_token, token_hash};
+    use acote_relay::store::time::unix_now;
+    let s = setup("reset-sessions").await;
+    let (cookie, _) = sign_in(&s).await;
+    let token = new_token();
+    s.state
+        .store
+        .reset_account("marie", &token_hash(&token), unix_now() + 86_400)
+        .await
+        .unwrap();
+    let r = call(
+        &s,
+        post(
+            "/api/password",
+            serde_json::json!({ "token": token, "password": "a fine long password" }),
+            &[],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(
+        call(&s, get("/api/me", Some(&cookie))).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
 async fn restarted(s: &Setup) -> Setup {
     let mut config = Config::parse("[turn]\nenabled = false\n").unwrap();
     config.server.listen = "127.0.0.1:0".parse().unwrap();
@@ -467,9 +572,108 @@ async fn issue10_a_relay_restart_keeps_caseworkers_signed_in_until_they_sign_out
     let third = restarted(&s).await;
     let r = call(&third, get("/api/me", Some(&cookie))).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "signed out for good");
-    let forged = format!("acote_session={}", "0".repeat(64));
+    let forged = format!("__Host-acote_session={}", "0".repeat(64));
     assert_eq!(
         call(&third, get("/api/me", Some(&forged))).await.status,
         StatusCode::UNAUTHORIZED
     );
+}
+
+/// Issue 16 (10): browsers are told to use HTTPS only (HSTS), and the page may open
+/// connections to the relay only, not to any `wss:` host.
+#[tokio::test]
+async fn issue16_hsts_and_a_connect_src_limited_to_the_relay() {
+    let s = setup("hsts").await;
+    let r = call(&s, get("/", None)).await;
+    let hsts = r
+        .headers
+        .get(header::STRICT_TRANSPORT_SECURITY)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    assert!(hsts.contains("max-age="), "no HSTS: {hsts:?}");
+    let csp = r
+        .headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let connect = csp
+        .split(';')
+        .map(str::trim)
+        .find(|d| d.starts_with("connect-src"))
+        .unwrap_or("");
+    assert_eq!(connect, "connect-src 'self'", "{csp}");
+}
+
+/// Issue 16 (10): what a stranger typed as a login (perhaps a password in the wrong
+/// field) is not kept in full in the audit log when no account has it.
+#[tokio::test]
+async fn issue16_a_failed_sign_in_does_not_keep_an_unknown_login_in_full() {
+    let s = setup("typed-login").await;
+    let typed = "my-secret-horse-battery";
+    let r = call(
+        &s,
+        post("/api/login", login_body(typed, "whatever it is"), &[]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let entries = s.state.store.entries().await.unwrap();
+    let failed: Vec<_> = entries
+        .iter()
+        .filter(|e| e.record.event == "login_failed")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert!(
+        !failed[0].record.actor.contains("secret") && !failed[0].record.detail.contains("secret"),
+        "{:?}",
+        failed[0].record
+    );
+}
+
+/// Issue 16 (5): requests for a locked login are answered, but not each written (and
+/// synced) to the audit log: one record per lock and address, the rest counted.
+#[tokio::test]
+async fn issue16_a_flood_on_a_locked_login_writes_one_audit_record() {
+    let s = setup("locked-flood").await;
+    for _ in 0..25 {
+        let r = call_from(
+            &s,
+            post("/api/login", login_body("marie", "not the password"), &[]),
+            "203.0.113.9:5000",
+        )
+        .await;
+        assert_ne!(r.status, StatusCode::OK);
+    }
+    let locked = s
+        .state
+        .store
+        .entries()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.record.event == "login_locked")
+        .count();
+    assert!(
+        locked <= 1,
+        "{locked} login_locked records for one locked address"
+    );
+}
+
+/// Issue 16 (10): the session cookie has the `__Host-` prefix, so a browser takes it only
+/// from this host over HTTPS, for the whole site, and never with a `Domain`.
+#[tokio::test]
+async fn issue16_the_session_cookie_is_host_only() {
+    let s = setup("host-cookie").await;
+    let r = call(&s, post("/api/login", login_body("marie", PASSWORD), &[])).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let set = r
+        .headers
+        .get(header::SET_COOKIE)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(set.starts_with("__Host-"), "{set}");
+    assert!(!set.to_ascii_lowercase().contains("domain="), "{set}");
 }

@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use acote_proto::{ByeReason, ConsentEvent, Role, SignalMessage};
 use common::TestRelay;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -29,11 +31,15 @@ impl Write for Captured {
 async fn issue7_logs_of_a_full_session_hold_no_code_password_content_or_token() {
     let captured = Captured::default();
     let writer = captured.clone();
-    tracing_subscriber::fmt()
-        // The relay's own filter, opened up as far as an admin could: everything at trace.
-        .with_env_filter(acote_relay::log_filter(Some("trace"), "info"))
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
+    // The relay's own filter, opened up as far as an admin could: everything at trace
+    // (other spellings of it are in `log_cap.rs`).
+    tracing_subscriber::registry()
+        .with(acote_relay::log_filter(Some("TRACE"), "info"))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(move || writer.clone()),
+        )
         .init();
 
     let relay = TestRelay::start("secrets").await;
@@ -134,7 +140,7 @@ async fn issue7_logs_of_a_full_session_hold_no_code_password_content_or_token() 
         common::PASSWORD,
         wrong_password,
         content,
-        relay.cookie.trim_start_matches("acote_session="),
+        relay.cookie.trim_start_matches("__Host-acote_session="),
         tokens[0].as_str(),
         tokens[1].as_str(),
         tokens[2].as_str(),

@@ -54,6 +54,22 @@ async fn paired(relay: &TestRelay) -> (Client, Client) {
     (agent, viewer)
 }
 
+/// The agent reports the resident's yes; each side gets its resumption token. Only then
+/// does the relay forward media signaling.
+async fn view_allowed(agent: &mut Client, viewer: &mut Client) {
+    agent
+        .send(&SignalMessage::Consent {
+            event: ConsentEvent::ViewAllowed,
+        })
+        .await;
+    for side in [agent, viewer] {
+        assert!(matches!(
+            side.recv().await,
+            Some(SignalMessage::ResumeToken { .. })
+        ));
+    }
+}
+
 #[tokio::test]
 async fn viewer_page_is_served_with_strict_headers() {
     let relay = TestRelay::start("page").await;
@@ -99,6 +115,7 @@ async fn hello_gives_the_site_and_the_relays_stun() {
 async fn a_session_is_paired_and_signaling_is_forwarded_both_ways() {
     let relay = TestRelay::start("pair").await;
     let (mut agent, mut viewer) = paired(&relay).await;
+    view_allowed(&mut agent, &mut viewer).await;
     agent
         .send(&SignalMessage::Offer {
             sdp: "v=0 offer".into(),
@@ -150,6 +167,7 @@ async fn a_session_is_paired_and_signaling_is_forwarded_both_ways() {
 async fn bad_frames_get_clear_errors_and_leave_other_sessions_untouched() {
     let relay = TestRelay::start("bad").await;
     let (mut agent, mut viewer) = paired(&relay).await;
+    view_allowed(&mut agent, &mut viewer).await;
     let mut noisy = relay.connect_viewer().await;
     noisy.hello(Role::Viewer).await;
     noisy.send_raw("{not json").await;
@@ -205,13 +223,11 @@ async fn another_major_version_or_no_hello_is_refused_and_closed() {
 async fn an_agent_vanishing_mid_offer_ends_the_session_for_the_viewer() {
     let relay = TestRelay::start("vanish").await;
     let (mut agent, mut viewer) = paired(&relay).await;
+    // Before the resident's yes an offer goes nowhere.
     agent
         .send(&SignalMessage::Offer { sdp: "v=0".into() })
         .await;
-    assert!(matches!(
-        viewer.recv().await,
-        Some(SignalMessage::Offer { .. })
-    ));
+    assert_eq!(error_code(agent.recv().await), ErrorCode::Unexpected);
     drop(agent);
     assert_eq!(
         viewer.recv().await,
@@ -272,7 +288,7 @@ async fn issue7_a_viewer_without_a_signed_in_caseworker_cannot_redeem() {
     assert_eq!(error_code(anon.recv().await), ErrorCode::SignInRequired);
     assert_eq!(anon.recv().await, None);
     // A forged cookie is no better.
-    let forged = format!("acote_session={}", "ab".repeat(32));
+    let forged = format!("__Host-acote_session={}", "ab".repeat(32));
     let mut forger = relay.connect_with(None, Some(&forged)).await.unwrap();
     forger
         .send(&SignalMessage::client_hello(Role::Viewer, None))
@@ -449,4 +465,65 @@ async fn a_socket_flooding_messages_is_refused_then_closed_and_others_are_served
         viewer.recv().await,
         Some(SignalMessage::Paired { by: None })
     );
+}
+
+/// After signing out, a redeem on a socket opened before must not pair: the socket is
+/// refused and closed, and the code stays for someone signed in.
+#[tokio::test]
+async fn issue16_a_signed_out_caseworker_cannot_redeem_on_an_open_socket() {
+    let relay = TestRelay::start("signed-out").await;
+    let (mut agent, code) = agent_with_code(&relay).await;
+    let signed = relay.sign_in(common::LOGIN, common::PASSWORD).await;
+    let cookie = signed.cookie().unwrap();
+    let csrf = signed.json()["csrf"].as_str().unwrap().to_string();
+    let mut viewer = relay.connect_with(None, Some(&cookie)).await.unwrap();
+    viewer.hello(Role::Viewer).await;
+    let out = relay
+        .request(
+            "POST",
+            "/api/logout",
+            &[
+                ("cookie", &cookie),
+                ("x-csrf-token", &csrf),
+                ("content-type", "application/json"),
+            ],
+            "{}",
+        )
+        .await;
+    assert_eq!(out.status, 204, "{out:?}");
+    viewer.send(&redeem(&code)).await;
+    let reply = viewer.recv().await;
+    assert_ne!(reply, Some(SignalMessage::Paired { by: None }));
+    if reply.is_some() {
+        assert_eq!(error_code(reply), ErrorCode::SignInRequired);
+        assert_eq!(viewer.recv().await, None, "the socket is closed");
+    }
+    // The code was not consumed: a signed-in caseworker still pairs with it.
+    let mut other = relay.connect_viewer().await;
+    other.hello(Role::Viewer).await;
+    other.send(&redeem(&code)).await;
+    assert_eq!(other.recv().await, Some(SignalMessage::Paired { by: None }));
+    assert!(matches!(
+        agent.recv().await,
+        Some(SignalMessage::Paired { .. })
+    ));
+}
+
+/// An account the admin disabled (in the database, as `caseworker disable` does from
+/// another process) cannot redeem on a socket opened while it was enabled.
+#[tokio::test]
+async fn issue16_a_disabled_caseworker_cannot_redeem_on_an_open_socket() {
+    let relay = TestRelay::start("disabled-open").await;
+    let (_agent, code) = agent_with_code(&relay).await;
+    let mut viewer = relay.connect_viewer().await;
+    viewer.hello(Role::Viewer).await;
+    relay.store.set_disabled(common::LOGIN, true).await.unwrap();
+    viewer.send(&redeem(&code)).await;
+    let reply = viewer.recv().await;
+    assert_ne!(reply, Some(SignalMessage::Paired { by: None }));
+    if reply.is_some() {
+        assert_eq!(error_code(reply), ErrorCode::SignInRequired);
+    }
+    let stats = relay.hub.stats().await.unwrap();
+    assert_eq!(stats.sessions, 0);
 }

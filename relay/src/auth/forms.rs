@@ -7,8 +7,10 @@ use serde::Deserialize;
 
 use super::password::MAX_CHARS;
 
-/// The session cookie's name.
-pub const COOKIE: &str = "acote_session";
+/// The session cookie's name. The `__Host-` prefix makes browsers refuse it unless it is
+/// `Secure`, for `Path=/` and without `Domain`: a sibling host or a plain-HTTP page
+/// cannot plant or overwrite it.
+pub const COOKIE: &str = "__Host-acote_session";
 
 /// Longest login accepted in a sign-in, in characters.
 pub const MAX_LOGIN_CHARS: usize = 64;
@@ -156,14 +158,14 @@ mod tests {
     #[test]
     fn the_session_cookie_is_found_among_others() {
         let token = "0f".repeat(32);
-        let header = format!("a=b; acote_session={token}; c");
+        let header = format!("a=b; __Host-acote_session={token}; c");
         assert_eq!(session_cookie([header.as_str()]), Some(token.clone()));
         assert_eq!(
-            session_cookie(["x=1", &format!("acote_session={token}")]),
+            session_cookie(["x=1", &format!("__Host-acote_session={token}")]),
             Some(token)
         );
-        assert_eq!(session_cookie(["acote_session=short"]), None);
-        assert_eq!(session_cookie(["acote_session"]), None);
+        assert_eq!(session_cookie(["__Host-acote_session=short"]), None);
+        assert_eq!(session_cookie(["__Host-acote_session"]), None);
         assert_eq!(session_cookie([""]), None);
     }
 }

@@ -1,4 +1,5 @@
-//! Progressive lock-out after failed sign-ins, keyed by account or by address. IO-free.
+//! Progressive lock-out after failed sign-ins, for one kind of key (see [`super::attempts`]
+//! for the keys). IO-free.
 //!
 //! The first few failures are free (typos); after that each failure locks the key for a
 //! wait that doubles, from 30 s up to an hour. A success clears the key; a key with no
@@ -8,10 +9,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// Failures allowed before the first wait, for an account.
+/// Failures allowed before the first wait, for one login from one address.
 pub const FREE_PER_ACCOUNT: u32 = 5;
-/// Failures allowed before the first wait, for an address (a shelter may share one).
-pub const FREE_PER_ADDRESS: u32 = 20;
 /// The first wait.
 pub const FIRST_WAIT: Duration = Duration::from_secs(30);
 /// The longest wait.
@@ -30,14 +29,23 @@ struct Entry {
 #[derive(Debug)]
 pub struct Lockout {
     free: u32,
+    first: Duration,
+    max: Duration,
     entries: HashMap<String, Entry>,
 }
 
 impl Lockout {
     /// A lock-out that lets `free` failures through before waits begin.
     pub fn new(free: u32) -> Self {
+        Self::with_waits(free, FIRST_WAIT, MAX_WAIT)
+    }
+
+    /// The same with its own first and longest waits (a slow-down rather than a lock).
+    pub fn with_waits(free: u32, first: Duration, max: Duration) -> Self {
         Self {
             free,
+            first,
+            max,
             entries: HashMap::new(),
         }
     }
@@ -66,7 +74,7 @@ impl Lockout {
             return None;
         }
         let doublings = (entry.failures - self.free).min(16);
-        let wait = FIRST_WAIT.saturating_mul(1 << doublings).min(MAX_WAIT);
+        let wait = self.first.saturating_mul(1 << doublings).min(self.max);
         entry.locked_until = Some(now + wait);
         Some(wait)
     }
@@ -74,6 +82,21 @@ impl Lockout {
     /// A success: the key starts afresh.
     pub fn success(&mut self, key: &str) {
         self.entries.remove(key);
+    }
+
+    /// Takes back one failure counted in advance (the attempt turned out right); the
+    /// lock it may have started is lifted once the count is under the free ones again.
+    pub fn forgive(&mut self, key: &str) {
+        let Some(entry) = self.entries.get_mut(key) else {
+            return;
+        };
+        entry.failures = entry.failures.saturating_sub(1);
+        if entry.failures < self.free {
+            entry.locked_until = None;
+        }
+        if entry.failures == 0 {
+            self.entries.remove(key);
+        }
     }
 
     /// Forgets keys idle for a day.
@@ -135,6 +158,18 @@ mod tests {
             }
         }
         assert!((30..=40).contains(&tries), "{tries}");
+    }
+
+    #[test]
+    fn forgiving_the_failure_that_locked_lifts_the_lock() {
+        let t0 = Instant::now();
+        let mut l = Lockout::with_waits(2, Duration::from_secs(1), Duration::from_secs(60));
+        assert_eq!(l.failure(t0, "k"), None);
+        assert_eq!(l.failure(t0, "k"), Some(Duration::from_secs(1)));
+        l.forgive("k");
+        assert_eq!(l.check(t0, "k"), Ok(()));
+        l.forgive("k");
+        assert!(l.entries.is_empty());
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Caseworker authentication, IO-free where it can be: password policy and argon2id
-//! ([`password`]), progressive lock-out after failed sign-ins ([`lockout`]), and the
-//! web sessions behind the cookie with their CSRF tokens ([`sessions`]). Time is passed
-//! in; randomness comes from [`new_token`]. What browsers send for all this is parsed
+//! ([`password`]), progressive lock-out after failed sign-ins ([`lockout`]), which
+//! attempts get a password check at all ([`attempts`]), and the web sessions behind the
+//! cookie with their CSRF tokens ([`sessions`]). Time is passed in; randomness comes
+//! from [`new_token`]. What browsers send for all this is parsed
 //! and checked in [`forms`].
 
+pub mod attempts;
 pub mod forms;
 pub mod lockout;
 pub mod password;

@@ -1,4 +1,4 @@
-//! Web sessions behind the `acote_session` cookie. IO-free: tokens are made by the
+//! Web sessions behind the `__Host-acote_session` cookie. IO-free: tokens are made by the
 //! caller ([`super::new_token`]) and time is passed in.
 //!
 //! Only the SHA-256 of a cookie is kept, so a memory dump holds no usable cookie. Each
@@ -110,6 +110,11 @@ impl Sessions {
     /// Ends the session of this cookie value, if any.
     pub fn remove(&mut self, token: &str) {
         self.by_hash.remove(&token_hash(token));
+    }
+
+    /// Ends every session of a login (its password was reset or set anew).
+    pub fn remove_login(&mut self, login: &str) {
+        self.by_hash.retain(|_, s| s.login != login);
     }
 
     /// Drops expired sessions.

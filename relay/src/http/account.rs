@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::AppState;
+use crate::auth::attempts::{Refusal, Ticket};
 use crate::auth::forms::{LoginForm, PasswordForm};
 use crate::auth::{self, password};
 use crate::signaling::hub::Caseworker;
@@ -36,6 +37,9 @@ pub enum AppError {
     Forbidden(&'static str),
     /// 429: locked out for this many seconds.
     Locked(u64),
+    /// 429: another sign-in for this login or address is being checked, or every core
+    /// is hashing; try again in a second.
+    Busy,
     /// 503: the audit log cannot be written.
     AuditDown,
     /// 500: logged here, never detailed to the client.
@@ -51,6 +55,10 @@ impl IntoResponse for AppError {
             AppError::Locked(secs) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 json!({ "error": "locked", "wait_secs": secs }),
+            ),
+            AppError::Busy => (
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({ "error": "busy", "wait_secs": 1 }),
             ),
             AppError::AuditDown => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -74,7 +82,7 @@ impl From<crate::store::StoreError> for AppError {
     }
 }
 
-/// The cookie value of `acote_session`, if sent (see [`auth::forms::session_cookie`]).
+/// The cookie value of `__Host-acote_session`, if sent (see [`auth::forms::session_cookie`]).
 pub fn session_cookie(headers: &HeaderMap) -> Option<String> {
     auth::forms::session_cookie(
         headers
@@ -90,7 +98,9 @@ fn set_cookie(token: &str) -> HeaderValue {
 }
 
 fn clear_cookie() -> HeaderValue {
-    HeaderValue::from_static("acote_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0")
+    HeaderValue::from_static(
+        "__Host-acote_session=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0",
+    )
 }
 
 /// The signed-in caseworker behind a request's cookie, if the session is alive and the
@@ -99,9 +109,18 @@ pub async fn signed_in(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<(Account, auth::sessions::WebSession)>, AppError> {
-    let Some(token) = session_cookie(headers) else {
-        return Ok(None);
-    };
+    match session_cookie(headers) {
+        Some(token) => signed_in_token(state, &token).await,
+        None => Ok(None),
+    }
+}
+
+/// [`signed_in`] for a cookie value.
+async fn signed_in_token(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<(Account, auth::sessions::WebSession)>, AppError> {
+    let token = token.to_string();
     let hash = auth::token_hash(&token);
     if !state.auth_state().sessions.knows(&token) {
         // Not in memory: perhaps signed in before a restart of the relay.
@@ -119,7 +138,50 @@ pub async fn signed_in(
         }
         _ => {
             end_session(state, &token).await?;
+            state.signed_out(&session.login);
             Ok(None)
+        }
+    }
+}
+
+/// How a caseworker's signaling socket checks, again and again, that its caseworker is
+/// still signed in: the cookie it was opened with must still have a live session, of
+/// the same login, on an enabled account with a password.
+pub struct ViewerCheck {
+    /// The shared state.
+    pub state: Arc<AppState>,
+    /// The cookie value presented at the upgrade (compared hashed, never logged).
+    pub token: String,
+    /// Whose it was.
+    pub login: String,
+}
+
+impl ViewerCheck {
+    /// Before a redeem: the session must be alive (this counts as activity) and the
+    /// account usable. A store failure answers no: a redeem is refused rather than
+    /// let through unchecked.
+    pub async fn may_redeem(&self) -> bool {
+        match signed_in_token(&self.state, &self.token).await {
+            Ok(Some((account, _))) => account.login == self.login,
+            Ok(None) => false,
+            Err(_) => false,
+        }
+    }
+
+    /// Now and then, and when a session of this login ended: the session must still
+    /// exist (an open socket is not idleness) and the account be usable. A store
+    /// failure answers yes: a session in progress is not cut for a passing error.
+    pub async fn still_signed_in(&self) -> bool {
+        if !self.state.auth_state().sessions.knows(&self.token) {
+            return false;
+        }
+        match self.state.store.account(&self.login).await {
+            Ok(Some(a)) => !a.disabled && a.password_hash.is_some(),
+            Ok(None) => false,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot check a caseworker's account");
+                true
+            }
         }
     }
 }
@@ -195,6 +257,30 @@ pub async fn me(
     }
 }
 
+/// A sign-in attempt being checked; dropping it lets the next one for that login and
+/// address go, whatever path the handler leaves by.
+struct InFlight<'a> {
+    state: &'a AppState,
+    ticket: Option<Ticket>,
+}
+
+impl InFlight<'_> {
+    /// The password matched.
+    fn succeeded(&self) {
+        if let Some(t) = &self.ticket {
+            self.state.auth_state().attempts.succeeded(t);
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(t) = self.ticket.take() {
+            self.state.auth_state().attempts.finish(t);
+        }
+    }
+}
+
 /// `POST /api/login`: checks the password (with lock-out), rotates the session cookie.
 pub async fn login(
     State(state): State<Arc<AppState>>,
@@ -203,50 +289,76 @@ pub async fn login(
     Json(form): Json<LoginForm>,
 ) -> Result<Response, AppError> {
     let login = form.check().map_err(|e| AppError::BadRequest(e.code()))?;
-    let (account_key, addr_key) = (format!("account:{login}"), format!("addr:{}", peer.ip()));
-    let now = Instant::now();
-    let wait = {
-        let auth = state.auth_state();
-        [
-            auth.by_account.check(now, &account_key),
-            auth.by_addr.check(now, &addr_key),
-        ]
-        .into_iter()
-        .filter_map(Result::err)
-        .max()
+    // A place for the hash first: when every core is hashing, the excess is refused at
+    // once rather than queued (and is not counted as a failure).
+    let Ok(place) = state.hashing.clone().try_acquire_owned() else {
+        return Err(AppError::Busy);
     };
-    if let Some(wait) = wait {
-        let secs = wait.as_secs().max(1);
-        let record = Record::new("login_locked")
-            .actor(&login)
-            .with("addr", peer.ip())
-            .with("wait_s", secs);
-        audit(&state, record).await?;
-        return Err(AppError::Locked(secs));
-    }
+    // Counted as a failure before the hash, and alone for this login and this address
+    // while it is checked: attempts sent together cannot all pass the lock-out.
+    let begun = state.auth_state().attempts.begin(
+        Instant::now(),
+        &login,
+        super::conn_limit::source_key(peer.ip()),
+    );
+    let ticket = match begun {
+        Ok(ticket) => InFlight {
+            state: &state,
+            ticket: Some(ticket),
+        },
+        Err(Refusal::Busy) => return Err(AppError::Busy),
+        Err(Refusal::Locked(wait)) => {
+            let secs = wait.as_secs().max(1);
+            // Unauthenticated: written (and synced) once a minute per login and address
+            // and thirty a minute in all; the rest are counted into the next record.
+            let report = state.auth_state().attempts.report_refusal(
+                Instant::now(),
+                &login,
+                super::conn_limit::source_key(peer.ip()),
+            );
+            if let Some(unwritten) = report {
+                let record = Record::new("login_locked")
+                    .actor(&acote_proto::Redacted(&login).to_string())
+                    .with("addr", peer.ip())
+                    .with("wait_s", secs)
+                    .with("unwritten_before", unwritten);
+                audit(&state, record).await?;
+            }
+            return Err(AppError::Locked(secs));
+        }
+    };
     let account = state.store.account(&login).await?;
     let hash = account.as_ref().and_then(|a| a.password_hash.clone());
     let password = form.password;
-    let matches = tokio::task::spawn_blocking(move || password::verify(&password, hash.as_deref()))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let matches = tokio::task::spawn_blocking(move || {
+        let _place = place;
+        password::verify(&password, hash.as_deref())
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let known = account.is_some();
     let Some(account) = account.filter(|_| matches) else {
-        {
-            let mut auth = state.auth_state();
-            auth.by_account.failure(Instant::now(), &account_key);
-            auth.by_addr.failure(Instant::now(), &addr_key);
-        }
+        drop(ticket);
         state.store.count_failed_login(&login).await?;
+        // A login no account has is whatever a stranger typed, perhaps a password in
+        // the wrong field: only its first character and length are kept.
+        let actor = if known {
+            login.clone()
+        } else {
+            acote_proto::Redacted(&login).to_string()
+        };
         audit(
             &state,
             Record::new("login_failed")
-                .actor(&login)
+                .actor(&actor)
                 .with("addr", peer.ip()),
         )
         .await?;
         tracing::info!(login = %acote_proto::Redacted(&login), "sign-in refused");
         return Err(AppError::Unauthorized("bad_credentials"));
     };
+    ticket.succeeded();
+    drop(ticket);
     if account.disabled {
         audit(
             &state,
@@ -266,13 +378,10 @@ pub async fn login(
     .await?;
     state.store.record_login(&login, unix_now()).await?;
     let (token, csrf) = (auth::new_token(), auth::new_token());
-    {
-        let mut auth = state.auth_state();
-        auth.by_account.success(&account_key);
-        auth.by_addr.success(&addr_key);
-        auth.sessions
-            .create(Instant::now(), &login, &token, csrf.clone());
-    }
+    state
+        .auth_state()
+        .sessions
+        .create(Instant::now(), &login, &token, csrf.clone());
     // Rotation: whatever session this browser had is ended, a new cookie is issued.
     if let Some(old) = session_cookie(&headers) {
         end_session(&state, &old).await?;
@@ -319,6 +428,8 @@ pub async fn logout(
     if let Some(token) = session_cookie(&headers) {
         end_session(&state, &token).await?;
     }
+    // Its signaling sockets close too: a signed-out caseworker redeems nothing.
+    state.signed_out(&account.login);
     audit(&state, Record::new("logout").actor(&account.login)).await?;
     Ok((
         StatusCode::NO_CONTENT,
@@ -346,17 +457,27 @@ pub async fn set_password(
     if let Err(e) = password::check_policy(&form.password, &login) {
         return Err(AppError::BadRequest(e.code()));
     }
+    let Ok(place) = state.hashing.clone().try_acquire_owned() else {
+        return Err(AppError::Busy);
+    };
     let password = form.password;
-    let hash = tokio::task::spawn_blocking(move || password::hash(&password))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let hash = tokio::task::spawn_blocking(move || {
+        let _place = place;
+        password::hash(&password)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?
+    .map_err(|e| AppError::Internal(e.to_string()))?;
     match state
         .store
         .set_password_with_token(&token_hash, &hash, unix_now())
         .await
     {
         Ok(login) => {
+            // Whoever held a session of this account before the reset holds none now.
+            state.auth_state().sessions.remove_login(&login);
+            state.store.forget_web_sessions_of(&login).await?;
+            state.signed_out(&login);
             audit(&state, Record::new("password_set").actor(&login)).await?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }

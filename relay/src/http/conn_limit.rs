@@ -1,6 +1,7 @@
 //! Connection limits: how many signaling connections one address may hold, and how many
 //! the relay holds in all. A flood from one address then cannot take the places of
-//! everybody else's agents and caseworkers.
+//! everybody else's agents and caseworkers. An IPv6 "address" here is its /64: one host
+//! is usually given a whole /64 and can pick a new address for every connection.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -30,6 +31,21 @@ pub struct Permit {
     addr: IpAddr,
 }
 
+/// What one source is counted as: an IPv4 address (an IPv4-mapped IPv6 address counts as
+/// its IPv4), or the /64 of an IPv6 address.
+pub fn source_key(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let bits = u128::from(v6) & !(u128::from(u64::MAX));
+                IpAddr::V6(std::net::Ipv6Addr::from(bits))
+            }
+        },
+    }
+}
+
 impl ConnectionLimiter {
     /// At most `per_address` connections from one address and `total` in all.
     pub fn new(per_address: u32, total: u32) -> Arc<Self> {
@@ -42,6 +58,7 @@ impl ConnectionLimiter {
 
     /// Takes a place for a connection from `addr`, if there is one.
     pub fn admit(self: &Arc<Self>, addr: IpAddr) -> Result<Permit, Refusal> {
+        let addr = source_key(addr);
         // Plain counters: a panic elsewhere cannot leave them half-updated.
         let mut live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
         if live.1 >= self.total {
@@ -59,8 +76,9 @@ impl ConnectionLimiter {
         })
     }
 
-    /// Connections held now by `addr`.
+    /// Connections held now by `addr` (its /64 for IPv6).
     pub fn held_by(&self, addr: IpAddr) -> u32 {
+        let addr = source_key(addr);
         let live = self.live.lock().unwrap_or_else(PoisonError::into_inner);
         live.0.get(&addr).copied().unwrap_or(0)
     }
@@ -116,5 +134,26 @@ mod tests {
         drop(held);
         assert_eq!(limiter.held_by(ip(1)), 0);
         assert!(limiter.admit(ip(9)).is_ok());
+    }
+
+    /// Issue 16 (5): one IPv6 host holds a whole /64 and can take a new address for every
+    /// connection; the share is per /64, and an IPv4-mapped address counts as its IPv4.
+    #[test]
+    fn issue16_addresses_of_one_ipv6_64_share_one_place() {
+        let v6 = |s: &str| s.parse::<IpAddr>().unwrap();
+        let limiter = ConnectionLimiter::new(2, 10);
+        let _a = limiter.admit(v6("2001:db8:1:2::1")).unwrap();
+        let _b = limiter.admit(v6("2001:db8:1:2::2")).unwrap();
+        assert_eq!(
+            limiter.admit(v6("2001:db8:1:2:ffff::3")).unwrap_err(),
+            Refusal::PerAddress
+        );
+        assert!(limiter.admit(v6("2001:db8:1:3::1")).is_ok(), "another /64");
+        let _c = limiter.admit(ip(7)).unwrap();
+        let _d = limiter.admit(ip(7)).unwrap();
+        assert_eq!(
+            limiter.admit(v6("::ffff:192.0.2.7")).unwrap_err(),
+            Refusal::PerAddress
+        );
     }
 }

@@ -26,7 +26,7 @@ use axum::routing::{get, post};
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
-use crate::auth::lockout::{FREE_PER_ACCOUNT, FREE_PER_ADDRESS, Lockout};
+use crate::auth::attempts::Attempts;
 use crate::auth::sessions::Sessions;
 use crate::signaling::driver::HubHandle;
 use crate::signaling::ws::{self, TurnOffer};
@@ -37,23 +37,12 @@ const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// Sign-in state kept in memory: sessions and lock-outs. Behind a plain mutex, never
 /// held across an `.await`.
+#[derive(Default)]
 pub struct AuthState {
     /// Live web sessions.
     pub sessions: Sessions,
-    /// Failed sign-ins per account.
-    pub by_account: Lockout,
-    /// Failed sign-ins per source address.
-    pub by_addr: Lockout,
-}
-
-impl Default for AuthState {
-    fn default() -> Self {
-        Self {
-            sessions: Sessions::default(),
-            by_account: Lockout::new(FREE_PER_ACCOUNT),
-            by_addr: Lockout::new(FREE_PER_ADDRESS),
-        }
-    }
+    /// Failed sign-ins and the attempts being checked.
+    pub attempts: Attempts,
 }
 
 /// What every request handler can reach.
@@ -82,9 +71,27 @@ pub struct AppState {
     pub connections: Arc<conn_limit::ConnectionLimiter>,
     /// Signaling messages one socket may send per second (twice that in a burst).
     pub messages_per_second: u32,
+    /// Places for argon2 work, one per core: a flood of sign-ins cannot queue up
+    /// unbounded hashing behind the blocking pool.
+    pub hashing: Arc<tokio::sync::Semaphore>,
+    /// Logins whose web sessions just ended (sign-out, disabled, new password): their
+    /// signaling sockets check themselves and close.
+    pub signouts: tokio::sync::broadcast::Sender<String>,
+}
+
+/// Argon2 places for a relay on this machine: one per core.
+pub fn hashing_places() -> Arc<tokio::sync::Semaphore> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    Arc::new(tokio::sync::Semaphore::new(cores))
 }
 
 impl AppState {
+    /// Tells the open signaling sockets of `login` to check that they are still signed
+    /// in (nobody listening is fine).
+    pub fn signed_out(&self, login: &str) {
+        let _ = self.signouts.send(login.to_string());
+    }
+
     /// The sign-in state. A panic elsewhere while holding it leaves plain data, still
     /// usable, so a poisoned lock is taken over rather than failing every request.
     pub fn auth_state(&self) -> std::sync::MutexGuard<'_, AuthState> {
@@ -132,7 +139,7 @@ async fn security_headers(mut response: Response) -> Response {
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'self'; connect-src 'self' wss:; img-src 'self' data:; style-src 'self'; \
+            "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; \
              script-src 'self'; media-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; \
              form-action 'self'",
         ),
@@ -146,6 +153,12 @@ async fn security_headers(mut response: Response) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // The relay only ever speaks HTTPS: a browser that saw it once never tries plain
+    // HTTP again, so a network in between cannot strip TLS from the sign-in page.
+    h.insert(
+        header::STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000"),
+    );
     response
 }
 
@@ -174,6 +187,15 @@ async fn signal(
         Ok(found) => found.map(|(a, _)| account::caseworker(&a)),
         Err(e) => return e.into_response(),
     };
+    // The identity is read here once; the socket checks it again at every redeem, when
+    // a session of its login ends, and at every ping.
+    let viewer_check = caseworker.as_ref().and_then(|cw| {
+        Some(account::ViewerCheck {
+            state: state.clone(),
+            token: account::session_cookie(&headers)?,
+            login: cw.login.clone(),
+        })
+    });
     let permit = match state.connections.admit(peer.ip()) {
         Ok(p) => p,
         Err(refusal) => {
@@ -198,6 +220,8 @@ async fn signal(
         turn,
         shutdown: state.shutdown.clone(),
         caseworker,
+        viewer_check,
+        signouts: state.signouts.subscribe(),
         messages_per_second: state.messages_per_second,
         _permit: permit,
     };

@@ -343,6 +343,29 @@ async fn restore(hub: &mut Hub, store: &Store) {
     }
     hub.restore(restored);
     write_audit(store, &ended).await;
+    restore_wrong_codes(hub, store, now_unix).await;
+}
+
+/// Reads back the wrong codes of the last day from the audit log, so a restart does not
+/// hand a stolen account fresh tries.
+async fn restore_wrong_codes(hub: &mut Hub, store: &Store, now_unix: i64) {
+    let day = i64::try_from(super::limits::ACCOUNT_DAY.as_secs()).unwrap_or(i64::MAX);
+    let entries = match store.entries_between(now_unix - day, now_unix + 1).await {
+        Ok(entries) => entries,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read back the wrong codes of the last day");
+            return;
+        }
+    };
+    let now = Instant::now();
+    let wrong = entries
+        .into_iter()
+        .filter(|e| e.record.event == "code_wrong" && !e.record.actor.is_empty())
+        .filter_map(|e| {
+            let ago = Duration::from_secs(u64::try_from(now_unix - e.at).unwrap_or(0));
+            Some((now.checked_sub(ago)?, e.record.actor))
+        });
+    hub.restore_wrong_codes(wrong);
 }
 
 /// Writes the records in order. Returns false when a record that starts something could

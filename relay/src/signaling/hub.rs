@@ -105,6 +105,14 @@ struct Agent {
     resume: Option<TokenPair>,
 }
 
+impl Agent {
+    /// Whether the resident's yes to viewing is on record: that yes is what mints the
+    /// resumption tokens (`make_resumable`), and they go with the session.
+    fn view_allowed(&self) -> bool {
+        self.resume.is_some()
+    }
+}
+
 #[derive(Debug)]
 struct Viewer {
     caseworker: Caseworker,
@@ -206,6 +214,14 @@ impl Hub {
             },
         );
         out
+    }
+
+    /// Wrong codes of the last day as the audit log has them (when, which account),
+    /// oldest first: the per-account limits go on counting across a restart.
+    pub fn restore_wrong_codes(&mut self, wrong: impl IntoIterator<Item = (Instant, String)>) {
+        for (at, login) in wrong {
+            self.limits.restore_account(at, &login);
+        }
     }
 
     /// The agent said which language its resident speaks (a checked BCP 47 tag).
@@ -334,24 +350,31 @@ impl Hub {
         found
     }
 
+    /// Media signaling (offer, answer, candidates) crosses only once the resident's yes
+    /// is on record: a modified agent or viewer cannot start media before it.
     fn forward_from_agent(&mut self, from: ConnId, msg: SignalMessage) -> Vec<Output> {
-        match self.agents.get_mut(&from) {
-            Some(Agent {
-                state:
-                    AgentState::Paired {
-                        viewer, answered, ..
-                    },
-                ..
-            }) => {
-                *answered = true;
-                vec![Output::Send(*viewer, msg)]
-            }
-            _ => self.unexpected(from, msg.kind()),
+        let viewer = self
+            .agents
+            .get_mut(&from)
+            .filter(|a| a.view_allowed())
+            .and_then(|a| match &mut a.state {
+                AgentState::Paired {
+                    viewer, answered, ..
+                } => {
+                    *answered = true;
+                    Some(*viewer)
+                }
+                AgentState::Waiting(_) => None,
+            });
+        match viewer {
+            Some(viewer) => vec![Output::Send(viewer, msg)],
+            None => self.unexpected(from, msg.kind()),
         }
     }
 
     fn forward_from_viewer(&mut self, from: ConnId, msg: SignalMessage) -> Vec<Output> {
-        match self.viewers.get(&from).and_then(|v| v.agent) {
+        let agent = self.viewers.get(&from).and_then(|v| v.agent);
+        match agent.filter(|a| self.agents.get(a).is_some_and(Agent::view_allowed)) {
             Some(agent) => vec![Output::Send(agent, msg)],
             None => self.unexpected(from, msg.kind()),
         }

@@ -12,7 +12,6 @@ const V2: ConnId = 21;
 /// A session the resident agreed to, with each side's token.
 fn sharing(now: Instant) -> (Hub, String, String) {
     let mut hub = paired(now);
-    hub.message(now, A, SignalMessage::Offer { sdp: "v=0".into() });
     let out = hub.message(
         now,
         A,
@@ -26,6 +25,8 @@ fn sharing(now: Instant) -> (Hub, String, String) {
     );
     let (a, v) = (token_of(&out, A).unwrap(), token_of(&out, V).unwrap());
     assert_ne!(a, v);
+    // Media signaling crosses only after the yes.
+    hub.message(now, A, SignalMessage::Offer { sdp: "v=0".into() });
     (hub, a, v)
 }
 

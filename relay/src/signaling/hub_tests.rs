@@ -97,6 +97,17 @@ pub(super) fn paired(now: Instant) -> Hub {
     hub
 }
 
+/// The agent reports the resident's yes to viewing.
+fn view_allowed(hub: &mut Hub, now: Instant) {
+    hub.message(
+        now,
+        A,
+        SignalMessage::Consent {
+            event: ConsentEvent::ViewAllowed,
+        },
+    );
+}
+
 #[test]
 fn the_caseworker_is_told_the_residents_language() {
     let now = Instant::now();
@@ -297,6 +308,7 @@ fn garbage_code_text_is_just_an_invalid_code() {
 fn offer_answer_and_candidates_are_forwarded_only_within_the_session() {
     let now = Instant::now();
     let mut hub = paired(now);
+    view_allowed(&mut hub, now);
     let offer = SignalMessage::Offer { sdp: "v=0".into() };
     assert_eq!(
         hub.message(now, A, offer.clone()),
@@ -457,6 +469,7 @@ fn silent_agent_is_given_up_on_after_the_backstop() {
 fn an_answered_session_is_not_timed_out() {
     let t0 = Instant::now();
     let mut hub = paired(t0);
+    view_allowed(&mut hub, t0);
     hub.message(t0, A, SignalMessage::Offer { sdp: "v=0".into() });
     assert!(hub.tick(t0 + ANSWER_BACKSTOP * 10).is_empty());
     assert_eq!(hub.sessions(), 1);
@@ -602,4 +615,70 @@ fn a_full_relay_refuses_redeems_without_consuming_the_code() {
     );
     let out = hub.message(now, V2, redeem("222222"));
     assert_eq!(sent_to(&out, V2), vec![SignalMessage::Paired { by: None }]);
+}
+
+/// Issue 16 (8): the relay holds media signaling back until the resident's yes is on
+/// record, whatever the agent or the viewer sends before it.
+#[test]
+fn issue16_no_offer_answer_or_candidate_crosses_before_the_residents_yes() {
+    let now = Instant::now();
+    let mut hub = paired(now);
+    let offer = SignalMessage::Offer { sdp: "v=0".into() };
+    let answer = SignalMessage::Answer { sdp: "v=0".into() };
+    let cand = SignalMessage::Candidate {
+        candidate: "candidate:1".into(),
+        sdp_mid: Some("0".into()),
+        sdp_mline_index: Some(0),
+        username_fragment: None,
+    };
+    let asked = SignalMessage::Consent {
+        event: ConsentEvent::ViewAsked,
+    };
+    for step in [None, Some(asked)] {
+        if let Some(step) = step {
+            hub.message(now, A, step);
+        }
+        for (from, to, msg) in [
+            (A, V, offer.clone()),
+            (V, A, answer.clone()),
+            (A, V, cand.clone()),
+            (V, A, cand.clone()),
+        ] {
+            let out = hub.message(now, from, msg.clone());
+            assert!(
+                sent_to(&out, to).is_empty(),
+                "{} crossed before the yes",
+                msg.kind()
+            );
+            assert_eq!(error_code(&out, from), Some(ErrorCode::Unexpected));
+        }
+    }
+    hub.message(
+        now,
+        A,
+        SignalMessage::Consent {
+            event: ConsentEvent::ViewAllowed,
+        },
+    );
+    assert_eq!(
+        hub.message(now, A, offer.clone()),
+        vec![Output::Send(V, offer)]
+    );
+    assert_eq!(
+        hub.message(now, V, answer.clone()),
+        vec![Output::Send(A, answer)]
+    );
+}
+
+/// Issue 16 (2): the wrong codes an account typed before a restart still count after it.
+#[test]
+fn issue16_wrong_codes_read_back_after_a_restart_still_limit_the_account() {
+    let now = Instant::now();
+    let mut hub = hub_with_codes(&["111111"]);
+    hub.agent_joined(now, A);
+    let earlier = now.checked_sub(Duration::from_secs(60)).unwrap_or(now);
+    hub.restore_wrong_codes((0..MAX_WRONG_PER_ACCOUNT_BURST).map(|_| (earlier, "eve".to_string())));
+    hub.viewer_joined(V, cw_named("eve"), addr(9));
+    let out = hub.message(now, V, redeem("111111"));
+    assert_eq!(error_code(&out, V), Some(ErrorCode::RateLimited));
 }

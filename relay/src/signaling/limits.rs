@@ -92,6 +92,15 @@ impl WrongCodeLimits {
             .push_back(now);
     }
 
+    /// Counts against an account a wrong code typed at `at`, before a restart (read back
+    /// from the audit log), so a restart gives a stolen account no fresh tries.
+    pub fn restore_account(&mut self, at: Instant, account: &str) {
+        self.by_account
+            .entry(account.to_string())
+            .or_default()
+            .push_back(at);
+    }
+
     /// Forgets failures older than the longest window.
     pub fn prune(&mut self, now: Instant) {
         self.by_addr.retain(|_, t| {

@@ -42,6 +42,10 @@ pub struct Connection {
     /// The caseworker whose valid session cookie came with the upgrade, if any. Only
     /// they may say hello as a viewer.
     pub caseworker: Option<Caseworker>,
+    /// How that caseworker's sign-in is checked again while the socket is open.
+    pub viewer_check: Option<crate::http::account::ViewerCheck>,
+    /// Logins whose web sessions ended: a viewer of one of them checks itself.
+    pub signouts: tokio::sync::broadcast::Receiver<String>,
     /// The socket's message budget per second.
     pub messages_per_second: u32,
     /// Its place among the relay's connections, freed when the connection ends.
@@ -78,18 +82,13 @@ where
             addr: c.peer.ip(),
         },
         (Role::Viewer, None) => {
-            tracing::info!(
-                conn = c.conn,
-                "refused a viewer hello without a signed-in caseworker"
-            );
-            let refusal = SignalMessage::error(
-                ErrorCode::SignInRequired,
-                "sign in as a caseworker of this relay to redeem codes",
-            );
-            let _ = send(&mut sink, &refusal).await;
-            return;
+            return refuse_viewer(&mut sink, c.conn).await;
         }
     };
+    if role == Role::Agent {
+        // Only a viewer has a sign-in to check again.
+        c.viewer_check = None;
+    }
     let reply = SignalMessage::Hello {
         v: acote_proto::PROTOCOL_VERSION,
         role: None,
@@ -130,6 +129,13 @@ where
                 }
                 match frame {
                     Message::Text(text) => match SignalMessage::parse(text.as_str()) {
+                        Ok(msg @ SignalMessage::Redeem { .. }) => {
+                            if let Some(check) = &c.viewer_check && !check.may_redeem().await {
+                                let _ = refuse_viewer(&mut sink, c.conn).await;
+                                break;
+                            }
+                            c.hub.message(c.conn, msg).await
+                        }
                         Ok(msg) => c.hub.message(c.conn, msg).await,
                         Err(e) => {
                             tracing::info!(conn = c.conn, error = %e, "refused a signaling frame");
@@ -159,9 +165,26 @@ where
                 }
                 if send(&mut sink, &msg).await.is_err() { break; }
             }
+            login = c.signouts.recv(), if c.viewer_check.is_some() => {
+                let concerned = match &login {
+                    Ok(login) => c.viewer_check.as_ref().is_some_and(|v| &v.login == login),
+                    // Missed some: check anyway.
+                    Err(_) => true,
+                };
+                if concerned && !still_signed_in(c.viewer_check.as_ref()).await {
+                    let _ = refuse_viewer(&mut sink, c.conn).await;
+                    break;
+                }
+            }
             _ = ping.tick() => {
                 if last_heard.elapsed() > SILENCE_LIMIT {
                     tracing::info!(conn = c.conn, "signaling peer silent for 60 s; closing");
+                    break;
+                }
+                // A caseworker disabled or reset by the admin command (another process)
+                // is noticed here.
+                if !still_signed_in(c.viewer_check.as_ref()).await {
+                    let _ = refuse_viewer(&mut sink, c.conn).await;
                     break;
                 }
                 if sink.send(Message::Ping(Default::default())).await.is_err() { break; }
@@ -176,6 +199,24 @@ where
     }
     c.hub.left(c.conn).await;
     tracing::info!(conn = c.conn, "signaling connection closed");
+}
+
+/// Whether a viewer's caseworker is still signed in (an agent always is).
+async fn still_signed_in(check: Option<&crate::http::account::ViewerCheck>) -> bool {
+    match check {
+        Some(check) => check.still_signed_in().await,
+        None => true,
+    }
+}
+
+/// Tells a viewer it must sign in; the caller then ends the connection.
+async fn refuse_viewer<S: Sink<Message> + Unpin>(sink: &mut S, conn: ConnId) {
+    tracing::info!(conn, "refused a viewer without a signed-in caseworker");
+    let refusal = SignalMessage::error(
+        ErrorCode::SignInRequired,
+        "sign in as a caseworker of this relay to redeem codes",
+    );
+    let _ = send(sink, &refusal).await;
 }
 
 /// What a connection hands its side of a new session: TURN URLs for the host it used,

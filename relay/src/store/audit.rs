@@ -1,14 +1,19 @@
-//! The audit log: append-only, metadata only, hash-chained.
+//! The audit log: append-only, metadata only, hash-chained under a key.
 //!
-//! Each row stores `hash = SHA-256(canonical(seq, at, event, actor, session, detail,
-//! prev_hash))` where `prev_hash` is the previous row's hash (64 zeros for the first), so
-//! deleting or editing a row breaks the chain at that row and `verify` names it.
+//! Each row stores `hash = HMAC-SHA256(key, canonical(seq, at, event, actor, session,
+//! detail, prev_hash))` where `prev_hash` is the previous row's hash (64 zeros for the
+//! first), so deleting or editing a row breaks the chain at that row and `verify` names
+//! it. The key is kept outside the database (`audit.key`, 0600): someone who can write
+//! `acote.db` but not read the key cannot recompute the hashes after an edit. Deleting
+//! the newest rows leaves a valid chain; an *anchor* (the head's hash, printed by each
+//! `audit export` and logged by the relay every hour) that `verify --anchor` no longer
+//! finds reveals it.
 //! Retention deletes the oldest rows and appends a `retention` record naming the last
 //! deleted row and its hash, which becomes the anchor of what remains.
 
 use std::fmt;
 
-use sha2::{Digest, Sha256};
+use ring::hmac;
 use sqlx::Row;
 
 use super::{Store, StoreError};
@@ -89,10 +94,10 @@ pub struct Entry {
     pub hash: String,
 }
 
-/// The chain hash of a row: SHA-256 over length-prefixed fields, so no two different
-/// rows encode the same way.
-pub fn chain_hash(seq: i64, at: i64, record: &Record, prev_hash: &str) -> String {
-    let mut h = Sha256::new();
+/// The chain hash of a row: HMAC-SHA256 under the audit key over length-prefixed
+/// fields, so no two different rows encode the same way.
+pub fn chain_hash(key: &hmac::Key, seq: i64, at: i64, record: &Record, prev_hash: &str) -> String {
+    let mut h = hmac::Context::with_key(key);
     for field in [
         &seq.to_string(),
         &at.to_string(),
@@ -106,7 +111,7 @@ pub fn chain_hash(seq: i64, at: i64, record: &Record, prev_hash: &str) -> String
         h.update(field.as_bytes());
         h.update(b"\n");
     }
-    hex::encode(h.finalize())
+    hex::encode(h.sign().as_ref())
 }
 
 /// A break in the chain, as `audit verify` reports it.
@@ -134,6 +139,9 @@ pub enum Problem {
         /// The oldest remaining row.
         first: i64,
     },
+    /// The anchor given to `verify` is in no remaining row nor retention record: rows
+    /// from it on were deleted (or the chain was rebuilt).
+    AnchorMissing,
 }
 
 impl fmt::Display for Problem {
@@ -151,6 +159,10 @@ impl fmt::Display for Problem {
                 f,
                 "records before {first} are missing and no retention record says why"
             ),
+            Problem::AnchorMissing => write!(
+                f,
+                "the anchor is not in the log: its record and those after it were removed"
+            ),
         }
     }
 }
@@ -164,8 +176,10 @@ pub struct Verification {
     pub problems: Vec<Problem>,
 }
 
-/// Checks a chain held in memory (IO-free, so tests can tamper freely).
-pub fn verify_entries(entries: &[Entry]) -> Verification {
+/// Checks a chain held in memory (IO-free, so tests can tamper freely); with an anchor
+/// (a hash the chain once had at its head), also that the anchored row is still there,
+/// or was deleted by retention, which records its hash.
+pub fn verify_entries(key: &hmac::Key, entries: &[Entry], anchor: Option<&str>) -> Verification {
     let mut problems = Vec::new();
     if let Some(first) = entries.first()
         && !start_is_anchored(first, entries)
@@ -174,7 +188,7 @@ pub fn verify_entries(entries: &[Entry]) -> Verification {
     }
     let mut prev: Option<&Entry> = None;
     for e in entries {
-        if chain_hash(e.seq, e.at, &e.record, &e.prev_hash) != e.hash {
+        if chain_hash(key, e.seq, e.at, &e.record, &e.prev_hash) != e.hash {
             problems.push(Problem::Altered { seq: e.seq });
         }
         if let Some(p) = prev {
@@ -188,6 +202,17 @@ pub fn verify_entries(entries: &[Entry]) -> Verification {
             }
         }
         prev = Some(e);
+    }
+    if let Some(anchor) = anchor.map(str::trim).map(str::to_ascii_lowercase) {
+        let retained = format!("last_hash={anchor}");
+        let found = entries.iter().any(|e| {
+            e.hash == anchor
+                || (e.record.event == "retention"
+                    && e.record.detail.split("; ").any(|kv| kv == retained))
+        });
+        if !found {
+            problems.push(Problem::AnchorMissing);
+        }
     }
     Verification {
         records: entries.len(),
@@ -249,7 +274,7 @@ impl Store {
 
     async fn try_append(&self, at: i64, record: &Record) -> Result<i64, StoreError> {
         let mut tx = self.pool().begin().await?;
-        let seq = append_in(&mut tx, at, record).await?;
+        let seq = append_in(&mut tx, &self.audit_key, at, record).await?;
         tx.commit().await?;
         Ok(seq)
     }
@@ -274,7 +299,26 @@ impl Store {
 
     /// Checks the whole chain.
     pub async fn verify(&self) -> Result<Verification, StoreError> {
-        Ok(verify_entries(&self.entries().await?))
+        self.verify_anchored(None).await
+    }
+
+    /// Checks the whole chain and, if given, that the anchor is still in it.
+    pub async fn verify_anchored(&self, anchor: Option<&str>) -> Result<Verification, StoreError> {
+        Ok(verify_entries(
+            &self.audit_key,
+            &self.entries().await?,
+            anchor,
+        ))
+    }
+
+    /// The newest record's position and hash: the anchor to keep for a later `verify`.
+    pub async fn head(&self) -> Result<Option<(i64, String)>, StoreError> {
+        let row = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row
+            .map(|r| Ok::<_, sqlx::Error>((r.try_get("seq")?, r.try_get("hash")?)))
+            .transpose()?)
     }
 
     /// Deletes records older than `retention_days` and appends a `retention` record that
@@ -304,7 +348,7 @@ impl Store {
             .with("last_hash", &last_hash)
             .with("deleted", deleted)
             .with("retention_days", retention_days);
-        append_in(&mut tx, now, &record).await?;
+        append_in(&mut tx, &self.audit_key, now, &record).await?;
         tx.commit().await?;
         Ok(deleted)
     }
@@ -312,6 +356,7 @@ impl Store {
 
 async fn append_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    key: &hmac::Key,
     at: i64,
     record: &Record,
 ) -> Result<i64, StoreError> {
@@ -325,7 +370,7 @@ async fn append_in(
         ),
         None => (1, GENESIS.to_string()),
     };
-    let hash = chain_hash(seq, at, record, &prev);
+    let hash = chain_hash(key, seq, at, record, &prev);
     sqlx::query(
         "INSERT INTO audit (seq, at, event, actor, session, detail, prev_hash, hash) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -161,6 +161,15 @@ impl Store {
         Ok(())
     }
 
+    /// Ends every saved web session of a login (password reset or set, account disabled).
+    pub async fn forget_web_sessions_of(&self, login: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM web_sessions WHERE login = ?")
+            .bind(login)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Ends a saved web session (sign-out, rotation, disabled account).
     pub async fn forget_web_session(&self, token_hash: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM web_sessions WHERE token_hash = ?")

@@ -22,6 +22,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 /// The database file's name inside the data dir.
 pub const DB_FILE: &str = "acote.db";
+/// The audit chain's key file inside the data dir (0600, never in the database).
+pub const AUDIT_KEY_FILE: &str = "audit.key";
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +48,17 @@ pub enum StoreError {
     /// A caseworker already has this login.
     #[error("a caseworker already has the login {0:?}")]
     LoginTaken(String),
+    /// A file of the data dir cannot be created, read or protected.
+    #[error("cannot use {path}: {source}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The audit key file does not hold a key.
+    #[error("{0} does not hold an audit key (64 hex digits); restore it from a backup")]
+    BadAuditKey(PathBuf),
     /// The set-password link is unknown, used or expired.
     #[error("this set-password link is not valid (unknown, already used or expired)")]
     BadSetupToken,
@@ -57,12 +70,16 @@ pub struct Store {
     pool: SqlitePool,
     /// Serialises audit appends in this process so each reads the true chain head.
     append_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The key of the audit chain's HMAC.
+    audit_key: Arc<ring::hmac::Key>,
 }
 
 impl Store {
     /// Opens (creating if needed) the database in `data_dir` and applies migrations.
     pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
         let path = data_dir.join(DB_FILE);
+        let audit_key = audit_key(&data_dir.join(AUDIT_KEY_FILE))?;
+        private_files(&path)?;
         let options = SqliteConnectOptions::from_str("sqlite:")
             .map_err(|source| StoreError::Open {
                 path: path.clone(),
@@ -85,9 +102,13 @@ impl Store {
                 source,
             })?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        // SQLite gives its -wal and -shm files the database's mode; older databases made
+        // before this rule are tightened here too.
+        private_files(&path)?;
         Ok(Self {
             pool,
             append_lock: Arc::default(),
+            audit_key: Arc::new(audit_key),
         })
     }
 
@@ -99,4 +120,72 @@ impl Store {
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+}
+
+/// Creates the database file 0600 if it is not there yet, and takes away the access of
+/// others to it and to its -wal and -shm files: they hold accounts and session hashes.
+fn private_files(db: &Path) -> Result<(), StoreError> {
+    let err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StoreError::File { path, source }
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(db)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(err(db)(e)),
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", db.display()));
+            match std::fs::metadata(&file) {
+                Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                        .map_err(err(&file))?;
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(err(&file)(e)),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (db, err);
+    Ok(())
+}
+
+/// Reads the audit key, or makes one (256 random bits, hex, 0600) on first open. A key
+/// file that exists but holds no key is an error, never replaced: the chain would no
+/// longer verify.
+fn audit_key(path: &Path) -> Result<ring::hmac::Key, StoreError> {
+    let err = |source| StoreError::File {
+        path: path.to_path_buf(),
+        source,
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let text = hex::encode(rand::random::<[u8; 32]>());
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(path).map_err(err)?;
+            std::io::Write::write_all(&mut file, text.as_bytes()).map_err(err)?;
+            file.sync_all().map_err(err)?;
+            text
+        }
+        Err(e) => return Err(err(e)),
+    };
+    let bytes = hex::decode(text.trim())
+        .ok()
+        .filter(|b| b.len() == 32)
+        .ok_or_else(|| StoreError::BadAuditKey(path.to_path_buf()))?;
+    Ok(ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &bytes))
 }

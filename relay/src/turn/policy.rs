@@ -146,6 +146,15 @@ fn classify_v6(ip: Ipv6Addr) -> Result<(), Refusal> {
         // NAT64 well-known prefix.
         return classify_v4(embedded(seg[6], seg[7]));
     }
+    if seg[..3] == [0x64, 0xff9b, 1] {
+        // Local-use NAT64 (RFC 8215): the site's own translator, with the IPv4 address
+        // at a place its prefix length decides; it leads inside, so none is relayed.
+        return Err(Refusal::Private);
+    }
+    if seg[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        // IPv4-translated form ::ffff:0:a.b.c.d (RFC 2765).
+        return classify_v4(embedded(seg[6], seg[7]));
+    }
     if seg[0] == 0x2002 {
         // 6to4.
         return classify_v4(embedded(seg[1], seg[2]));
@@ -341,6 +350,24 @@ mod tests {
         for (addr, why) in cases {
             assert_eq!(classify(ip(addr)), Err(why), "{addr}");
         }
+    }
+
+    /// Issue 16 (10): the local-use NAT64 prefix (RFC 8215) leads into the site's own
+    /// NAT64, whatever it embeds; the IPv4-translated form `::ffff:0:a.b.c.d` (RFC 2765)
+    /// carries an IPv4 address like the mapped one.
+    #[test]
+    fn issue16_local_nat64_and_ipv4_translated_forms_are_unwrapped() {
+        for addr in [
+            "64:ff9b:1::7f00:1",
+            "64:ff9b:1:7f00:1::",
+            "64:ff9b:1:a00:1:0:0:0",
+            "64:ff9b:1::808:808",
+        ] {
+            assert!(classify(ip(addr)).is_err(), "{addr}");
+        }
+        assert_eq!(classify(ip("::ffff:0:127.0.0.1")), Err(Refusal::Loopback));
+        assert_eq!(classify(ip("::ffff:0:10.1.2.3")), Err(Refusal::Private));
+        assert_eq!(classify(ip("::ffff:0:8.8.8.8")), Ok(()));
     }
 
     #[test]

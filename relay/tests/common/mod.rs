@@ -39,7 +39,7 @@ impl HttpResponse {
             .lines()
             .find(|l| {
                 l.to_ascii_lowercase()
-                    .starts_with("set-cookie: acote_session=")
+                    .starts_with("set-cookie: __host-acote_session=")
             })
             .and_then(|l| l.split_once(": "))
             .and_then(|(_, v)| v.split(';').next())
@@ -184,7 +184,7 @@ pub struct TestRelay {
     pub tls: Arc<rustls::ClientConfig>,
     pub hub: HubHandle,
     pub store: acote_relay::store::Store,
-    /// The default caseworker's session cookie (`acote_session=…`).
+    /// The default caseworker's session cookie (`__Host-acote_session=…`).
     pub cookie: String,
     pub data_dir: PathBuf,
     /// The STUN/TURN service, when the configuration enables it.
