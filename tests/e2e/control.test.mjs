@@ -229,6 +229,11 @@ test('the caseworker can point at a spot without any control', { timeout: 120_00
     await viewer.waitForColourAt(400 - 28, 300, [255, 107, 0], { tolerance: 40, timeoutMs: 10_000 });
     assert.deepEqual(await pointerLocation(xvfb), before, 'pointing moves nothing');
     assert.equal(await viewer.controlMode(), 'watching');
+
+    // issue 16: a "controlling" the page never asked for (a fake agent) is not believed.
+    await viewer.page.evaluate(() => window.acote.channel.dispatchEvent(
+      new MessageEvent('message', { data: JSON.stringify({ type: 'control', state: 'controlling' }) })));
+    assert.equal(await viewer.controlMode(), 'watching', 'an unasked-for grant does not put the viewer in control');
   });
 });
 

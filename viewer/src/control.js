@@ -90,7 +90,13 @@ function setMode(next) {
 // A new data channel (a new session): start from "watching".
 export function attach(dc) {
   channel = createChannel(dc, {
-    onControl: (state) => setMode(MODES[state] ?? 'watching'),
+    onControl: (state) => {
+      const next = MODES[state] ?? 'watching';
+      // Control is only entered after this page asked for it: an agent (or anything posing
+      // as one) saying "controlling" unprompted is not believed (issue 16).
+      if (next === 'controlling' && mode !== 'asking' && mode !== 'controlling') return;
+      setMode(next);
+    },
     onRefused: (reason, count) => {
       notice = { key: reason === 'not_in_control' ? 'notInControl' : 'inputRefused', params: { count } };
       render();
