@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
-  Harness, startXvfb, startRelay, startAgent, openViewer, addCaseworker, pointerLocation,
+  Harness, startXvfb, startRelay, startAgent, openSignedInViewer, addCaseworker, pointerLocation,
   grantControl, fillScreen, log, sleep, QUESTION_LINE,
 } from './harness.mjs';
 
@@ -127,11 +127,7 @@ test('the whole resident screen fits any laptop window; actual size and full scr
     await addCaseworker(h, relay, CASEWORKER);
     const agent = await startAgent(h, relay, xvfb);
     const code = await agent.nextCode(30_000);
-    const viewer = await openViewer(h, relay.url, { viewport: VIEWPORTS[0] });
-    await viewer.waitForState('sign-in');
-    await viewer.switchToEnglish();
-    await viewer.signIn(CASEWORKER.login, CASEWORKER.password);
-    await viewer.waitForState('enter-code');
+    const viewer = await openSignedInViewer(h, relay, CASEWORKER, { viewport: VIEWPORTS[0] });
     await viewer.connect(code.digits);
     await agent.nextLine(QUESTION_LINE, 30_000);
     agent.write('y\n');
