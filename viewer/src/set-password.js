@@ -4,6 +4,9 @@ import { applyStatic, onLangChange, t, toggleLang } from '/src/i18n.js';
 
 const $ = (id) => document.getElementById(id);
 const token = window.location.hash.replace(/^#/, '');
+// Read once, then taken out of the address bar and the history entry: a link left open,
+// bookmarked or seen over a shoulder no longer shows it (issue 16).
+if (window.location.hash) window.history.replaceState(null, '', window.location.pathname + window.location.search);
 let statusKey = null;
 let problem = false;
 
