@@ -36,6 +36,11 @@ pub fn interpret(code: &str, key: &str, down: bool, mods: Modifiers) -> KeyActio
     if !down {
         return KeyAction::Nothing;
     }
+    if is_system_chord(code, mods) {
+        // Counted by key name only: a chord is not typed content.
+        tracing::info!(code, "refused a system chord from the caseworker");
+        return KeyAction::Nothing;
+    }
     if let Some(named) = named(code) {
         // A bare Space is just text; with modifiers it is a chord.
         if code == "Space" && !(mods.ctrl || mods.alt || mods.meta) {
@@ -59,6 +64,22 @@ pub fn interpret(code: &str, key: &str, down: bool, mods: Modifiers) -> KeyActio
         };
     }
     KeyAction::Text(c.to_string())
+}
+
+/// Chords that act on the whole PC rather than the procedure on screen, never pressed
+/// for the caseworker even with control (issue 16): Ctrl+Alt+Delete (the secure attention
+/// sequence), Ctrl+Alt+Backspace (kills the X server where enabled), Ctrl+Alt+F1–F12
+/// (switches the virtual console away from the resident's session), and every chord with
+/// the Super/Windows key (lock, run dialog, settings, desktop switching).
+pub fn is_system_chord(code: &str, mods: Modifiers) -> bool {
+    let ctrl_alt = mods.ctrl && mods.alt;
+    let function_key = code
+        .strip_prefix('F')
+        .and_then(|n| n.parse::<u8>().ok())
+        .is_some_and(|n| (1..=12).contains(&n));
+    mods.meta
+        || code.starts_with("Meta")
+        || (ctrl_alt && (code == "Delete" || code == "Backspace" || function_key))
 }
 
 /// The X keycode (Linux evdev code + 8) of a character key, by its position.
@@ -206,6 +227,63 @@ mod tests {
         assert_eq!(
             interpret("Digit0", "@", true, altgr),
             KeyAction::Text("@".into())
+        );
+    }
+
+    #[test]
+    fn issue16_system_chords_are_refused_even_with_control() {
+        let ctrl_alt = Modifiers {
+            ctrl: true,
+            alt: true,
+            ..Modifiers::default()
+        };
+        let meta = Modifiers {
+            meta: true,
+            ..Modifiers::default()
+        };
+        for (code, key, mods) in [
+            ("Delete", "Delete", ctrl_alt),
+            ("Backspace", "Backspace", ctrl_alt),
+            ("F1", "F1", ctrl_alt),
+            ("F7", "F7", ctrl_alt),
+            ("F12", "F12", ctrl_alt),
+            ("KeyL", "l", meta),
+            ("KeyR", "r", meta),
+            ("Tab", "Tab", meta),
+            ("MetaLeft", "Meta", Modifiers::default()),
+            ("MetaRight", "Meta", Modifiers::default()),
+        ] {
+            assert_eq!(
+                interpret(code, key, true, mods),
+                KeyAction::Nothing,
+                "{code} with {mods:?}"
+            );
+        }
+        // What a procedure needs stays: Delete, Ctrl+Delete, Alt+F4, F5, AltGr characters.
+        let ctrl = ctrl();
+        let alt = Modifiers {
+            alt: true,
+            ..Modifiers::default()
+        };
+        assert_eq!(
+            interpret("Delete", "Delete", true, Modifiers::default()),
+            KeyAction::Chord(Key::Delete, Modifiers::default())
+        );
+        assert_eq!(
+            interpret("Delete", "Delete", true, ctrl),
+            KeyAction::Chord(Key::Delete, ctrl)
+        );
+        assert_eq!(
+            interpret("F4", "F4", true, alt),
+            KeyAction::Chord(Key::F4, alt)
+        );
+        assert_eq!(
+            interpret("F5", "F5", true, Modifiers::default()),
+            KeyAction::Chord(Key::F5, Modifiers::default())
+        );
+        assert_eq!(
+            interpret("KeyE", "€", true, ctrl_alt),
+            KeyAction::Text("€".into())
         );
     }
 
