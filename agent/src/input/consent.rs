@@ -14,6 +14,10 @@ use acote_proto::channel::{AgentMessage, ControlState, InputRefusal};
 /// How long the resident has to answer the control question.
 pub const CONTROL_ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// After the resident says no to control, how long a new request is refused without
+/// asking them again: a "no" is not to be worn down by repeated questions (issue 16).
+pub const CONTROL_ASK_COOLDOWN: Duration = Duration::from_secs(60);
+
 /// Refusal notices to the viewer are grouped: at most one per this interval.
 pub const NOTICE_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -67,6 +71,8 @@ pub struct ConsentGate {
     last_notice: Option<Instant>,
     /// Every input ever refused in this session (for the summary and tests).
     refused_total: u64,
+    /// When the resident last said no to control.
+    said_no_at: Option<Instant>,
 }
 
 impl Default for ConsentGate {
@@ -87,6 +93,7 @@ impl ConsentGate {
             ],
             last_notice: None,
             refused_total: 0,
+            said_no_at: None,
         }
     }
 
@@ -111,7 +118,13 @@ impl ConsentGate {
 
     /// The caseworker asks for control.
     pub fn request(&mut self, now: Instant) -> Vec<GateAction> {
+        let cooling = self
+            .said_no_at
+            .is_some_and(|at| now.saturating_duration_since(at) < CONTROL_ASK_COOLDOWN);
         match self.state {
+            // The resident just said no: the caseworker hears it again, the resident
+            // is not disturbed.
+            State::Viewing if cooling => vec![GateAction::Tell(ControlState::Refused)],
             State::Viewing => {
                 self.state = State::Asking {
                     deadline: now + CONTROL_ANSWER_TIMEOUT,
@@ -143,6 +156,7 @@ impl ConsentGate {
             vec![GateAction::Tell(ControlState::Controlling)]
         } else {
             self.state = State::Viewing;
+            self.said_no_at = Some(now);
             vec![GateAction::Tell(ControlState::Refused)]
         }
     }
@@ -305,12 +319,13 @@ mod tests {
         g.request(t0);
         assert_eq!(tells(&g.answer(t0, false)), vec![ControlState::Refused]);
         assert!(g.admit().is_none());
-        g.request(t0);
+        let t1 = t0 + CONTROL_ASK_COOLDOWN;
+        g.request(t1);
         assert!(
-            g.poll(t0 + CONTROL_ANSWER_TIMEOUT - Duration::from_millis(1))
+            g.poll(t1 + CONTROL_ANSWER_TIMEOUT - Duration::from_millis(1))
                 .is_empty()
         );
-        let out = g.poll(t0 + CONTROL_ANSWER_TIMEOUT);
+        let out = g.poll(t1 + CONTROL_ANSWER_TIMEOUT);
         assert!(matches!(out[0], GateAction::Withdraw));
         assert_eq!(tells(&out), vec![ControlState::NoAnswer]);
         assert!(g.admit().is_none());
@@ -327,6 +342,32 @@ mod tests {
         assert!(g.admit().is_none());
         assert!(g.answer(t0 + CONTROL_ANSWER_TIMEOUT * 2, true).is_empty());
         assert!(g.admit().is_none());
+    }
+
+    #[test]
+    fn issue16_a_second_ask_within_a_minute_of_a_no_does_not_disturb_the_resident() {
+        let t0 = Instant::now();
+        let mut g = ConsentGate::new();
+        g.request(t0);
+        g.answer(t0 + Duration::from_secs(5), false);
+        let soon = t0 + Duration::from_secs(5) + CONTROL_ASK_COOLDOWN - Duration::from_millis(1);
+        let again = g.request(soon);
+        assert!(
+            !again.iter().any(|a| matches!(a, GateAction::Ask { .. })),
+            "no new question within the cool-down"
+        );
+        assert_eq!(tells(&again), vec![ControlState::Refused]);
+        assert!(!g.is_asking());
+        assert!(g.answer(soon, true).is_empty(), "no yes without a question");
+        assert!(g.admit().is_none());
+        // After it the caseworker may ask again; silence is not a no and starts no cool-down.
+        let later = soon + Duration::from_millis(1);
+        assert!(matches!(g.request(later)[0], GateAction::Ask { .. }));
+        g.poll(later + CONTROL_ANSWER_TIMEOUT);
+        assert!(matches!(
+            g.request(later + CONTROL_ANSWER_TIMEOUT)[0],
+            GateAction::Ask { .. }
+        ));
     }
 
     #[test]
