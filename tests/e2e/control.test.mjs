@@ -59,7 +59,7 @@ async function watching(h, { layout = null, withForm = true, logLevel = 'info' }
 
 /** Control granted, checking that the question names who asks. */
 async function grantControlTo(viewer, agent) {
-  const question = await grantControlTo(viewer, agent);
+  const question = await grantControl(viewer, agent);
   assert.ok(question.input.startsWith('Karim Benali (Accueil de jour) asks to use your mouse and keyboard'),
     'the control question names who asks');
 }
