@@ -414,3 +414,145 @@ async fn a_request_flood_from_one_address_is_cut_and_others_are_still_served() {
     let other = UdpSocket::bind("127.0.0.2:0").await.unwrap();
     assert_eq!(raw::exchange(&other, to, &raw::allocate(None)).await.0, 401);
 }
+
+/// Both sides of a session relayed, each having sent to the other (so each may answer).
+async fn relayed_pair(
+    relay: &TestRelay,
+    a: &IceServer,
+    v: &IceServer,
+) -> (
+    TurnClient,
+    TurnClient,
+    impl Conn + Send + Sync + use<>,
+    impl Conn + Send + Sync + use<>,
+) {
+    let ca = client_for(relay, a).await;
+    let cv = client_for(relay, v).await;
+    let ra = ca.allocate().await.unwrap();
+    let rv = cv.allocate().await.unwrap();
+    let (addr_a, addr_v) = (ra.local_addr().unwrap(), rv.local_addr().unwrap());
+    rv.send_to(b"open", addr_a).await.unwrap();
+    ra.send_to(b"open", addr_v).await.unwrap();
+    // Drain the "open"s until both have been relayed once.
+    let mut seen = (false, false);
+    for _ in 0..20 {
+        if seen == (true, true) {
+            break;
+        }
+        if !seen.0 {
+            rv.send_to(b"open", addr_a).await.unwrap();
+            seen.0 = recv_within(&ra, 300).await.is_some();
+        }
+        if !seen.1 {
+            ra.send_to(b"open", addr_v).await.unwrap();
+            seen.1 = recv_within(&rv, 300).await.is_some();
+        }
+    }
+    assert_eq!(seen, (true, true), "the pair relays both ways");
+    while recv_within(&rv, 100).await.is_some() {}
+    while recv_within(&ra, 100).await.is_some() {}
+    (ca, cv, ra, rv)
+}
+
+#[tokio::test]
+async fn issue16_3_junk_at_1_mb_s_to_a_relayed_port_does_not_starve_the_session_s_video() {
+    // Loopback stands for the internet here, so the junk passes the peer rule and only
+    // the permission stands between it and the session's bandwidth budget.
+    let relay = TestRelay::start_with(
+        "turn-junk",
+        "[dangerous]\nturn_allow_peers = [\"127.0.0.0/8\"]\n",
+    )
+    .await;
+    let (_agent, _viewer, a, v) = session(&relay).await;
+    let (_ca, _cv, ra, rv) = relayed_pair(&relay, &a, &v).await;
+    let addr_v = rv.local_addr().unwrap();
+
+    // An outsider who learnt the viewer's relayed address: 1000 datagrams of 1000 bytes
+    // a second, twice the allocation's budget, from an address of its own (127.0.0.2:
+    // TURN permissions go by IP, and the relay's own is 127.0.0.1).
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let junk = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let s = UdpSocket::bind("127.0.0.2:0").await.unwrap();
+            let mut tick = tokio::time::interval(Duration::from_millis(5));
+            let mut sent = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                tick.tick().await;
+                for _ in 0..5 {
+                    sent += s.send_to(&[0x5a; 1000], addr_v).await.unwrap() as u64;
+                }
+            }
+            sent
+        })
+    };
+    // The agent's video meanwhile: 30 frames a second of 1000 bytes, for 3 seconds.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let frames = 90u32;
+    let sender = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(33));
+        for i in 0..frames {
+            tick.tick().await;
+            let mut frame = vec![0u8; 1000];
+            frame[..4].copy_from_slice(&i.to_be_bytes());
+            ra.send_to(&frame, addr_v).await.unwrap();
+        }
+        ra
+    });
+    let mut got = std::collections::HashSet::new();
+    while let Some((data, _)) = recv_within(&rv, 1500).await {
+        assert_ne!(data[0], 0x5a, "junk reached the viewer");
+        got.insert(u32::from_be_bytes(data[..4].try_into().unwrap()));
+    }
+    let _ra = sender.await.unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let junk_sent = junk.await.unwrap();
+
+    let stats = &relay.turn.as_ref().unwrap().registry().stats;
+    assert!(junk_sent >= 1_000_000, "junk sent: {junk_sent} bytes");
+    assert!(
+        got.len() as u32 >= frames * 95 / 100,
+        "the video kept its rate: {} of {frames} frames arrived",
+        got.len()
+    );
+    assert_eq!(
+        stats.bandwidth_dropped.load(Ordering::Relaxed),
+        0,
+        "the junk spent none of the session's budget"
+    );
+    let unpermitted = stats
+        .snapshot()
+        .into_iter()
+        .find(|(name, _)| *name == "turn_unpermitted_dropped")
+        .map(|(_, n)| n);
+    assert!(
+        unpermitted.is_some_and(|n| n >= 500),
+        "the junk was counted: {unpermitted:?}"
+    );
+}
+
+#[tokio::test]
+async fn issue16_3_a_relay_port_cannot_reach_another_session_s_relay_port() {
+    let relay = TestRelay::start("turn-cross").await;
+    let (_agent, _viewer, a, v) = session(&relay).await;
+    let (_ca, _cv, _ra, rv) = relayed_pair(&relay, &a, &v).await;
+    let addr_v = rv.local_addr().unwrap();
+    // Another session on the same relay: its relay ports share the relay's address,
+    // which the first session's viewer has permitted (its own agent is relayed there).
+    let (_agent2, _viewer2, a2, _v2) = session(&relay).await;
+    let c2 = client_for(&relay, &a2).await;
+    let r2 = c2.allocate().await.unwrap();
+    let stats = &relay.turn.as_ref().unwrap().registry().stats;
+    let refused_before = stats.peers_refused.load(Ordering::Relaxed);
+    for _ in 0..5 {
+        let _ = r2.send_to(b"intruder", addr_v).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    while let Some((data, _)) = recv_within(&rv, 700).await {
+        assert_ne!(
+            data, b"intruder",
+            "another session's media reached the viewer"
+        );
+    }
+    assert!(stats.peers_refused.load(Ordering::Relaxed) > refused_before);
+}

@@ -58,6 +58,9 @@ pub struct TurnStats {
     pub quota_refused: AtomicU64,
     /// Relayed bytes dropped by a bandwidth quota.
     pub bandwidth_dropped: AtomicU64,
+    /// Datagrams to a relay port from an address its client never sent to (no
+    /// permission): dropped before any budget is spent, and not logged one by one.
+    pub unpermitted_dropped: AtomicU64,
     /// Requests with a nonce given to another address (replays), answered 438.
     pub replays: AtomicU64,
 }
@@ -77,6 +80,7 @@ impl TurnStats {
             ("turn_rate_limited", get(&self.rate_limited)),
             ("turn_quota_refused", get(&self.quota_refused)),
             ("turn_bandwidth_dropped_bytes", get(&self.bandwidth_dropped)),
+            ("turn_unpermitted_dropped", get(&self.unpermitted_dropped)),
             ("turn_replays", get(&self.replays)),
         ]
     }

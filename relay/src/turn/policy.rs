@@ -27,6 +27,8 @@ pub enum Refusal {
     Reserved,
     /// The relay's own address on a port that is not one of its relay ports.
     OwnService,
+    /// A relay port held by another session than the one relaying.
+    OtherSession,
 }
 
 impl Refusal {
@@ -40,6 +42,7 @@ impl Refusal {
             Refusal::Unspecified => "unspecified",
             Refusal::Reserved => "reserved",
             Refusal::OwnService => "own_service",
+            Refusal::OtherSession => "other_session",
         }
     }
 }

@@ -14,6 +14,7 @@ use turn::auth::{AuthHandler, generate_auth_key};
 use super::TurnStats;
 use super::creds::{self, CREDENTIAL_TTL, Credentials, Side, TurnSecret};
 use super::policy::{Bucket, PeerPolicy, Quotas, Refusal};
+use crate::http::conn_limit::source_key;
 use crate::signaling::hub::ConnId;
 use crate::store::time::unix_now;
 
@@ -38,8 +39,9 @@ pub struct SessionState {
 struct Inner {
     sessions: HashMap<String, Arc<SessionState>>,
     conns: HashMap<ConnId, (String, Side)>,
-    relay_ports: HashSet<u16>,
-    request_budgets: HashMap<IpAddr, Bucket>,
+    /// Live relay ports, each with the session whose allocation holds it.
+    relay_ports: HashMap<u16, Arc<SessionState>>,
+    request_budgets: Budgets,
     streams: HashMap<IpAddr, u32>,
     /// Which address each nonce was handed to, and when.
     nonces: HashMap<String, (SocketAddr, Instant)>,
@@ -61,6 +63,69 @@ pub struct Registry {
 
 /// Request budgets idle this long are forgotten.
 const BUDGET_IDLE: Duration = Duration::from_secs(60);
+/// Budgets are swept once there are this many, and then only after their number doubled
+/// or a minute passed, so a sweep costs O(1) per request amortised.
+const BUDGET_SWEEP_FROM: usize = 10_000;
+/// At most this many sources have a budget of their own; beyond (a flood from very many
+/// addresses), new sources share one.
+const MAX_BUDGETS: usize = 200_000;
+
+/// The TURN request budgets, one per source (an IPv6 source is its /64).
+#[derive(Debug)]
+struct Budgets {
+    each: HashMap<IpAddr, Bucket>,
+    /// Shared by new sources while `each` is full.
+    overflow: Option<Bucket>,
+    /// The next sweep happens at this many budgets…
+    sweep_at: usize,
+    /// …or after this time, whichever comes first.
+    sweep_after: Option<Instant>,
+    /// Sweeps done (tests).
+    sweeps: u64,
+}
+
+impl Default for Budgets {
+    fn default() -> Self {
+        Self {
+            each: HashMap::new(),
+            overflow: None,
+            sweep_at: BUDGET_SWEEP_FROM,
+            sweep_after: None,
+            sweeps: 0,
+        }
+    }
+}
+
+impl Budgets {
+    fn take(&mut self, src: IpAddr, rate: u64, now: Instant) -> bool {
+        let key = source_key(src);
+        if let Some(b) = self.each.get_mut(&key) {
+            return b.take(1, now);
+        }
+        let due = self.sweep_after.is_some_and(|t| now >= t);
+        if self.each.len() >= self.sweep_at || due {
+            self.each.retain(|_, b| !b.idle_for(BUDGET_IDLE, now));
+            self.sweeps += 1;
+            self.sweep_at = (self.each.len() * 2).clamp(BUDGET_SWEEP_FROM, MAX_BUDGETS);
+            self.sweep_after = (!self.each.is_empty()).then(|| now + BUDGET_IDLE);
+        }
+        if self.each.len() >= MAX_BUDGETS {
+            // All live: new sources wait their turn in one shared budget, a few times one
+            // source's, rather than grow the map without bound.
+            return self
+                .overflow
+                .get_or_insert_with(|| Bucket::new(rate * 4, rate * 8, now))
+                .take(1, now);
+        }
+        if self.sweep_after.is_none() {
+            self.sweep_after = Some(now + BUDGET_IDLE);
+        }
+        self.each
+            .entry(key)
+            .or_insert_with(|| Bucket::new(rate, rate * 2, now))
+            .take(1, now)
+    }
+}
 /// Nonces are remembered this long (the engine's own lifetime for them).
 const NONCE_LIFETIME: Duration = Duration::from_secs(3600);
 /// At most this many nonces are remembered; a flood beyond clears them (clients retry).
@@ -155,20 +220,10 @@ impl Registry {
         Some(generate_auth_key(username, realm, &password))
     }
 
-    /// Takes one request from `src`'s budget.
+    /// Takes one request from `src`'s budget (an IPv6 source counts as its /64).
     pub fn admit_request(&self, src: IpAddr, now: Instant) -> bool {
         let rate = self.quotas.requests_per_sec_per_address;
-        let mut inner = self.lock();
-        if inner.request_budgets.len() > 10_000 {
-            inner
-                .request_budgets
-                .retain(|_, b| !b.idle_for(BUDGET_IDLE, now));
-        }
-        inner
-            .request_budgets
-            .entry(src)
-            .or_insert_with(|| Bucket::new(rate, rate * 2, now))
-            .take(1, now)
+        self.lock().request_budgets.take(src, rate, now)
     }
 
     /// Remembers that `nonce` was handed to `to`.
@@ -220,9 +275,10 @@ impl Registry {
         }
     }
 
-    /// Records a relay port as live (for relayed↔relayed pairs through our own address).
-    pub fn add_relay_port(&self, port: u16) {
-        self.lock().relay_ports.insert(port);
+    /// Records a relay port as live, held by `session` (for relayed↔relayed pairs
+    /// through our own address).
+    pub fn add_relay_port(&self, port: u16, session: &Arc<SessionState>) {
+        self.lock().relay_ports.insert(port, session.clone());
     }
 
     /// Forgets a relay port.
@@ -232,7 +288,7 @@ impl Registry {
 
     /// Whether `port` is one of our live relay ports.
     pub fn is_relay_port(&self, port: u16) -> bool {
-        self.lock().relay_ports.contains(&port)
+        self.lock().relay_ports.contains_key(&port)
     }
 
     /// The peer rule, with our own relay ports.
@@ -241,7 +297,30 @@ impl Registry {
         let ip = peer.ip().to_canonical();
         if self.policy.own.iter().any(|o| o.to_canonical() == ip) {
             let inner = self.lock();
-            return self.policy.check(peer, |p| inner.relay_ports.contains(&p));
+            return self
+                .policy
+                .check(peer, |p| inner.relay_ports.contains_key(&p));
+        }
+        self.policy.check(peer, |_| false)
+    }
+
+    /// The peer rule for media of `session`'s allocations: as [`Self::peer_allowed`],
+    /// except that a relay port of another session is never reachable, even inside a
+    /// range the admin allowed (one session must not feed or drain another's budget).
+    pub fn peer_allowed_for(
+        &self,
+        peer: SocketAddr,
+        session: &Arc<SessionState>,
+    ) -> Result<(), Refusal> {
+        let ip = peer.ip().to_canonical();
+        if self.policy.own.iter().any(|o| o.to_canonical() == ip) {
+            let inner = self.lock();
+            return match inner.relay_ports.get(&peer.port()) {
+                Some(holder) if !Arc::ptr_eq(holder, session) => Err(Refusal::OtherSession),
+                _ => self
+                    .policy
+                    .check(peer, |p| inner.relay_ports.contains_key(&p)),
+            };
         }
         self.policy.check(peer, |_| false)
     }
@@ -367,6 +446,53 @@ mod tests {
         );
         r.forget_nonce("n");
         assert!(!r.nonce_from_elsewhere("n", b));
+    }
+
+    #[test]
+    fn issue16_request_budget_sweeps_are_amortised_and_bounded() {
+        let r = registry();
+        let t0 = Instant::now();
+        // 40,000 sources within a second, all live: a sweep each time the count doubles,
+        // not one per request past 10,000 as before.
+        for i in 0..40_000u32 {
+            let [_, a, b, c] = i.to_be_bytes();
+            assert!(r.admit_request(IpAddr::from([198, a, b, c]), t0));
+        }
+        assert!(
+            r.lock().request_budgets.sweeps <= 3,
+            "{}",
+            r.lock().request_budgets.sweeps
+        );
+        // A minute later the idle ones go in one sweep, and a known source still has its
+        // own budget meanwhile.
+        let later = t0 + BUDGET_IDLE + Duration::from_secs(1);
+        assert!(r.admit_request("203.0.113.9".parse().unwrap(), later));
+        assert_eq!(r.lock().request_budgets.each.len(), 1);
+        // One IPv6 host is one source however many addresses of its /64 it uses.
+        let burst = r.quotas.requests_per_sec_per_address * 2;
+        let admitted = (0..burst * 2)
+            .filter(|i| {
+                let ip: IpAddr = format!("2001:db8:7::{:x}", i + 1).parse().unwrap();
+                r.admit_request(ip, later)
+            })
+            .count();
+        assert_eq!(admitted as u64, burst);
+    }
+
+    #[test]
+    fn past_the_bound_new_sources_share_one_budget() {
+        let mut b = Budgets::default();
+        let t0 = Instant::now();
+        for i in 0..MAX_BUDGETS as u32 {
+            let [_, x, y, z] = i.to_be_bytes();
+            assert!(b.take(IpAddr::from([10, x, y, z]), 5, t0));
+        }
+        assert_eq!(b.each.len(), MAX_BUDGETS);
+        let shared = (0..100u8)
+            .filter(|i| b.take(IpAddr::from([203, 0, 113, *i]), 5, t0))
+            .count();
+        assert_eq!(shared, 40, "one shared burst of 8 × the rate");
+        assert_eq!(b.each.len(), MAX_BUDGETS, "the map did not grow");
     }
 
     #[test]

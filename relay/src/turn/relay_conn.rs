@@ -1,12 +1,17 @@
 //! The relayed side of an allocation: the UDP socket the relay opens towards peers. Every
 //! packet between a TURN client and a peer crosses it, so the peer rule, the bandwidth
 //! quotas, revocation and the byte counters all live here, below the TURN engine.
+//!
+//! What arrives is checked cheapest and most selective first: revocation, then the
+//! permission (a peer the client has sent to), then the peer rule, and only then the
+//! bandwidth budget, so datagrams from strangers cost neither the session's budget nor a
+//! log line (security.md, "Relayed media starved by junk").
 
 use std::any::Any;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use tokio::net::UdpSocket;
@@ -85,7 +90,7 @@ impl RelayAddressGenerator for RelayGen {
         let local = socket.local_addr()?;
         let mut slot = slot;
         slot.port = Some(local.port());
-        self.registry.add_relay_port(local.port());
+        self.registry.add_relay_port(local.port(), &session);
         tracing::debug!(port = local.port(), "TURN allocation opened");
         stats.allocations_active.fetch_add(1, Ordering::Relaxed);
         stats.allocations_total.fetch_add(1, Ordering::Relaxed);
@@ -97,6 +102,7 @@ impl RelayAddressGenerator for RelayGen {
                 Quotas::burst_bytes(quotas.bytes_per_sec_per_allocation),
                 Instant::now(),
             )),
+            permits: Mutex::new(Permits::default()),
             slot,
         };
         Ok((Arc::new(conn), SocketAddr::new(public, local.port())))
@@ -125,18 +131,69 @@ impl Drop for AllocationSlot {
     }
 }
 
+/// How long a peer stays permitted after the client last sent to it: RFC 8656's
+/// permission lifetime.
+const PERMIT_LIFETIME: Duration = Duration::from_secs(300);
+/// Peers one allocation may hold permits for; ICE needs a handful (the other side's
+/// candidates), and the oldest is forgotten beyond.
+const MAX_PERMITS: usize = 32;
+
+/// The peers this allocation's client sent to lately, by IP as TURN permissions are.
+/// The engine keeps its own permissions, but only after the socket has been read and
+/// the budget spent; this copy lets the socket drop strangers' datagrams first. The
+/// client's first packet to a peer opens it, which ICE always sends (its own check).
+#[derive(Debug, Default)]
+struct Permits(Vec<(IpAddr, Instant)>);
+
+impl Permits {
+    /// The client sent to `ip` at `now`.
+    fn open(&mut self, ip: IpAddr, now: Instant) {
+        let ip = ip.to_canonical();
+        if let Some(entry) = self.0.iter_mut().find(|(p, _)| *p == ip) {
+            entry.1 = now;
+            return;
+        }
+        if self.0.len() >= MAX_PERMITS {
+            self.0
+                .retain(|(_, at)| now.saturating_duration_since(*at) < PERMIT_LIFETIME);
+        }
+        if self.0.len() >= MAX_PERMITS
+            && let Some(oldest) = (0..self.0.len()).min_by_key(|&i| self.0[i].1)
+        {
+            self.0.swap_remove(oldest);
+        }
+        self.0.push((ip, now));
+    }
+
+    /// Whether a datagram from `ip` may be relayed to the client at `now`.
+    fn allows(&self, ip: IpAddr, now: Instant) -> bool {
+        let ip = ip.to_canonical();
+        self.0
+            .iter()
+            .any(|(p, at)| *p == ip && now.saturating_duration_since(*at) < PERMIT_LIFETIME)
+    }
+}
+
 /// One allocation's relay socket.
 struct RelayConn {
     socket: UdpSocket,
     /// Our advertised address for this family.
     public: IpAddr,
     bucket: Mutex<Bucket>,
+    permits: Mutex<Permits>,
     slot: AllocationSlot,
 }
 
 impl RelayConn {
     fn revoked(&self) -> bool {
         self.slot.session.revoked.load(Ordering::Acquire)
+    }
+
+    fn permitted(&self, src: SocketAddr, now: Instant) -> bool {
+        self.permits
+            .lock()
+            .map(|p| p.allows(src.ip(), now))
+            .unwrap_or(false)
     }
 
     /// Whether `len` more bytes fit in this allocation's and its session's budget.
@@ -207,7 +264,13 @@ impl Conn for RelayConn {
                 return Err(io_refusal("session ended"));
             }
             let src = self.seen_source(wire_src);
-            if self.slot.registry.peer_allowed(src).is_err() {
+            if !self.permitted(src, Instant::now()) {
+                // Counted, not logged: a flood must not become a flood of log lines.
+                stats.unpermitted_dropped.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            let session = &self.slot.session;
+            if self.slot.registry.peer_allowed_for(src, session).is_err() {
                 stats.peers_refused.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
@@ -233,13 +296,21 @@ impl Conn for RelayConn {
         if self.revoked() {
             return Err(io_refusal("session ended"));
         }
-        if let Err(why) = self.slot.registry.peer_allowed(target) {
+        if let Err(why) = self
+            .slot
+            .registry
+            .peer_allowed_for(target, &self.slot.session)
+        {
             stats.peers_refused.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(
                 reason = why.as_str(),
                 "relaying to a forbidden peer refused"
             );
             return Err(io_refusal("forbidden peer"));
+        }
+        // The authenticated client chose this peer: from now on it may answer.
+        if let Ok(mut permits) = self.permits.lock() {
+            permits.open(target.ip(), Instant::now());
         }
         if !self.within_budget(buf.len()) {
             // Real-time media: dropping is what congestion control expects.
@@ -269,5 +340,44 @@ impl Conn for RelayConn {
 
     fn as_any(&self) -> &(dyn Any + Send + Sync) {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_is_permitted_only_after_the_client_sent_to_it_and_for_five_minutes() {
+        let t0 = Instant::now();
+        let peer: IpAddr = "203.0.113.7".parse().unwrap();
+        let mut p = Permits::default();
+        assert!(!p.allows(peer, t0), "a stranger");
+        p.open(peer, t0);
+        assert!(p.allows(peer, t0 + Duration::from_secs(299)));
+        assert!(
+            p.allows("::ffff:203.0.113.7".parse().unwrap(), t0),
+            "the same IPv4 peer, mapped"
+        );
+        assert!(!p.allows("203.0.113.8".parse().unwrap(), t0), "by IP");
+        assert!(!p.allows(peer, t0 + PERMIT_LIFETIME), "expired");
+        p.open(peer, t0 + Duration::from_secs(200));
+        assert!(p.allows(peer, t0 + Duration::from_secs(450)), "refreshed");
+    }
+
+    #[test]
+    fn the_permits_stay_bounded_and_the_oldest_goes_first() {
+        let t0 = Instant::now();
+        let mut p = Permits::default();
+        for i in 0..(MAX_PERMITS as u8 + 8) {
+            p.open(
+                IpAddr::from([203, 0, 113, i]),
+                t0 + Duration::from_secs(u64::from(i)),
+            );
+        }
+        assert_eq!(p.0.len(), MAX_PERMITS);
+        let late = t0 + Duration::from_secs(60);
+        assert!(!p.allows(IpAddr::from([203, 0, 113, 0]), late), "forgotten");
+        assert!(p.allows(IpAddr::from([203, 0, 113, MAX_PERMITS as u8 + 7]), late));
     }
 }
