@@ -461,6 +461,13 @@ impl Live<'_> {
                 self.who = None;
             }
             Action::Interrupted => self.interrupted().await,
+            Action::TakeControlBack => {
+                if self.take_control_back().await
+                    && let Some(by) = &self.who
+                {
+                    self.prompter.control_changed(ControlState::TakenBack, by);
+                }
+            }
             Action::Resumed => {
                 if let Some(by) = &self.who {
                     self.prompter.resumed(by);
@@ -475,8 +482,20 @@ impl Live<'_> {
     /// works, and the resident hears it in their words. A resume never brings control
     /// back: the caseworker must ask and the resident say yes again.
     async fn interrupted(&mut self) {
-        let Some(media) = self.media.as_mut() else {
+        if self.media.is_none() {
             return;
+        }
+        let had_control = self.take_control_back().await;
+        if let Some(by) = &self.who {
+            self.prompter.interrupted(by, had_control);
+        }
+    }
+
+    /// Ends control, if held, without the usual notice (the caller tells the resident);
+    /// true if it was held.
+    async fn take_control_back(&mut self) -> bool {
+        let Some(media) = self.media.as_mut() else {
+            return false;
         };
         let effects = media.control.stop();
         let had_control = effects
@@ -487,9 +506,7 @@ impl Live<'_> {
             .filter(|e| !matches!(e, ControlEffect::Changed(_)))
             .collect();
         self.apply(effects).await;
-        if let Some(by) = &self.who {
-            self.prompter.interrupted(by, had_control);
-        }
+        had_control
     }
 
     /// After a stall (see [`STALL`]) control is taken back, as after an interruption:

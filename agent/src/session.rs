@@ -93,6 +93,10 @@ pub enum Action {
     /// Signaling to one side is down: take control back (the resident must say yes
     /// again) and tell the resident the connection is interrupted.
     Interrupted,
+    /// Our own connection dropped while the caseworker's side was already away: the
+    /// resident already sees the interruption, but control is taken back all the same
+    /// (it may have been granted again over the media path meanwhile).
+    TakeControlBack,
     /// Both sides are connected again: tell the resident the session goes on.
     Resumed,
     /// Media failed while a side was away: renegotiate the path (ICE restart offer).
@@ -235,7 +239,7 @@ impl Session {
                 };
                 if told {
                     // Already interrupted from the resident's point of view.
-                    Vec::new()
+                    vec![Action::TakeControlBack]
                 } else {
                     vec![Action::Interrupted]
                 }
@@ -595,6 +599,26 @@ mod tests {
         );
         // With both sides there, a failure still ends the session as before.
         assert!(stops(&s.handle(t0, Event::MediaFailed)));
+    }
+
+    #[test]
+    fn issue22_1_our_own_drop_while_the_caseworker_is_away_still_takes_control_back() {
+        let t0 = Instant::now();
+        let mut s = sharing_with_token(t0);
+        assert!(matches!(
+            s.handle(t0, Event::PeerAway)[..],
+            [Action::Interrupted]
+        ));
+        // Control may have been asked and granted again over the data channel, which
+        // outlives the caseworker's signaling socket: our drop must take it back too.
+        let out = s.handle(t0, Event::Disconnected);
+        assert!(
+            out.iter()
+                .any(|a| matches!(a, Action::Interrupted | Action::TakeControlBack)),
+            "{out:?}"
+        );
+        assert!(!stops(&out), "the view consent stands");
+        assert!(s.is_sharing());
     }
 
     #[test]
