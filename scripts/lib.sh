@@ -1,7 +1,8 @@
 # Shared helpers for scripts/demo.sh and scripts/test.sh: say what is happening, and
 # install what is missing (Debian packages, the e2e tests' npm packages) before using it.
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Each step says when it starts, so a slow one shows in the log.
+say() { printf '\033[1m==> [%s] %s\033[0m\n' "$(date +%T)" "$*" >&2; }
 
 # need_apt CMD:PACKAGE ... — installs PACKAGE when CMD is not on the PATH.
 need_apt() {
