@@ -291,17 +291,10 @@ impl Registry {
         self.lock().relay_ports.contains_key(&port)
     }
 
-    /// The peer rule, with our own relay ports.
+    /// The peer rule, with our own relay ports (any session's: TURN requests are
+    /// checked here before their session is known).
     pub fn peer_allowed(&self, peer: SocketAddr) -> Result<(), Refusal> {
-        // Only a peer at one of our own addresses needs the port set, under the lock.
-        let ip = peer.ip().to_canonical();
-        if self.policy.own.iter().any(|o| o.to_canonical() == ip) {
-            let inner = self.lock();
-            return self
-                .policy
-                .check(peer, |p| inner.relay_ports.contains_key(&p));
-        }
-        self.policy.check(peer, |_| false)
+        self.check_peer(peer, None)
     }
 
     /// The peer rule for media of `session`'s allocations: as [`Self::peer_allowed`],
@@ -312,17 +305,27 @@ impl Registry {
         peer: SocketAddr,
         session: &Arc<SessionState>,
     ) -> Result<(), Refusal> {
+        self.check_peer(peer, Some(session))
+    }
+
+    fn check_peer(
+        &self,
+        peer: SocketAddr,
+        session: Option<&Arc<SessionState>>,
+    ) -> Result<(), Refusal> {
+        // Only a peer at one of our own addresses needs the port map, under the lock.
         let ip = peer.ip().to_canonical();
-        if self.policy.own.iter().any(|o| o.to_canonical() == ip) {
-            let inner = self.lock();
-            return match inner.relay_ports.get(&peer.port()) {
-                Some(holder) if !Arc::ptr_eq(holder, session) => Err(Refusal::OtherSession),
-                _ => self
-                    .policy
-                    .check(peer, |p| inner.relay_ports.contains_key(&p)),
-            };
+        if !self.policy.own.iter().any(|o| o.to_canonical() == ip) {
+            return self.policy.check(peer, |_| false);
         }
-        self.policy.check(peer, |_| false)
+        let inner = self.lock();
+        if let (Some(holder), Some(session)) = (inner.relay_ports.get(&peer.port()), session)
+            && !Arc::ptr_eq(holder, session)
+        {
+            return Err(Refusal::OtherSession);
+        }
+        self.policy
+            .check(peer, |p| inner.relay_ports.contains_key(&p))
     }
 
     /// Sessions open now.

@@ -5,7 +5,7 @@
 //! What arrives is checked cheapest and most selective first: revocation, then the
 //! permission (a peer the client has sent to), then the peer rule, and only then the
 //! bandwidth budget, so datagrams from strangers cost neither the session's budget nor a
-//! log line (security.md, "Relayed media starved by junk").
+//! log line (docs/security.md, "a stranger starving a session's relayed media").
 
 use std::any::Any;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
