@@ -19,6 +19,10 @@ say "cross-building the Windows agent (x86_64-pc-windows-gnu) into $CARGO_TARGET
 # OpenH264's C++ must not ask for libstdc++-6.dll (the agent is one file): the cc crate
 # links no C++ library (an empty CXXSTDLIB), and agent/build.rs links it statically.
 export CXXSTDLIB_x86_64_pc_windows_gnu=
-RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc /usr/bin/cargo build --locked -p acote-agent \
+# Clippy's lints run inside this build, as in scripts/test.sh, with the same toolchain's
+# driver (rust-web-clippy): the Windows-only code is linted too, warnings are errors.
+RUSTC_WORKSPACE_WRAPPER=/usr/bin/clippy-driver \
+  CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" \
+  RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc /usr/bin/cargo build --locked -p acote-agent \
   -Zbuild-std=std,panic_abort --target x86_64-pc-windows-gnu \
   --config 'profile.dev.package."*".opt-level=1' "$@"

@@ -62,16 +62,25 @@ need_node_tests() {
 
 # The Windows agent's cross-build (scripts/build-windows.sh): Debian's rust-web compiler,
 # cargo and std sources (build-std), mingw-w64's C and C++ compilers (ring, OpenH264),
-# nasm for OpenH264's win64 assembly.
+# nasm for OpenH264's win64 assembly; that toolchain's clippy lints the Windows-only code.
 need_windows_build_tools() {
   local missing=() pkg
-  for pkg in rustc-web cargo-web rust-web-src gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 nasm; do
+  for pkg in rustc-web cargo-web rust-web-src rust-web-clippy gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 nasm; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
   done
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }
 
 # Wine runs the Windows agent's end-to-end tests (tests/e2e/windows*.test.mjs).
+# The tests also start a Windows whose language is Ukrainian: Wine takes Windows'
+# language from the Unix locale, which must exist on the machine.
 need_wine() {
   [ -x /usr/lib/wine/wine64 ] || apt_install wine64 wine
+  if ! locale -a 2>/dev/null | grep -qi '^uk_UA\.utf-\?8$'; then
+    command -v localedef >/dev/null 2>&1 || apt_install locales
+    say "generating the uk_UA.UTF-8 locale (a Ukrainian Windows under Wine, for the tests)"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo localedef -i uk_UA -f UTF-8 uk_UA.UTF-8
+  fi
 }

@@ -13,7 +13,7 @@ mod imp {
     pub(super) use crate::ui::windows::highlight::Highlighter;
     pub(super) use crate::ui::windows::hotkey;
     pub(super) use crate::ui::windows::{
-        attach_console, documents_folder, has_display, screen_size,
+        attach_console, documents_folder, has_display, screen_size, system_languages,
     };
 }
 
@@ -29,6 +29,14 @@ mod imp {
     /// The XDG Documents folder is found by the receipt's own search under $HOME.
     pub(super) fn documents_folder() -> Option<std::path::PathBuf> {
         None
+    }
+
+    /// The session's POSIX locale variables, in the order the C library reads them.
+    pub(super) fn system_languages() -> Vec<String> {
+        ["LC_ALL", "LC_MESSAGES", "LANG"]
+            .iter()
+            .filter_map(|var| std::env::var(var).ok())
+            .collect()
     }
 }
 
@@ -81,6 +89,12 @@ pub fn has_display() -> bool {
 /// Folder); `None` lets the receipt look under the home folder.
 pub fn documents_folder() -> Option<std::path::PathBuf> {
     imp::documents_folder()
+}
+
+/// The languages the PC's user reads, most preferred first (BCP 47 tags, or POSIX
+/// locale names such as `uk_UA.UTF-8`), for the window's default language.
+pub fn system_languages() -> Vec<String> {
+    imp::system_languages()
 }
 
 /// Makes stdout and stderr reach the terminal the agent was started from, for

@@ -354,7 +354,8 @@ export async function startAgent(h, relay, xvfb, {
   if (!existsSync(bin)) throw new Error(`agent binary not found at ${bin} (build it, or set ACOTE_BIN_DIR)`);
   // Without --console the agent opens its window on the display (tests/e2e/window.test.mjs);
   // it prints the same `code` and `session ended` lines.
-  const args = ['--relay', url, '--fingerprint', relay.fingerprint, '--lang', lang];
+  // lang null: no --lang, the PC's own language decides.
+  const args = ['--relay', url, '--fingerprint', relay.fingerprint, ...(lang ? ['--lang', lang] : [])];
   if (consoleMode) args.push('--console');
   // In a network namespace the agent is another machine on another network; `wrap` runs
   // it through any other command (Wine, for the Windows agent: `bin` is then its .exe).

@@ -11,14 +11,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
-  REPO, Harness, startXvfb, startRelay, startAgent, openSignedInViewer, addCaseworker, setLayout,
-  fillScreen, log, sleep, QUESTION_LINE,
+  REPO, Harness, startXvfb, startRelay, restartRelay, startAgent, openSignedInViewer, addCaseworker,
+  setLayout, fillScreen, log, sleep, QUESTION_LINE, CODE_LINE,
 } from './harness.mjs';
-import { WINE, WIN_AGENT, startWine, startForm } from './wine.mjs';
+import {
+  WINE, WIN_AGENT, startWine, startForm, setMode, registryKeys, filesWrittenSince,
+} from './wine.mjs';
 
 const execFileP = promisify(execFile);
 
@@ -37,7 +40,7 @@ async function waitForText(form, want, timeoutMs = 20_000) {
   assert.equal(got, want, 'the Windows form holds exactly the text typed');
 }
 
-test('the Windows agent under Wine: code, picture, control only after yes, exact text, Stop', { timeout: 300_000 }, async (t) => {
+test('the Windows agent under Wine: code, picture, control only after yes, exact text, Stop, a relay restart, nothing left outside its temp folder', { timeout: 360_000 }, async (t) => {
   const h = await Harness.create(t);
   await h.run(async () => {
     const xvfb = await startXvfb(h, { width: W, height: H });
@@ -45,8 +48,14 @@ test('the Windows agent under Wine: code, picture, control only after yes, exact
     await setLayout(xvfb, 'fr');
     const wine = await startWine(h, xvfb);
     const form = await startForm(h, wine);
-    const relay = await startRelay(h);
+    let relay = await startRelay(h);
     await addCaseworker(h, relay, CASEWORKER);
+    // What the PC holds before the agent runs: the registry's keys, and a time after
+    // which any file written on C: is the agent's (file times have whole-second steps
+    // on some file systems, hence the pause).
+    const keysBefore = await registryKeys(wine);
+    await sleep(1100);
+    const agentStarted = Date.now();
     const agent = await startAgent(h, relay, xvfb, { bin: WIN_AGENT, wrap: [WINE], env: wine.env });
     const code = await agent.nextCode(90_000);
 
@@ -127,10 +136,56 @@ test('the Windows agent under Wine: code, picture, control only after yes, exact
     assert.equal((await form.text()).length, cut, 'nothing typed after Stop');
     log(`Stop cut a 1800-character text after ${cut} characters`);
 
+    // The relay killed mid-session and started again: the Windows agent tells the
+    // resident, the picture keeps coming meanwhile (media does not go through the
+    // relay), and the session resumes without a new code or question.
+    const mark = agent.lines.length;
+    relay = await restartRelay(h, relay, {
+      whileDown: async () => {
+        await viewer.waitForState('reconnecting', 30_000);
+        await agent.nextLine(/^The connection was interrupted\. Inès Haddad \(CCAS Saint-Denis\) can still see your screen\./, 30_000);
+        await fillScreen(xvfb, '#2e8b57');
+        await viewer.waitForColourAt(W / 2, H - 100, [46, 139, 87], { tolerance: 24, timeoutMs: 20_000 });
+        log('with the relay down, the caseworker still sees the Windows desktop change');
+      },
+    });
+    await viewer.waitForState('watching', 60_000);
+    await agent.nextLine(/^session resumed$/, 60_000);
+    await fillScreen(xvfb, '#ff8c00');
+    await viewer.waitForColourAt(W / 2, H - 100, [255, 140, 0], { tolerance: 24, timeoutMs: 20_000 });
+    const since = agent.lines.slice(mark);
+    assert.ok(!since.some((l) => QUESTION_LINE.test(l)), 'the resident was not asked again');
+    assert.ok(!since.some((l) => CODE_LINE.test(l)), 'no new code was shown');
+    log('the Windows agent resumed the session after the relay restart');
+
+    // The resident's screen changes resolution mid-session: the picture follows at the
+    // new size, still live, neither frozen nor crashed.
+    await setMode(xvfb, 800, 600);
+    const resized = await viewer.waitForVideo((s) => s.frameWidth === 800 && s.frameHeight === 600,
+      30_000, 'frames of the Windows desktop at 800x600');
+    await fillScreen(xvfb, '#1e90ff');
+    await viewer.waitForColourAt(400, 500, [30, 144, 255], { tolerance: 24, timeoutMs: 20_000 });
+    log(`after the resolution change the viewer decodes ${resized.frameWidth}x${resized.frameHeight}, live`);
+
     await viewer.endSession();
     const ended = await agent.nextEnded(30_000);
     assert.equal(ended.reason, 'ended');
     assert.ok(ended.frames > 0, `the Windows agent captured frames (${ended.frames})`);
+
+    // Nothing written outside the agent's temporary folder: no file on C: (the Windows
+    // form writes to the test's own folder, on Z:), no registry key. Stopping the
+    // prefix's wineserver writes the registry out to its files.
+    await agent.kill();
+    await form.proc.kill();
+    await wine.server('-k').catch(() => {});
+    await wine.server('-w');
+    const files = (await filesWrittenSince(wine, agentStarted))
+      .filter((f) => !/^users\/[^/]+\/AppData\/Local\/Temp\//.test(f));
+    assert.deepEqual(files, [], 'files the Windows agent wrote outside its temporary folder');
+    const keysAfter = await registryKeys(wine);
+    const newKeys = [...keysAfter].filter((k) => !keysBefore.has(k));
+    assert.deepEqual(newKeys, [], 'registry keys that appeared while the Windows agent ran');
+    log('the Windows agent left nothing outside its temporary folder');
   });
 });
 
@@ -141,6 +196,7 @@ const MAIN = { x: Math.floor((W - 640) / 2), y: Math.floor((H - 520) / 2) };
 const PAIR_Y = MAIN.y + 520 - 28 - 36;
 const ALLOW = { x: MAIN.x + 28 + 140, y: PAIR_Y };
 const ALLOW_EDGE = { x: MAIN.x + 28 + 12, y: PAIR_Y };
+const REFUSE_EDGE = { x: MAIN.x + 28 + 280 + 24 + 12, y: PAIR_Y };
 const BAR = { x: Math.floor((W - 900) / 2), y: 12 };
 const BAR_EDGE = { x: BAR.x + 6, y: BAR.y + 6 };
 const STOP = { x: BAR.x + 900 - 14 - 85, y: BAR.y + 48 };
@@ -183,11 +239,15 @@ async function shoot(xvfb, name) {
     { timeout: 10_000 });
 }
 
-test('the Windows window under Wine: Allow shares, the border and the bar show, Stop stops', { timeout: 300_000 }, async (t) => {
+const VIOLET = [0x6a, 0x1b, 0x9a];
+
+test('the Windows window under Wine: Allow shares, the border and the bar show, Ctrl+Shift+F12 takes control back, Stop stops', { timeout: 300_000 }, async (t) => {
   const h = await Harness.create(t);
   await h.run(async () => {
     const xvfb = await startXvfb(h, { width: W, height: H });
     const wine = await startWine(h, xvfb);
+    // A Windows program below the window, where the resident works (their browser).
+    const form = await startForm(h, wine, { x: 100, y: 672, w: 600, height: 60 });
     const relay = await startRelay(h);
     await addCaseworker(h, relay, CASEWORKER);
     const agent = await startAgent(h, relay, xvfb,
@@ -205,13 +265,116 @@ test('the Windows window under Wine: Allow shares, the border and the bar show, 
     await waitForPixel(xvfb, BAR_EDGE, RED, 'the red sharing bar');
     await shoot(xvfb, 'sharing');
     log('the window asked, Allow shared the screen, the border and the bar show');
-    // The bar's Stop ends the sharing. (The Ctrl+Shift+F12 hotkey is registered, but
-    // Wine does not deliver RegisterHotKey presses made through the X server's test
-    // keyboard: only a real PC confirms it, docs/platforms.md.)
+
+    // Control, asked apart and allowed in the window: the bar and border turn violet.
+    await viewer.page.getByRole('button', { name: 'Request control' }).click();
+    await viewer.waitForControl('asking');
+    await waitForPixel(xvfb, ALLOW_EDGE, GREEN, 'the control question');
+    await xdotool(xvfb, ['mousemove', String(ALLOW.x), String(ALLOW.y), 'click', '1']);
+    await viewer.waitForControl('controlling');
+    await waitForPixel(xvfb, BAR_EDGE, VIOLET, 'the bar in the control colour');
+    await shoot(xvfb, 'controlling');
+
+    // The resident is in another program (the form has the keyboard), and presses the
+    // Stop keys: RegisterHotKey hears them wherever the focus is, and control ends.
+    await xdotool(xvfb, ['mousemove', String(form.centre.x), String(form.centre.y), 'click', '1']);
+    await sleep(300);
+    await xdotool(xvfb, ['key', 'ctrl+shift+F12']);
+    await viewer.waitForControl('taken-back');
+    await waitForPixel(xvfb, BAR_EDGE, RED, 'the bar back to red');
+    log('Ctrl+Shift+F12, pressed in another Windows program, took control back');
+
+    // The bar's Stop ends the sharing.
     await xdotool(xvfb, ['mousemove', String(STOP.x), String(STOP.y), 'click', '1']);
     const ended = await agent.nextEnded(30_000);
     assert.equal(ended.reason, 'ended');
     await waitForPixel(xvfb, BORDER, RED, 'the border to go', { not: true });
     await shoot(xvfb, 'ended');
+  });
+});
+
+/** A digest of the code screen's words (its header and title, above the code itself,
+ * which differs at each start), to tell one language's screen from another's. */
+async function wordsPixels(xvfb) {
+  const { stdout } = await execFileP('import', ['-display', xvfb.display, '-window', 'root',
+    '-crop', `640x105+${MAIN.x}+${MAIN.y + 20}`, '-depth', '8', 'rgb:-'],
+  { timeout: 10_000, encoding: 'buffer', maxBuffer: 8 << 20 });
+  return createHash('sha256').update(stdout).digest('hex');
+}
+
+test('the Windows window in the eight languages, right to left mirrored, and the PC\'s own language by default', { timeout: 420_000 }, async (t) => {
+  const h = await Harness.create(t);
+  await h.run(async () => {
+    const xvfb = await startXvfb(h, { width: W, height: H });
+    const wine = await startWine(h, xvfb);
+    const relay = await startRelay(h);
+    await addCaseworker(h, relay, CASEWORKER);
+    const viewer = await openSignedInViewer(h, relay, CASEWORKER);
+    const bare = await wordsPixels(xvfb);
+
+    /** Resolves once the started agent's code screen has been drawn still. */
+    const codeScreen = async (name, agent) => {
+      const code = await agent.nextCode(90_000);
+      let seen = bare;
+      const until = Date.now() + 30_000;
+      for (let still = 0; still < 3 && Date.now() < until;) {
+        await sleep(400);
+        const now = await wordsPixels(xvfb);
+        still = now === seen && now !== bare ? still + 1 : 0;
+        seen = now;
+      }
+      assert.notEqual(seen, bare, `the ${name} window is drawn`);
+      await shoot(xvfb, `code-${name}`);
+      return { agent, code, pixels: seen };
+    };
+
+    // Each language draws its own code screen (its sentences, its script, its fonts).
+    const screens = new Map();
+    for (const lang of ['fr', 'en', 'ar', 'fa-AF', 'ps', 'uk', 'ru', 'ti']) {
+      const { agent, code, pixels } = await codeScreen(lang, await startAgent(h, relay, xvfb,
+        { bin: WIN_AGENT, wrap: [WINE], env: wine.env, consoleMode: false, lang }));
+      if (lang === 'ar') {
+        // Right to left: the question's buttons are mirrored, Allow (first in reading
+        // order) on the right; Refuse («لا», now on the left) shares nothing.
+        await viewer.connect(code.digits);
+        await waitForPixel(xvfb, REFUSE_EDGE, GREEN, 'the green Allow button, on the right');
+        await waitForPixel(xvfb, ALLOW_EDGE, RED, 'the red Refuse button, on the left');
+        await shoot(xvfb, 'question-ar');
+        assert.equal(await viewer.page.locator('#resident-lang').innerText(), "Resident's language: العربية");
+        await xdotool(xvfb, ['mousemove', String(ALLOW.x), String(ALLOW.y), 'click', '1']);
+        await viewer.waitForState('refused', 30_000);
+        const ended = await agent.nextEnded(30_000);
+        assert.equal(ended.reason, 'refused');
+        assert.equal(ended.frames, 0, 'nothing was captured');
+        await viewer.page.locator('#new-session').click();
+        await viewer.waitForState('enter-code');
+      }
+      await agent.kill();
+      screens.set(lang, pixels);
+      log(`the Windows window in ${lang}: code screen drawn`);
+    }
+    assert.equal(new Set(screens.values()).size, screens.size, 'every language draws a screen of its own');
+
+    // As a resident starts it: a double-click, no arguments; the relay comes from
+    // acote-agent.toml beside the exe, the language from the PC. A Windows that speaks
+    // Ukrainian gets Ukrainian: Wine takes Windows' language from the Unix locale (LANG
+    // below); the LANG variable the Windows environment is given in the registry says
+    // English, and must not be what decides, since a real Windows has no such variable.
+    const folder = path.join(h.dir, 'usb-stick');
+    await mkdir(folder);
+    await copyFile(WIN_AGENT, path.join(folder, 'acote-agent.exe'));
+    await writeFile(path.join(folder, 'acote-agent.toml'),
+      `relay = "${relay.url}"\nfingerprint = "${relay.fingerprint}"\n`);
+    await wine.setUserEnv('LANG', 'en_US.UTF-8');
+    const clicked = h.spawn('agent', WINE, [path.join(folder, 'acote-agent.exe')],
+      { env: await h.env('agent', { ...wine.env, LANG: 'uk_UA.UTF-8', LC_ALL: '', RUST_LOG: 'info' }) });
+    clicked.nextCode = async (ms) => {
+      const m = await clicked.nextLine(CODE_LINE, ms);
+      return { spaced: `${m[1]} ${m[2]}`, digits: `${m[1]}${m[2]}` };
+    };
+    const pc = await codeScreen('pc-uk', clicked);
+    await clicked.kill();
+    assert.equal(pc.pixels, screens.get('uk'), "the PC's language (Ukrainian) is the window's");
+    log('double-clicked with no arguments: the relay from the file beside the exe, Ukrainian from the PC');
   });
 });

@@ -6,7 +6,7 @@
 // $ACOTE_WIN_BIN_DIR.
 
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -31,20 +31,24 @@ async function buildHelpers(dir) {
   return { dll, form };
 }
 
-/** Gives Xvfb's screen a 60 Hz mode. Xvfb's own mode has no clock, Wine reports 0 Hz,
- * and Slint's winit backend divides by the refresh rate (it would panic: a PC whose
- * driver reports 0 Hz would do the same, docs/platforms.md). */
-async function give60Hz(xvfb) {
+/** Switches Xvfb's screen to a `width`×`height` mode at 60 Hz (at most its own size).
+ * Xvfb's own mode has no clock, Wine reports 0 Hz, and Slint's winit backend divides by
+ * the refresh rate (it would panic: a PC whose driver reports 0 Hz would do the same,
+ * docs/platforms.md). */
+export async function setMode(xvfb, width = xvfb.width, height = xvfb.height) {
   const x = (args) => execFileP('xrandr', ['-display', xvfb.display, ...args], { timeout: 10_000 });
-  const name = `${xvfb.width}x${xvfb.height}_60`;
+  const name = `${width}x${height}_60`;
   // A CVT-like timing; only the refresh rate it implies matters here.
-  const [w, hh] = [xvfb.width, xvfb.height];
-  const htotal = w + 304;
-  const vtotal = hh + 30;
+  const htotal = width + 304;
+  const vtotal = height + 30;
   const clockMHz = ((htotal * vtotal * 60) / 1e6).toFixed(2);
-  await x(['--newmode', name, clockMHz, String(w), String(w + 48), String(w + 152), String(htotal),
-    String(hh), String(hh + 3), String(hh + 7), String(vtotal), '-hsync', '+vsync']);
-  await x(['--addmode', 'screen', name]);
+  const { stdout } = await x(['--query']);
+  if (!stdout.includes(name)) {
+    await x(['--newmode', name, clockMHz, String(width), String(width + 48), String(width + 152),
+      String(htotal), String(height), String(height + 3), String(height + 7), String(vtotal),
+      '-hsync', '+vsync']);
+    await x(['--addmode', 'screen', name]);
+  }
   await x(['--output', 'screen', '--mode', name]);
 }
 
@@ -56,7 +60,7 @@ export async function startWine(h, xvfb) {
   if (!existsSync(WIN_AGENT)) {
     throw new Error(`Windows agent not found at ${WIN_AGENT} (run scripts/build-windows.sh, or set ACOTE_WIN_BIN_DIR)`);
   }
-  await give60Hz(xvfb);
+  await setMode(xvfb);
   const prefix = path.join(h.dir, 'wine');
   const helpers = path.join(h.dir, 'wine-helpers');
   await mkdir(helpers, { recursive: true });
@@ -79,6 +83,14 @@ export async function startWine(h, xvfb) {
   return {
     env,
     prefix,
+    server: async (flag) => execFileP(path.join(path.dirname(WINE), 'wineserver'), [flag],
+      { env: base, timeout: 60_000 }),
+    /** Sets a variable of the Windows user's environment (HKCU\\Environment), which
+     * programs started afterwards get over the Unix one. */
+    setUserEnv: async (name, value) => {
+      await execFileP(WINE, ['reg', 'add', 'HKCU\\Environment', '/v', name, '/d', value, '/f'],
+        { env: base, timeout: 60_000 });
+    },
     formExe: built.form,
     /** The Windows path Wine gives a Unix path (through drive Z:). */
     winPath: (p) => `Z:${p.replaceAll('/', '\\')}`,
@@ -98,4 +110,28 @@ export async function startForm(h, wine, { x = 100, y = 100, w = 600, height = 8
     centre: { x: x + Math.floor(w / 2), y: y + Math.floor(height / 2) },
     text: async () => (existsSync(out) ? readFile(out, 'utf8') : ''),
   };
+}
+
+/** The registry keys the prefix's files hold now (wineserver writes them when it stops). */
+export async function registryKeys(wine) {
+  const keys = new Set();
+  for (const file of ['system.reg', 'user.reg', 'userdef.reg']) {
+    const text = await readFile(path.join(wine.prefix, file), 'utf8').catch(() => '');
+    for (const m of text.matchAll(/^\[([^\]]+)\]/gm)) keys.add(m[1].toLowerCase());
+  }
+  return keys;
+}
+
+/** Every file under the prefix's C: drive modified at or after `sinceMs`, as paths
+ * relative to drive_c. */
+export async function filesWrittenSince(wine, sinceMs) {
+  const root = path.join(wine.prefix, 'drive_c');
+  const written = [];
+  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const full = path.join(entry.parentPath ?? entry.path, entry.name);
+    const st = await stat(full).catch(() => null);
+    if (st && st.mtimeMs >= sinceMs) written.push(path.relative(root, full));
+  }
+  return written;
 }

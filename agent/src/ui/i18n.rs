@@ -40,16 +40,16 @@ impl Lang {
         Lang::Ti,
     ];
 
-    /// Picks from a BCP 47 tag (`--lang` or the config file), else the system's
-    /// language (`LC_ALL`, `LC_MESSAGES`, `LANG`), else French.
+    /// Picks from a BCP 47 tag (`--lang` or the config file), else the PC's language
+    /// (on Linux `LC_ALL`, `LC_MESSAGES`, `LANG`; on Windows its display languages), else
+    /// French.
     pub fn pick(tag: Option<&str>) -> Self {
         if let Some(lang) = tag.and_then(Self::from_tag) {
             return lang;
         }
-        ["LC_ALL", "LC_MESSAGES", "LANG"]
+        crate::platform::system_languages()
             .iter()
-            .filter_map(|var| std::env::var(var).ok())
-            .find_map(|value| Self::from_tag(&value))
+            .find_map(|value| Self::from_tag(value))
             .unwrap_or(Lang::Fr)
     }
 

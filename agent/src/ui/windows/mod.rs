@@ -3,7 +3,8 @@
 //! and the Stop hotkey ([`hotkey`]); plus the console for `--console` and the
 //! Documents folder for the receipt.
 //!
-//! Unsafe: AttachConsole, GetStdHandle and SHGetKnownFolderPath have no safe wrapper.
+//! Unsafe: AttachConsole, GetStdHandle, SHGetKnownFolderPath and the language queries
+//! have no safe wrapper.
 #![allow(unsafe_code)]
 
 pub mod border;
@@ -13,11 +14,15 @@ mod overlay;
 
 use std::path::PathBuf;
 
+use windows::Win32::Globalization::{
+    GetUserDefaultLocaleName, GetUserPreferredUILanguages, MUI_LANGUAGE_NAME,
+};
 use windows::Win32::System::Com::CoTaskMemFree;
 use windows::Win32::System::Console::{
     ATTACH_PARENT_PROCESS, AttachConsole, GetStdHandle, STD_OUTPUT_HANDLE,
 };
 use windows::Win32::UI::Shell::{FOLDERID_Documents, KF_FLAG_DEFAULT, SHGetKnownFolderPath};
+use windows::core::PWSTR;
 
 /// Windows always has a desktop to show the window on.
 pub fn has_display() -> bool {
@@ -55,6 +60,45 @@ pub fn documents_folder() -> Option<PathBuf> {
         CoTaskMemFree(Some(path.0 as *const _));
         folder
     }
+}
+
+/// The user's display languages, most preferred first (`uk-UA`, `fr-FR`), then the
+/// language of their regional format. Environment variables mean nothing to a Windows
+/// PC's language: these are what its Settings set.
+pub fn system_languages() -> Vec<String> {
+    let mut names = Vec::new();
+    // SAFETY: GetUserPreferredUILanguages is called twice as documented, first for the
+    // buffer's length, then with a buffer of that length; GetUserDefaultLocaleName
+    // writes at most the slice's length.
+    unsafe {
+        let (mut count, mut len) = (0u32, 0u32);
+        if GetUserPreferredUILanguages(MUI_LANGUAGE_NAME, &mut count, None, &mut len).is_ok()
+            && len > 0
+        {
+            let mut buf = vec![0u16; len as usize];
+            let filled = GetUserPreferredUILanguages(
+                MUI_LANGUAGE_NAME,
+                &mut count,
+                Some(PWSTR(buf.as_mut_ptr())),
+                &mut len,
+            );
+            if filled.is_ok() {
+                // A list of names, each ended by a NUL, the list by a second one.
+                names.extend(
+                    buf.split(|&c| c == 0)
+                        .filter(|name| !name.is_empty())
+                        .map(String::from_utf16_lossy),
+                );
+            }
+        }
+        // LOCALE_NAME_MAX_LENGTH; the count returned includes the ending NUL.
+        let mut buf = [0u16; 85];
+        let written = GetUserDefaultLocaleName(&mut buf);
+        if let Some(len) = usize::try_from(written).ok().and_then(|n| n.checked_sub(1)) {
+            names.push(String::from_utf16_lossy(&buf[..len]));
+        }
+    }
+    names
 }
 
 /// Runs an overlay (the border, the marker) on its own named thread, fed by `rx`. An
