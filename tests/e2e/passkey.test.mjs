@@ -1,7 +1,8 @@
 // End-to-end: passkeys (issue 16 item 11) through real Chromium and its virtual
 // authenticator (DevTools protocol, WebAuthn domain): a caseworker enrols a passkey from
 // the code screen, signs out, and signs in again with the password then the passkey;
-// with `[sign_in] passkeys = "required"`, a password alone is refused.
+// with `[sign_in] passkeys = "required"`, a password alone is refused, and an admin's
+// reset link lets a caseworker without a passkey set a password and create one.
 //
 // WebAuthn needs a secure context and a relying party id that is a DNS name matching the
 // page's host: the relay is opened as https://localhost:PORT (its self-signed certificate
@@ -14,7 +15,7 @@ import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
 import { appendFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Harness, startRelay, restartRelay, addCaseworker, openViewer, log } from './harness.mjs';
+import { Harness, startRelay, restartRelay, addCaseworker, openViewer, relayAdmin, log } from './harness.mjs';
 
 const PASSWORD = 'cheval agrafe batterie';
 
@@ -95,5 +96,24 @@ test('a caseworker enrols a passkey, signs in with it, and a required passkey re
     await viewer.signIn('marie', PASSWORD);
     await viewer.waitForState('enter-code');
     log('required: password and passkey get in');
+
+    // Paul's way in: the admin's reset link sets a password, then creates his passkey.
+    await page.getByRole('button', { name: 'Sign out' }).click({ timeout: 5_000 });
+    const reset = await relayAdmin(h, relay, ['caseworker', 'reset', 'paul']);
+    assert.equal(reset.code, 0, `caseworker reset: ${reset.stderr}`);
+    const token = /\/set-password#(\S+)/.exec(reset.stdout)?.[1];
+    assert.ok(token, `caseworker reset printed a link: ${reset.stdout}`);
+    await page.goto(`${localhost(relay)}/set-password#${token}`, { waitUntil: 'load' });
+    const newPassword = 'hirondelle bleue 2027';
+    await page.locator('#new-password').fill(newPassword);
+    await page.locator('#confirm-password').fill(newPassword);
+    await page.locator('#save').click();
+    await page.getByRole('button', { name: /^(Create my passkey|Créer ma clé d'accès)$/ }).click({ timeout: 15_000 });
+    await page.locator('#to-sign-in').waitFor({ state: 'visible', timeout: 15_000 });
+    await page.goto(localhost(relay), { waitUntil: 'load' });
+    await viewer.waitForState('sign-in');
+    await viewer.signIn('paul', newPassword);
+    await viewer.waitForState('enter-code');
+    log('required: a reset link enrols the passkey, which then signs in');
   });
 });
