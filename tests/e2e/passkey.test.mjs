@@ -115,5 +115,10 @@ test('a caseworker enrols a passkey, signs in with it, and a required passkey re
     await viewer.signIn('paul', newPassword);
     await viewer.waitForState('enter-code');
     log('required: a reset link enrols the passkey, which then signs in');
+    // His only passkey cannot be removed while the site requires one.
+    await page.getByRole('button', { name: /^Remove the passkey added on / }).click({ timeout: 10_000 });
+    await page.getByText('This is your only passkey').waitFor({ timeout: 10_000 });
+    await page.getByRole('button', { name: /^Remove the passkey added on / }).waitFor({ timeout: 5_000 });
+    log('required: the last passkey stays');
   });
 });
