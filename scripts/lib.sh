@@ -31,6 +31,8 @@ apt_install() {
 need_build_tools() {
   need_apt g++:g++ nasm:nasm pkg-config:pkg-config
   pkg-config --exists fontconfig || apt_install libfontconfig-dev
+  # OpenSSL headers for webauthn-rs (the relay's passkeys).
+  pkg-config --exists openssl || apt_install libssl-dev
 }
 
 need_runtime_tools() {

@@ -46,6 +46,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// `[limits]`: how much one address or one socket may take.
     pub limits: LimitsConfig,
+    /// `[sign_in]`: whether caseworkers need a passkey.
+    pub sign_in: SignInConfig,
     /// `[dangerous]`: options that weaken security; each one set is logged at start.
     pub dangerous: DangerousConfig,
 }
@@ -56,6 +58,31 @@ pub struct Config {
 pub struct AuditConfig {
     /// Records older than this many days are deleted (and the deletion recorded).
     pub retention_days: u32,
+}
+
+/// Whether a caseworker's password alone signs them in (issue 16 item 11).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PasskeyPolicy {
+    /// Caseworkers may enrol passkeys; an account with one needs it after its password,
+    /// an account without one signs in with its password alone. The default, so that an
+    /// existing site keeps working and its caseworkers can enrol before it is required.
+    #[default]
+    Optional,
+    /// Every sign-in needs a passkey after the password. An account without one can
+    /// enrol only from its set-password link (`admin caseworker add` or `reset`).
+    Required,
+}
+
+/// `[sign_in]` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SignInConfig {
+    /// `"optional"` (default) or `"required"`.
+    pub passkeys: PasskeyPolicy,
+    /// The WebAuthn relying party id: the relay's DNS name as caseworkers' browsers see
+    /// it (never an IP address). By default the host of [`Config::public_url`].
+    pub rp_id: Option<String>,
 }
 
 /// `[limits]` section: so that a flood from one address cannot deny service to others.
@@ -266,12 +293,36 @@ impl Config {
                 "[server] public_url must start with https://".into(),
             ));
         }
+        let rp_id = self.rp_id();
+        if self.sign_in.passkeys == PasskeyPolicy::Required
+            && (rp_id.parse::<IpAddr>().is_ok() || rp_id.starts_with('[') || rp_id.is_empty())
+        {
+            return Err(ConfigError::Value(format!(
+                "[sign_in] passkeys = \"required\" needs the relay's DNS name as rp_id \
+                 (browsers refuse passkeys for an address such as {rp_id}); set [sign_in] \
+                 rp_id, [server] public_url or [tls] hostnames"
+            )));
+        }
         if self.server.site_name.trim().is_empty() || self.server.site_name.len() > 100 {
             return Err(ConfigError::Value(
                 "[server] site_name must be 1 to 100 characters".into(),
             ));
         }
         Ok(())
+    }
+
+    /// The WebAuthn relying party id: `[sign_in] rp_id`, or the host of the public URL.
+    pub fn rp_id(&self) -> String {
+        if let Some(id) = &self.sign_in.rp_id {
+            return id.clone();
+        }
+        let url = self.public_url();
+        let host = url.trim_start_matches("https://");
+        let host = host.split('/').next().unwrap_or(host);
+        if let Some(end) = host.find(']') {
+            return host[..=end].to_string();
+        }
+        host.rsplit_once(':').map_or(host, |(h, _)| h).to_string()
     }
 
     /// The relay's public address, for links given to caseworkers.
@@ -353,6 +404,26 @@ mod tests {
         assert_eq!(c.audit.retention_days, 30);
         assert!(Config::parse("[audit]\nretention_days = 0\n").is_err());
         assert!(Config::parse("[server]\npublic_url = \"http://x\"\n").is_err());
+    }
+
+    #[test]
+    fn passkeys_are_optional_by_default_and_their_rp_id_is_the_relays_name() {
+        let c = Config::parse("").unwrap();
+        assert_eq!(c.sign_in.passkeys, PasskeyPolicy::Optional);
+        assert_eq!(c.rp_id(), "localhost");
+        let c = Config::parse(
+            "[server]\npublic_url = \"https://acote.example.org:8443/\"\n\
+             [sign_in]\npasskeys = \"required\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.sign_in.passkeys, PasskeyPolicy::Required);
+        assert_eq!(c.rp_id(), "acote.example.org");
+        let e = Config::parse(
+            "[tls]\nhostnames = [\"192.0.2.1\"]\n[sign_in]\npasskeys = \"required\"\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("rp_id"), "{e}");
+        assert!(Config::parse("[sign_in]\npasskeys = \"always\"\n").is_err());
     }
 
     #[test]

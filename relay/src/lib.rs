@@ -176,6 +176,8 @@ impl Relay {
             messages_per_second: config.limits.messages_per_second,
             hashing: http::hashing_places(),
             signouts: tokio::sync::broadcast::channel(64).0,
+            passkeys: passkeys(config),
+            passkeys_required: config.sign_in.passkeys == crate::config::PasskeyPolicy::Required,
         });
         tokio::spawn(maintain(
             Arc::downgrade(&state),
@@ -271,6 +273,24 @@ async fn maintain(state: std::sync::Weak<http::AppState>, retention_days: u32) {
         // --anchor` with it detects records removed from the end since.
         if let Ok(Some((seq, hash))) = state.store.head().await {
             tracing::info!(seq, anchor = %hash, "audit anchor");
+        }
+    }
+}
+
+/// The passkey checks for this relay's name, or none (logged) when browsers would refuse
+/// it as a relying party id: an address rather than a DNS name. The config check already
+/// refused that combined with `passkeys = "required"`.
+fn passkeys(config: &Config) -> Option<std::sync::Mutex<auth::passkeys::Passkeys>> {
+    let rp_id = config.rp_id();
+    let required = config.sign_in.passkeys == crate::config::PasskeyPolicy::Required;
+    match auth::passkeys::Passkeys::new(&rp_id, &config.server.site_name, required) {
+        Ok(p) => {
+            tracing::info!(%rp_id, required, "passkeys offered");
+            Some(std::sync::Mutex::new(p))
+        }
+        Err(e) => {
+            tracing::warn!(%rp_id, error = %e, "passkeys are not available: set [sign_in] rp_id to the relay's DNS name");
+            None
         }
     }
 }

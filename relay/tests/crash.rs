@@ -1,7 +1,9 @@
 //! Issue 7: the relay process is killed with SIGKILL during a burst of sessions and
-//! restarted; every record the relay acknowledged (a code handed out means its
-//! `session_created` is written; `paired` means its `code_redeemed` is) is in the log,
-//! the chain verifies, and the relay serves again.
+//! restarted; every record the relay acknowledged (`paired` means the session's
+//! `session_created` and its `code_redeemed` are written) is in the log, the chain
+//! verifies, and the relay serves again. Since issue 16 item 5 a code handed out no longer
+//! means its `session_created` is written: past 30 a minute, agent connections are only
+//! counted until a caseworker pairs one.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 
@@ -179,10 +181,8 @@ async fn issue7_sigkill_during_a_burst_loses_no_acknowledged_record() {
     for t in tasks {
         let _ = tokio::time::timeout(Duration::from_secs(20), t).await;
     }
-    let (acked_created, acked_redeemed) = (
-        created.load(Ordering::SeqCst),
-        redeemed.load(Ordering::SeqCst),
-    );
+    let acked_redeemed = redeemed.load(Ordering::SeqCst);
+    assert!(created.load(Ordering::SeqCst) >= acked_redeemed);
     assert!(
         acked_redeemed >= 40,
         "the burst did too little: {acked_redeemed}"
@@ -211,8 +211,8 @@ async fn issue7_sigkill_during_a_burst_loses_no_acknowledged_record() {
     );
     assert!(ok, "{csv}");
     assert!(
-        count(&csv, "session_created") >= acked_created,
-        "{} session_created in the log, {acked_created} acknowledged",
+        count(&csv, "session_created") >= acked_redeemed,
+        "{} session_created in the log, {acked_redeemed} sessions paired",
         count(&csv, "session_created")
     );
     assert!(

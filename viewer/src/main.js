@@ -15,6 +15,7 @@ import * as ui from '/src/ui.js';
 import * as control from '/src/control.js';
 import * as view from '/src/view.js';
 import { signIn, signOut, whoAmI } from '/src/account.js';
+import * as passkeys from '/src/passkeys-ui.js';
 
 // Shared with tests and later features (pointer, chat, control over the data channel).
 window.acote = { pc: null, channel: null, state: 'enter-code', stats: null };
@@ -312,6 +313,7 @@ $('sign-in-form').addEventListener('submit', async (event) => {
   if (result.account) {
     ui.setAccount(result.account);
     ui.setState('enter-code');
+    passkeys.load();
   } else {
     ui.setState('sign-in', result.error, result.params ?? {});
   }
@@ -326,6 +328,7 @@ setInterval(() => {
 $('sign-out').addEventListener('click', async () => {
   endByUser();
   await signOut();
+  passkeys.clear();
   ui.setAccount(null);
   $('login').value = '';
   ui.setState('sign-in', 'signedOut');
@@ -339,6 +342,7 @@ onLangChange(() => {
   ui.refresh();
   control.refresh();
   view.refresh();
+  passkeys.refresh();
 });
 
 // Closing the tab mid-session: tell the resident's side right away.
@@ -347,11 +351,13 @@ window.addEventListener('pagehide', endByUser);
 applyStatic();
 control.setup();
 view.setup(screen);
+passkeys.setup();
 // Signed in already (cookie still alive)? Straight to the code; else the sign-in form.
 whoAmI().then((account) => {
   ui.setAccount(account);
   if (account) {
     ui.setState('enter-code');
+    passkeys.load();
     $('code').focus();
   } else {
     ui.setState('sign-in', 'signInPrompt');

@@ -1,6 +1,7 @@
 // The page of a one-time set-password link: https://relay/set-password#TOKEN. The token
 // sits in the fragment so it never reaches server logs or a Referer header.
 import { applyStatic, onLangChange, t, toggleLang } from '/src/i18n.js';
+import * as passkey from '/src/passkey.js';
 
 const $ = (id) => document.getElementById(id);
 const token = window.location.hash.replace(/^#/, '');
@@ -45,6 +46,17 @@ $('password-form').addEventListener('submit', async (event) => {
     say('connection-lost', true);
     return;
   }
+  if (status === 200 && typeof data?.enrol === 'string') {
+    // The site requires passkeys: this page, vouched for by the link, enrols the first.
+    $('new-password').value = '';
+    $('confirm-password').value = '';
+    $('password-form').hidden = true;
+    enrolTicket = data.enrol;
+    say('passkeyNeeded');
+    $('enrol').hidden = false;
+    $('create-passkey').focus();
+    return;
+  }
   if (status === 204) {
     $('new-password').value = '';
     $('confirm-password').value = '';
@@ -55,6 +67,47 @@ $('password-form').addEventListener('submit', async (event) => {
   const key = typeof data?.error === 'string' ? data.error : 'error';
   say(['password_too_short', 'password_too_long', 'password_too_common', 'link_invalid'].includes(key) ? key : 'error', true);
   if (key === 'link_invalid') done();
+});
+
+let enrolTicket = null;
+
+async function post(path, body) {
+  const response = await fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-enrol-ticket': enrolTicket ?? '' },
+    body: JSON.stringify(body),
+    cache: 'no-store',
+  });
+  return { status: response.status, data: await response.json().catch(() => ({})) };
+}
+
+$('create-passkey').addEventListener('click', async () => {
+  if (!passkey.supported()) {
+    say('passkeyUnsupported', true);
+    return;
+  }
+  $('create-passkey').disabled = true;
+  try {
+    const begun = await post('/api/passkeys/enrol/begin', {});
+    if (begun.status !== 200) throw new Error('begin');
+    let credential;
+    try {
+      credential = await passkey.create(begun.data.options);
+    } catch {
+      say('passkeyCancelled', true);
+      return;
+    }
+    const finished = await post('/api/passkeys/enrol/finish', { credential });
+    if (finished.status !== 200) throw new Error('finish');
+    enrolTicket = null;
+    $('enrol').hidden = true;
+    say('passkeyCreated');
+    done();
+  } catch {
+    say('passkeyAddFailed', true);
+  } finally {
+    $('create-passkey').disabled = false;
+  }
 });
 
 $('lang').addEventListener('click', toggleLang);

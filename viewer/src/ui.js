@@ -17,6 +17,7 @@ let fieldErrorKey = null;
 let siteName = null;
 let account = null;
 let residentLang = null;
+let passkeysShown = false;
 
 // The resident's language, named in its own script (the agent's languages first).
 const LANGUAGE_NAMES = {
@@ -58,6 +59,7 @@ export function setState(state, key = state, params = {}) {
   $('sign-out').hidden = signIn || !account;
   $('who').hidden = signIn || !account;
   $('code-form').hidden = !FORM_STATES.has(state);
+  $('passkeys').hidden = !FORM_STATES.has(state) || !passkeysShown;
   $('stage').hidden = !VIDEO_STATES.has(state);
   $('controls').hidden = state !== 'watching';
   if (state !== 'watching') setLink(null);
@@ -86,6 +88,12 @@ export function setState(state, key = state, params = {}) {
   } else if (END_STATES.has(state)) {
     $('new-session').focus();
   }
+}
+
+// Whether the passkey panel belongs on the code screen (the relay offers passkeys).
+export function setPasskeysShown(shown) {
+  passkeysShown = shown;
+  $('passkeys').hidden = !FORM_STATES.has(current.state) || !passkeysShown;
 }
 
 // Inline message under the code field (format errors found before contacting the relay).

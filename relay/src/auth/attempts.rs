@@ -125,6 +125,16 @@ impl Attempts {
         self.by_addr.forgive(&ticket.addr.to_string());
     }
 
+    /// The passkey asked after a matching password answered: the failure counted in
+    /// advance for that password is forgiven (until then it stands, so failed passkeys
+    /// lock out as wrong passwords do).
+    pub fn passkey_succeeded(&mut self, login: &str, addr: IpAddr) {
+        self.succeeded(&Ticket {
+            login: login.to_string(),
+            addr,
+        });
+    }
+
     /// The check is over (whatever its outcome): the next attempt may go.
     pub fn finish(&mut self, ticket: Ticket) {
         self.busy_logins.remove(&ticket.login);

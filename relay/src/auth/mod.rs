@@ -8,6 +8,7 @@
 pub mod attempts;
 pub mod forms;
 pub mod lockout;
+pub mod passkeys;
 pub mod password;
 pub mod sessions;
 

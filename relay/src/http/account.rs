@@ -225,7 +225,7 @@ pub fn caseworker(account: &Account) -> Caseworker {
     }
 }
 
-async fn audit(state: &AppState, record: Record) -> Result<(), AppError> {
+pub(super) async fn audit(state: &AppState, record: Record) -> Result<(), AppError> {
     state.store.append(unix_now(), &record).await.map_err(|e| {
         tracing::error!(error = %e, "cannot write to the audit log");
         AppError::AuditDown
@@ -357,7 +357,11 @@ pub async fn login(
         tracing::info!(login = %acote_proto::Redacted(&login), "sign-in refused");
         return Err(AppError::Unauthorized("bad_credentials"));
     };
-    ticket.succeeded();
+    // With a passkey to ask for, the failure counted in advance stands until it answers.
+    let second = super::passkey::second_step(&state, &account).await?;
+    if second.is_none() {
+        ticket.succeeded();
+    }
     drop(ticket);
     if account.disabled {
         audit(
@@ -369,11 +373,28 @@ pub async fn login(
         .await?;
         return Err(AppError::Forbidden("account_disabled"));
     }
+    if let Some(second) = second {
+        return super::passkey::ask(&state, &account, peer.ip(), second).await;
+    }
+    open_session(&state, &headers, &account, peer.ip(), "password").await
+}
+
+/// Signs `account` in from `addr` (the checks are done): audit record, a new session
+/// and its cookie, the old one of this browser ended.
+pub(super) async fn open_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    account: &Account,
+    addr: std::net::IpAddr,
+    method: &str,
+) -> Result<Response, AppError> {
+    let login = account.login.clone();
     audit(
-        &state,
+        state,
         Record::new("login_ok")
             .actor(&login)
-            .with("addr", peer.ip()),
+            .with("addr", addr)
+            .with("method", method),
     )
     .await?;
     state.store.record_login(&login, unix_now()).await?;
@@ -383,8 +404,8 @@ pub async fn login(
         .sessions
         .create(Instant::now(), &login, &token, csrf.clone());
     // Rotation: whatever session this browser had is ended, a new cookie is issued.
-    if let Some(old) = session_cookie(&headers) {
-        end_session(&state, &old).await?;
+    if let Some(old) = session_cookie(headers) {
+        end_session(state, &old).await?;
     }
     let now = unix_now();
     let row = crate::store::carry_over::WebSessionRow {
@@ -400,7 +421,7 @@ pub async fn login(
         .store
         .save_web_session(&row, now.saturating_sub(idle), now.saturating_sub(max))
         .await?;
-    let mut response = me_body(&account, &csrf).into_response();
+    let mut response = me_body(account, &csrf).into_response();
     response
         .headers_mut()
         .insert(header::SET_COOKIE, set_cookie(&token));
@@ -479,6 +500,14 @@ pub async fn set_password(
             state.store.forget_web_sessions_of(&login).await?;
             state.signed_out(&login);
             audit(&state, Record::new("password_set").actor(&login)).await?;
+            // The link vouches for the caseworker: when passkeys are required, the same
+            // page enrols the first one.
+            if state.passkeys_required
+                && let Some(Ok(ticket)) =
+                    state.passkeys_state(|p| p.issue_ticket(Instant::now(), &login))
+            {
+                return Ok(Json(json!({ "enrol": ticket })).into_response());
+            }
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         Err(crate::store::StoreError::BadSetupToken) => Err(AppError::BadRequest("link_invalid")),

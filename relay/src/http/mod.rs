@@ -3,12 +3,14 @@
 //!
 //! Routes: `GET /` (viewer), `GET /set-password` (page of the one-time link), `GET
 //! /api/me`, `POST /api/login`, `POST /api/logout` (session + CSRF), `POST /api/password`
-//! (one-time token), `GET /signal` (WebSocket; a viewer needs the session cookie),
+//! (one-time token), passkeys (`POST /api/passkey/sign-in`, `GET /api/passkeys`, `POST
+//! /api/passkeys/enrol/begin|finish`, `POST /api/passkeys/remove`), `GET /signal` (WebSocket; a viewer needs the session cookie),
 //! `GET /healthz`. Every POST from a browser must come from the relay's own origin.
 
 pub mod account;
 pub mod assets;
 pub mod conn_limit;
+pub mod passkey;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -74,6 +76,11 @@ pub struct AppState {
     /// Places for argon2 work, one per core: a flood of sign-ins cannot queue up
     /// unbounded hashing behind the blocking pool.
     pub hashing: Arc<tokio::sync::Semaphore>,
+    /// Passkey checks and ceremonies in flight; `None` when the relay has no relying
+    /// party id browsers accept (an address instead of a DNS name).
+    pub passkeys: Option<std::sync::Mutex<crate::auth::passkeys::Passkeys>>,
+    /// `[sign_in] passkeys = "required"`: no password alone signs in.
+    pub passkeys_required: bool,
     /// Logins whose web sessions just ended (sign-out, disabled, new password): their
     /// signaling sockets check themselves and close.
     pub signouts: tokio::sync::broadcast::Sender<String>,
@@ -110,6 +117,11 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/api/login", post(account::login))
         .route("/api/logout", post(account::logout))
         .route("/api/password", post(account::set_password))
+        .route("/api/passkey/sign-in", post(passkey::sign_in))
+        .route("/api/passkeys", get(passkey::list))
+        .route("/api/passkeys/enrol/begin", post(passkey::enrol_begin))
+        .route("/api/passkeys/enrol/finish", post(passkey::enrol_finish))
+        .route("/api/passkeys/remove", post(passkey::remove))
         .fallback(get(assets::serve))
         .layer(axum::middleware::from_fn(same_origin_posts))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -13,7 +13,7 @@ use acote_proto::{ByeReason, ErrorCode, Requester, Role, SessionCode, SignalMess
 
 pub use resume::Restored;
 
-use super::limits::WrongCodeLimits;
+use super::limits::{CreatedReports, WrongCodeLimits};
 use crate::store::audit::Record;
 
 /// Identifies one signaling connection for the life of the relay process.
@@ -100,6 +100,9 @@ struct Agent {
     session: String,
     /// The resident's language, told to the caseworker when they redeem the code.
     lang: Option<String>,
+    /// Whether this session's `session_created` is in the audit log (it may have been
+    /// only counted, see [`CreatedReports`]; then it is written when the code is redeemed).
+    created: bool,
     /// Hashes of the two sides' resumption tokens, once the resident let the caseworker
     /// see the screen: from then on a dropped side is waited for (see `hub_resume.rs`).
     resume: Option<TokenPair>,
@@ -128,6 +131,8 @@ pub struct Hub {
     agents: HashMap<ConnId, Agent>,
     viewers: HashMap<ConnId, Viewer>,
     limits: WrongCodeLimits,
+    /// Which `session_created` records are written and which only counted.
+    created: CreatedReports,
     new_code: CodeSource,
     stats: HubStats,
     /// Prefix of session ids, distinct per relay process, so ids stay unique across
@@ -151,6 +156,7 @@ impl Hub {
             agents: HashMap::new(),
             viewers: HashMap::new(),
             limits: WrongCodeLimits::default(),
+            created: CreatedReports::default(),
             new_code,
             stats: HubStats::default(),
             session_prefix: "s".into(),
@@ -200,16 +206,15 @@ impl Hub {
     pub fn agent_joined(&mut self, now: Instant, conn: ConnId) -> Vec<Output> {
         let issued = self.issue_code(now);
         let session = self.new_session_id();
-        let out = vec![
-            Output::Audit(Record::new("session_created").session(&session)),
-            code_message(conn, &issued, now),
-        ];
+        let (mut out, created) = self.session_created(now, &session);
+        out.push(code_message(conn, &issued, now));
         self.agents.insert(
             conn,
             Agent {
                 state: AgentState::Waiting(issued),
                 session,
                 lang: None,
+                created,
                 resume: None,
             },
         );
@@ -470,15 +475,40 @@ impl Hub {
         let issued = self.issue_code(now);
         let mut out = Vec::new();
         let session = new_session.then(|| self.new_session_id());
+        let created = session.as_ref().map(|id| self.session_created(now, id));
         if let Some(a) = self.agents.get_mut(&agent) {
             a.state = AgentState::Waiting(issued.clone());
-            if let Some(id) = session {
-                out.push(Output::Audit(Record::new("session_created").session(&id)));
+            if let (Some(id), Some((record, written))) = (session, created) {
+                out.extend(record);
                 a.session = id;
+                a.created = written;
             }
         }
         out.push(code_message(agent, &issued, now));
         out
+    }
+
+    /// The `session_created` record of a new session, if this one is written now (issue
+    /// 16 item 5: agents connect without an account, so most of a flood is only counted);
+    /// and whether it was.
+    fn session_created(&mut self, now: Instant, session: &str) -> (Vec<Output>, bool) {
+        match self.created.report(now) {
+            Some(0) => (
+                vec![Output::Audit(
+                    Record::new("session_created").session(session),
+                )],
+                true,
+            ),
+            Some(unwritten) => (
+                vec![Output::Audit(
+                    Record::new("session_created")
+                        .session(session)
+                        .with("unwritten_before", unwritten),
+                )],
+                true,
+            ),
+            None => (Vec::new(), false),
+        }
     }
 
     fn new_session_id(&mut self) -> String {

@@ -76,7 +76,18 @@ impl Hub {
         }
         let mut record = Record::new("code_redeemed").actor(&login);
         let mut opened = None;
+        let mut late = None;
         if let Some(a) = self.agents.get_mut(&agent_conn) {
+            if !a.created {
+                // Only counted when the agent connected (a flood of them is); a session
+                // that pairs is always in the log, from its start.
+                late = Some(Output::Audit(
+                    Record::new("session_created")
+                        .session(&a.session)
+                        .with("late", true),
+                ));
+                a.created = true;
+            }
             // Single use: the code is dropped here, whatever the resident answers.
             a.state = AgentState::Paired {
                 viewer: viewer_conn,
@@ -100,7 +111,8 @@ impl Hub {
             "code redeemed, session paired"
         );
         let lang = self.agents.get(&agent_conn).and_then(|a| a.lang.clone());
-        let mut out = vec![Output::Audit(record)];
+        let mut out: Vec<Output> = late.into_iter().collect();
+        out.push(Output::Audit(record));
         out.extend(opened);
         out.extend([
             Output::Send(agent_conn, SignalMessage::Paired { by: Some(who) }),

@@ -282,6 +282,7 @@ impl Hub {
                     session: r.saved.session,
                     resume: Some(r.saved.tokens),
                     lang: None,
+                    created: true,
                 },
             );
             self.viewers.insert(

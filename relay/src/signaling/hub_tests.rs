@@ -682,3 +682,40 @@ fn issue16_wrong_codes_read_back_after_a_restart_still_limit_the_account() {
     let out = hub.message(now, V, redeem("111111"));
     assert_eq!(error_code(&out, V), Some(ErrorCode::RateLimited));
 }
+
+#[test]
+fn issue16_5_a_flood_of_agent_connections_writes_few_session_created_records() {
+    let t0 = Instant::now();
+    let mut hub = hub_with_codes(&[]);
+    // 100 agents (anyone can connect one, no account needed) within the same minute.
+    let mut written = Vec::new();
+    let mut last_code = String::new();
+    for conn in 100..200 {
+        let out = hub.agent_joined(t0, conn);
+        written.extend(records(&out));
+        if let Some(SignalMessage::Code { code, .. }) = sent_to(&out, conn).into_iter().next() {
+            last_code = code;
+        }
+    }
+    assert!(
+        written.len() <= 30,
+        "{} session_created records for one minute of unauthenticated connections",
+        written.len()
+    );
+    assert!(written.iter().all(|r| r.event == "session_created"));
+    // The next minute, the first record written tells how many were not.
+    let later = records(&hub.agent_joined(t0 + Duration::from_secs(60), 200));
+    assert_eq!(later.len(), 1);
+    assert_eq!(
+        later[0].detail,
+        format!("unwritten_before={}", 100 - written.len())
+    );
+    // A session whose record was left unwritten still has it once a caseworker pairs it:
+    // written then, before its `code_redeemed`.
+    hub.viewer_joined(V, cw(), addr(1));
+    let out = hub.message(t0 + Duration::from_secs(61), V, redeem(&last_code));
+    let recs = records(&out);
+    assert_eq!(events(&out), vec!["session_created", "code_redeemed"]);
+    assert_eq!(recs[0].session, recs[1].session);
+    assert_eq!(recs[0].detail, "late=true");
+}

@@ -19,6 +19,43 @@ pub const MAX_WRONG_PER_ACCOUNT_DAY: usize = 10;
 /// The long window for an account's wrong codes.
 pub const ACCOUNT_DAY: Duration = Duration::from_secs(24 * 3600);
 
+/// `session_created` records written per [`CREATED_WINDOW`] for agents that connect (no
+/// account is needed to connect one, and each record is an fsync in the hub's task); the
+/// others are counted into the next record written (`unwritten_before`), and a session
+/// whose record was not written gets it when a caseworker pairs it (`late`).
+pub const CREATED_PER_WINDOW: u32 = 30;
+/// The window of [`CREATED_PER_WINDOW`].
+pub const CREATED_WINDOW: Duration = Duration::from_secs(60);
+
+/// Issue 16 item 5: how many `session_created` records went to the audit log this window
+/// and how many were only counted.
+#[derive(Debug, Default)]
+pub struct CreatedReports {
+    window: Option<Instant>,
+    in_window: u32,
+    unwritten: u64,
+}
+
+impl CreatedReports {
+    /// Whether the record of a session just created is written now: if so, how many went
+    /// unwritten before it; if not, it is counted.
+    pub fn report(&mut self, now: Instant) -> Option<u64> {
+        if self
+            .window
+            .is_none_or(|w| now.duration_since(w) >= CREATED_WINDOW)
+        {
+            self.window = Some(now);
+            self.in_window = 0;
+        }
+        if self.in_window >= CREATED_PER_WINDOW {
+            self.unwritten += 1;
+            return None;
+        }
+        self.in_window += 1;
+        Some(std::mem::take(&mut self.unwritten))
+    }
+}
+
 /// Which limit refused a redeem, and how long until it lifts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limited {

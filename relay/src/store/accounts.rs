@@ -156,21 +156,32 @@ impl Store {
         self.expect_one(sqlx::query(sql).bind(login), login).await
     }
 
-    /// Forgets the password and sets a new one-time setup token.
+    /// Forgets the password and the passkeys, and sets a new one-time setup token.
     pub async fn reset_account(
         &self,
         login: &str,
         token_hash: &str,
         expires_at: i64,
     ) -> Result<(), StoreError> {
-        let q = sqlx::query(
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
             "UPDATE accounts SET password_hash = NULL, setup_token_hash = ?, \
              setup_expires_at = ? WHERE login = ?",
         )
         .bind(token_hash)
         .bind(expires_at)
-        .bind(login);
-        self.expect_one(q, login).await
+        .bind(login)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::UnknownLogin(login.to_string()));
+        }
+        sqlx::query("DELETE FROM passkeys WHERE login = ?")
+            .bind(login)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Sets the password of the account holding this unexpired setup token, and burns the

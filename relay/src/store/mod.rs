@@ -1,5 +1,5 @@
 //! The relay's database: caseworker accounts, the audit log and what a restart carries
-//! over (resumable sessions, web sessions), in SQLite inside the data
+//! over (resumable sessions, web sessions), and caseworkers' passkeys, in SQLite inside the data
 //! dir (`acote.db`), through sqlx with versioned migrations (`relay/migrations/`).
 //!
 //! Durability: WAL journal with `synchronous = FULL`, so a record is on disk when its
@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod carry_over;
+pub mod passkeys;
 pub mod time;
 
 use std::path::{Path, PathBuf};
