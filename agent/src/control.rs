@@ -37,6 +37,9 @@ pub enum ControlEffect {
     Audit(ConsentEvent),
     /// The caseworker switched low data on or off.
     LowData(bool),
+    /// The viewer's security-code nonce (validated hex), for the exchange the driver
+    /// runs.
+    SasNonce(String),
 }
 
 /// Control for one sharing session.
@@ -104,6 +107,8 @@ impl Control {
             }
             // Needs no control either: it only lowers what is sent.
             ViewerMessage::LowData { on } => vec![ControlEffect::LowData(on)],
+            // Nor does the security code: it only authenticates the connection.
+            ViewerMessage::SasNonce { n } => vec![ControlEffect::SasNonce(n)],
             input => {
                 if let Some(grant) = self.gate.admit()
                     && let Err(QueueRefusal::TooMany | QueueRefusal::Closed) =
