@@ -49,3 +49,21 @@ test('issue16_7: the agent and the viewer show the same 4-digit security code', 
       `Code de sécurité : ${agentCode}`);
   });
 });
+
+test('issue16_7: a reveal that breaks the exchange replaces the code with a clear warning', { timeout: 120_000 }, async (t) => {
+  const h = await Harness.create(t);
+  await h.run(async () => {
+    const { viewer } = await watchingWithCode(h);
+    await viewer.page.getByRole('status', { name: /^Security code to read/ }).waitFor({ timeout: 20_000 });
+    // What a relay in the middle would try after losing its one guess: another reveal.
+    await viewer.page.evaluate(() => {
+      const forged = JSON.stringify({ type: 'sas_reveal', n: '00'.repeat(32) });
+      window.acote.channel.dispatchEvent(new MessageEvent('message', { data: forged }));
+    });
+    const warning = viewer.page.getByRole('status', { name: /^Security check failed/ });
+    await warning.waitFor({ timeout: 5_000 });
+    assert.match(await warning.textContent(), /connection may be intercepted/);
+    assert.doesNotMatch(await warning.textContent(), /\d{4}/, 'no code beside the warning');
+    assert.equal(await viewer.page.locator('#security-code').getAttribute('data-code'), null);
+  });
+});

@@ -61,6 +61,7 @@ export function render() {
   if (c?.failed) {
     el.textContent = t('securityFailed');
     el.setAttribute('aria-label', t('securityFailed'));
+    delete el.dataset.code;
   } else if (c?.code) {
     el.textContent = t('securityCode', { code: c.code });
     // Digit by digit for screen readers, with what to do with it.
