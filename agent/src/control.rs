@@ -211,6 +211,31 @@ mod tests {
     }
 
     #[test]
+    fn the_security_code_nonce_needs_no_control_and_is_checked_first() {
+        let played = Played::default();
+        let injector = {
+            let p = played.clone();
+            inject::spawn(move || Ok(p))
+        };
+        let mut c = Control::new(injector, Box::new(NoMarker));
+        let now = Instant::now();
+        let n = "ab".repeat(32);
+        assert_eq!(
+            c.on_message(now, &format!(r#"{{"type":"sas_nonce","n":"{n}"}}"#)),
+            vec![ControlEffect::SasNonce(n)]
+        );
+        assert_eq!(c.refused_total(), 0, "not refused for want of control");
+        let short = r#"{"type":"sas_nonce","n":"abab"}"#;
+        assert_eq!(
+            c.on_message(now, short),
+            vec![],
+            "never reaches the exchange"
+        );
+        assert_eq!(c.invalid_total(), 1);
+        assert_eq!(*played.0.lock().unwrap(), 0);
+    }
+
+    #[test]
     fn low_data_needs_no_control_and_is_nothing_injected() {
         let played = Played::default();
         let injector = {

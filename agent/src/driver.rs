@@ -689,8 +689,10 @@ impl Live<'_> {
         let Some(media) = self.media.as_mut() else {
             return;
         };
+        // Refusals are logged at debug level only, like other refused channel
+        // messages: a viewer sending them in a flood must not fill the log.
         let Some(sas) = media.sas.as_mut() else {
-            tracing::warn!("refused a security-code nonce before our commitment");
+            tracing::debug!("refused a security-code nonce before our commitment");
             return;
         };
         let code = match sas.on_nonce(n) {
@@ -699,7 +701,7 @@ impl Live<'_> {
                 code
             }
             Err(e) => {
-                tracing::warn!(error = %e, "refused a security-code message");
+                tracing::debug!(error = %e, "refused a security-code message");
                 return;
             }
         };
