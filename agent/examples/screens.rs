@@ -60,6 +60,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             p.ask_view(&marie, Duration::from_secs(60));
             step("ask-view");
             p.sharing(&marie);
+            p.data_sent(2_400_000);
+            // The known-answer vector's code (proto/src/sas.rs): 6301.
+            let fp = acote_proto::sas::Fingerprint::from_bytes;
+            let nonce = acote_proto::sas::Nonce::from_bytes;
+            p.security_code(acote_proto::sas::derive(
+                &fp([0x11; 32]),
+                &fp([0x22; 32]),
+                &nonce([0x33; 32]),
+                &nonce([0x44; 32]),
+            ));
             step("sharing");
             p.ask_control(&marie, Duration::from_secs(60));
             step("ask-control");

@@ -76,3 +76,8 @@ data-used = البيانات المستخدمة: { $amount }
 data-summary = البيانات المرسلة خلال الجلسة: { $amount }.
 data-kb = { $n } كيلوبايت
 data-mb = { $x } ميغابايت
+
+# The security code both people compare (read aloud by the caseworker).
+security-code = رمز الأمان: { $code }
+security-code-help = ما هذا؟
+security-code-explained = يرى الشخص الذي يساعدك الرمز نفسه. إذا قرأ لك رمزًا مختلفًا، اضغط على إيقاف: قد يكون هناك من يتنصّت.

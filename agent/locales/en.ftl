@@ -75,3 +75,8 @@ data-used = Data used: { $amount }
 data-summary = Data sent during the session: { $amount }.
 data-kb = { $n } KB
 data-mb = { $x } MB
+
+# The security code both people compare (read aloud by the caseworker).
+security-code = Security code: { $code }
+security-code-help = What is this?
+security-code-explained = The person helping you sees the same code. If they read you a different one, press Stop: someone may be listening in.

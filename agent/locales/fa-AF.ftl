@@ -66,3 +66,8 @@ data-used = انترنت مصرف‌شده: { $amount }
 data-summary = انترنت مصرف‌شده در این جلسه: { $amount }.
 data-kb = { $n } کیلوبایت
 data-mb = { $x } مگابایت
+
+# The security code both people compare (read aloud by the caseworker).
+security-code = کد امنیتی: { $code }
+security-code-help = این چیست؟
+security-code-explained = کسی که به شما کمک می‌کند همین کد را می‌بیند. اگر کد دیگری برای شما خواند، «توقف» را فشار دهید: شاید کسی گوش می‌دهد.

@@ -73,3 +73,8 @@ data-used = Données utilisées : { $amount }
 data-summary = Données envoyées pendant la session : { $amount }.
 data-kb = { $n } Ko
 data-mb = { $x } Mo
+
+# The security code both people compare (read aloud by the caseworker).
+security-code = Code de sécurité : { $code }
+security-code-help = Qu'est-ce que c'est ?
+security-code-explained = La personne qui vous aide voit le même code. Si elle vous lit un autre code, appuyez sur Arrêter : quelqu'un pourrait écouter.

@@ -72,3 +72,8 @@ data-used = مصرف شوی انټرنېټ: { $amount }
 data-summary = په دې ناسته کې مصرف شوی انټرنېټ: { $amount }.
 data-kb = { $n } کیلوبایټ
 data-mb = { $x } میګابایټ
+
+# The security code both people compare (read aloud by the caseworker).
+security-code = امنیتي کوډ: { $code }
+security-code-help = دا څه دي؟
+security-code-explained = هغه څوک چې ستاسو سره مرسته کوي همدا کوډ ویني. که هغه تاسو ته بل کوډ ولوست، «ودرول» کېکاږئ: کېدای شي څوک غوږ نیسي.

@@ -74,3 +74,8 @@ data-used = Использовано данных: { $amount }
 data-summary = За сеанс отправлено данных: { $amount }.
 data-kb = { $n } КБ
 data-mb = { $x } МБ
+
+# The security code both people compare (read aloud by the caseworker).
+security-code = Код безопасности: { $code }
+security-code-help = Что это?
+security-code-explained = Человек, который вам помогает, видит тот же код. Если он прочитает вам другой код, нажмите «Остановить»: кто-то может подслушивать.

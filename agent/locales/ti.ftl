@@ -66,3 +66,8 @@ data-used = ዝተጠቐምኩምሉ ዳታ: { $amount }
 data-summary = ኣብዚ ምክፋል ዝተላእከ ዳታ: { $amount }።
 data-kb = { $n } ኪሎባይት
 data-mb = { $x } ሜጋባይት
+
+# The security code both people compare (read aloud by the caseworker).
+security-code = ናይ ድሕንነት ኮድ: { $code }
+security-code-help = እዚ እንታይ እዩ?
+security-code-explained = እቲ ዝሕግዘኩም ሰብ ተመሳሳሊ ኮድ ይርኢ እዩ። ካልእ ኮድ እንተ ኣንቢቡልኩም፡ «ደው ኣብል» ጠውቑ፡ ሓደ ሰብ ይሰምዕ ክኸውን ይኽእል እዩ።

@@ -74,3 +74,8 @@ data-used = Використано даних: { $amount }
 data-summary = За сеанс надіслано даних: { $amount }.
 data-kb = { $n } КБ
 data-mb = { $x } МБ
+
+# The security code both people compare (read aloud by the caseworker).
+security-code = Код безпеки: { $code }
+security-code-help = Що це?
+security-code-explained = Людина, яка вам допомагає, бачить той самий код. Якщо вона прочитає вам інший код, натисніть «Зупинити»: хтось може підслуховувати.

@@ -37,6 +37,9 @@ pub enum ControlEffect {
     Audit(ConsentEvent),
     /// The caseworker switched low data on or off.
     LowData(bool),
+    /// The viewer's security-code nonce (validated hex), for the exchange the driver
+    /// runs.
+    SasNonce(String),
 }
 
 /// Control for one sharing session.
@@ -104,6 +107,8 @@ impl Control {
             }
             // Needs no control either: it only lowers what is sent.
             ViewerMessage::LowData { on } => vec![ControlEffect::LowData(on)],
+            // Nor does the security code: it only authenticates the connection.
+            ViewerMessage::SasNonce { n } => vec![ControlEffect::SasNonce(n)],
             input => {
                 if let Some(grant) = self.gate.admit()
                     && let Err(QueueRefusal::TooMany | QueueRefusal::Closed) =
@@ -203,6 +208,31 @@ mod tests {
     struct NoMarker;
     impl Marker for NoMarker {
         fn show(&self, _: f64, _: f64) {}
+    }
+
+    #[test]
+    fn the_security_code_nonce_needs_no_control_and_is_checked_first() {
+        let played = Played::default();
+        let injector = {
+            let p = played.clone();
+            inject::spawn(move || Ok(p))
+        };
+        let mut c = Control::new(injector, Box::new(NoMarker));
+        let now = Instant::now();
+        let n = "ab".repeat(32);
+        assert_eq!(
+            c.on_message(now, &format!(r#"{{"type":"sas_nonce","n":"{n}"}}"#)),
+            vec![ControlEffect::SasNonce(n)]
+        );
+        assert_eq!(c.refused_total(), 0, "not refused for want of control");
+        let short = r#"{"type":"sas_nonce","n":"abab"}"#;
+        assert_eq!(
+            c.on_message(now, short),
+            vec![],
+            "never reaches the exchange"
+        );
+        assert_eq!(c.invalid_total(), 1);
+        assert_eq!(*played.0.lock().unwrap(), 0);
     }
 
     #[test]

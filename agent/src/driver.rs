@@ -10,6 +10,7 @@ use acote_proto::{ErrorCode, IceServer, Requester, Role, SignalMessage};
 use tokio::sync::mpsc;
 
 use acote_proto::channel::{AgentMessage, ControlState};
+use acote_proto::sas::{AgentSas, Nonce};
 
 use crate::control::{Control, ControlEffect, Marker};
 use crate::encode::h264::{H264Encoder, H264Settings};
@@ -159,6 +160,9 @@ struct Media {
     sent_at: Instant,
     sharing: Sharing,
     control: Control,
+    /// The security code exchange, once the data channel opened (once per connection:
+    /// an ICE restart keeps the certificates).
+    sas: Option<AgentSas>,
     peer_events: mpsc::Receiver<PeerEvent>,
     failures: mpsc::Receiver<PipelineError>,
 }
@@ -315,6 +319,10 @@ impl Live<'_> {
             Input::Peer(Some(PeerEvent::Candidate(c))) => {
                 // Offline, a candidate is lost: an ICE restart after the resume makes new ones.
                 let _ = self.send(c).await;
+                Vec::new()
+            }
+            Input::Peer(Some(PeerEvent::ChannelOpen)) => {
+                self.start_sas().await;
                 Vec::new()
             }
             Input::Peer(Some(PeerEvent::Channel(text))) => {
@@ -597,6 +605,7 @@ impl Live<'_> {
             sent_at: Instant::now(),
             sharing,
             control,
+            sas: None,
             peer_events,
             failures,
         });
@@ -645,6 +654,7 @@ impl Live<'_> {
                         media.peer.feedback.set_low_data(on);
                     }
                 }
+                ControlEffect::SasNonce(n) => self.on_sas_nonce(&n).await,
                 ControlEffect::Reply(msg) => {
                     if let Some(media) = &self.media {
                         media.peer.send_channel(msg.to_json()).await;
@@ -652,6 +662,50 @@ impl Live<'_> {
                 }
             }
         }
+    }
+
+    /// The data channel is open: commit to our security-code nonce (see
+    /// [`acote_proto::sas`]), from the fingerprints this connection actually uses.
+    async fn start_sas(&mut self) {
+        let Some(media) = self.media.as_mut() else {
+            return;
+        };
+        if media.sas.is_some() {
+            return;
+        }
+        match media.peer.fingerprints().await {
+            Ok((fp_agent, fp_viewer)) => {
+                let (sas, commit) = AgentSas::start(Nonce::random(), fp_agent, fp_viewer);
+                media.sas = Some(sas);
+                media.peer.send_channel(commit.to_json()).await;
+            }
+            Err(e) => tracing::warn!(error = %e, "no security code for this connection"),
+        }
+    }
+
+    /// The viewer's nonce: reveal ours and show the code. A nonce before our commitment
+    /// or after the code is fixed is refused (a man in the middle gets no second try).
+    async fn on_sas_nonce(&mut self, n: &str) {
+        let Some(media) = self.media.as_mut() else {
+            return;
+        };
+        // Refusals are logged at debug level only, like other refused channel
+        // messages: a viewer sending them in a flood must not fill the log.
+        let Some(sas) = media.sas.as_mut() else {
+            tracing::debug!("refused a security-code nonce before our commitment");
+            return;
+        };
+        let code = match sas.on_nonce(n) {
+            Ok((reveal, code)) => {
+                media.peer.send_channel(reveal.to_json()).await;
+                code
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "refused a security-code message");
+                return;
+            }
+        };
+        self.prompter.security_code(code);
     }
 
     async fn stop_media(&mut self) {

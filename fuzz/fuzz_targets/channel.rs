@@ -1,12 +1,16 @@
 //! Data-channel messages from the viewer: parsing never panics, and whatever passes
-//! validation is within the ranges the injector relies on.
+//! validation is within the ranges the injector relies on. The agent's messages (which
+//! the viewer side parses) never panic either.
 #![no_main]
 
-use acote_proto::channel::{MAX_TEXT_BYTES, MAX_WHEEL_STEPS, ViewerMessage};
+use acote_proto::channel::{AgentMessage, MAX_TEXT_BYTES, MAX_WHEEL_STEPS, ViewerMessage};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
+    if let Ok(AgentMessage::SasCommit { c: hex } | AgentMessage::SasReveal { n: hex }) = AgentMessage::parse(text) {
+        assert!(acote_proto::sas::is_wire_hex(&hex));
+    }
     let Ok(msg) = ViewerMessage::parse(text) else { return };
     match msg {
         ViewerMessage::Pointer { x, y } | ViewerMessage::Highlight { x, y } => {
@@ -18,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(text.chars().all(|c| !c.is_control() || c == '\n' || c == '\t'));
         }
         ViewerMessage::Key { code, .. } => assert!(acote_proto::keys::is_known_code(&code)),
+        ViewerMessage::SasNonce { n } => assert!(acote_proto::sas::is_wire_hex(&n)),
         ViewerMessage::Button { .. } | ViewerMessage::Control { .. } | ViewerMessage::LowData { .. } => {}
     }
 });

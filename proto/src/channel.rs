@@ -130,6 +130,12 @@ pub enum ViewerMessage {
         /// True to cap, false for the normal rate.
         on: bool,
     },
+    /// The viewer's nonce for the security code, sent once the agent's `sas_commit`
+    /// came (see [`crate::sas`]).
+    SasNonce {
+        /// 32 random bytes, 64 lowercase hex digits.
+        n: String,
+    },
 }
 
 /// The state of control, as the agent reports it.
@@ -192,6 +198,17 @@ pub enum AgentMessage {
         /// Total bytes on the wire since the screen was first shown.
         bytes: u64,
     },
+    /// The agent's commitment to its security-code nonce, sent as soon as the channel
+    /// opens (see [`crate::sas`]).
+    SasCommit {
+        /// SHA-256 of the agent's nonce, 64 lowercase hex digits.
+        c: String,
+    },
+    /// The agent's nonce, revealed once the viewer's nonce came.
+    SasReveal {
+        /// 32 random bytes, 64 lowercase hex digits.
+        n: String,
+    },
 }
 
 /// Why a data-channel message was refused before use.
@@ -215,6 +232,9 @@ pub enum ChannelError {
     /// A key this agent does not know.
     #[error("unknown key {0:?}")]
     UnknownKey(String),
+    /// A security-code nonce or commitment that is not 64 lowercase hex digits.
+    #[error("a security-code nonce or commitment is 64 lowercase hex digits")]
+    BadHex,
 }
 
 impl ViewerMessage {
@@ -268,6 +288,7 @@ impl ViewerMessage {
                 }
                 Ok(())
             }
+            ViewerMessage::SasNonce { n } => hex_field(n),
             ViewerMessage::Button { .. }
             | ViewerMessage::Control { .. }
             | ViewerMessage::LowData { .. } => Ok(()),
@@ -297,15 +318,43 @@ impl ViewerMessage {
             ViewerMessage::Control { .. } => "control",
             ViewerMessage::Highlight { .. } => "highlight",
             ViewerMessage::LowData { .. } => "low_data",
+            ViewerMessage::SasNonce { .. } => "sas_nonce",
         }
     }
 }
 
 impl AgentMessage {
+    /// Parses and validates one message from the agent (the viewer's side; the browser
+    /// checks the same in `viewer/src/channel.js` and `viewer/src/sas.js`).
+    pub fn parse(text: &str) -> Result<Self, ChannelError> {
+        if text.len() > MAX_CHANNEL_MESSAGE_BYTES {
+            return Err(ChannelError::TooLarge(text.len()));
+        }
+        let msg: AgentMessage =
+            serde_json::from_str(text).map_err(|e| ChannelError::Malformed(e.to_string()))?;
+        match &msg {
+            AgentMessage::SasCommit { c: hex } | AgentMessage::SasReveal { n: hex } => {
+                hex_field(hex)?
+            }
+            AgentMessage::Control { .. }
+            | AgentMessage::Refused { .. }
+            | AgentMessage::DataSent { .. } => {}
+        }
+        Ok(msg)
+    }
+
     /// Serialises for the channel.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self)
             .unwrap_or_else(|_| r#"{"type":"refused","reason":"other","count":0}"#.into())
+    }
+}
+
+fn hex_field(text: &str) -> Result<(), ChannelError> {
+    if crate::sas::is_wire_hex(text) {
+        Ok(())
+    } else {
+        Err(ChannelError::BadHex)
     }
 }
 
@@ -329,6 +378,7 @@ mod tests {
             r#"{"type":"control","action":"request"}"#,
             r#"{"type":"highlight","x":0,"y":0}"#,
             r#"{"type":"low_data","on":true}"#,
+            r#"{"type":"sas_nonce","n":"4444444444444444444444444444444444444444444444444444444444444444"}"#,
         ];
         for c in cases {
             assert!(ViewerMessage::parse(c).is_ok(), "{c}");
@@ -416,6 +466,43 @@ mod tests {
             y: 0.5,
         };
         assert_eq!(m.validate(), Err(ChannelError::OutOfRange));
+    }
+
+    #[test]
+    fn security_code_messages_need_64_lowercase_hex_digits() {
+        let good = "0123456789abcdef".repeat(4);
+        let nonce = format!(r#"{{"type":"sas_nonce","n":"{good}"}}"#);
+        let parsed = ViewerMessage::parse(&nonce).unwrap();
+        assert!(!parsed.is_input(), "needs no control");
+        assert_eq!(parsed.kind(), "sas_nonce");
+        for msg in [
+            AgentMessage::SasCommit { c: good.clone() },
+            AgentMessage::SasReveal { n: good.clone() },
+        ] {
+            assert_eq!(AgentMessage::parse(&msg.to_json()).unwrap(), msg);
+        }
+        let bad = [
+            good.to_uppercase(),
+            good[..62].to_string(),
+            format!("{good}00"),
+            format!("{}g", &good[..63]),
+            format!("{}é", &good[..62]),
+            String::new(),
+        ];
+        for b in &bad {
+            let v = format!(r#"{{"type":"sas_nonce","n":"{b}"}}"#);
+            assert_eq!(ViewerMessage::parse(&v), Err(ChannelError::BadHex), "{b}");
+            for t in ["sas_commit\",\"c", "sas_reveal\",\"n"] {
+                let a = format!(r#"{{"type":"{t}":"{b}"}}"#);
+                assert_eq!(AgentMessage::parse(&a), Err(ChannelError::BadHex), "{a}");
+            }
+        }
+        for malformed in [r#"{"type":"sas_nonce"}"#, r#"{"type":"sas_nonce","n":7}"#] {
+            let r = ViewerMessage::parse(malformed);
+            assert!(matches!(r, Err(ChannelError::Malformed(_))), "{malformed}");
+        }
+        let r = AgentMessage::parse(r#"{"type":"sas_commit","n":"00"}"#);
+        assert!(matches!(r, Err(ChannelError::Malformed(_))));
     }
 
     #[test]

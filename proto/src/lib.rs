@@ -8,6 +8,8 @@
 //! - [`channel`]: messages on the `acote` data channel (input, control, highlight),
 //!   validated before use, with the known [`keys`];
 //! - [`resume`]: the tokens that put a side back into its session after a drop;
+//! - [`sas`]: the 4-digit security code both people compare, from the DTLS fingerprints
+//!   and a commit-reveal exchange of nonces on the data channel;
 //! - [`redact`]: a wrapper that keeps secrets and personal data out of logs.
 //!
 //! Everything here is plain data and pure functions: no sockets, no clocks read, no
@@ -18,6 +20,7 @@ pub mod code;
 pub mod keys;
 pub mod redact;
 pub mod resume;
+pub mod sas;
 pub mod signal;
 
 pub use code::{CodeError, SessionCode};

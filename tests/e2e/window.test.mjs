@@ -8,7 +8,7 @@
 //
 // Positions come from agent/ui/window.slint: the main window is 640×520, centred on the
 // screen, with its two answer buttons (72 px high) at the bottom, 28 px from each edge;
-// the sharing bar is 900×96, centred, 12 px from the top, Stop on the right.
+// the sharing bar is 900×112, centred, 12 px from the top, Stop on the right.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,8 +42,8 @@ const REFUSE_EDGE = { x: MAIN.x + 28 + 280 + 24 + 12, y: PAIR_Y };
 // The sharing bar and its buttons.
 const BAR = { x: Math.floor((WIDTH - 900) / 2), y: 12 };
 const BAR_EDGE = { x: BAR.x + 6, y: BAR.y + 6 };
-const STOP = { x: BAR.x + 900 - 14 - 85, y: BAR.y + 48 };
-const TAKE_BACK = { x: BAR.x + 900 - 14 - 170 - 14 - 120, y: BAR.y + 48 };
+const STOP = { x: BAR.x + 900 - 14 - 85, y: BAR.y + 56 };
+const TAKE_BACK = { x: BAR.x + 900 - 14 - 170 - 14 - 120, y: BAR.y + 56 };
 // A point on the screen's left edge, inside the 8 px border.
 const BORDER = { x: 3, y: Math.floor(HEIGHT / 2) };
 
@@ -133,6 +133,11 @@ test('the window: Allow shares the screen, the border shows, Stop ends it, nothi
 
     await waitForPixel(xvfb, BORDER, RED, 'the red border around the shared screen');
     await waitForPixel(xvfb, BAR_EDGE, RED, 'the red sharing bar');
+    // The window agent prints the security code too (issue 16 item 7), and it is the
+    // viewer's.
+    const [, securityCode] = await agent.nextLine(/^security code (\d{4})\s*$/, 20_000);
+    await viewer.page.getByRole('status', { name: /^Security code to read/ }).waitFor({ timeout: 20_000 });
+    assert.equal(await viewer.page.locator('#security-code').getAttribute('data-code'), securityCode);
     await click(xvfb, STOP, 'Stop');
     const ended = await agent.nextEnded();
     assert.equal(ended.reason, 'ended');

@@ -1,8 +1,9 @@
 // The "acote" data channel: JSON messages to the agent (input, control requests,
-// highlight, low data) and from it (control state, refused input, data sent). Nothing is sent while the
+// highlight, low data, the security code's nonce) and from it (control state, refused
+// input, data sent, the security code's commitment and reveal). Nothing is sent while the
 // channel is not open, and nothing of what is typed is ever logged.
 
-export function createChannel(dc, { onControl, onRefused, onDataSent = () => {} }) {
+export function createChannel(dc, { onControl, onRefused, onDataSent = () => {}, onSas = () => {} }) {
   dc.addEventListener('message', (event) => {
     if (typeof event.data !== 'string') return;
     let msg;
@@ -14,6 +15,7 @@ export function createChannel(dc, { onControl, onRefused, onDataSent = () => {} 
     if (msg?.type === 'control' && typeof msg.state === 'string') onControl(msg.state);
     else if (msg?.type === 'refused' && typeof msg.reason === 'string') onRefused(msg.reason, Number(msg.count) || 0);
     else if (msg?.type === 'data_sent' && Number.isSafeInteger(msg.bytes) && msg.bytes >= 0) onDataSent(msg.bytes);
+    else if (msg?.type === 'sas_commit' || msg?.type === 'sas_reveal') onSas(msg); // checked in sas.js
   });
 
   return {

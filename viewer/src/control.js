@@ -4,6 +4,7 @@
 import { t } from '/src/i18n.js';
 import { createChannel } from '/src/channel.js';
 import { captureInput } from '/src/input.js';
+import { attachSas, detachSas, onSasMessage, render as renderSas } from '/src/security.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -61,6 +62,7 @@ function render() {
   $('control-notice').textContent = notice ? t(notice.key, notice.params) : '';
   $('data-sent').hidden = dataSent == null;
   $('data-sent').textContent = dataSent == null ? '' : t('dataSent', { amount: amount(dataSent) });
+  renderSas();
 }
 
 // Bytes → "740 KB" / "2.4 MB", in decimal units, as the resident's window says it.
@@ -87,8 +89,9 @@ function setMode(next) {
   render();
 }
 
-// A new data channel (a new session): start from "watching".
-export function attach(dc) {
+// A new data channel (a new session): start from "watching". `pc` is its peer
+// connection, whose descriptions give the security code's fingerprints.
+export function attach(dc, pc) {
   channel = createChannel(dc, {
     onControl: (state) => {
       const next = MODES[state] ?? 'watching';
@@ -105,7 +108,9 @@ export function attach(dc) {
       dataSent = bytes;
       render();
     },
+    onSas: onSasMessage,
   });
+  attachSas(pc, send);
   dc.addEventListener('open', () => {
     sendLowData();
     render();
@@ -120,6 +125,7 @@ export function attach(dc) {
 
 export function detach() {
   input?.releaseAll();
+  detachSas();
   channel = null;
   dataSent = null;
   mode = 'watching';

@@ -208,7 +208,7 @@ async function onOffer(a, sdp) {
       onChannel: (channel) => {
         if (a.over) return;
         window.acote.channel = channel;
-        control.attach(channel);
+        control.attach(channel, a.peer.pc);
         window.dispatchEvent(new CustomEvent('acote:channel', { detail: channel }));
       },
       // While a side is reconnecting, the agent restarts ICE once both are back.

@@ -193,7 +193,8 @@ impl Injector for WindowsInjector {
             ViewerMessage::Text { text } => self.text(grant, text),
             ViewerMessage::Control { .. }
             | ViewerMessage::Highlight { .. }
-            | ViewerMessage::LowData { .. } => Ok(()),
+            | ViewerMessage::LowData { .. }
+            | ViewerMessage::SasNonce { .. } => Ok(()),
         }
     }
 

@@ -301,7 +301,8 @@ impl Injector for EnigoInjector {
             }
             ViewerMessage::Control { .. }
             | ViewerMessage::Highlight { .. }
-            | ViewerMessage::LowData { .. } => Ok(()),
+            | ViewerMessage::LowData { .. }
+            | ViewerMessage::SasNonce { .. } => Ok(()),
         }
     }
 

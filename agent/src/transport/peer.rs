@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use acote_proto::sas::Fingerprint;
 use acote_proto::{IceServer, SignalMessage};
 
 use crate::pace::{self, Feedback};
@@ -60,6 +61,8 @@ pub enum PeerEvent {
     Connected,
     /// The connection failed or closed for good.
     Failed,
+    /// The `acote` data channel is open: time to start the security code exchange.
+    ChannelOpen,
     /// A message from the viewer on the `acote` data channel (not yet validated).
     Channel(String),
 }
@@ -205,6 +208,12 @@ impl Peer {
         };
         let channel = pc.create_data_channel("acote", Some(init)).await?;
         let tx = events.clone();
+        channel.on_open(Box::new(move || {
+            Box::pin(async move {
+                let _ = tx.send(PeerEvent::ChannelOpen).await;
+            })
+        }));
+        let tx = events.clone();
         channel.on_message(Box::new(move |msg| {
             let tx = tx.clone();
             Box::pin(async move {
@@ -308,6 +317,19 @@ impl Peer {
             .await
             .ok_or_else(|| PeerError("no local description".into()))?;
         Ok(local.sdp)
+    }
+
+    /// The agent's and the viewer's DTLS fingerprints, from the descriptions this
+    /// connection uses: the local one (our certificate) and the remote one (the
+    /// certificate DTLS holds the viewer to), for the security code.
+    pub async fn fingerprints(&self) -> Result<(Fingerprint, Fingerprint), PeerError> {
+        let local = self.pc.local_description().await;
+        let remote = self.pc.remote_description().await;
+        let (Some(local), Some(remote)) = (local, remote) else {
+            return Err(PeerError("no description yet".into()));
+        };
+        let read = |sdp: &str| Fingerprint::from_sdp(sdp).map_err(|e| PeerError(e.to_string()));
+        Ok((read(&local.sdp)?, read(&remote.sdp)?))
     }
 
     /// Applies the viewer's answer.

@@ -1,13 +1,15 @@
 //! The `--console` dialogue (DESIGN §9): for headless use and automation. The code is
 //! printed as `code NNN NNN`; questions are answered `y`/`n` (or `o`/`n`) on stdin; `s`
-//! takes control back at once; `q` ends the session. Each session ends with a line
-//! `data sent: 2.4 MB` then a line `session ended: REASON, frames captured: N`, which
-//! scripts and tests read.
+//! takes control back at once; `q` ends the session. Once the data channel is open the
+//! security code both people compare is printed as `security code NNNN`. Each session
+//! ends with a line `data sent: 2.4 MB` then a line `session ended: REASON, frames
+//! captured: N`, which scripts and tests read.
 
 use std::io::{BufRead, Write};
 use std::time::Duration;
 
 use acote_proto::channel::ControlState;
+use acote_proto::sas::SecurityCode;
 use acote_proto::{ByeReason, Requester};
 use tokio::sync::mpsc;
 
@@ -122,6 +124,11 @@ impl Prompter for ConsolePrompter {
     fn resumed(&mut self, by: &Requester) {
         self.line(&text::resumed(&self.strings, by));
         self.line("session resumed");
+    }
+
+    fn security_code(&mut self, code: SecurityCode) {
+        self.line(&format!("security code {code}"));
+        self.line(&text::security_code_explained(&self.strings));
     }
 
     fn data_sent(&mut self, bytes: u64) {

@@ -251,6 +251,7 @@ mod tests {
             ("date", Arg::Text("2026-11-25")),
             ("amount", Arg::Text("2.4 MB")),
             ("x", Arg::Text("2.4")),
+            ("code", Arg::Text("0421")),
         ];
         for lang in Lang::ALL {
             let strings = Strings::new(lang, true);

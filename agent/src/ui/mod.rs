@@ -25,6 +25,7 @@ pub mod x11;
 use std::time::Duration;
 
 use acote_proto::channel::ControlState;
+use acote_proto::sas::SecurityCode;
 use acote_proto::{ByeReason, Requester};
 
 /// Something the resident did.
@@ -86,6 +87,9 @@ pub trait Prompter: Send {
         }
         self.status(&Status::Connecting);
     }
+    /// The security code both people compare (4 digits), once the exchange with the
+    /// viewer fixed it. The default ignores it.
+    fn security_code(&mut self, _code: SecurityCode) {}
     /// The session goes on after an interruption (no new question was asked). The
     /// default shows the sharing notice again.
     fn resumed(&mut self, by: &Requester) {

@@ -107,6 +107,12 @@ pub struct View {
     pub bar_note: String,
     /// The bar's data counter ("Data used: 2.4 MB"), once something was sent.
     pub data: String,
+    /// The security code line ("Security code: 4821"), once the exchange fixed it.
+    pub security: String,
+    /// The button that explains it ("What is this?").
+    pub security_help: String,
+    /// What the code is for, shown on demand.
+    pub security_explained: String,
     /// The Stop button.
     pub stop: String,
     /// The take-back button (shown while in control).
@@ -137,6 +143,8 @@ pub struct Model {
     controlled: Duration,
     /// Bytes this session has sent so far.
     data_sent: u64,
+    /// The security code both people compare (4 digits), once fixed.
+    security: Option<String>,
     /// A short sentence in the bar after control changed ("You took back control.").
     note: Option<(ControlState, Requester)>,
     /// The connection is interrupted (`true`: control was taken back because of it).
@@ -160,6 +168,7 @@ impl Model {
             control_since: None,
             controlled: Duration::ZERO,
             data_sent: 0,
+            security: None,
             note: None,
             interrupted: None,
             finished: None,
@@ -255,8 +264,14 @@ impl Model {
         self.viewed = Duration::ZERO;
         self.controlled = Duration::ZERO;
         self.data_sent = 0;
+        self.security = None;
         self.note = None;
         self.screen = Screen::Sharing;
+    }
+
+    /// The security code of this session's connection, once the exchange fixed it.
+    pub fn security_code(&mut self, code: &str) {
+        self.security = Some(code.to_string());
     }
 
     /// The session's data counter moved on.
@@ -325,6 +340,7 @@ impl Model {
             at: wall,
         });
         self.data_sent = 0;
+        self.security = None;
         self.viewed = Duration::ZERO;
         self.controlled = Duration::ZERO;
         self.deadline = None;
@@ -403,6 +419,11 @@ impl Model {
         }
         if self.screen.is_shared() && self.data_sent > 0 {
             v.data = text::data_used(s, self.data_sent);
+        }
+        if let (true, Some(code)) = (self.screen.is_shared(), &self.security) {
+            v.security = text::security_code(s, code);
+            v.security_help = s.get("security-code-help");
+            v.security_explained = text::security_code_explained(s);
         }
         match self.screen {
             Screen::Connecting => {
@@ -560,6 +581,39 @@ mod tests {
         m.cancel_question();
         assert_eq!(m.screen(), Screen::Waiting);
         assert_eq!(m.seconds_left(t0), None);
+    }
+
+    #[test]
+    fn issue16_7_the_security_code_is_in_the_bar_until_the_session_ends() {
+        let t0 = Instant::now();
+        let mut m = Model::new(None);
+        m.show_code("482 913");
+        m.ask_view(t0, &marie(), Duration::from_secs(60));
+        m.sharing(t0, &marie());
+        assert_eq!(
+            m.view(&en(), t0, "").security,
+            "",
+            "not before the exchange"
+        );
+        m.security_code("0421");
+        let v = m.view(&en(), t0, "");
+        assert_eq!(v.security, "Security code: 0421");
+        assert_eq!(v.security_help, "What is this?");
+        assert!(
+            v.security_explained.contains("press Stop"),
+            "{}",
+            v.security_explained
+        );
+        m.control_changed(t0 + MIN, ControlState::Controlling, &marie());
+        assert_eq!(m.view(&en(), t0 + MIN, "").security, "Security code: 0421");
+        m.ended(t0 + 2 * MIN, SystemTime::UNIX_EPOCH, ByeReason::Ended);
+        assert_eq!(m.view(&en(), t0 + 2 * MIN, "").security, "");
+        m.sharing(t0 + 3 * MIN, &marie());
+        assert_eq!(
+            m.view(&en(), t0 + 3 * MIN, "").security,
+            "",
+            "a new session, a new code"
+        );
     }
 
     #[test]

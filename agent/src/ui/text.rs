@@ -174,6 +174,16 @@ pub fn resumed(s: &Strings, by: &Requester) -> String {
     )
 }
 
+/// "Security code: 4821": the code both people compare, ASCII digits in every language.
+pub fn security_code(s: &Strings, code: &str) -> String {
+    s.with("security-code", &[("code", Arg::Text(code))])
+}
+
+/// What the security code is for, and what to do if it differs.
+pub fn security_code_explained(s: &Strings) -> String {
+    s.get("security-code-explained")
+}
+
 /// A duration in words: whole minutes (rounded), or "less than a minute".
 pub fn duration(s: &Strings, d: Duration) -> String {
     let minutes = (d.as_secs() + 30) / 60;

@@ -10,6 +10,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
 use acote_proto::channel::ControlState;
+use acote_proto::sas::SecurityCode;
 use acote_proto::{ByeReason, Requester};
 use slint::{ComponentHandle, LogicalPosition, ModelRc, SharedString, VecModel};
 use tokio::sync::mpsc::UnboundedSender;
@@ -35,7 +36,7 @@ use generated::{Page, ResidentWindow, SharingBar};
 /// The main window's size (ui/window.slint), for centring it.
 const MAIN_SIZE: (f32, f32) = (640.0, 520.0);
 /// The bar's size (ui/window.slint).
-const BAR_SIZE: (f32, f32) = (900.0, 96.0);
+const BAR_SIZE: (f32, f32) = (900.0, 112.0);
 
 /// Why the window cannot be used (the agent then falls back to the console).
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +59,7 @@ enum Update {
     Interrupted(Requester, bool),
     Resumed(Requester),
     Data(u64),
+    SecurityCode(String),
     Ended(ByeReason),
 }
 
@@ -78,7 +80,8 @@ pub struct WindowSetup {
 }
 
 /// The [`Prompter`] the driver holds: it forwards each call to the UI thread. It also
-/// prints the console's machine lines (`code NNN NNN`, `data sent: …`, `session ended: …`) on stdout,
+/// prints the console's machine lines (`code NNN NNN`, `security code NNNN`, `data sent: …`,
+/// `session ended: …`) on stdout,
 /// so scripts and tests can follow a window session too.
 pub struct WindowPrompter {
     tx: mpsc::Sender<Update>,
@@ -138,6 +141,11 @@ impl Prompter for WindowPrompter {
     fn data_sent(&mut self, bytes: u64) {
         self.data_sent = bytes;
         self.send(Update::Data(bytes));
+    }
+
+    fn security_code(&mut self, code: SecurityCode) {
+        machine_line(&format!("security code {code}"));
+        self.send(Update::SecurityCode(code.to_string()));
     }
 
     fn ended(&mut self, reason: ByeReason, frames: u64) {
@@ -292,6 +300,7 @@ impl App {
                 }
                 Update::Resumed(by) => self.model.resumed(&by),
                 Update::Data(bytes) => self.model.data_sent(bytes),
+                Update::SecurityCode(code) => self.model.security_code(&code),
                 Update::Ended(reason) => {
                     self.note.clear();
                     self.model.ended(now, SystemTime::now(), reason);
@@ -488,6 +497,9 @@ impl App {
         bar.set_text(view.bar.as_str().into());
         bar.set_detail(view.bar_note.as_str().into());
         bar.set_data(view.data.as_str().into());
+        bar.set_security(view.security.as_str().into());
+        bar.set_security_help(view.security_help.as_str().into());
+        bar.set_security_explained(view.security_explained.as_str().into());
         bar.set_hotkey(view.hotkey.as_str().into());
         bar.set_stop(view.stop.as_str().into());
         bar.set_take_back(view.take_back.as_str().into());
