@@ -18,6 +18,7 @@
 pub mod admin;
 pub mod auth;
 pub mod config;
+pub mod conn_limit;
 pub mod http;
 pub mod signaling;
 pub mod store;
@@ -103,12 +104,22 @@ const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// How often the audit retention rule runs (also once at start).
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
+/// What [`Relay::serve`] runs beside the HTTPS server.
+struct Tasks {
+    hub: signaling::driver::HubTask,
+    turn: Vec<turn::TurnTask>,
+}
+
 /// A relay whose sockets are bound, ready to serve.
 pub struct Relay {
     listener: std::net::TcpListener,
     tls: Arc<rustls::ServerConfig>,
     state: Arc<http::AppState>,
     shutdown_tx: watch::Sender<bool>,
+    /// The tasks `serve` runs. Behind a mutex only to keep `Relay` `Sync` (tests share
+    /// one across threads): nothing locks it but `serve`, once.
+    tasks: std::sync::Mutex<Tasks>,
+    retention_days: u32,
     /// The address really bound (the real port when `:0` was asked).
     pub local_addr: SocketAddr,
     /// SHA-256 fingerprint of the certificate, lowercase hex.
@@ -134,16 +145,16 @@ impl Relay {
         let local_addr = listener
             .local_addr()
             .map_err(|source| StartError::Listen { addr, source })?;
-        let turn = if config.turn.enabled {
-            let service = turn::TurnService::start(
+        let (turn, turn_tasks) = if config.turn.enabled {
+            let (service, tasks) = turn::TurnService::start(
                 &config.turn,
                 &config.dangerous.turn_allow_peers,
                 identity.server_config.clone(),
             )
             .await?;
-            Some(Arc::new(service))
+            (Some(Arc::new(service)), tasks)
         } else {
-            None
+            (None, Vec::new())
         };
         for name in config.dangerous_in_use() {
             tracing::warn!(
@@ -157,7 +168,7 @@ impl Relay {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let hub_core =
             Hub::with_random_codes().with_max_sessions(config.limits.max_sessions as usize);
-        let hub: HubHandle = signaling::driver::spawn(hub_core, store.clone(), turn.clone());
+        let (hub, hub_task) = signaling::driver::new(hub_core, store.clone(), turn.clone());
         let state = Arc::new(http::AppState {
             hub,
             site: config.server.site_name.clone(),
@@ -169,7 +180,7 @@ impl Relay {
             shutdown: shutdown_rx,
             store,
             auth: Default::default(),
-            connections: http::conn_limit::ConnectionLimiter::new(
+            connections: conn_limit::ConnectionLimiter::new(
                 config.limits.connections_per_address,
                 config.limits.max_connections,
             ),
@@ -179,15 +190,16 @@ impl Relay {
             passkeys: passkeys(config),
             passkeys_required: config.sign_in.passkeys == crate::config::PasskeyPolicy::Required,
         });
-        tokio::spawn(maintain(
-            Arc::downgrade(&state),
-            config.audit.retention_days,
-        ));
         Ok(Self {
             listener,
             tls: identity.server_config,
             state,
             shutdown_tx,
+            tasks: std::sync::Mutex::new(Tasks {
+                hub: hub_task,
+                turn: turn_tasks,
+            }),
+            retention_days: config.audit.retention_days,
             local_addr,
             fingerprint: identity.fingerprint,
             turn,
@@ -209,7 +221,10 @@ impl Relay {
         self.state.clone()
     }
 
-    /// Serves until `shutdown` completes, then closes every connection gracefully.
+    /// Serves until `shutdown` completes, then closes every connection gracefully. The
+    /// hub, the upkeep and the TURN listeners run here, in one set of tasks, and end with
+    /// it: the hub once its connections have left (their steps audited), the others at
+    /// once.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         let handle = axum_server::Handle::new();
         let server = axum_server::from_tcp_rustls(
@@ -217,6 +232,16 @@ impl Relay {
             axum_server::tls_rustls::RustlsConfig::from_config(self.tls),
         )?
         .handle(handle.clone());
+        let pending = self
+            .tasks
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut tasks = tokio::task::JoinSet::new();
+        let hub_task = tasks.spawn(pending.hub.run(self.shutdown_tx.subscribe()));
+        tasks.spawn(maintain(Arc::downgrade(&self.state), self.retention_days));
+        for task in pending.turn {
+            tasks.spawn(task);
+        }
         let app = http::app(self.state.clone());
         let serving = server.serve(app.into_make_service_with_connect_info::<SocketAddr>());
         let shutdown_tx = self.shutdown_tx;
@@ -227,12 +252,28 @@ impl Relay {
             handle.graceful_shutdown(Some(Duration::from_secs(5)));
         };
         let (served, ()) = tokio::join!(serving, stopper);
+        // The hub stops by itself once its connections are gone; upkeep and TURN loop
+        // until stopped.
+        while let Some(done) = tasks.join_next_with_id().await {
+            let id = match done {
+                Ok((id, ())) => id,
+                Err(e) => {
+                    if !e.is_cancelled() {
+                        tracing::error!(error = %e, "a relay task failed");
+                    }
+                    e.id()
+                }
+            };
+            if id == hub_task.id() {
+                tasks.abort_all();
+            }
+        }
         served
     }
 }
 
-/// Background upkeep until the relay is dropped: prunes sign-in state every minute and
-/// applies the audit retention rule every hour.
+/// Background upkeep, until `serve` stops it (or the relay is dropped): prunes sign-in
+/// state every minute and applies the audit retention rule every hour.
 async fn maintain(state: std::sync::Weak<http::AppState>, retention_days: u32) {
     let mut every = tokio::time::interval(PRUNE_EVERY);
     let mut last_retention: Option<tokio::time::Instant> = None;

@@ -16,7 +16,7 @@ use super::AppState;
 use crate::auth::attempts::{Refusal, Ticket};
 use crate::auth::forms::{LoginForm, PasswordForm};
 use crate::auth::{self, password};
-use crate::signaling::hub::Caseworker;
+use crate::signaling::caseworker::SignInCheck;
 use crate::store::accounts::Account;
 use crate::store::audit::Record;
 use crate::store::time::unix_now;
@@ -156,11 +156,15 @@ pub struct ViewerCheck {
     pub login: String,
 }
 
-impl ViewerCheck {
-    /// Before a redeem: the session must be alive (this counts as activity) and the
-    /// account usable. A store failure answers no: a redeem is refused rather than
-    /// let through unchecked.
-    pub async fn may_redeem(&self) -> bool {
+#[async_trait::async_trait]
+impl SignInCheck for ViewerCheck {
+    fn login(&self) -> &str {
+        &self.login
+    }
+
+    /// The session must be alive (this counts as activity) and the account usable; a
+    /// store failure answers no.
+    async fn may_redeem(&self) -> bool {
         match signed_in_token(&self.state, &self.token).await {
             Ok(Some((account, _))) => account.login == self.login,
             Ok(None) => false,
@@ -168,10 +172,9 @@ impl ViewerCheck {
         }
     }
 
-    /// Now and then, and when a session of this login ended: the session must still
-    /// exist (an open socket is not idleness) and the account be usable. A store
-    /// failure answers yes: a session in progress is not cut for a passing error.
-    pub async fn still_signed_in(&self) -> bool {
+    /// The session must still exist (an open socket is not idleness) and the account be
+    /// usable; a store failure answers yes.
+    async fn still_signed_in(&self) -> bool {
         if !self.state.auth_state().sessions.knows(&self.token) {
             return false;
         }
@@ -212,17 +215,6 @@ async fn end_session(state: &AppState, token: &str) -> Result<(), AppError> {
         .forget_web_session(&auth::token_hash(token))
         .await?;
     Ok(())
-}
-
-/// What the hub is told about a caseworker.
-pub fn caseworker(account: &Account) -> Caseworker {
-    Caseworker {
-        login: account.login.clone(),
-        who: acote_proto::Requester {
-            name: Some(account.display_name.clone()),
-            site: account.site.clone(),
-        },
-    }
 }
 
 pub(super) async fn audit(state: &AppState, record: Record) -> Result<(), AppError> {
@@ -299,7 +291,7 @@ pub async fn login(
     let begun = state.auth_state().attempts.begin(
         Instant::now(),
         &login,
-        super::conn_limit::source_key(peer.ip()),
+        crate::conn_limit::source_key(peer.ip()),
     );
     let ticket = match begun {
         Ok(ticket) => InFlight {
@@ -314,7 +306,7 @@ pub async fn login(
             let report = state.auth_state().attempts.report_refusal(
                 Instant::now(),
                 &login,
-                super::conn_limit::source_key(peer.ip()),
+                crate::conn_limit::source_key(peer.ip()),
             );
             if let Some(unwritten) = report {
                 let record = Record::new("login_locked")

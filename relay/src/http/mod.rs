@@ -9,7 +9,6 @@
 
 pub mod account;
 pub mod assets;
-pub mod conn_limit;
 pub mod passkey;
 pub mod tls;
 
@@ -30,8 +29,11 @@ use tokio::sync::watch;
 
 use crate::auth::attempts::Attempts;
 use crate::auth::sessions::Sessions;
+use crate::conn_limit;
+use crate::signaling::caseworker::{self, SignInCheck};
 use crate::signaling::driver::HubHandle;
-use crate::signaling::ws::{self, TurnOffer};
+use crate::signaling::ice::TurnOffer;
+use crate::signaling::ws;
 use crate::store::Store;
 
 /// Largest request body accepted (sign-in and password forms are tiny).
@@ -196,17 +198,18 @@ async fn signal(
     // A valid session cookie makes this a caseworker's connection; without one it may
     // only be an agent (checked at hello).
     let caseworker = match account::signed_in(&state, &headers).await {
-        Ok(found) => found.map(|(a, _)| account::caseworker(&a)),
+        Ok(found) => found.map(|(a, _)| caseworker::from_account(&a)),
         Err(e) => return e.into_response(),
     };
     // The identity is read here once; the socket checks it again at every redeem, when
     // a session of its login ends, and at every ping.
     let viewer_check = caseworker.as_ref().and_then(|cw| {
-        Some(account::ViewerCheck {
+        let check: Box<dyn SignInCheck> = Box::new(account::ViewerCheck {
             state: state.clone(),
             token: account::session_cookie(&headers)?,
             login: cw.login.clone(),
-        })
+        });
+        Some(check)
     });
     let permit = match state.connections.admit(peer.ip()) {
         Ok(p) => p,
@@ -292,6 +295,7 @@ fn ice_servers(state: &AppState, request_host: &str) -> (Vec<IceServer>, Option<
     }
     let offer = TurnOffer {
         service: turn.clone(),
+        stun: stun.clone(),
         urls,
         relay_only: state.relay_only,
     };

@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use acote_proto::{ErrorCode, SignalMessage};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use acote_proto::Role;
 use acote_proto::resume::{RESUME_WINDOW, TokenHash};
 
 use super::hub::{Caseworker, ConnId, Hub, HubStats, Output, Restored, Resumable, TokenPair};
+use super::ice::{TurnOffer, with_session_ice};
 use crate::store::Store;
 use crate::store::audit::Record;
 use crate::store::carry_over::ResumableRow;
@@ -56,13 +57,19 @@ enum Event {
         conn: ConnId,
         as_: JoinedAs,
         resume: Option<String>,
+        turn: Option<TurnOffer>,
         tx: mpsc::Sender<SignalMessage>,
     },
     Message {
         conn: ConnId,
         msg: SignalMessage,
     },
-    Bad,
+    Bad {
+        conn: ConnId,
+    },
+    Heard {
+        conn: ConnId,
+    },
     Left {
         conn: ConnId,
     },
@@ -88,12 +95,14 @@ pub struct HubSnapshot {
 
 impl HubHandle {
     /// Registers a connection that said hello (with a resumption token if it presented
-    /// one); returns the queue of messages for it.
+    /// one, and the TURN its sessions get if the relay runs it); returns the queue of
+    /// messages for it.
     pub async fn join(
         &self,
         conn: ConnId,
         as_: JoinedAs,
         resume: Option<String>,
+        turn: Option<TurnOffer>,
     ) -> mpsc::Receiver<SignalMessage> {
         let (tx, rx) = mpsc::channel(PER_CONNECTION_QUEUE);
         let _ = self
@@ -102,6 +111,7 @@ impl HubHandle {
                 conn,
                 as_,
                 resume,
+                turn,
                 tx,
             })
             .await;
@@ -113,9 +123,14 @@ impl HubHandle {
         let _ = self.tx.send(Event::Message { conn, msg }).await;
     }
 
-    /// Counts a refused frame.
-    pub async fn bad_message(&self) {
-        let _ = self.tx.send(Event::Bad).await;
+    /// Counts a refused frame from `conn` (which was heard from all the same).
+    pub async fn bad_message(&self, conn: ConnId) {
+        let _ = self.tx.send(Event::Bad { conn }).await;
+    }
+
+    /// A frame the hub has nothing to do with (ping, pong) came from `conn`: it is alive.
+    pub async fn heard(&self, conn: ConnId) {
+        let _ = self.tx.send(Event::Heard { conn }).await;
     }
 
     /// The connection is gone.
@@ -136,12 +151,37 @@ impl HubHandle {
     }
 }
 
-/// Starts the hub task, writing its audit records to `store`. It ends when every handle
-/// is dropped.
-pub fn spawn(hub: Hub, store: Store, turn: Option<Arc<TurnService>>) -> HubHandle {
+/// The hub task, not yet running: [`crate::Relay::serve`] runs it beside the other
+/// tasks of the relay.
+pub struct HubTask {
+    hub: Hub,
+    store: Store,
+    turn: Option<Arc<TurnService>>,
+    rx: mpsc::Receiver<Event>,
+}
+
+/// How long the hub goes on, once the relay shuts down, for its connections to say they
+/// left (their steps go to the audit log).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Makes the hub task, writing its audit records to `store`, and the handle to reach it.
+pub fn new(hub: Hub, store: Store, turn: Option<Arc<TurnService>>) -> (HubHandle, HubTask) {
     let (tx, rx) = mpsc::channel(1024);
-    tokio::spawn(run(hub, store, turn, rx));
-    HubHandle { tx }
+    let task = HubTask {
+        hub,
+        store,
+        turn,
+        rx,
+    };
+    (HubHandle { tx }, task)
+}
+
+impl HubTask {
+    /// Runs until every handle is dropped, or until `shutdown` flips and then every
+    /// connection has left (at most 5 s later).
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        run(self.hub, self.store, self.turn, self.rx, shutdown).await;
+    }
 }
 
 async fn run(
@@ -149,16 +189,36 @@ async fn run(
     store: Store,
     turn: Option<Arc<TurnService>>,
     mut rx: mpsc::Receiver<Event>,
+    mut shutdown: watch::Receiver<bool>,
 ) {
     let mut conns: HashMap<ConnId, mpsc::Sender<SignalMessage>> = HashMap::new();
+    let mut offers: HashMap<ConnId, TurnOffer> = HashMap::new();
     restore(&mut hub, &store).await;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut alive = tokio::time::interval(ALIVE_EVERY);
     alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut stop_by: Option<tokio::time::Instant> = None;
+    let mut watching = true;
     loop {
+        if let Some(by) = stop_by
+            && (conns.is_empty() || tokio::time::Instant::now() >= by)
+        {
+            break;
+        }
         let mut from = None;
         let outputs = tokio::select! {
+            changed = shutdown.changed(), if watching && stop_by.is_none() => {
+                match changed {
+                    Ok(()) if *shutdown.borrow() => {
+                        stop_by = Some(tokio::time::Instant::now() + SHUTDOWN_GRACE);
+                    }
+                    Ok(()) => {}
+                    // A dropped sender is no shutdown: the hub then ends with its handles.
+                    Err(_) => watching = false,
+                }
+                Vec::new()
+            }
             event = rx.recv() => {
                 let Some(event) = event else { break };
                 let now = Instant::now();
@@ -166,9 +226,19 @@ async fn run(
                     Event::Joined { conn, .. } | Event::Message { conn, .. } => Some(*conn),
                     _ => None,
                 };
+                match &event {
+                    Event::Joined { conn, .. }
+                    | Event::Message { conn, .. }
+                    | Event::Bad { conn }
+                    | Event::Heard { conn } => hub.heard(now, *conn),
+                    Event::Left { .. } | Event::Stats(_) => {}
+                }
                 match event {
-                    Event::Joined { conn, as_, resume, tx } => {
+                    Event::Joined { conn, as_, resume, turn, tx } => {
                         conns.insert(conn, tx);
+                        if let Some(turn) = turn {
+                            offers.insert(conn, turn);
+                        }
                         match (as_, resume) {
                             (JoinedAs::Agent { lang }, None) => {
                                 let out = hub.agent_joined(now, conn);
@@ -188,12 +258,14 @@ async fn run(
                         }
                     }
                     Event::Message { conn, msg } => hub.message(now, conn, msg),
-                    Event::Bad => {
+                    Event::Bad { .. } => {
                         hub.bad_message();
                         Vec::new()
                     }
+                    Event::Heard { .. } => Vec::new(),
                     Event::Left { conn } => {
                         conns.remove(&conn);
+                        offers.remove(&conn);
                         hub.left(now, conn)
                     }
                     Event::Stats(reply) => {
@@ -254,6 +326,8 @@ async fn run(
             }
             continue;
         }
+        // Credentials are asked for here, after `SessionOpened` registered the session.
+        let sends = with_session_ice(sends, |conn| offers.get(&conn)?.message(conn));
         for (conn, msg) in sends {
             let Some(tx) = conns.get(&conn) else { continue };
             if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(msg) {
@@ -322,7 +396,7 @@ async fn restore(hub: &mut Hub, store: &Store) {
                 save_resumable(store, &saved).await;
                 restored.push(Restored {
                     saved,
-                    caseworker: crate::http::account::caseworker(&account),
+                    caseworker: super::caseworker::from_account(&account),
                     deadline: Instant::now() + left,
                 });
             }

@@ -23,6 +23,10 @@ pub type ConnId = u64;
 /// on its behalf. The agent's own limit is 60 s; this is the backstop for a dead agent.
 pub const ANSWER_BACKSTOP: Duration = Duration::from_secs(90);
 
+/// A connection silent for this long is considered gone (the relay pings every 20 s,
+/// so a live peer is heard at least that often).
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(60);
+
 /// What the hub asks its driver to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
@@ -45,7 +49,8 @@ pub enum Output {
     SaveResumable(Resumable),
     /// The session with this id ended: forget its resumption state.
     ForgetResumable(String),
-    /// Stop serving this connection: another connection took its place in its session.
+    /// Stop serving this connection: another connection took its place in its session,
+    /// or nothing was heard from it for [`SILENCE_LIMIT`].
     Close(ConnId),
 }
 
@@ -147,6 +152,8 @@ pub struct Hub {
     /// session ends if they are not back.
     ghosts: HashMap<ConnId, Instant>,
     next_ghost: ConnId,
+    /// When each watched connection was last heard from (any frame, pongs included).
+    heard: HashMap<ConnId, Instant>,
 }
 
 impl Hub {
@@ -165,6 +172,7 @@ impl Hub {
             ended: Vec::new(),
             ghosts: HashMap::new(),
             next_ghost: GHOST_BASE,
+            heard: HashMap::new(),
         }
     }
 
@@ -269,8 +277,15 @@ impl Hub {
         }
     }
 
+    /// Something came from `conn` (a message, a refused frame, a pong): from now on
+    /// the hub closes it once it stays silent for [`SILENCE_LIMIT`].
+    pub fn heard(&mut self, now: Instant, conn: ConnId) {
+        self.heard.insert(conn, now);
+    }
+
     /// A connection closed, cleanly or not.
     pub fn left(&mut self, now: Instant, conn: ConnId) -> Vec<Output> {
+        self.heard.remove(&conn);
         if let Some(agent) = self.agents.get(&conn) {
             let AgentState::Paired { viewer, .. } = agent.state else {
                 let out = vec![self.end_record(now, conn, "agent_left")];
@@ -310,9 +325,23 @@ impl Hub {
         }
     }
 
-    /// Time passed: replace expired codes, end sessions whose agent never answered.
+    /// Time passed: replace expired codes, end sessions whose agent never answered,
+    /// close connections silent for too long.
     pub fn tick(&mut self, now: Instant) -> Vec<Output> {
         let mut out = Vec::new();
+        // Closed here, the connection's task ends its socket and the hub hears `left`,
+        // which treats it as any other drop.
+        let gone: Vec<ConnId> = self
+            .heard
+            .iter()
+            .filter(|(_, at)| now.duration_since(**at) > SILENCE_LIMIT)
+            .map(|(conn, _)| *conn)
+            .collect();
+        for conn in gone {
+            tracing::info!(conn, "signaling peer silent for 60 s; closing");
+            self.heard.remove(&conn);
+            out.push(Output::Close(conn));
+        }
         let mut expired = Vec::new();
         let mut silent = Vec::new();
         for (&conn, agent) in &self.agents {

@@ -719,3 +719,48 @@ fn issue16_5_a_flood_of_agent_connections_writes_few_session_created_records() {
     assert_eq!(recs[0].session, recs[1].session);
     assert_eq!(recs[0].detail, "late=true");
 }
+
+#[test]
+fn issue22_a_connection_silent_for_60_s_is_closed_by_the_tick() {
+    let t0 = Instant::now();
+    let mut hub = paired(t0);
+    hub.heard(t0, A);
+    hub.heard(t0, V);
+    // The viewer's pongs keep it; the agent says nothing more.
+    hub.heard(t0 + Duration::from_secs(40), V);
+    assert!(
+        hub.tick(t0 + SILENCE_LIMIT).is_empty(),
+        "60 s is not yet too long"
+    );
+    let out = hub.tick(t0 + SILENCE_LIMIT + Duration::from_secs(1));
+    assert_eq!(
+        out,
+        vec![Output::Close(A)],
+        "only the silent side, and once"
+    );
+    let t1 = t0 + SILENCE_LIMIT + Duration::from_secs(2);
+    assert!(hub.tick(t1).is_empty(), "closed once");
+    // Its task then ends the socket and the hub hears it left, as for any drop.
+    let out = hub.left(t1, A);
+    assert_eq!(
+        sent_to(&out, V),
+        vec![SignalMessage::Bye {
+            reason: ByeReason::PeerGone
+        }]
+    );
+    let later = t0 + Duration::from_secs(40) + SILENCE_LIMIT + Duration::from_secs(1);
+    assert_eq!(hub.tick(later), vec![Output::Close(V)]);
+}
+
+#[test]
+fn issue22_a_connection_that_left_is_not_watched_any_more() {
+    let t0 = Instant::now();
+    let mut hub = hub_with_codes(&["111111"]);
+    hub.agent_joined(t0, A);
+    hub.heard(t0, A);
+    hub.left(t0, A);
+    assert!(
+        !hub.tick(t0 + SILENCE_LIMIT * 2).contains(&Output::Close(A)),
+        "a gone connection is not closed again"
+    );
+}

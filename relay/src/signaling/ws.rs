@@ -3,7 +3,6 @@
 //! socket is real.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use acote_proto::{ErrorCode, IceServer, Role, SignalMessage};
@@ -11,17 +10,16 @@ use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::watch;
 
+use super::caseworker::SignInCheck;
 use super::driver::{HubHandle, JoinedAs};
 use super::hub::{Caseworker, ConnId};
+use super::ice::TurnOffer;
 use super::rate::{MessageBudget, Verdict};
-use crate::turn::TurnService;
 
 /// How long a new connection has to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the relay pings, to notice peers that vanished without closing.
 const PING_EVERY: Duration = Duration::from_secs(20);
-/// A connection silent for this long is considered gone.
-const SILENCE_LIMIT: Duration = Duration::from_secs(60);
 
 /// Everything one connection needs besides its socket.
 pub struct Connection {
@@ -35,7 +33,7 @@ pub struct Connection {
     pub site: String,
     /// The ICE servers sent in `hello` (STUN: no credentials before a session).
     pub ice_servers: Vec<IceServer>,
-    /// TURN for this connection's sessions, when the relay runs it.
+    /// TURN for this connection's sessions, when the relay runs it (handed to the hub).
     pub turn: Option<TurnOffer>,
     /// Flips to true when the relay shuts down.
     pub shutdown: watch::Receiver<bool>,
@@ -43,13 +41,13 @@ pub struct Connection {
     /// they may say hello as a viewer.
     pub caseworker: Option<Caseworker>,
     /// How that caseworker's sign-in is checked again while the socket is open.
-    pub viewer_check: Option<crate::http::account::ViewerCheck>,
+    pub viewer_check: Option<Box<dyn SignInCheck>>,
     /// Logins whose web sessions ended: a viewer of one of them checks itself.
     pub signouts: tokio::sync::broadcast::Receiver<String>,
     /// The socket's message budget per second.
     pub messages_per_second: u32,
     /// Its place among the relay's connections, freed when the connection ends.
-    pub _permit: crate::http::conn_limit::Permit,
+    pub _permit: crate::conn_limit::Permit,
 }
 
 /// Drives one signaling connection to its end.
@@ -100,21 +98,19 @@ where
     if send(&mut sink, &reply).await.is_err() {
         return;
     }
-    let mut outbox = c.hub.join(c.conn, joined, resume).await;
+    let mut outbox = c.hub.join(c.conn, joined, resume, c.turn.take()).await;
     tracing::info!(conn = c.conn, role = ?role, "signaling connection joined");
     let mut ping = tokio::time::interval(PING_EVERY);
     let mut budget = MessageBudget::new(c.messages_per_second, Instant::now());
-    let mut last_heard = Instant::now();
     loop {
         tokio::select! {
             frame = stream.next() => {
                 let Some(Ok(frame)) = frame else { break };
-                last_heard = Instant::now();
                 if matches!(frame, Message::Text(_) | Message::Binary(_)) {
-                    match budget.check(last_heard) {
+                    match budget.check(Instant::now()) {
                         Verdict::Allow => {}
                         Verdict::Refuse { first } => {
-                            c.hub.bad_message().await;
+                            c.hub.bad_message(c.conn).await;
                             if first {
                                 let e = SignalMessage::error(ErrorCode::RateLimited, "too many messages; slow down");
                                 if send(&mut sink, &e).await.is_err() { break; }
@@ -139,51 +135,41 @@ where
                         Ok(msg) => c.hub.message(c.conn, msg).await,
                         Err(e) => {
                             tracing::info!(conn = c.conn, error = %e, "refused a signaling frame");
-                            c.hub.bad_message().await;
+                            c.hub.bad_message(c.conn).await;
                             if send(&mut sink, &e.to_reply()).await.is_err() { break; }
                         }
                     },
                     Message::Binary(_) => {
-                        c.hub.bad_message().await;
+                        c.hub.bad_message(c.conn).await;
                         let e = SignalMessage::error(ErrorCode::Malformed, "signaling uses text frames");
                         if send(&mut sink, &e).await.is_err() { break; }
                     }
                     Message::Close(_) => break,
-                    Message::Ping(_) | Message::Pong(_) => {}
+                    // The hub closes a connection it has not heard from for 60 s.
+                    Message::Ping(_) | Message::Pong(_) => c.hub.heard(c.conn).await,
                 }
             }
             msg = outbox.recv() => {
+                // A closed queue: the hub let this connection go (silent, replaced, too
+                // slow, or the audit log down).
                 let Some(msg) = msg else { break };
-                // The session's ICE servers go just before `paired` (the agent may be told
-                // yes at once, and must not build its connection without them) and before
-                // `resumed` (an ICE restart after a relay restart needs new credentials).
-                if matches!(msg, SignalMessage::Paired { .. } | SignalMessage::Resumed { .. })
-                    && let Some(m) = c.turn.as_ref().and_then(|t| t.message(c.conn, &c.ice_servers))
-                    && send(&mut sink, &m).await.is_err()
-                {
-                    break;
-                }
                 if send(&mut sink, &msg).await.is_err() { break; }
             }
             login = c.signouts.recv(), if c.viewer_check.is_some() => {
                 let concerned = match &login {
-                    Ok(login) => c.viewer_check.as_ref().is_some_and(|v| &v.login == login),
+                    Ok(login) => c.viewer_check.as_ref().is_some_and(|v| v.login() == login),
                     // Missed some: check anyway.
                     Err(_) => true,
                 };
-                if concerned && !still_signed_in(c.viewer_check.as_ref()).await {
+                if concerned && !still_signed_in(c.viewer_check.as_deref()).await {
                     let _ = refuse_viewer(&mut sink, c.conn).await;
                     break;
                 }
             }
             _ = ping.tick() => {
-                if last_heard.elapsed() > SILENCE_LIMIT {
-                    tracing::info!(conn = c.conn, "signaling peer silent for 60 s; closing");
-                    break;
-                }
                 // A caseworker disabled or reset by the admin command (another process)
                 // is noticed here.
-                if !still_signed_in(c.viewer_check.as_ref()).await {
+                if !still_signed_in(c.viewer_check.as_deref()).await {
                     let _ = refuse_viewer(&mut sink, c.conn).await;
                     break;
                 }
@@ -202,7 +188,7 @@ where
 }
 
 /// Whether a viewer's caseworker is still signed in (an agent always is).
-async fn still_signed_in(check: Option<&crate::http::account::ViewerCheck>) -> bool {
+async fn still_signed_in(check: Option<&dyn SignInCheck>) -> bool {
     match check {
         Some(check) => check.still_signed_in().await,
         None => true,
@@ -217,34 +203,6 @@ async fn refuse_viewer<S: Sink<Message> + Unpin>(sink: &mut S, conn: ConnId) {
         "sign in as a caseworker of this relay to redeem codes",
     );
     let _ = send(sink, &refusal).await;
-}
-
-/// What a connection hands its side of a new session: TURN URLs for the host it used,
-/// and fresh credentials from the TURN service.
-pub struct TurnOffer {
-    /// The TURN service.
-    pub service: Arc<TurnService>,
-    /// `turn:`/`turns:` URLs at the host this connection reached the relay by.
-    pub urls: Vec<String>,
-    /// The site requires relayed paths only.
-    pub relay_only: bool,
-}
-
-impl TurnOffer {
-    /// The `ice_servers` message for `conn`'s session, if it is in one.
-    fn message(&self, conn: ConnId, stun: &[IceServer]) -> Option<SignalMessage> {
-        let creds = self.service.credentials_for(conn)?;
-        let mut ice_servers = stun.to_vec();
-        ice_servers.push(IceServer {
-            urls: self.urls.clone(),
-            username: Some(creds.username),
-            credential: Some(creds.password),
-        });
-        Some(SignalMessage::IceServers {
-            ice_servers,
-            relay_only: self.relay_only,
-        })
-    }
 }
 
 /// Waits for a valid `hello`; anything else gets an error and ends the connection.

@@ -104,6 +104,9 @@ pub enum TurnError {
     NoPublicAddress,
 }
 
+/// One loop of the TURN service (a listener, or the nonce sweep); it runs until dropped.
+pub type TurnTask = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
 /// The running TURN service.
 pub struct TurnService {
     registry: Arc<Registry>,
@@ -119,12 +122,12 @@ pub struct TurnService {
 }
 
 impl TurnService {
-    /// Binds the listeners and starts serving.
+    /// Binds the listeners; the returned tasks serve them once the caller runs them.
     pub async fn start(
         config: &TurnConfig,
         allow_peers: &[ipnet::IpNet],
         tls: Arc<rustls::ServerConfig>,
-    ) -> Result<Self, TurnError> {
+    ) -> Result<(Self, Vec<TurnTask>), TurnError> {
         let bind_err = |transport, addr| {
             move |source| TurnError::Listen {
                 transport,
@@ -189,7 +192,7 @@ impl TurnService {
             }))
         };
         let nonces = Arc::new(AsyncMutex::new(HashMap::new()));
-        tokio::spawn(listen::sweep_nonces(nonces.clone()));
+        let mut tasks: Vec<TurnTask> = vec![Box::pin(listen::sweep_nonces(nonces.clone()))];
         let engine = |manager: &Arc<Manager>| Engine {
             registry: registry.clone(),
             manager: manager.clone(),
@@ -198,27 +201,35 @@ impl TurnService {
         };
         let udp_manager = new_manager();
         let stream_manager = new_manager();
-        tokio::spawn(listen::serve_udp(Arc::new(udp), engine(&udp_manager)));
-        tokio::spawn(listen::serve_stream(tcp, engine(&stream_manager), None));
+        tasks.push(Box::pin(listen::serve_udp(
+            Arc::new(udp),
+            engine(&udp_manager),
+        )));
+        tasks.push(Box::pin(listen::serve_stream(
+            tcp,
+            engine(&stream_manager),
+            None,
+        )));
         if let Some(l) = tls_listener {
             let mut tls = (*tls).clone();
             // TURN clients may offer ALPN "stun.turn" or none; HTTP's list would refuse them.
             tls.alpn_protocols = vec![b"stun.turn".to_vec()];
             let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
-            tokio::spawn(listen::serve_stream(
+            tasks.push(Box::pin(listen::serve_stream(
                 l,
                 engine(&stream_manager),
                 Some(acceptor),
-            ));
+            )));
         }
-        Ok(Self {
+        let service = Self {
             registry,
             managers: vec![udp_manager, stream_manager],
             udp_addr,
             tcp_addr,
             tls_addr,
             public,
-        })
+        };
+        Ok((service, tasks))
     }
 
     /// The shared state, for counters and tests.

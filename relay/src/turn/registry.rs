@@ -14,7 +14,7 @@ use turn::auth::{AuthHandler, generate_auth_key};
 use super::TurnStats;
 use super::creds::{self, CREDENTIAL_TTL, Credentials, Side, TurnSecret};
 use super::policy::{Bucket, PeerPolicy, Quotas, Refusal};
-use crate::http::conn_limit::source_key;
+use crate::conn_limit::source_key;
 use crate::signaling::hub::ConnId;
 use crate::store::time::unix_now;
 
