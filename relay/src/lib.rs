@@ -10,8 +10,9 @@
 //! - [`admin`]: the `acote-relay admin` commands.
 //!
 //! Run-loop contract: [`Relay::start`] binds everything and returns the address and the
-//! certificate fingerprint; [`Relay::serve`] runs until the `shutdown` future completes,
-//! then tells every connection and waits briefly for them to close. Tests, the binary and
+//! certificate fingerprint; [`Relay::serve`] runs the server, the hub task, the upkeep and
+//! the TURN listeners until the `shutdown` future completes, then tells every connection,
+//! waits briefly for them to close, and returns once all of its tasks have ended. Tests, the binary and
 //! "survive a restart" all go through these two calls.
 //! The relay never sees media: it forwards SDP and candidates between two sockets.
 

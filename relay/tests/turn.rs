@@ -556,3 +556,27 @@ async fn issue16_3_a_relay_port_cannot_reach_another_session_s_relay_port() {
     }
     assert!(stats.peers_refused.load(Ordering::Relaxed) > refused_before);
 }
+
+#[tokio::test]
+async fn issue22_serve_stops_the_hub_and_the_turn_listeners_with_it() {
+    let mut relay = TestRelay::start("turn-stop").await;
+    let to = turn_addr(&relay);
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (code, _) = raw::exchange(&sock, to, &raw::allocate(None)).await;
+    assert_eq!(code, 401, "TURN answers while the relay serves");
+    assert!(relay.hub.stats().await.is_some());
+    relay.shutdown();
+    let served = tokio::time::timeout(Duration::from_secs(10), &mut relay.served).await;
+    assert!(matches!(served, Ok(Ok(Ok(())))), "{served:?}");
+    // Everything `serve` ran has ended with it: the hub hears nobody, and the TURN
+    // ports are free again (nothing holds their sockets).
+    assert!(relay.hub.stats().await.is_none(), "the hub task ended");
+    assert!(
+        UdpSocket::bind(to).await.is_ok(),
+        "the UDP listener is gone"
+    );
+    assert!(
+        tokio::net::TcpListener::bind(to).await.is_ok(),
+        "the TCP listener is gone"
+    );
+}

@@ -462,3 +462,55 @@ async fn write_audit(store: &Store, records: &[Record]) -> bool {
     }
     true
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
+
+    use super::*;
+
+    async fn started(name: &str) -> (HubHandle, watch::Sender<bool>, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("acote-driver-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = Store::open(&dir).await.unwrap();
+        let (hub, task) = new(Hub::with_random_codes(), store, None);
+        let (stop, shutdown) = watch::channel(false);
+        tokio::spawn(task.run(shutdown));
+        (hub, stop, dir)
+    }
+
+    fn agent() -> JoinedAs {
+        JoinedAs::Agent { lang: None }
+    }
+
+    #[tokio::test]
+    async fn issue22_the_hub_task_ends_once_its_connections_left_after_shutdown() {
+        let (hub, stop, dir) = started("shutdown").await;
+        let _outbox = hub.join(1, agent(), None, None).await;
+        assert!(hub.stats().await.is_some());
+        stop.send(true).unwrap();
+        // Still there for the connection's last steps.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(hub.stats().await.map(|s| s.agents), Some(1));
+        hub.left(1).await;
+        // Within a tick of the last one leaving.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(hub.stats().await.is_none(), "ended once nobody was left");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn issue22_the_hub_task_gives_up_on_connections_5_s_after_shutdown() {
+        let (hub, stop, dir) = started("grace").await;
+        let _outbox = hub.join(1, agent(), None, None).await;
+        assert!(hub.stats().await.is_some());
+        stop.send(true).unwrap();
+        tokio::time::sleep(SHUTDOWN_GRACE + Duration::from_millis(1500)).await;
+        assert!(
+            hub.stats().await.is_none(),
+            "ended without the connection's goodbye"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
