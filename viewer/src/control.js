@@ -5,8 +5,7 @@ import { t } from '/src/i18n.js';
 import { createChannel } from '/src/channel.js';
 import { captureInput } from '/src/input.js';
 import { attachSas, detachSas, onSasMessage, render as renderSas } from '/src/security.js';
-
-const $ = (id) => document.getElementById(id);
+import { $ } from '/src/dom.js';
 
 // Agent state → the mode shown here.
 const MODES = {

@@ -1,6 +1,7 @@
 // Texts of the viewer in French (default) and English, and the language switch.
 // Static markup is tagged with data-i18n (text) / data-i18n-aria (aria-label); dynamic
 // texts go through t(). A value may be a function of params, for sentences with a slot.
+import { $ } from '/src/dom.js';
 
 const STORAGE_KEY = 'acote.lang';
 const LANGS = ['fr', 'en'];
@@ -285,7 +286,7 @@ export function applyStatic(root = document) {
   for (const el of root.querySelectorAll('[data-i18n-aria]')) {
     el.setAttribute('aria-label', t(el.dataset.i18nAria));
   }
-  const button = document.getElementById('lang');
+  const button = $('lang');
   if (button) {
     button.textContent = t('switchTo');
     button.setAttribute('aria-label', t('switchTo'));

@@ -1,12 +1,8 @@
-// Wiring: code form → signaling → peer connection → video, and the state shown to the
-// caseworker at each step. One "attempt" object per submitted code; anything arriving
-// for an attempt that is over is ignored.
-//
-// Resumption: once the resident said yes, the relay gives this page a resumption token
-// (kept in this attempt's memory only: a reload ends the session anyway, since leaving
-// the page says bye, and a bearer secret has no business in storage). If the socket
-// drops, the page shows "reconnecting" over the still-running picture, reconnects with
-// back-off and presents the token; after 60 s without success the session is over.
+// Wiring: code form → signaling → peer connection → video. What happens at each step
+// (pairing, the picture, reconnecting after a drop, the end) is decided by the pure
+// session-state.js; this file performs its effects: sockets, timers, the peer
+// connection, the screen. One attempt object per submitted code; anything arriving for
+// an attempt that is over, or from a socket it replaced, is ignored.
 import { applyStatic, onLangChange, toggleLang } from '/src/i18n.js';
 import { openSignal, signalUrl } from '/src/signal.js';
 import { createPeer, toIceServers } from '/src/rtc.js';
@@ -16,17 +12,12 @@ import * as control from '/src/control.js';
 import * as view from '/src/view.js';
 import { signIn, signOut, whoAmI } from '/src/account.js';
 import * as passkeys from '/src/passkeys-ui.js';
+import * as session from '/src/session-state.js';
+import { $ } from '/src/dom.js';
 
 // Shared with tests and later features (pointer, chat, control over the data channel).
 window.acote = { pc: null, channel: null, state: 'enter-code', stats: null };
 
-const HELLO_TIMEOUT_MS = 15000;
-// How long a dropped session may take to come back (the relay's window, DESIGN §3).
-const RESUME_WINDOW_MS = 60000;
-const RETRY_MS = [500, 1000, 2000, 4000, 8000];
-const BYE_STATES = { refused: 'refused', no_answer: 'no-answer', ended: 'ended', peer_gone: 'connection-lost' };
-
-const $ = (id) => document.getElementById(id);
 const screen = createScreen($('screen'), { frame: $('frame'), stage: $('stage') });
 let attempt = null;
 
@@ -50,220 +41,110 @@ relayBox.addEventListener('change', () => {
   }
 });
 
-// "482913" or "482 913" → "482913"; null when it is not exactly 6 digits.
-function normaliseCode(raw) {
-  const code = raw.replace(/\s+/g, '');
-  return /^[0-9]{6}$/.test(code) ? code : null;
-}
-
 function start(code, procedure) {
-  const a = {
-    code, procedure, sig: null, peer: null, early: [], iceServers: [], over: false,
-    relayOnly: relayBox.checked,
-    token: null, resuming: false, retries: 0, lostTimer: null, retryTimer: null,
-  };
+  const first = session.start(code, procedure, relayBox.checked);
+  const a = { sm: first.state, sig: null, peer: null, timers: new Map(), stopStats: null };
   attempt = a;
-  ui.setState('connecting');
-  connect(a);
+  perform(a, first.effects);
 }
 
-// One signaling socket for the attempt: the first, or a reconnection with the token.
-function connect(a) {
-  // A relay that accepts the socket but never says hello must not leave us waiting.
-  a.helloTimer = setTimeout(() => dropped(a), HELLO_TIMEOUT_MS);
-  const sig = openSignal(signalUrl(), {
-    onOpen: () => sig.send(a.resuming
-      ? { type: 'hello', v: 1, role: 'viewer', resume: a.token }
-      : { type: 'hello', v: 1, role: 'viewer' }),
-    onMessage: (msg) => {
-      if (!a.over && a.sig === sig) handle(a, msg);
-    },
-    onClose: () => {
-      if (a.sig === sig) dropped(a);
-    },
-  });
-  a.sig = sig;
+// Feeds one event to the attempt's state machine and performs what it decides.
+function dispatch(a, event) {
+  const { state, effects } = session.step(a.sm, event);
+  a.sm = state;
+  perform(a, effects);
 }
 
-// The socket ended without us asking. A session the resident agreed to waits for the
-// link to come back; anything earlier ends as before.
-function dropped(a) {
-  clearTimeout(a.helloTimer);
-  if (a.over) return;
-  if (!a.token) {
-    finish(a, 'connection-lost');
-    return;
-  }
-  a.sig?.close();
-  if (!a.resuming) {
-    a.resuming = true;
-    a.retries = 0;
-    ui.setState('reconnecting', 'reconnecting');
-    a.lostTimer = setTimeout(() => finish(a, 'connection-lost', 'connectionLostFor'), RESUME_WINDOW_MS);
-  }
-  const delay = RETRY_MS[Math.min(a.retries, RETRY_MS.length - 1)];
-  a.retries += 1;
-  a.retryTimer = setTimeout(() => {
-    if (!a.over) connect(a);
-  }, delay);
+function perform(a, effects) {
+  for (const e of effects) EFFECTS[e.type](a, e);
 }
 
-function resumed(a, peerPresent) {
-  a.resuming = false;
-  clearTimeout(a.lostTimer);
-  // The agent may have lost the setting with the path: say it again.
-  control.sendLowData();
-  if (peerPresent) backToPicture(a);
-  else ui.setState('reconnecting', 'residentReconnecting');
+function stopTimer(a, name) {
+  clearTimeout(a.timers.get(name));
+  a.timers.delete(name);
 }
 
-function backToPicture(a) {
-  ui.setState(a.stopStats ? 'watching' : 'starting-video');
-}
-
-function handle(a, msg) {
-  switch (msg.type) {
-    case 'hello':
-      clearTimeout(a.helloTimer);
-      if (msg.v !== 1) {
-        finish(a, 'error', 'versionMismatch');
-        return;
-      }
-      ui.setSite(msg.site);
-      a.iceServers = toIceServers(msg.ice_servers);
-      if (a.resuming) break; // the token went with the hello; no code to redeem
-      a.sig.send(a.procedure ? { type: 'redeem', code: a.code, procedure: a.procedure }
-        : { type: 'redeem', code: a.code });
-      break;
-    case 'paired':
-      ui.setState('waiting-resident');
-      break;
-    case 'ice_servers':
-      // This session's STUN/TURN with its own credentials, replacing hello's list.
-      a.iceServers = toIceServers(msg.ice_servers);
-      if (msg.relay_only === true) a.relayOnly = true;
-      // Back after a drop: a later ICE restart must use the fresh credentials.
-      if (a.peer) {
-        try {
-          a.peer.pc.setConfiguration({
-            iceServers: a.iceServers, iceTransportPolicy: a.relayOnly ? 'relay' : 'all',
-          });
-        } catch {
-          // Kept as it was; the current path is unaffected.
-        }
-      }
-      break;
-    case 'resident':
-      ui.setResidentLang(msg.lang);
-      break;
-    case 'offer':
-      onOffer(a, msg.sdp);
-      break;
-    case 'candidate':
-      // Relay-only: pairs with the resident's own addresses are not wanted, and the
-      // relay's refusals of them could end the attempt before the relayed pair exists.
-      if (a.relayOnly && !/ typ relay( |$)/.test(String(msg.candidate))) break;
-      if (a.peer) a.peer.addCandidate(msg);
-      else a.early.push(msg); // before the offer: kept until the peer exists
-      break;
-    case 'resume_token':
-      if (typeof msg.token === 'string') a.token = msg.token;
-      break;
-    case 'resumed':
-      resumed(a, msg.peer_present === true);
-      break;
-    case 'peer_away':
-      ui.setState('reconnecting', 'residentReconnecting');
-      break;
-    case 'peer_back':
-      backToPicture(a);
-      break;
-    case 'bye':
-      if (msg.reason === 'peer_gone') finish(a, 'connection-lost', 'peerLost');
-      else if (msg.reason === 'connection_lost') finish(a, 'connection-lost', 'connectionLostFor');
-      else finish(a, BYE_STATES[msg.reason] ?? 'ended');
-      break;
-    case 'error':
-      if (msg.code === 'invalid_code') finish(a, 'invalid-code');
-      else if (msg.code === 'rate_limited') finish(a, 'rate-limited', 'rateLimitedFor', { secs: limitSecs(msg.message) });
-      else if (msg.code === 'sign_in_required') {
-        finish(a, 'sign-in', 'sessionExpired');
-        ui.setAccount(null);
-      } else if (msg.code === 'unavailable' && /audit/.test(String(msg.message))) finish(a, 'error', 'auditDown');
-      else finish(a, 'error', 'error', { message: typeof msg.message === 'string' ? msg.message : '' });
-      break;
-    default:
-      break; // types from newer relays: ignored, like unknown fields
-  }
-}
-
-async function onOffer(a, sdp) {
-  if (typeof sdp !== 'string') return;
-  // A second offer is an ICE restart after a resume: the picture is already there.
-  if (!a.peer) ui.setState('starting-video');
-  if (!a.peer) {
-    a.peer = createPeer(a.iceServers, a.relayOnly, {
-      onCandidate: (c) => a.sig.send({ type: 'candidate', ...c }),
-      onTrack: (stream) => screen.show(stream, () => onFirstFrame(a)),
-      onChannel: (channel) => {
-        if (a.over) return;
-        window.acote.channel = channel;
-        control.attach(channel, a.peer.pc);
-        window.dispatchEvent(new CustomEvent('acote:channel', { detail: channel }));
+const EFFECTS = {
+  show: (a, e) => ui.setState(e.state, e.key, e.params),
+  send: (a, e) => a.sig?.send(e.msg),
+  timer: (a, e) => {
+    stopTimer(a, e.name);
+    a.timers.set(e.name, setTimeout(() => {
+      a.timers.delete(e.name);
+      dispatch(a, { type: 'timer', name: e.name });
+    }, e.ms));
+  },
+  cancel: (a, e) => stopTimer(a, e.name),
+  connect: (a) => {
+    const sig = openSignal(signalUrl(), {
+      onOpen: () => {
+        if (a.sig === sig) dispatch(a, { type: 'open' });
       },
-      // While a side is reconnecting, the agent restarts ICE once both are back.
-      // Otherwise the path to the resident is gone: say so to both sides at once.
-      onFailed: () => {
-        if (ui.getState() === 'reconnecting') return;
-        a.sig.send({ type: 'bye', reason: 'error' });
-        finish(a, 'connection-lost', 'peerLost');
+      onMessage: (msg) => {
+        if (a.sig === sig) dispatch(a, { type: 'message', msg });
+      },
+      onClose: () => {
+        if (a.sig === sig) dispatch(a, { type: 'closed' });
       },
     });
-    window.acote.pc = a.peer.pc;
-    // What the connection was set up with, for support (no credentials).
-    window.acote.ice = {
-      relayOnly: a.relayOnly,
-      urls: a.iceServers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls])),
-    };
-    for (const c of a.early) a.peer.addCandidate(c);
-    a.early = [];
-  }
-  try {
-    const answer = await a.peer.acceptOffer(sdp);
-    if (!a.over) a.sig.send({ type: 'answer', sdp: answer });
-  } catch {
-    if (!a.over) {
-      a.sig.send({ type: 'bye', reason: 'error' });
-      finish(a, 'error', 'videoFailed');
+    a.sig = sig;
+  },
+  'close-socket': (a) => a.sig?.close(),
+  site: (a, e) => ui.setSite(e.name),
+  'resident-lang': (a, e) => ui.setResidentLang(e.lang),
+  'create-peer': createPeerFor,
+  'configure-peer': (a, e) => {
+    try {
+      a.peer?.pc.setConfiguration({
+        iceServers: toIceServers(e.iceServers), iceTransportPolicy: e.relayOnly ? 'relay' : 'all',
+      });
+    } catch {
+      // Kept as it was; the current path is unaffected.
     }
-  }
-}
+  },
+  'add-candidate': (a, e) => a.peer?.addCandidate(e.candidate),
+  'accept-offer': (a, e) => {
+    a.peer.acceptOffer(e.sdp).then(
+      (sdp) => dispatch(a, { type: 'answer', sdp }),
+      () => dispatch(a, { type: 'offer-failed' }),
+    );
+  },
+  'start-stats': (a) => {
+    a.stopStats = startStats(a.peer.pc, (stats) => {
+      if (a.sm.over) return;
+      window.acote.stats = stats;
+      ui.setLink(stats.path, stats.rttMs);
+    });
+  },
+  'low-data': () => control.sendLowData(),
+  end: endAttempt,
+  'signed-out': () => ui.setAccount(null),
+};
 
-// "try again in 10 min" from the relay → 600 (seconds); 60 when it does not say.
-function limitSecs(message) {
-  const m = /(\d+)\s*min/.exec(String(message ?? ''));
-  return m ? Number(m[1]) * 60 : 60;
-}
-
-function onFirstFrame(a) {
-  if (a.over || a.stopStats) return;
-  a.stopStats = startStats(a.peer.pc, (stats) => {
-    if (a.over) return;
-    window.acote.stats = stats;
-    ui.setLink(stats.path, stats.rttMs);
+function createPeerFor(a, e) {
+  const iceServers = toIceServers(e.iceServers);
+  a.peer = createPeer(iceServers, e.relayOnly, {
+    onCandidate: (candidate) => dispatch(a, { type: 'local-candidate', candidate }),
+    onTrack: (stream) => screen.show(stream, () => dispatch(a, { type: 'first-frame' })),
+    onChannel: (channel) => {
+      if (a.sm.over) return;
+      window.acote.channel = channel;
+      control.attach(channel, a.peer.pc);
+      window.dispatchEvent(new CustomEvent('acote:channel', { detail: channel }));
+    },
+    onFailed: () => dispatch(a, { type: 'peer-failed' }),
   });
-  // During a reconnection the state stays: the first frame changes nothing the
-  // caseworker must act on.
-  if (ui.getState() === 'starting-video') ui.setState('watching');
+  window.acote.pc = a.peer.pc;
+  // What the connection was set up with, for support (no credentials).
+  window.acote.ice = {
+    relayOnly: e.relayOnly,
+    urls: iceServers.flatMap((s) => (Array.isArray(s.urls) ? s.urls : [s.urls])),
+  };
 }
 
-// Ends an attempt exactly once: frees the peer and the socket, then shows the outcome.
-function finish(a, state, key = state, params = {}) {
-  if (a.over) return;
-  a.over = true;
-  clearTimeout(a.helloTimer);
-  clearTimeout(a.lostTimer);
-  clearTimeout(a.retryTimer);
+// The attempt is over (the state machine stopped its timers): free the peer and the
+// socket, then show the outcome.
+function endAttempt(a, e) {
   a.stopStats?.();
   a.peer?.close();
   a.sig?.close();
@@ -271,21 +152,18 @@ function finish(a, state, key = state, params = {}) {
   if (attempt === a) {
     control.detach();
     Object.assign(window.acote, { pc: null, channel: null, stats: null });
-    ui.setState(state, key, params);
+    ui.setState(e.state, e.key, e.params);
   }
 }
 
 function endByUser() {
-  const a = attempt;
-  if (!a || a.over) return;
-  a.sig.send({ type: 'bye', reason: 'ended' });
-  finish(a, 'ended');
+  if (attempt) dispatch(attempt, { type: 'end' });
 }
 
 $('code-form').addEventListener('submit', (event) => {
   event.preventDefault();
   if (!ui.isFormState()) return; // a second click while connecting
-  const code = normaliseCode($('code').value);
+  const code = session.normaliseCode($('code').value);
   if (!code) {
     ui.setFieldError('codeFormat');
     $('code').focus();

@@ -4,8 +4,8 @@
 import { addPasskey, listPasskeys, removePasskey } from '/src/account.js';
 import { getLang, t } from '/src/i18n.js';
 import * as ui from '/src/ui.js';
+import { $ } from '/src/dom.js';
 
-const $ = (id) => document.getElementById(id);
 let list = null;
 let statusKey = null;
 

@@ -3,8 +3,7 @@
 // resident's window shows the same one. A failed exchange shows a warning, never a code.
 import { t } from '/src/i18n.js';
 import { createViewerSas, fingerprintFromSdp } from '/src/sas.js';
-
-const $ = (id) => document.getElementById(id);
+import { $ } from '/src/dom.js';
 
 let current = null; // { pc, send, sas, code, failed }
 

@@ -2,8 +2,8 @@
 // sits in the fragment so it never reaches server logs or a Referer header.
 import { applyStatic, onLangChange, t, toggleLang } from '/src/i18n.js';
 import * as passkey from '/src/passkey.js';
+import { $ } from '/src/dom.js';
 
-const $ = (id) => document.getElementById(id);
 const token = window.location.hash.replace(/^#/, '');
 // Read once, then taken out of the address bar and the history entry: a link left open,
 // bookmarked or seen over a shoulder no longer shows it (issue 16).

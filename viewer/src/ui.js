@@ -1,6 +1,7 @@
 // Screens and plain-words status. One state at a time; each state decides which parts
 // of the page are shown, what the status line says and where the focus goes.
 import { t } from '/src/i18n.js';
+import { $ } from '/src/dom.js';
 
 const FORM_STATES = new Set(['enter-code', 'invalid-code', 'rate-limited']);
 const SESSION_STATES = new Set(['connecting', 'waiting-resident', 'starting-video', 'watching', 'reconnecting']);
@@ -9,8 +10,6 @@ const VIDEO_STATES = new Set(['starting-video', 'watching', 'reconnecting']);
 const END_STATES = new Set(['refused', 'no-answer', 'connection-lost', 'ended', 'error']);
 // Sentences of the sign-in state that are not problems.
 const CALM_SIGN_IN_KEYS = new Set(['signInPrompt', 'signedOut', 'signingIn']);
-
-const $ = (id) => document.getElementById(id);
 
 const current = { state: 'enter-code', key: 'enter-code', params: {} };
 let fieldErrorKey = null;

@@ -3,11 +3,10 @@
 // is the whole page (toolbar included, so Stop and control stay at hand), through the
 // browser's Fullscreen API: Escape leaves it, and the button follows what the browser does.
 import { t } from '/src/i18n.js';
+import { $ } from '/src/dom.js';
 
 const SIZE_KEY = 'acote.viewSize';
 const FULL_KEY = 'acote.fullScreen';
-
-const $ = (id) => document.getElementById(id);
 
 function load(key) {
   try {

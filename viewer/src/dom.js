@@ -1,0 +1,2 @@
+// The one DOM shortcut every screen module shares.
+export const $ = (id) => document.getElementById(id);
