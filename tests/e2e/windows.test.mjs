@@ -70,6 +70,10 @@ test('the Windows agent under Wine: code, picture, control only after yes, exact
       (s) => s.framesDecoded > 0 && s.frameWidth === W && s.frameHeight === H,
       30_000, `decoded frames of the Windows desktop, ${W}x${H}`);
     log(`viewer decodes the Windows desktop: ${stats.frameWidth}x${stats.frameHeight}, ${stats.framesDecoded} frames`);
+    // The security code the resident reads is the one the caseworker sees (issue 16).
+    const [, securityCode] = await agent.nextLine(/^security code (\d{4})\s*$/, 20_000);
+    await viewer.page.getByRole('status', { name: /^Security code to read/ }).waitFor({ timeout: 20_000 });
+    assert.equal(await viewer.page.locator('#security-code').getAttribute('data-code'), securityCode);
 
     // The picture follows the screen (GDI capture of the desktop, the X root under Wine).
     await fillScreen(xvfb, '#1e90ff');
@@ -180,7 +184,8 @@ test('the Windows agent under Wine: code, picture, control only after yes, exact
     await wine.server('-k').catch(() => {});
     await wine.server('-w');
     const files = (await filesWrittenSince(wine, agentStarted))
-      .filter((f) => !/^users\/[^/]+\/AppData\/Local\/Temp\//.test(f));
+      // %TEMP%: AppData\Local\Temp on Windows, Temp in Wine 8's user folder.
+      .filter((f) => !/^users\/[^/]+\/(AppData\/Local\/)?Temp\//.test(f));
     assert.deepEqual(files, [], 'files the Windows agent wrote outside its temporary folder');
     const keysAfter = await registryKeys(wine);
     const newKeys = [...keysAfter].filter((k) => !keysBefore.has(k));
@@ -191,7 +196,7 @@ test('the Windows agent under Wine: code, picture, control only after yes, exact
 
 // The resident's window (Slint on winit's Win32 backend, under Wine). Positions come from
 // agent/ui/window.slint as in window.test.mjs: the 640×520 main window centred, its
-// answer buttons 72 px high at the bottom; the 900×96 sharing bar 12 px from the top.
+// answer buttons 72 px high at the bottom; the 900×112 sharing bar 12 px from the top.
 const MAIN = { x: Math.floor((W - 640) / 2), y: Math.floor((H - 520) / 2) };
 const PAIR_Y = MAIN.y + 520 - 28 - 36;
 const ALLOW = { x: MAIN.x + 28 + 140, y: PAIR_Y };
@@ -199,7 +204,7 @@ const ALLOW_EDGE = { x: MAIN.x + 28 + 12, y: PAIR_Y };
 const REFUSE_EDGE = { x: MAIN.x + 28 + 280 + 24 + 12, y: PAIR_Y };
 const BAR = { x: Math.floor((W - 900) / 2), y: 12 };
 const BAR_EDGE = { x: BAR.x + 6, y: BAR.y + 6 };
-const STOP = { x: BAR.x + 900 - 14 - 85, y: BAR.y + 48 };
+const STOP = { x: BAR.x + 900 - 14 - 85, y: BAR.y + 56 };
 const BORDER = { x: 3, y: Math.floor(H / 2) };
 const GREEN = [0x2e, 0x7d, 0x32];
 const RED = [0xc6, 0x28, 0x28];
@@ -302,6 +307,13 @@ async function wordsPixels(xvfb) {
   return createHash('sha256').update(stdout).digest('hex');
 }
 
+/** How many colours the code's box holds now (the digits bring dozens). */
+async function codeBoxColours(xvfb) {
+  const { stdout } = await execFileP('import', ['-display', xvfb.display, '-window', 'root',
+    '-crop', `584x129+${MAIN.x + 28}+${MAIN.y + 135}`, '-format', '%k', 'info:-'], { timeout: 10_000 });
+  return Number(stdout.trim()) || 0;
+}
+
 test('the Windows window in the eight languages, right to left mirrored, and the PC\'s own language by default', { timeout: 420_000 }, async (t) => {
   const h = await Harness.create(t);
   await h.run(async () => {
@@ -324,6 +336,8 @@ test('the Windows window in the eight languages, right to left mirrored, and the
         seen = now;
       }
       assert.notEqual(seen, bare, `the ${name} window is drawn`);
+      // The code itself, drawn in its box (the box alone has one or two colours).
+      while ((await codeBoxColours(xvfb)) < 10 && Date.now() < until) await sleep(300);
       await shoot(xvfb, `code-${name}`);
       return { agent, code, pixels: seen };
     };

@@ -9,7 +9,9 @@
 use windows::Win32::UI::Input::KeyboardAndMouse::{
     MOD_CONTROL, MOD_NOREPEAT, MOD_SHIFT, RegisterHotKey, UnregisterHotKey, VK_F12,
 };
-use windows::Win32::UI::WindowsAndMessaging::{GetMessageW, MSG, WM_HOTKEY};
+use windows::Win32::UI::WindowsAndMessaging::{
+    GetMessageW, MSG, PM_NOREMOVE, PeekMessageW, WM_HOTKEY, WM_USER,
+};
 
 /// The keys, as shown to the resident in the bar (same in every language).
 pub const KEYS: &str = "Ctrl+Shift+F12";
@@ -27,6 +29,12 @@ pub fn spawn(_display: Option<String>, pressed: impl Fn() + Send + 'static) -> b
             // SAFETY: the hotkey belongs to this thread's queue, read by GetMessageW below,
             // and is unregistered when the loop ends.
             unsafe {
+                // The thread's message queue must exist before the hotkey is tied to it:
+                // a first PeekMessage makes it (the documented idiom). Windows would
+                // make it inside RegisterHotKey too; Wine 8 does not, registers the
+                // hotkey with no queue, and its wineserver crashes at the first press.
+                let mut msg = MSG::default();
+                let _ = PeekMessageW(&mut msg, None, WM_USER, WM_USER, PM_NOREMOVE);
                 if let Err(e) = RegisterHotKey(
                     None,
                     ID,
@@ -38,7 +46,6 @@ pub fn spawn(_display: Option<String>, pressed: impl Fn() + Send + 'static) -> b
                     return;
                 }
                 let _ = ready_tx.send(true);
-                let mut msg = MSG::default();
                 // 0: WM_QUIT, -1: error; either ends the loop.
                 while GetMessageW(&mut msg, None, 0, 0).0 > 0 {
                     if msg.message == WM_HOTKEY && msg.wParam.0 == ID as usize {
