@@ -85,7 +85,9 @@ pub struct Finished {
 /// Everything the window shows, already in words.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct View {
-    /// The screen's big line (a title or the question's first sentence).
+    /// On a question, who asks ("Marie Dupont (CHRS Les Lilas)"), on a line of its own.
+    pub who: String,
+    /// The screen's big line (a title, or the question's first sentence after who asks).
     pub title: String,
     /// The sentence under it.
     pub body: String,
@@ -441,7 +443,7 @@ impl Model {
             }
             Screen::AskView => {
                 if let Some(by) = who {
-                    v.title = s.with("ask-view", &[("who", Arg::Text(&text::who(s, by)))]);
+                    (v.who, v.title) = question(s, "ask-view", by);
                 }
                 v.body = s.get("question");
                 v.detail = s.get("ask-view-detail");
@@ -449,7 +451,7 @@ impl Model {
             }
             Screen::AskControl => {
                 if let Some(by) = who {
-                    v.title = s.with("ask-control", &[("who", Arg::Text(&text::who(s, by)))]);
+                    (v.who, v.title) = question(s, "ask-control", by);
                 }
                 v.body = s.get("question");
                 v.detail = s.get("ask-control-detail");
@@ -488,6 +490,26 @@ impl Model {
         } else {
             s.with("site", &[("site", Arg::Text(&self.site))])
         }
+    }
+}
+
+/// A question ("WHO asks to …") as two lines: who asks, then the rest of the sentence.
+/// The name reads best alone, and Slint's text layout draws a wrapped line that mixes a
+/// Latin name with right-to-left words broken (words over each other). A sentence that
+/// does not start with who asks stays whole, on the second line.
+fn question(s: &Strings, key: &str, by: &Requester) -> (String, String) {
+    let who = text::who(s, by);
+    let whole = s.with(key, &[("who", Arg::Text(&who))]);
+    // Isolates around the name, and the space after it, belong to neither line.
+    let is_mark = |c: char| c.is_whitespace() || ('\u{2066}'..='\u{2069}').contains(&c);
+    match whole.find(&who) {
+        Some(at) if whole[..at].chars().all(is_mark) => {
+            let rest = whole[at + who.len()..]
+                .trim_start_matches(is_mark)
+                .to_owned();
+            (who, rest)
+        }
+        _ => (String::new(), whole),
     }
 }
 
@@ -570,10 +592,8 @@ mod tests {
         m.show_code("482 913");
         m.ask_view(t0, &marie(), Duration::from_secs(60));
         let v = m.view(&en(), t0 + Duration::from_millis(33_500), "");
-        assert_eq!(
-            v.title,
-            "Marie Dupont (CHRS Les Lilas) asks to see your screen."
-        );
+        assert_eq!(v.who, "Marie Dupont (CHRS Les Lilas)");
+        assert_eq!(v.title, "asks to see your screen.");
         assert_eq!(v.body, "Do you agree?");
         assert_eq!(v.countdown, "27 seconds left. No answer means no.");
         assert_eq!((v.allow.as_str(), v.refuse.as_str()), ("Yes, allow", "No"));
@@ -746,8 +766,31 @@ mod tests {
         };
         m.ask_view(t0, &by, Duration::from_secs(60));
         let v = m.view(&en(), t0, "");
-        assert!(v.title.starts_with("<script>xxx"), "{}", v.title);
-        assert!(v.title.contains("… (S) asks"), "{}", v.title);
-        assert!(!v.title.contains('\u{202E}'));
+        assert!(v.who.starts_with("<script>xxx"), "{}", v.who);
+        assert!(v.who.ends_with("… (S)"), "{}", v.who);
+        assert!(!v.who.contains('\u{202E}'));
+        assert_eq!(v.title, "asks to see your screen.");
+    }
+
+    #[test]
+    fn in_every_language_who_asks_stands_on_its_own_line() {
+        let t0 = Instant::now();
+        for lang in Lang::ALL {
+            // As the window has them: names wrapped in Unicode isolates.
+            let s = Strings::new(lang, true);
+            let mut m = Model::new(None);
+            m.ask_control(t0, &marie(), Duration::from_secs(60));
+            let v = m.view(&s, t0, "");
+            assert!(v.who.contains("Marie Dupont"), "{lang:?}: {:?}", v.who);
+            assert!(v.who.contains("CHRS Les Lilas"), "{lang:?}: {:?}", v.who);
+            assert!(!v.title.contains("Marie"), "{lang:?}: {:?}", v.title);
+            let first = v.title.chars().next();
+            assert!(
+                first
+                    .is_some_and(|c| !c.is_whitespace() && !('\u{2066}'..='\u{2069}').contains(&c)),
+                "{lang:?}: {:?}",
+                v.title
+            );
+        }
     }
 }

@@ -435,6 +435,7 @@ impl App {
         let s = |text: &str| SharedString::from(text);
         w.set_rtl(self.strings.lang().is_rtl());
         w.set_page(page(screen));
+        w.set_who(s(&view.who));
         w.set_title_text(s(&view.title));
         w.set_body(s(&view.body));
         w.set_detail(s(if screen == Screen::Problem {
