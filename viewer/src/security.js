@@ -55,7 +55,10 @@ export function render() {
   const el = $('security-code');
   if (!el) return;
   const c = current;
-  el.hidden = !c || (!c.code && !c.failed);
+  // Its place in the toolbar is kept, unseen, until the code comes: the toolbar must not
+  // reflow then, or the picture under it would move under the caseworker's pointer.
+  el.hidden = false;
+  el.classList.toggle('is-pending', !c?.code && !c?.failed);
   el.classList.toggle('is-failed', Boolean(c?.failed));
   if (c?.failed) {
     el.textContent = t('securityFailed');
@@ -67,8 +70,12 @@ export function render() {
     el.setAttribute('aria-label', t('securityCodeAria', { digits: c.code.split('').join(' ') }));
     el.dataset.code = c.code;
   } else {
-    el.textContent = '';
+    // As wide as a code (tabular digits), but not shown nor read out.
+    el.textContent = t('securityCode', { code: '0000' });
     el.removeAttribute('aria-label');
     delete el.dataset.code;
   }
 }
+
+// The toolbar holds the code's place from the first session on.
+render();

@@ -8,6 +8,8 @@
 //! Unsafe: only the layout lookup (VkKeyScanExW on the foreground window's layout).
 #![allow(unsafe_code)]
 
+use std::time::Duration;
+
 use acote_proto::channel::{ButtonAction, Modifiers, MouseButton, ViewerMessage};
 use enigo::{Axis, Button, Coordinate, Direction, Enigo, Key, Keyboard, Mouse, Settings};
 use windows::Win32::UI::Input::KeyboardAndMouse::{GetKeyboardLayout, VkKeyScanExW};
@@ -16,6 +18,12 @@ use windows::Win32::UI::WindowsAndMessaging::{GetForegroundWindow, GetWindowThre
 use super::consent::Grant;
 use super::inject::{InjectError, Injector};
 use super::keys::{KeyAction, interpret};
+
+/// The time between two typed characters. SendInput queues Unicode key events at once,
+/// and a program takes them at its own pace: unpaced, a long text is all in Windows'
+/// queue before the resident's Stop can act, and no Stop can call it back. 250
+/// characters a second is far above anyone's typing and lets Stop cut within 4 ms.
+const TEXT_PACE: Duration = Duration::from_millis(4);
 
 /// Injects into the Windows desktop with SendInput.
 pub struct WindowsInjector {
@@ -151,6 +159,7 @@ impl WindowsInjector {
                 break;
             }
             self.enigo.text(c.encode_utf8(&mut buf)).map_err(err)?;
+            std::thread::sleep(TEXT_PACE);
         }
         Ok(())
     }
