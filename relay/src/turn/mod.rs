@@ -121,6 +121,30 @@ pub struct TurnService {
     pub public: Vec<IpAddr>,
 }
 
+/// Binds UDP, then TCP on the port UDP got, so one port number serves both. With port
+/// 0 (tests, `:0`), the port the system picked for UDP may already be taken for TCP (by
+/// any TCP socket of the machine): then another port is tried, a few times.
+async fn bind_udp_and_tcp(
+    listen: SocketAddr,
+) -> Result<(UdpSocket, SocketAddr, TcpListener), (&'static str, SocketAddr, std::io::Error)> {
+    let mut tries = 0;
+    loop {
+        let udp = UdpSocket::bind(listen)
+            .await
+            .map_err(|e| ("udp", listen, e))?;
+        let udp_addr = udp.local_addr().map_err(|e| ("udp", listen, e))?;
+        match TcpListener::bind(udp_addr).await {
+            Ok(tcp) => return Ok((udp, udp_addr, tcp)),
+            Err(e)
+                if listen.port() == 0 && e.kind() == std::io::ErrorKind::AddrInUse && tries < 8 =>
+            {
+                tries += 1;
+            }
+            Err(e) => return Err(("tcp", udp_addr, e)),
+        }
+    }
+}
+
 impl TurnService {
     /// Binds the listeners; the returned tasks serve them once the caller runs them.
     pub async fn start(
@@ -135,15 +159,14 @@ impl TurnService {
                 source,
             }
         };
-        let udp = UdpSocket::bind(config.listen)
-            .await
-            .map_err(bind_err("udp", config.listen))?;
-        let udp_addr = udp.local_addr().map_err(bind_err("udp", config.listen))?;
-        // TCP on the port UDP got, so one port number serves both (as `:0` in tests).
-        let tcp_addr = udp_addr;
-        let tcp = TcpListener::bind(tcp_addr)
-            .await
-            .map_err(bind_err("tcp", tcp_addr))?;
+        let (udp, udp_addr, tcp) =
+            bind_udp_and_tcp(config.listen)
+                .await
+                .map_err(|(transport, addr, source)| TurnError::Listen {
+                    transport,
+                    addr,
+                    source,
+                })?;
         let tls_listener = match config.tls_listen {
             Some(addr) => Some(
                 TcpListener::bind(addr)
@@ -225,7 +248,7 @@ impl TurnService {
             registry,
             managers: vec![udp_manager, stream_manager],
             udp_addr,
-            tcp_addr,
+            tcp_addr: udp_addr,
             tls_addr,
             public,
         };
