@@ -423,12 +423,12 @@ pub(super) async fn open_session(
     Ok(response)
 }
 
-/// `POST /api/logout`: needs the session and its CSRF token.
-pub async fn logout(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Result<Response, AppError> {
-    let Some((account, session)) = signed_in(&state, &headers).await? else {
+/// The signed-in account behind a state-changing request, its CSRF token checked.
+pub(super) async fn signed_in_csrf(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(Account, String), AppError> {
+    let Some((account, session)) = signed_in(state, headers).await? else {
         return Err(AppError::Unauthorized("signed_out"));
     };
     let presented = headers
@@ -438,9 +438,17 @@ pub async fn logout(
     if !session.csrf_ok(presented) {
         return Err(AppError::Forbidden("csrf"));
     }
-    if let Some(token) = session_cookie(&headers) {
-        end_session(&state, &token).await?;
-    }
+    let cookie = session_cookie(headers).unwrap_or_default();
+    Ok((account, cookie))
+}
+
+/// `POST /api/logout`: needs the session and its CSRF token.
+pub async fn logout(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let (account, cookie) = signed_in_csrf(&state, &headers).await?;
+    end_session(&state, &cookie).await?;
     // Its signaling sockets close too: a signed-out caseworker redeems nothing.
     state.signed_out(&account.login);
     audit(&state, Record::new("logout").actor(&account.login)).await?;

@@ -24,7 +24,7 @@ use serde_json::json;
 use webauthn_rs::prelude::{Passkey, PublicKeyCredential, RegisterPublicKeyCredential};
 
 use super::AppState;
-use super::account::{AppError, CSRF_HEADER, audit, open_session, session_cookie, signed_in};
+use super::account::{AppError, audit, open_session, signed_in, signed_in_csrf};
 use crate::auth::passkeys::PasskeyError;
 use crate::store::accounts::Account;
 use crate::store::audit::Record;
@@ -187,25 +187,6 @@ async fn enroller(state: &AppState, headers: &HeaderMap) -> Result<(Account, Str
         Some(a) if !a.disabled => Ok((a, ticket.to_string())),
         _ => Err(AppError::Unauthorized("signed_out")),
     }
-}
-
-/// The signed-in account behind a state-changing request, its CSRF token checked.
-async fn signed_in_csrf(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<(Account, String), AppError> {
-    let Some((account, session)) = signed_in(state, headers).await? else {
-        return Err(AppError::Unauthorized("signed_out"));
-    };
-    let presented = headers
-        .get(CSRF_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !session.csrf_ok(presented) {
-        return Err(AppError::Forbidden("csrf"));
-    }
-    let cookie = session_cookie(headers).unwrap_or_default();
-    Ok((account, cookie))
 }
 
 fn list_body(state: &AppState, rows: &[PasskeyRow]) -> Response {
