@@ -37,7 +37,8 @@ need_build_tools() {
 
 need_runtime_tools() {
   need_apt Xvfb:xvfb xsetroot:x11-xserver-utils xdpyinfo:x11-utils chromium:chromium \
-    setxkbmap:x11-xkb-utils xdotool:xdotool ip:iproute2 nft:nftables import:imagemagick
+    setxkbmap:x11-xkb-utils xdotool:xdotool ip:iproute2 nft:nftables import:imagemagick \
+    xclip:xclip
 }
 
 # The video bench compares Acote with x11vnc seen through TigerVNC's viewer.

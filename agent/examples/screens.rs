@@ -16,6 +16,20 @@ use acote_proto::ByeReason;
 use acote_proto::Requester;
 use acote_proto::channel::ControlState;
 
+/// The resident's answer in the chat, in their language.
+fn reply(lang: Lang) -> &'static str {
+    match lang.tag() {
+        "ar" => "شكرا، وجدت الزر.",
+        "fa-AF" => "تشکر، دکمه را پیدا کردم.",
+        "ps" => "مننه، تڼۍ مې وموندله.",
+        "ti" => "የቐንየለይ፡ ነቲ መልጎም ረኺበዮ።",
+        "uk" => "Дякую, я знайшла кнопку.",
+        "ru" => "Спасибо, я нашла кнопку.",
+        "en" => "Thank you, I found the button.",
+        _ => "Merci, j'ai trouvé le bouton.",
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tag = std::env::args().nth(1).unwrap_or_else(|| "fr".into());
     let lang = Lang::from_tag(&tag).ok_or("unknown language")?;
@@ -71,6 +85,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 &nonce([0x44; 32]),
             ));
             step("sharing");
+            p.chat_received(
+                &marie,
+                "Bonjour ! Cliquez sur « Suivant », en bas de la page.\nLe lien : https://www.caf.fr/allocataires",
+            );
+            p.chat_sent(reply(lang));
+            step("chat");
             p.ask_control(&marie, Duration::from_secs(60));
             step("ask-control");
             p.control_changed(ControlState::Controlling, &marie);

@@ -81,3 +81,17 @@ data-mb = { $x } ميغابايت
 security-code = رمز الأمان: { $code }
 security-code-help = ما هذا؟
 security-code-explained = يرى الشخص الذي يساعدك الرمز نفسه. إذا قرأ لك رمزًا مختلفًا، اضغط على إيقاف: قد يكون هناك من يتنصّت.
+
+# المحادثة مع الشخص الذي يساعد (issue 17).
+chat-button = الرسائل
+chat-button-unread = الرسائل ({ $n })
+chat-title = الرسائل مع { $name }
+chat-me = أنت
+chat-empty = لا توجد رسائل بعد. يمكنك الكتابة إلى { $name } هنا.
+chat-write = رسالتك
+chat-send = إرسال
+chat-not-sent = لم تُرسل. اكتب رسالة أقصر، أو انتظر الاتصال.
+
+# The caseworker used the resident's clipboard (only with control).
+clipboard-read = قرأ { $name } الحافظة لديك.
+clipboard-written = وضع { $name } نصا في الحافظة لديك.

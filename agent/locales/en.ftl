@@ -80,3 +80,17 @@ data-mb = { $x } MB
 security-code = Security code: { $code }
 security-code-help = What is this?
 security-code-explained = The person helping you sees the same code. If they read you a different one, press Stop: someone may be listening in.
+
+# Chat with the person helping (issue 17). $name is who helps, $n a count.
+chat-button = Messages
+chat-button-unread = Messages ({ $n })
+chat-title = Messages with { $name }
+chat-me = You
+chat-empty = No messages yet. You can write to { $name } here.
+chat-write = Your message
+chat-send = Send
+chat-not-sent = Not sent. Write a shorter message, or wait for the connection.
+
+# The caseworker used the resident's clipboard (only with control).
+clipboard-read = { $name } read your clipboard.
+clipboard-written = { $name } put text in your clipboard.

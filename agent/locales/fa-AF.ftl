@@ -71,3 +71,17 @@ data-mb = { $x } مگابایت
 security-code = کد امنیتی: { $code }
 security-code-help = این چیست؟
 security-code-explained = کسی که به شما کمک می‌کند همین کد را می‌بیند. اگر کد دیگری برای شما خواند، «توقف» را فشار دهید: شاید کسی گوش می‌دهد.
+
+# گفتگو با کسی که کمک می‌کند (issue 17).
+chat-button = پیام‌ها
+chat-button-unread = پیام‌ها ({ $n })
+chat-title = پیام‌ها با { $name }
+chat-me = شما
+chat-empty = هنوز پیامی نیست. می‌توانید اینجا برای { $name } بنویسید.
+chat-write = پیام شما
+chat-send = فرستادن
+chat-not-sent = فرستاده نشد. پیام کوتاه‌تری بنویسید، یا منتظر اتصال بمانید.
+
+# The caseworker used the resident's clipboard (only with control).
+clipboard-read = { $name } کلیپ‌بورد شما را خواند.
+clipboard-written = { $name } متنی را در کلیپ‌بورد شما گذاشت.

@@ -78,3 +78,17 @@ data-mb = { $x } Mo
 security-code = Code de sécurité : { $code }
 security-code-help = Qu'est-ce que c'est ?
 security-code-explained = La personne qui vous aide voit le même code. Si elle vous lit un autre code, appuyez sur Arrêter : quelqu'un pourrait écouter.
+
+# Discussion avec la personne qui aide (issue 17). $name : qui aide, $n : un nombre.
+chat-button = Messages
+chat-button-unread = Messages ({ $n })
+chat-title = Messages avec { $name }
+chat-me = Vous
+chat-empty = Pas encore de message. Vous pouvez écrire à { $name } ici.
+chat-write = Votre message
+chat-send = Envoyer
+chat-not-sent = Non envoyé. Écrivez un message plus court, ou attendez la connexion.
+
+# The caseworker used the resident's clipboard (only with control).
+clipboard-read = { $name } a lu votre presse-papiers.
+clipboard-written = { $name } a mis du texte dans votre presse-papiers.

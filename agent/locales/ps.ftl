@@ -77,3 +77,17 @@ data-mb = { $x } میګابایټ
 security-code = امنیتي کوډ: { $code }
 security-code-help = دا څه دي؟
 security-code-explained = هغه څوک چې ستاسو سره مرسته کوي همدا کوډ ویني. که هغه تاسو ته بل کوډ ولوست، «ودرول» کېکاږئ: کېدای شي څوک غوږ نیسي.
+
+# د مرسته کوونکي سره خبرې (issue 17).
+chat-button = پیغامونه
+chat-button-unread = پیغامونه ({ $n })
+chat-title = له { $name } سره پیغامونه
+chat-me = تاسو
+chat-empty = تر اوسه هیڅ پیغام نشته. تاسو دلته { $name } ته لیکلی شئ.
+chat-write = ستاسو پیغام
+chat-send = ولیږئ
+chat-not-sent = ونه لیږل شو. لنډ پیغام ولیکئ، یا د اړیکې انتظار وکړئ.
+
+# The caseworker used the resident's clipboard (only with control).
+clipboard-read = { $name } ستاسو کلیپ بورډ ولوست.
+clipboard-written = { $name } ستاسو کلیپ بورډ ته متن واچاوه.

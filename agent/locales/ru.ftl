@@ -79,3 +79,17 @@ data-mb = { $x } МБ
 security-code = Код безопасности: { $code }
 security-code-help = Что это?
 security-code-explained = Человек, который вам помогает, видит тот же код. Если он прочитает вам другой код, нажмите «Остановить»: кто-то может подслушивать.
+
+# Переписка с тем, кто помогает (issue 17).
+chat-button = Сообщения
+chat-button-unread = Сообщения ({ $n })
+chat-title = Сообщения: { $name }
+chat-me = Вы
+chat-empty = Сообщений пока нет. Здесь можно написать: { $name }.
+chat-write = Ваше сообщение
+chat-send = Отправить
+chat-not-sent = Не отправлено. Напишите короче или подождите соединения.
+
+# The caseworker used the resident's clipboard (only with control).
+clipboard-read = { $name } прочитал(а) ваш буфер обмена.
+clipboard-written = { $name } положил(а) текст в ваш буфер обмена.

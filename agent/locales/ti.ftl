@@ -71,3 +71,17 @@ data-mb = { $x } ሜጋባይት
 security-code = ናይ ድሕንነት ኮድ: { $code }
 security-code-help = እዚ እንታይ እዩ?
 security-code-explained = እቲ ዝሕግዘኩም ሰብ ተመሳሳሊ ኮድ ይርኢ እዩ። ካልእ ኮድ እንተ ኣንቢቡልኩም፡ «ደው ኣብል» ጠውቑ፡ ሓደ ሰብ ይሰምዕ ክኸውን ይኽእል እዩ።
+
+# ምስ ዝሕግዝ ሰብ ዝርርብ (issue 17).
+chat-button = መልእኽትታት
+chat-button-unread = መልእኽትታት ({ $n })
+chat-title = መልእኽትታት ምስ { $name }
+chat-me = ንስኹም
+chat-empty = ገና መልእኽቲ የለን። ኣብዚ ን{ $name } ክትጽሕፉ ትኽእሉ ኢኹም።
+chat-write = መልእኽትኹም
+chat-send = ስደዱ
+chat-not-sent = ኣይተላእከን። ሓጺር መልእኽቲ ጽሓፉ፡ ወይ ንመራኸቢ ተጸበዩ።
+
+# The caseworker used the resident's clipboard (only with control).
+clipboard-read = { $name } ናይ ክሊፕቦርድኩም ኣንቢቡ።
+clipboard-written = { $name } ኣብ ክሊፕቦርድኩም ጽሑፍ ኣእትዩ።

@@ -79,3 +79,17 @@ data-mb = { $x } МБ
 security-code = Код безпеки: { $code }
 security-code-help = Що це?
 security-code-explained = Людина, яка вам допомагає, бачить той самий код. Якщо вона прочитає вам інший код, натисніть «Зупинити»: хтось може підслуховувати.
+
+# Листування з тим, хто допомагає (issue 17).
+chat-button = Повідомлення
+chat-button-unread = Повідомлення ({ $n })
+chat-title = Повідомлення: { $name }
+chat-me = Ви
+chat-empty = Повідомлень ще немає. Тут можна написати: { $name }.
+chat-write = Ваше повідомлення
+chat-send = Надіслати
+chat-not-sent = Не надіслано. Напишіть коротше або зачекайте на з'єднання.
+
+# The caseworker used the resident's clipboard (only with control).
+clipboard-read = { $name } прочитав(ла) ваш буфер обміну.
+clipboard-written = { $name } поклав(ла) текст у ваш буфер обміну.

@@ -10,8 +10,10 @@ use acote_proto::channel::{
     AgentMessage, ControlAction, ControlState, InputRefusal, ViewerMessage,
 };
 
+use crate::input::clipboard::{ClipboardHandle, Request};
 use crate::input::consent::{ConsentGate, GateAction};
 use crate::input::inject::{InjectorHandle, QueueRefusal};
+use crate::screens::Shown;
 
 /// Shows the caseworker's "look here" marker on the resident's screen.
 pub trait Marker: Send {
@@ -40,6 +42,10 @@ pub enum ControlEffect {
     /// The viewer's security-code nonce (validated hex), for the exchange the driver
     /// runs.
     SasNonce(String),
+    /// A chat message from the caseworker (validated), for the resident's window.
+    Chat(String),
+    /// Show this monitor (by its index), or the whole desktop.
+    ShowScreen(Option<u32>),
 }
 
 /// Control for one sharing session.
@@ -47,16 +53,26 @@ pub struct Control {
     gate: ConsentGate,
     injector: InjectorHandle,
     marker: Box<dyn Marker>,
+    clipboard: ClipboardHandle,
+    /// The monitor the caseworker sees: positions are relative to it.
+    shown: Shown,
     invalid: u64,
 }
 
 impl Control {
     /// Control for a new sharing session: viewing only until the resident says yes.
-    pub fn new(injector: InjectorHandle, marker: Box<dyn Marker>) -> Self {
+    pub fn new(
+        injector: InjectorHandle,
+        marker: Box<dyn Marker>,
+        clipboard: ClipboardHandle,
+        shown: Shown,
+    ) -> Self {
         Self {
             gate: ConsentGate::new(),
             injector,
             marker,
+            clipboard,
+            shown,
             invalid: 0,
         }
     }
@@ -102,14 +118,29 @@ impl Control {
             }
             ViewerMessage::Highlight { x, y } => {
                 // Pointing needs no control: it only draws, never acts.
+                let (x, y) = self.shown.to_desktop(x, y);
                 self.marker.show(x, y);
                 Vec::new()
             }
+            // Needs no control: it only narrows what the caseworker sees.
+            ViewerMessage::ShowScreen { id } => vec![ControlEffect::ShowScreen(id)],
             // Needs no control either: it only lowers what is sent.
             ViewerMessage::LowData { on } => vec![ControlEffect::LowData(on)],
             // Nor does the security code: it only authenticates the connection.
             ViewerMessage::SasNonce { n } => vec![ControlEffect::SasNonce(n)],
+            // Nor does chat: it only shows words to the resident.
+            ViewerMessage::Chat { text } => vec![ControlEffect::Chat(text)],
+            // The clipboard needs control, like the keyboard: the same gate admits it.
+            ViewerMessage::ClipboardPut { text } => self.clipboard(Request::Write(text)),
+            ViewerMessage::ClipboardGet => self.clipboard(Request::Read),
             input => {
+                let input = match input {
+                    ViewerMessage::Pointer { x, y } => {
+                        let (x, y) = self.shown.to_desktop(x, y);
+                        ViewerMessage::Pointer { x, y }
+                    }
+                    other => other,
+                };
                 if let Some(grant) = self.gate.admit()
                     && let Err(QueueRefusal::TooMany | QueueRefusal::Closed) =
                         self.injector.send(grant, input)
@@ -119,6 +150,13 @@ impl Control {
                 Vec::new()
             }
         }
+    }
+
+    fn clipboard(&mut self, request: Request) -> Vec<ControlEffect> {
+        if let Some(grant) = self.gate.admit() {
+            self.clipboard.send(grant, request);
+        }
+        Vec::new()
     }
 
     /// The resident answered the control question.
@@ -210,6 +248,23 @@ mod tests {
         fn show(&self, _: f64, _: f64) {}
     }
 
+    /// A clipboard thread whose clipboard never opens, and what it reports.
+    fn no_clipboard() -> (
+        ClipboardHandle,
+        tokio::sync::mpsc::UnboundedReceiver<crate::input::clipboard::Outcome>,
+    ) {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let handle = crate::input::clipboard::spawn(
+            || {
+                Err(crate::input::clipboard::ClipboardError::Unavailable(
+                    "none in tests".into(),
+                ))
+            },
+            tx,
+        );
+        (handle, rx)
+    }
+
     #[test]
     fn the_security_code_nonce_needs_no_control_and_is_checked_first() {
         let played = Played::default();
@@ -217,7 +272,12 @@ mod tests {
             let p = played.clone();
             inject::spawn(move || Ok(p))
         };
-        let mut c = Control::new(injector, Box::new(NoMarker));
+        let mut c = Control::new(
+            injector,
+            Box::new(NoMarker),
+            no_clipboard().0,
+            Shown::default(),
+        );
         let now = Instant::now();
         let n = "ab".repeat(32);
         assert_eq!(
@@ -242,7 +302,12 @@ mod tests {
             let p = played.clone();
             inject::spawn(move || Ok(p))
         };
-        let mut c = Control::new(injector, Box::new(NoMarker));
+        let mut c = Control::new(
+            injector,
+            Box::new(NoMarker),
+            no_clipboard().0,
+            Shown::default(),
+        );
         let now = Instant::now();
         assert_eq!(
             c.on_message(now, r#"{"type":"low_data","on":true}"#),
@@ -256,5 +321,53 @@ mod tests {
         assert_eq!(c.on_message(now, r#"{"type":"low_data","on":"x"}"#), vec![]);
         assert_eq!(c.invalid_total(), 1);
         assert_eq!(*played.0.lock().unwrap(), 0);
+    }
+
+    #[test]
+    fn chat_needs_no_control_and_is_never_typed() {
+        let played = Played::default();
+        let injector = {
+            let p = played.clone();
+            inject::spawn(move || Ok(p))
+        };
+        let mut c = Control::new(
+            injector,
+            Box::new(NoMarker),
+            no_clipboard().0,
+            Shown::default(),
+        );
+        let now = Instant::now();
+        assert_eq!(
+            c.on_message(now, r#"{"type":"chat","text":"Cliquez sur « Suivant »"}"#),
+            vec![ControlEffect::Chat("Cliquez sur « Suivant »".into())]
+        );
+        assert_eq!(c.refused_total(), 0, "not refused for want of control");
+        let spoofing = r#"{"type":"chat","text":"fdp.\u202Eexe"}"#;
+        assert_eq!(c.on_message(now, spoofing), vec![]);
+        assert_eq!(c.invalid_total(), 1);
+        assert_eq!(
+            *played.0.lock().unwrap(),
+            0,
+            "chat never reaches the injector"
+        );
+    }
+
+    #[test]
+    fn the_clipboard_is_refused_without_control() {
+        let injector = inject::spawn(|| Ok(Played::default()));
+        let (clipboard, mut done) = no_clipboard();
+        let mut c = Control::new(injector, Box::new(NoMarker), clipboard, Shown::default());
+        let now = Instant::now();
+        assert_eq!(c.on_message(now, r#"{"type":"clipboard_get"}"#), vec![]);
+        let put = r#"{"type":"clipboard_put","text":"FR76"}"#;
+        assert_eq!(c.on_message(now, put), vec![]);
+        assert_eq!(c.refused_total(), 2, "both refused for want of control");
+        drop(c);
+        // The thread got nothing: it ends without a word once its handle is gone.
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        while !done.is_closed() && Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(done.try_recv().is_err());
     }
 }

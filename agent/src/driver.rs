@@ -6,16 +6,19 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use acote_proto::signal::Feature;
 use acote_proto::{ErrorCode, IceServer, Requester, Role, SignalMessage};
 use tokio::sync::mpsc;
 
-use acote_proto::channel::{AgentMessage, ControlState};
+use acote_proto::channel::{AgentMessage, ClipboardStatus, ControlState};
 use acote_proto::sas::{AgentSas, Nonce};
 
 use crate::control::{Control, ControlEffect, Marker};
 use crate::encode::h264::{H264Encoder, H264Settings};
+use crate::input::clipboard::{self, ClipboardAccess, ClipboardError, Outcome as ClipboardOutcome};
 use crate::input::inject::InjectorHandle;
-use crate::pipeline::{self, OpenCapturer, Pacing, PipelineError, Sharing};
+use crate::pipeline::{self, OpenCapturer, Pacing, PipelineError, Sharing, Source};
+use crate::screens::{self, Monitor, Shown};
 use crate::session::{Action, Event, Session, ViewGrant};
 use crate::transport::peer::{Peer, PeerEvent};
 use crate::transport::signal_client::{SignalClient, SignalClientError};
@@ -39,7 +42,16 @@ pub struct Options {
     pub open_injector: Arc<dyn Fn() -> InjectorHandle + Send + Sync>,
     /// Makes the "look here" marker for a sharing session.
     pub open_marker: Arc<dyn Fn() -> Box<dyn Marker> + Send + Sync>,
+    /// Opens the resident's clipboard, on the clipboard thread, at the caseworker's
+    /// first admitted clipboard request of a session.
+    pub open_clipboard: OpenClipboard,
+    /// Lists the resident's monitors (a blocking call to the display).
+    pub monitors: Arc<dyn Fn() -> Vec<Monitor> + Send + Sync>,
 }
+
+/// Opens the platform clipboard (see [`Options::open_clipboard`]).
+pub type OpenClipboard =
+    Arc<dyn Fn() -> Result<Box<dyn ClipboardAccess>, ClipboardError> + Send + Sync>;
 
 /// Exponential back-off between connection attempts: 1, 2, 4, 8, 16, then 30 s.
 #[derive(Debug, Default)]
@@ -95,6 +107,7 @@ pub async fn run(
         frames: 0,
         bytes_sent: 0,
         unsent_consents: Vec::new(),
+        features_used: Vec::new(),
         last_turn: (Instant::now(), SystemTime::now()),
     };
     let mut delay = Duration::ZERO;
@@ -165,6 +178,12 @@ struct Media {
     sas: Option<AgentSas>,
     peer_events: mpsc::Receiver<PeerEvent>,
     failures: mpsc::Receiver<PipelineError>,
+    /// What the clipboard thread did for the caseworker.
+    clipboard_done: mpsc::UnboundedReceiver<ClipboardOutcome>,
+    /// The resident's monitors as last told to the viewer (`None`: not yet told).
+    monitors: Option<Vec<Monitor>>,
+    /// The monitor the caseworker sees (or all).
+    shown: Shown,
 }
 
 /// The agent's state across connections to the relay.
@@ -186,6 +205,8 @@ struct Live<'a> {
     /// Consent steps taken while the relay was out of reach, sent for its audit log once
     /// the session resumed.
     unsent_consents: Vec<SignalMessage>,
+    /// The guidance features already reported for the current session.
+    features_used: Vec<Feature>,
     /// When the event loop last turned (it turns at least every 250 ms), on both clocks:
     /// the monotonic one stops during a system suspend, the wall clock does not.
     last_turn: (Instant, SystemTime),
@@ -200,6 +221,7 @@ enum Input {
     Signal(Result<Option<SignalMessage>, SignalClientError>),
     Ui(Option<UiEvent>),
     Peer(Option<PeerEvent>),
+    Clipboard(ClipboardOutcome),
     PipelineFailed,
     Tick,
     Shutdown,
@@ -316,6 +338,14 @@ impl Live<'_> {
                 self.session
                     .handle(now, Event::Bye(acote_proto::ByeReason::Ended))
             }
+            Input::Clipboard(outcome) => {
+                self.clipboard_done(outcome).await;
+                Vec::new()
+            }
+            Input::Ui(Some(UiEvent::Chat(text))) => {
+                self.send_chat(text).await;
+                Vec::new()
+            }
             Input::Peer(Some(PeerEvent::Candidate(c))) => {
                 // Offline, a candidate is lost: an ICE restart after the resume makes new ones.
                 let _ = self.send(c).await;
@@ -323,6 +353,7 @@ impl Live<'_> {
             }
             Input::Peer(Some(PeerEvent::ChannelOpen)) => {
                 self.start_sas().await;
+                self.tell_screens(true).await;
                 Vec::new()
             }
             Input::Peer(Some(PeerEvent::Channel(text))) => {
@@ -342,13 +373,133 @@ impl Live<'_> {
         }
     }
 
-    /// Sends on the signaling connection. Without one, consent steps are kept for the
-    /// audit log and sent after the resume; anything else is dropped.
+    /// Sends the resident's chat message to the caseworker, if the data channel is open
+    /// and the message is valid; the resident's window is told either way.
+    async fn send_chat(&mut self, text: String) {
+        let text = acote_proto::channel::clean_chat(&text);
+        let mut sent = false;
+        if acote_proto::channel::check_chat(&text).is_ok()
+            && let Some(media) = &self.media
+        {
+            let msg = AgentMessage::Chat { text: text.clone() };
+            sent = media.peer.send_channel(msg.to_json()).await;
+        }
+        if sent {
+            self.prompter.chat_sent(&text);
+            self.used(Feature::Chat).await;
+        } else {
+            self.prompter.chat_not_sent(&text);
+        }
+    }
+
+    /// The clipboard thread served the caseworker: they get the text or how it went;
+    /// the resident is told their clipboard was read or written.
+    async fn clipboard_done(&mut self, outcome: ClipboardOutcome) {
+        let Some(media) = &self.media else {
+            return;
+        };
+        let (msg, told) = match outcome {
+            ClipboardOutcome::Read(text) => (AgentMessage::Clipboard { text }, Some(true)),
+            ClipboardOutcome::Status(status) => (
+                AgentMessage::ClipboardStatus { status },
+                (status == ClipboardStatus::Written).then_some(false),
+            ),
+        };
+        media.peer.send_channel(msg.to_json()).await;
+        if let Some(read) = told {
+            let who = self.who.clone().unwrap_or_else(|| Requester {
+                name: None,
+                site: String::new(),
+            });
+            self.prompter.clipboard_used(&who, read);
+            self.used(Feature::Clipboard).await;
+        }
+    }
+
+    /// Lists the monitors again and tells the viewer when the list changed (or always,
+    /// with `force`). A monitor that went away is no longer shown: the whole desktop is.
+    async fn tell_screens(&mut self, force: bool) {
+        let list = self.opts.monitors.clone();
+        let monitors = tokio::task::spawn_blocking(move || list())
+            .await
+            .unwrap_or_default();
+        let Some(media) = self.media.as_mut() else {
+            return;
+        };
+        if !force && media.monitors.as_ref() == Some(&monitors) {
+            return;
+        }
+        if let Some(rect) = media.shown.get()
+            && !monitors.iter().any(|m| m.rect == rect)
+        {
+            media.shown.set(None);
+        }
+        media.monitors = Some(monitors);
+        self.send_screens().await;
+    }
+
+    /// The caseworker chose a monitor (or all of them).
+    async fn show_screen(&mut self, id: Option<u32>) {
+        let Some(media) = self.media.as_mut() else {
+            return;
+        };
+        let monitors = media.monitors.as_deref().unwrap_or_default();
+        let rect = match id {
+            None => None,
+            Some(id) => match monitors.get(id as usize) {
+                Some(m) => Some(m.rect),
+                // Not (or no longer) a monitor: the viewer is told the list again.
+                None => media.shown.get(),
+            },
+        };
+        if rect != media.shown.get() {
+            media.shown.set(rect);
+            tracing::info!(monitor = ?id, "the caseworker changed the monitor shown");
+            // A picture of the new size at once, even if nothing moves on it.
+            media.peer.feedback.want_keyframe();
+            self.used(Feature::Screens).await;
+        }
+        self.send_screens().await;
+    }
+
+    async fn send_screens(&mut self) {
+        let Some(media) = self.media.as_ref() else {
+            return;
+        };
+        let monitors = media.monitors.as_deref().unwrap_or_default();
+        let shown = media
+            .shown
+            .get()
+            .and_then(|r| monitors.iter().position(|m| m.rect == r))
+            .and_then(|i| u32::try_from(i).ok());
+        let msg = AgentMessage::Screens {
+            screens: screens::describe(monitors),
+            shown,
+        };
+        media.peer.send_channel(msg.to_json()).await;
+    }
+
+    /// Reports a guidance feature's first use in this session, for the relay's audit log
+    /// (that it was used, never what was said).
+    async fn used(&mut self, feature: Feature) {
+        if self.features_used.contains(&feature) {
+            return;
+        }
+        self.features_used.push(feature);
+        let _ = self.send(SignalMessage::Used { feature }).await;
+    }
+
+    /// Sends on the signaling connection. Without one, consent steps and features used
+    /// are kept for the audit log and sent after the resume; anything else is dropped.
     async fn send(&mut self, msg: SignalMessage) -> Result<(), SignalClientError> {
         match self.client.as_mut() {
             Some(client) => client.send(&msg).await,
             None => {
-                if matches!(msg, SignalMessage::Consent { .. }) && self.session.is_sharing() {
+                let audited = matches!(
+                    msg,
+                    SignalMessage::Consent { .. } | SignalMessage::Used { .. }
+                );
+                if audited && self.session.is_sharing() {
                     self.unsent_consents.push(msg);
                 }
                 Err(SignalClientError::Unreachable("not connected".into()))
@@ -567,6 +718,7 @@ impl Live<'_> {
     }
 
     async fn start_sharing(&mut self, grant: ViewGrant) {
+        self.features_used.clear();
         let (peer_tx, peer_events) = mpsc::channel(64);
         let relay_only = self.opts.relay_only || self.site_relay_only;
         let peer = match Peer::new(
@@ -588,9 +740,14 @@ impl Live<'_> {
             }
         };
         let (fail_tx, failures) = mpsc::channel(1);
+        let shown = Shown::default();
+        let source = Source {
+            open: (self.opts.open_capturer)(),
+            shown: shown.clone(),
+        };
         let sharing = pipeline::start(
             grant,
-            (self.opts.open_capturer)(),
+            source,
             Box::new(H264Encoder::new(H264Settings::default())),
             Arc::clone(&peer.track),
             Arc::clone(&peer.feedback),
@@ -598,7 +755,15 @@ impl Live<'_> {
             fail_tx,
         );
         let offer = peer.offer().await;
-        let control = Control::new((self.opts.open_injector)(), (self.opts.open_marker)());
+        let (clip_tx, clipboard_done) = mpsc::unbounded_channel();
+        let open_clipboard = Arc::clone(&self.opts.open_clipboard);
+        let clipboard = clipboard::spawn(move || open_clipboard(), clip_tx);
+        let control = Control::new(
+            (self.opts.open_injector)(),
+            (self.opts.open_marker)(),
+            clipboard,
+            shown.clone(),
+        );
         self.media = Some(Media {
             peer,
             sent: 0,
@@ -608,6 +773,9 @@ impl Live<'_> {
             sas: None,
             peer_events,
             failures,
+            clipboard_done,
+            monitors: None,
+            shown,
         });
         match offer {
             Ok(sdp) => {
@@ -655,6 +823,11 @@ impl Live<'_> {
                     }
                 }
                 ControlEffect::SasNonce(n) => self.on_sas_nonce(&n).await,
+                ControlEffect::ShowScreen(id) => self.show_screen(id).await,
+                ControlEffect::Chat(text) => {
+                    self.prompter.chat_received(&who, &text);
+                    self.used(Feature::Chat).await;
+                }
                 ControlEffect::Reply(msg) => {
                     if let Some(media) = &self.media {
                         media.peer.send_channel(msg.to_json()).await;
@@ -734,6 +907,10 @@ impl Live<'_> {
         self.prompter.data_sent(total);
         let msg = AgentMessage::DataSent { bytes: total };
         media.peer.send_channel(msg.to_json()).await;
+        // Monitors come and go (a laptop docked, a projector): the list follows.
+        if media.monitors.is_some() {
+            self.tell_screens(false).await;
+        }
     }
 
     /// The connection to the relay is over: a resumable session is only interrupted;
@@ -769,6 +946,7 @@ async fn media_event(media: &mut Option<Media>) -> Input {
     };
     tokio::select! {
         e = m.peer_events.recv() => Input::Peer(e),
+        Some(outcome) = m.clipboard_done.recv() => Input::Clipboard(outcome),
         failure = m.failures.recv() => match failure {
             Some(_) => Input::PipelineFailed,
             // The pipeline ended without error (stopped): wait for the peer alone.

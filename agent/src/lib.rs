@@ -26,6 +26,7 @@ pub mod input;
 pub mod pace;
 pub mod pipeline;
 pub mod platform;
+pub mod screens;
 pub mod session;
 pub mod transport;
 pub mod ui;

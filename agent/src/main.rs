@@ -192,8 +192,12 @@ fn options(cli: &Cli) -> Result<Setup, StartProblem> {
     let include_loopback =
         host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
     let display = std::env::var("DISPLAY").ok();
-    let (capture_display, injector_display, marker_display) =
-        (display.clone(), display.clone(), display.clone());
+    let (capture_display, injector_display, marker_display, monitors_display) = (
+        display.clone(),
+        display.clone(),
+        display.clone(),
+        display.clone(),
+    );
     let options = Options {
         signal_url: url,
         tls,
@@ -209,6 +213,8 @@ fn options(cli: &Cli) -> Result<Setup, StartProblem> {
             inject::spawn(move || platform::open_injector(display.as_deref()))
         }),
         open_marker: Arc::new(move || platform::marker(marker_display.clone())),
+        open_clipboard: Arc::new(acote_agent::input::clipboard::SystemClipboard::open),
+        monitors: Arc::new(move || platform::monitors(monitors_display.as_deref())),
     };
     Ok(Setup {
         options,

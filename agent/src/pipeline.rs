@@ -22,6 +22,7 @@ use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
 use crate::capture::{CaptureError, Capturer};
 use crate::encode::{EncodedFrame, Encoder};
 use crate::pace::{Feedback, Pacer};
+use crate::screens::Shown;
 use crate::session::ViewGrant;
 
 /// Opens the platform capturer; called on the capture thread after consent.
@@ -67,10 +68,19 @@ pub enum PipelineError {
     Encode(#[from] crate::encode::EncodeError),
 }
 
+/// What to capture: the capturer to open (after consent), and which part of the
+/// desktop the caseworker chose to see.
+pub struct Source {
+    /// Opens the capturer, on the capture thread.
+    pub open: OpenCapturer,
+    /// The monitor shown (or all), read at every frame.
+    pub shown: Shown,
+}
+
 /// Starts capturing and sending. `failed` hears about a capture or encode failure.
 pub fn start(
     grant: ViewGrant,
-    open: OpenCapturer,
+    source: Source,
     encoder: Box<dyn Encoder>,
     track: Arc<TrackLocalStaticRTP>,
     feedback: Arc<Feedback>,
@@ -93,7 +103,7 @@ pub fn start(
                 pacing,
                 tx,
             };
-            if let Err(e) = worker.run(grant, open, encoder) {
+            if let Err(e) = worker.run(grant, source, encoder) {
                 tracing::warn!(error = %e, "screen sharing stopped");
                 let _ = failed.blocking_send(e);
             }
@@ -136,12 +146,12 @@ impl Worker {
     fn run(
         self,
         grant: ViewGrant,
-        open: OpenCapturer,
+        source: Source,
         mut encoder: Box<dyn Encoder>,
     ) -> Result<(), PipelineError> {
         // Held for as long as capture runs: this thread exists only under consent.
         let _grant = grant;
-        let mut capturer = open()?;
+        let mut capturer = (source.open)()?;
         tracing::info!("capture started");
         let interval = Duration::from_secs(1) / self.pacing.max_fps.max(1);
         let mut last_sent: Option<Instant> = None;
@@ -164,7 +174,7 @@ impl Worker {
             let stale = last_sent.is_none_or(|t| started.duration_since(t) >= self.pacing.refresh);
             let mut sent = false;
             if let Some(frame) = capturer.capture(keyframe || stale)?
-                && let Some(encoded) = encoder.encode(&frame, keyframe)?
+                && let Some(encoded) = encoder.encode(&source.shown.crop(frame), keyframe)?
             {
                 pacer.on_sent(started, encoded.data.len());
                 tracing::trace!(

@@ -7,24 +7,24 @@
 
 #[cfg(windows)]
 mod imp {
-    pub(super) use crate::capture::windows::open as open_capturer;
+    pub(super) use crate::capture::windows::{monitors, open as open_capturer};
     pub(super) use crate::input::windows::WindowsInjector as PlatformInjector;
     pub(super) use crate::ui::windows::border::WindowsBorder as PlatformBorder;
     pub(super) use crate::ui::windows::highlight::Highlighter;
     pub(super) use crate::ui::windows::hotkey;
     pub(super) use crate::ui::windows::{
-        attach_console, documents_folder, has_display, screen_size, system_languages,
+        attach_console, chime, documents_folder, has_display, screen_size, system_languages,
     };
 }
 
 #[cfg(not(windows))]
 mod imp {
-    pub(super) use crate::capture::x11::open as open_capturer;
+    pub(super) use crate::capture::x11::{monitors, open as open_capturer};
     pub(super) use crate::input::x11::EnigoInjector as PlatformInjector;
     pub(super) use crate::ui::x11::border::X11Border as PlatformBorder;
     pub(super) use crate::ui::x11::highlight::Highlighter;
     pub(super) use crate::ui::x11::hotkey;
-    pub(super) use crate::ui::x11::{attach_console, has_display, screen_size};
+    pub(super) use crate::ui::x11::{attach_console, chime, has_display, screen_size};
 
     /// The XDG Documents folder is found by the receipt's own search under $HOME.
     pub(super) fn documents_folder() -> Option<std::path::PathBuf> {
@@ -51,6 +51,11 @@ pub const HOTKEY_KEYS: &str = imp::hotkey::KEYS;
 /// Opens the screen capturer (called only after the resident's yes).
 pub fn open_capturer(display: Option<&str>) -> Result<Box<dyn Capturer>, CaptureError> {
     imp::open_capturer(display)
+}
+
+/// The resident's monitors, where they sit on the captured desktop.
+pub fn monitors(display: Option<&str>) -> Vec<crate::screens::Monitor> {
+    imp::monitors(display)
 }
 
 /// Opens the mouse and keyboard injector (run on the injector's thread).
@@ -95,6 +100,11 @@ pub fn documents_folder() -> Option<std::path::PathBuf> {
 /// locale names such as `uk_UA.UTF-8`), for the window's default language.
 pub fn system_languages() -> Vec<String> {
     imp::system_languages()
+}
+
+/// Plays the short alert sound that says a chat message came.
+pub fn chime() {
+    imp::chime();
 }
 
 /// Makes stdout and stderr reach the terminal the agent was started from, for

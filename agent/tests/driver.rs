@@ -73,6 +73,15 @@ impl Prompter for Recorder {
     fn control_changed(&mut self, state: acote_proto::channel::ControlState, _by: &Requester) {
         self.push(Shown::Status(format!("control {state:?}")));
     }
+    fn chat_received(&mut self, _by: &Requester, text: &str) {
+        self.push(Shown::Status(format!("chat received {text}")));
+    }
+    fn chat_sent(&mut self, text: &str) {
+        self.push(Shown::Status(format!("chat sent {text}")));
+    }
+    fn clipboard_used(&mut self, _by: &Requester, read: bool) {
+        self.push(Shown::Status(format!("clipboard read {read}")));
+    }
     fn ended(&mut self, reason: ByeReason, frames: u64) {
         self.push(Shown::Ended(reason, frames));
     }
@@ -172,6 +181,12 @@ fn options(addr: std::net::SocketAddr, fingerprint: &str, opened: Arc<AtomicUsiz
         }),
         open_injector: Arc::new(|| inject::spawn(|| Ok(NoInput))),
         open_marker: Arc::new(|| Box::new(NoMarker)),
+        monitors: Arc::new(Vec::new),
+        open_clipboard: Arc::new(|| {
+            Err(acote_agent::input::clipboard::ClipboardError::Unavailable(
+                "none in tests".into(),
+            ))
+        }),
     }
 }
 

@@ -14,6 +14,14 @@ pub const MAX_CHANNEL_MESSAGE_BYTES: usize = 16 * 1024;
 /// Longest text the caseworker may send to type in one message, in bytes.
 pub const MAX_TEXT_BYTES: usize = 4 * 1024;
 
+/// Longest chat message either way, in bytes (a few paragraphs: enough to explain a
+/// step, short enough for the resident's window to show whole).
+pub const MAX_CHAT_BYTES: usize = 2000;
+
+/// Longest clipboard text either way, in bytes (a reference number, an address, a
+/// paragraph; the data channel's message limit leaves room for JSON escapes).
+pub const MAX_CLIPBOARD_BYTES: usize = 6 * 1024;
+
 /// Most wheel steps in one message, per axis.
 pub const MAX_WHEEL_STEPS: i32 = 20;
 
@@ -136,6 +144,47 @@ pub enum ViewerMessage {
         /// 32 random bytes, 64 lowercase hex digits.
         n: String,
     },
+    /// A chat message from the caseworker, shown in the resident's window. Needs no
+    /// control: it only shows words. See [`check_chat`].
+    Chat {
+        /// The message, plain text.
+        text: String,
+    },
+    /// Put this text in the resident's clipboard (needs control). See [`check_clipboard`].
+    ClipboardPut {
+        /// The text.
+        text: String,
+    },
+    /// Send the text of the resident's clipboard (needs control; the resident is told).
+    ClipboardGet,
+    /// Show one of the resident's monitors (by its `id` in [`AgentMessage::Screens`]),
+    /// or all of them (`null`). Needs no control: it only narrows what is seen.
+    ShowScreen {
+        /// The monitor, or `None` for the whole desktop.
+        id: Option<u32>,
+    },
+}
+
+/// Most monitors described to the viewer.
+pub const MAX_SCREENS: usize = 16;
+
+/// One of the resident's monitors, as the viewer is told of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScreenInfo {
+    /// Its index in the list, used to choose it.
+    pub id: u32,
+    /// The system's name for it (e.g. `HDMI-1`), at most 32 characters.
+    pub name: String,
+    /// Left edge on the whole desktop, in pixels.
+    pub x: u32,
+    /// Top edge on the whole desktop, in pixels.
+    pub y: u32,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// The system's main monitor.
+    pub primary: bool,
 }
 
 /// The state of control, as the agent reports it.
@@ -209,6 +258,46 @@ pub enum AgentMessage {
         /// 32 random bytes, 64 lowercase hex digits.
         n: String,
     },
+    /// A chat message typed by the resident. See [`check_chat`].
+    Chat {
+        /// The message, plain text.
+        text: String,
+    },
+    /// The text of the resident's clipboard, on `clipboard_get`.
+    Clipboard {
+        /// The text (see [`check_clipboard`]).
+        text: String,
+    },
+    /// How a clipboard request ended, when no text comes back.
+    ClipboardStatus {
+        /// What happened.
+        status: ClipboardStatus,
+    },
+    /// The resident's monitors and which one is shown: sent when the channel opens and
+    /// whenever either changes.
+    Screens {
+        /// At most [`MAX_SCREENS`] monitors.
+        screens: Vec<ScreenInfo>,
+        /// The monitor shown, or `None` for the whole desktop.
+        shown: Option<u32>,
+    },
+}
+
+/// How a clipboard request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClipboardStatus {
+    /// The text is in the resident's clipboard.
+    Written,
+    /// The resident's clipboard holds no text (nothing, or a picture or files).
+    Empty,
+    /// The clipboard's text is over [`MAX_CLIPBOARD_BYTES`]; nothing was sent.
+    TooLong,
+    /// The clipboard could not be reached.
+    Unavailable,
+    /// A status sent by a newer agent.
+    #[serde(other)]
+    Other,
 }
 
 /// Why a data-channel message was refused before use.
@@ -235,6 +324,59 @@ pub enum ChannelError {
     /// A security-code nonce or commitment that is not 64 lowercase hex digits.
     #[error("a security-code nonce or commitment is 64 lowercase hex digits")]
     BadHex,
+    /// Clipboard text that is empty, too long, or has control characters.
+    #[error("clipboard text has 1 to {MAX_CLIPBOARD_BYTES} bytes, without control characters")]
+    BadClipboard,
+    /// A chat message that is empty, too long, or has control characters.
+    #[error("a chat message has 1 to {MAX_CHAT_BYTES} bytes, without control characters")]
+    BadChat,
+}
+
+/// Checks a chat message either way: not blank, at most [`MAX_CHAT_BYTES`], no control
+/// characters but newlines, and no bidirectional overrides or isolates (a message must
+/// not reorder the words around it in the resident's window).
+pub fn check_chat(text: &str) -> Result<(), ChannelError> {
+    let ok = !text.trim().is_empty()
+        && text.len() <= MAX_CHAT_BYTES
+        && text
+            .chars()
+            .all(|c| (!c.is_control() || c == '\n') && !is_bidi_control(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(ChannelError::BadChat)
+    }
+}
+
+/// Checks clipboard text either way: not empty, at most [`MAX_CLIPBOARD_BYTES`], no
+/// control characters but tab and line ends (a clipboard from Windows holds `\r\n`).
+pub fn check_clipboard(text: &str) -> Result<(), ChannelError> {
+    let ok = !text.is_empty()
+        && text.len() <= MAX_CLIPBOARD_BYTES
+        && text
+            .chars()
+            .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ChannelError::BadClipboard)
+    }
+}
+
+/// What [`check_chat`] would refuse, removed from typed text (a keyboard may add
+/// isolates, a paste may bring `\r\n`); trimmed. Length is not touched.
+pub fn clean_chat(text: &str) -> String {
+    text.chars()
+        .filter(|&c| (!c.is_control() || c == '\n') && !is_bidi_control(c))
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+/// The Unicode bidirectional embeddings, overrides and isolates (U+202A–U+202E,
+/// U+2066–U+2069).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 impl ViewerMessage {
@@ -289,6 +431,16 @@ impl ViewerMessage {
                 Ok(())
             }
             ViewerMessage::SasNonce { n } => hex_field(n),
+            ViewerMessage::Chat { text } => check_chat(text),
+            ViewerMessage::ClipboardPut { text } => check_clipboard(text),
+            ViewerMessage::ClipboardGet => Ok(()),
+            ViewerMessage::ShowScreen { id } => {
+                if id.is_none_or(|id| (id as usize) < MAX_SCREENS) {
+                    Ok(())
+                } else {
+                    Err(ChannelError::OutOfRange)
+                }
+            }
             ViewerMessage::Button { .. }
             | ViewerMessage::Control { .. }
             | ViewerMessage::LowData { .. } => Ok(()),
@@ -319,6 +471,10 @@ impl ViewerMessage {
             ViewerMessage::Highlight { .. } => "highlight",
             ViewerMessage::LowData { .. } => "low_data",
             ViewerMessage::SasNonce { .. } => "sas_nonce",
+            ViewerMessage::Chat { .. } => "chat",
+            ViewerMessage::ClipboardPut { .. } => "clipboard_put",
+            ViewerMessage::ClipboardGet => "clipboard_get",
+            ViewerMessage::ShowScreen { .. } => "show_screen",
         }
     }
 }
@@ -336,6 +492,12 @@ impl AgentMessage {
             AgentMessage::SasCommit { c: hex } | AgentMessage::SasReveal { n: hex } => {
                 hex_field(hex)?
             }
+            AgentMessage::Chat { text } => check_chat(text)?,
+            AgentMessage::Clipboard { text } => check_clipboard(text)?,
+            AgentMessage::Screens { screens, .. } if screens.len() > MAX_SCREENS => {
+                return Err(ChannelError::OutOfRange);
+            }
+            AgentMessage::ClipboardStatus { .. } | AgentMessage::Screens { .. } => {}
             AgentMessage::Control { .. }
             | AgentMessage::Refused { .. }
             | AgentMessage::DataSent { .. } => {}
@@ -525,5 +687,104 @@ mod tests {
             AgentMessage::DataSent { bytes: 2_400_000 }.to_json(),
             r#"{"type":"data_sent","bytes":2400000}"#
         );
+    }
+
+    #[test]
+    fn chat_is_plain_text_both_ways() {
+        let m = ViewerMessage::parse(r#"{"type":"chat","text":"Bonjour,\nvoici le lien"}"#);
+        assert_eq!(
+            m,
+            Ok(ViewerMessage::Chat {
+                text: "Bonjour,\nvoici le lien".into()
+            })
+        );
+        assert_eq!(m.map(|m| m.is_input()), Ok(false));
+        let arabic = AgentMessage::Chat {
+            text: "شكرا \u{200F}ok".into(),
+        };
+        assert_eq!(AgentMessage::parse(&arabic.to_json()), Ok(arabic));
+        let long = "é".repeat(MAX_CHAT_BYTES / 2 + 1);
+        for bad in [
+            "",
+            "  \n ",
+            "a\u{1b}[2J",
+            "x\u{202E}gnp.exe",
+            "\u{2067}a",
+            &long,
+        ] {
+            let json = serde_json::json!({"type": "chat", "text": bad}).to_string();
+            assert_eq!(
+                ViewerMessage::parse(&json),
+                Err(ChannelError::BadChat),
+                "{bad:?}"
+            );
+            assert_eq!(
+                AgentMessage::parse(&json),
+                Err(ChannelError::BadChat),
+                "{bad:?}"
+            );
+        }
+        assert!(check_chat(&"é".repeat(MAX_CHAT_BYTES / 2)).is_ok());
+        let typed = clean_chat(" \u{2067}سلام\u{2069}\r\nok\u{7} ");
+        assert_eq!(typed, "سلام\nok");
+        assert!(check_chat(&typed).is_ok());
+    }
+
+    #[test]
+    fn clipboard_text_is_checked_both_ways_and_needs_control() {
+        let put = ViewerMessage::parse(r#"{"type":"clipboard_put","text":"FR76 3000\r\n\t12"}"#);
+        assert!(matches!(put, Ok(ViewerMessage::ClipboardPut { .. })));
+        assert_eq!(put.map(|m| m.kind()), Ok("clipboard_put"));
+        assert_eq!(
+            ViewerMessage::parse(r#"{"type":"clipboard_get"}"#),
+            Ok(ViewerMessage::ClipboardGet)
+        );
+        let long = "a".repeat(MAX_CLIPBOARD_BYTES + 1);
+        for bad in ["", "a\u{1b}[2J", &long] {
+            let json = serde_json::json!({"type": "clipboard_put", "text": bad}).to_string();
+            assert_eq!(ViewerMessage::parse(&json), Err(ChannelError::BadClipboard));
+            let json = serde_json::json!({"type": "clipboard", "text": bad}).to_string();
+            assert_eq!(AgentMessage::parse(&json), Err(ChannelError::BadClipboard));
+        }
+        assert_eq!(
+            AgentMessage::ClipboardStatus {
+                status: ClipboardStatus::TooLong
+            }
+            .to_json(),
+            r#"{"type":"clipboard_status","status":"too_long"}"#
+        );
+    }
+
+    #[test]
+    fn a_screen_is_chosen_by_its_index_or_all() {
+        assert_eq!(
+            ViewerMessage::parse(r#"{"type":"show_screen","id":1}"#),
+            Ok(ViewerMessage::ShowScreen { id: Some(1) })
+        );
+        assert_eq!(
+            ViewerMessage::parse(r#"{"type":"show_screen","id":null}"#),
+            Ok(ViewerMessage::ShowScreen { id: None })
+        );
+        assert_eq!(
+            ViewerMessage::parse(r#"{"type":"show_screen","id":16}"#),
+            Err(ChannelError::OutOfRange)
+        );
+        let m = AgentMessage::Screens {
+            screens: vec![ScreenInfo {
+                id: 0,
+                name: "HDMI-1".into(),
+                x: 1366,
+                y: 0,
+                width: 1366,
+                height: 768,
+                primary: false,
+            }],
+            shown: None,
+        };
+        assert_eq!(
+            m.to_json(),
+            r#"{"type":"screens","screens":[{"id":0,"name":"HDMI-1","x":1366,"y":0,"width":1366,"height":768,"primary":false}],"shown":null}"#
+        );
+        assert_eq!(AgentMessage::parse(&m.to_json()), Ok(m));
     }
 }

@@ -162,6 +162,34 @@ impl ConsentEvent {
     }
 }
 
+/// A guidance feature of a session, reported by the agent when it is first used so the
+/// audit log can say it was (never what was said or sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Feature {
+    /// Chat messages, either way.
+    Chat,
+    /// The clipboard, read or written by the caseworker.
+    Clipboard,
+    /// One of several monitors chosen by the caseworker.
+    Screens,
+    /// A feature named by a newer agent.
+    #[serde(other)]
+    Other,
+}
+
+impl Feature {
+    /// The feature as written on the wire and in the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feature::Chat => "chat",
+            Feature::Clipboard => "clipboard",
+            Feature::Screens => "screens",
+            Feature::Other => "other",
+        }
+    }
+}
+
 /// Longest language tag passed on to the caseworker, in bytes (BCP 47 tags in practice
 /// stay well under this).
 pub const MAX_LANGUAGE_TAG: usize = 35;
@@ -288,6 +316,12 @@ pub enum SignalMessage {
         /// What happened.
         event: ConsentEvent,
     },
+    /// Agent → relay: a guidance feature was used for the first time in this session,
+    /// for the audit log (the relay records it once per session and forwards nothing).
+    Used {
+        /// Which feature.
+        feature: Feature,
+    },
     /// Relay → each side of a session: the token that side presents in its `hello` to
     /// resume the session after its connection dropped. Sent at pairing and after each
     /// resume (a token works once).
@@ -365,6 +399,7 @@ const KNOWN_TYPES: &[&str] = &[
     "error",
     "bye",
     "consent",
+    "used",
     "resume_token",
     "resumed",
     "peer_away",
@@ -446,6 +481,7 @@ impl SignalMessage {
             SignalMessage::Error { .. } => "error",
             SignalMessage::Bye { .. } => "bye",
             SignalMessage::Consent { .. } => "consent",
+            SignalMessage::Used { .. } => "used",
             SignalMessage::ResumeToken { .. } => "resume_token",
             SignalMessage::Resumed { .. } => "resumed",
             SignalMessage::PeerAway => "peer_away",

@@ -6,7 +6,7 @@
 // registered with `t.after` so it also runs when the test fails.
 
 import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile, mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -412,7 +412,10 @@ export async function openViewer(h, url, { netns = null, extraArgs = [], viewpor
   const context = await chromium.launchPersistentContext(profile, {
     executablePath,
     headless: true,
-    args: [...CHROMIUM_ARGS, ...extraArgs],
+    // A page the test fulfilled has no server address, so Chromium would take it for a
+    // public page and block its socket to the relay on this machine (ACOTE_VIEWER_DIR only).
+    args: [...CHROMIUM_ARGS, ...extraArgs,
+      ...(process.env.ACOTE_VIEWER_DIR ? ['--disable-features=LocalNetworkAccessChecks'] : [])],
     ignoreHTTPSErrors: true,
     permissions: VIEWER_PERMISSIONS,
     viewport,
@@ -420,12 +423,43 @@ export async function openViewer(h, url, { netns = null, extraArgs = [], viewpor
     timeout: 30_000,
   });
   h.cleanups.push(() => context.close());
+  if (process.env.ACOTE_VIEWER_DIR) await serveViewerFromDisk(context, url, process.env.ACOTE_VIEWER_DIR);
   const page = context.pages()[0] || await context.newPage();
   const viewer = new Viewer(context, page);
   h.viewer = viewer;
   await page.goto(url, { waitUntil: 'load', timeout: 15_000 });
   log(`viewer opened at ${url}`);
   return viewer;
+}
+
+/** ACOTE_VIEWER_DIR=viewer: the relay embeds the viewer when it is built, so to try a
+ * viewer change without rebuilding it, the browser is given the folder's files instead
+ * (with the relay's own headers, CSP included). The relay still answers everything else. */
+async function serveViewerFromDisk(context, url, dir) {
+  const origin = new URL(url).origin;
+  const root = path.resolve(REPO, dir);
+  const types = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' };
+  await context.route((u) => u.origin === origin, async (route) => {
+    const { pathname } = new URL(route.request().url());
+    const file = pathname === '/' ? 'index.html' : pathname === '/set-password' ? 'set-password.html' : pathname.slice(1);
+    const type = types[file.split('.').pop()];
+    if (route.request().method() !== 'GET' || !type || file.includes('..')
+      || !(/^(index|set-password)\.html$|^style\.css$|^src\/[\w.-]+\.js$/.test(file))) {
+      await route.continue();
+      return;
+    }
+    const response = await route.fetch();
+    const body = await readFile(path.join(root, file)).catch(() => null);
+    if (!body) {
+      await route.fulfill({ response });
+      return;
+    }
+    const headers = { ...response.headers(), 'content-type': type };
+    delete headers['content-length'];
+    delete headers['content-encoding'];
+    await route.fulfill({ status: 200, headers, body });
+  });
+  log(`viewer files served from ${root}, not from the relay`);
 }
 
 /** Open the viewer at the relay, switch it to English and sign in as `caseworker`

@@ -44,6 +44,11 @@ const BAR = { x: Math.floor((WIDTH - 900) / 2), y: 12 };
 const BAR_EDGE = { x: BAR.x + 6, y: BAR.y + 6 };
 const STOP = { x: BAR.x + 900 - 14 - 85, y: BAR.y + 56 };
 const TAKE_BACK = { x: BAR.x + 900 - 14 - 170 - 14 - 120, y: BAR.y + 56 };
+// The chat window (520×560), at the right end of the screen under the bar, and the bar's
+// Messages button (150 px wide, left of Stop while the caseworker only views).
+const CHAT = { x: WIDTH - 520 - 12, y: 12 + 112 + 8 };
+const CHAT_HEADER = { x: CHAT.x + 8, y: CHAT.y + 8 };
+const MESSAGES = { x: BAR.x + 900 - 14 - 170 - 14 - 14 - 75, y: BAR.y + 56 };
 // A point on the screen's left edge, inside the 8 px border.
 const BORDER = { x: 3, y: Math.floor(HEIGHT / 2) };
 
@@ -276,5 +281,49 @@ test('the window: a relay whose certificate does not match is refused, and the w
     const exit = await agent.exitPromise;
     assert.equal(exit.code, 1);
     assert.match(agent.stderr, /certificate/i);
+  });
+});
+
+test('the window: a chat message comes up large, the resident answers from the keyboard', { timeout: 120_000 }, async (t) => {
+  await withWindowAgent(t, async ({ xvfb, agent, viewer }) => {
+    await ask(xvfb, agent, viewer);
+    await click(xvfb, ALLOW, 'Allow');
+    await viewer.waitForState('watching', 30_000);
+    await waitForPixel(xvfb, BAR_EDGE, RED, 'the red sharing bar');
+    assert.ok(!near(await pixel(xvfb, CHAT_HEADER), BLUE), 'no chat window before a message');
+
+    // The caseworker writes while only viewing: the chat window comes up by itself.
+    const page = viewer.page;
+    await page.getByRole('button', { name: /^Messages/ }).click();
+    const box = page.getByLabel('Message to the resident');
+    await box.waitFor();
+    await page.waitForFunction(() => !document.querySelector('#chat-text').disabled, null, { timeout: 20_000 });
+    await box.fill('Hello! Click "Next" at the bottom.');
+    await box.press('Enter');
+    await agent.nextLine(/^chat received$/, 15_000);
+    await waitForPixel(xvfb, CHAT_HEADER, BLUE, 'the chat window');
+    const [chat] = (await xdotool(xvfb, ['search', '--sync', '--onlyvisible', '--name', '^Messages with'])).trim().split('\n');
+    assert.ok(chat, 'the chat window is titled with who writes');
+
+    // Keyboard only: the window's focus goes to the answer box; Enter sends.
+    await xdotool(xvfb, ['windowfocus', '--sync', chat]);
+    await xdotool(xvfb, ['type', '--delay', '40', 'Thank you, it works']);
+    await xdotool(xvfb, ['key', 'Return']);
+    await agent.nextLine(/^chat sent$/, 15_000);
+    const log = page.getByRole('log', { name: 'Conversation with the resident' });
+    await log.getByText('Thank you, it works').waitFor({ timeout: 15_000 });
+
+    // Closed, it comes back from the bar's Messages button, with the conversation.
+    await xdotool(xvfb, ['key', 'Tab', 'Tab', 'Return']);
+    await waitForPixel(xvfb, CHAT_HEADER, BLUE, 'the chat window to close', { not: true });
+    await click(xvfb, MESSAGES, 'Messages');
+    await waitForPixel(xvfb, CHAT_HEADER, BLUE, 'the chat window again');
+
+    // The window agent never prints what was written.
+    assert.ok(!agent.lines.some((l) => l.includes('Thank you') || l.includes('Hello')),
+      'no message text on the agent\'s stdout');
+    await click(xvfb, STOP, 'Stop');
+    assert.equal((await agent.nextEnded()).reason, 'ended');
+    await waitForPixel(xvfb, CHAT_HEADER, BLUE, 'the chat window to go with the session', { not: true });
   });
 });

@@ -1,9 +1,14 @@
 // The "acote" data channel: JSON messages to the agent (input, control requests,
-// highlight, low data, the security code's nonce) and from it (control state, refused
-// input, data sent, the security code's commitment and reveal). Nothing is sent while the
-// channel is not open, and nothing of what is typed is ever logged.
+// highlight, low data, the security code's nonce, chat) and from it (control state,
+// refused input, data sent, the security code's commitment and reveal, chat). Nothing is
+// sent while the channel is not open, and nothing of what is typed is ever logged.
+import { isValidChat } from '/src/chat.js';
 
-export function createChannel(dc, { onControl, onRefused, onDataSent = () => {}, onSas = () => {} }) {
+const ignore = () => {};
+
+export function createChannel(dc, {
+  onControl = ignore, onRefused = ignore, onDataSent = ignore, onSas = ignore, onChat = ignore,
+}) {
   dc.addEventListener('message', (event) => {
     if (typeof event.data !== 'string') return;
     let msg;
@@ -16,6 +21,8 @@ export function createChannel(dc, { onControl, onRefused, onDataSent = () => {},
     else if (msg?.type === 'refused' && typeof msg.reason === 'string') onRefused(msg.reason, Number(msg.count) || 0);
     else if (msg?.type === 'data_sent' && Number.isSafeInteger(msg.bytes) && msg.bytes >= 0) onDataSent(msg.bytes);
     else if (msg?.type === 'sas_commit' || msg?.type === 'sas_reveal') onSas(msg); // checked in sas.js
+    // The agent's own rule (chat.js): a message that breaks it is dropped, never shown.
+    else if (msg?.type === 'chat' && isValidChat(msg.text)) onChat(msg.text);
   });
 
   return {

@@ -10,6 +10,7 @@ import { createScreen, startStats } from '/src/video.js';
 import * as ui from '/src/ui.js';
 import * as control from '/src/control.js';
 import * as view from '/src/view.js';
+import * as chat from '/src/chat-ui.js';
 import { signIn, signOut, whoAmI } from '/src/account.js';
 import * as passkeys from '/src/passkeys-ui.js';
 import * as session from '/src/session-state.js';
@@ -42,6 +43,7 @@ relayBox.addEventListener('change', () => {
 });
 
 function start(code, procedure) {
+  chat.reset(); // a new session: the last one's messages are gone
   const first = session.start(code, procedure, relayBox.checked);
   const a = { sm: first.state, sig: null, peer: null, timers: new Map(), stopStats: null };
   attempt = a;
@@ -130,6 +132,7 @@ function createPeerFor(a, e) {
       if (a.sm.over) return;
       window.acote.channel = channel;
       control.attach(channel, a.peer.pc);
+      chat.attach(channel);
       window.dispatchEvent(new CustomEvent('acote:channel', { detail: channel }));
     },
     onFailed: () => dispatch(a, { type: 'peer-failed' }),
@@ -151,6 +154,7 @@ function endAttempt(a, e) {
   screen.clear();
   if (attempt === a) {
     control.detach();
+    chat.detach();
     Object.assign(window.acote, { pc: null, channel: null, stats: null });
     ui.setState(e.state, e.key, e.params);
   }
@@ -221,6 +225,7 @@ onLangChange(() => {
   control.refresh();
   view.refresh();
   passkeys.refresh();
+  chat.refresh();
 });
 
 // Closing the tab mid-session: tell the resident's side right away.
@@ -229,6 +234,7 @@ window.addEventListener('pagehide', endByUser);
 applyStatic();
 control.setup();
 view.setup(screen);
+chat.setup();
 passkeys.setup();
 // Signed in already (cookie still alive)? Straight to the code; else the sign-in form.
 whoAmI().then((account) => {

@@ -41,8 +41,22 @@ export function isSessionState(state = current.state) {
   return SESSION_STATES.has(state);
 }
 
+export function isVideoState(state = current.state) {
+  return VIDEO_STATES.has(state);
+}
+
+export function isEndState(state = current.state) {
+  return END_STATES.has(state);
+}
+
 export function getState() {
   return current.state;
+}
+
+// Other parts of the page that follow the state (the chat): called on every setState.
+const stateListeners = [];
+export function onStateChange(fn) {
+  stateListeners.push(fn);
 }
 
 // key/params pick the sentence when a state has more than one (e.g. connection-lost
@@ -71,6 +85,7 @@ export function setState(state, key = state, params = {}) {
   if (FORM_STATES.has(state) || signIn) residentLang = null; // a new session: not known yet
   renderStatus();
   renderResidentLang();
+  for (const fn of stateListeners) fn(state, previous);
 
   if (signIn) {
     $('password').value = '';

@@ -203,7 +203,11 @@ impl Injector for WindowsInjector {
             ViewerMessage::Control { .. }
             | ViewerMessage::Highlight { .. }
             | ViewerMessage::LowData { .. }
-            | ViewerMessage::SasNonce { .. } => Ok(()),
+            | ViewerMessage::SasNonce { .. }
+            | ViewerMessage::Chat { .. }
+            | ViewerMessage::ClipboardPut { .. }
+            | ViewerMessage::ClipboardGet
+            | ViewerMessage::ShowScreen { .. } => Ok(()),
         }
     }
 

@@ -302,7 +302,11 @@ impl Injector for EnigoInjector {
             ViewerMessage::Control { .. }
             | ViewerMessage::Highlight { .. }
             | ViewerMessage::LowData { .. }
-            | ViewerMessage::SasNonce { .. } => Ok(()),
+            | ViewerMessage::SasNonce { .. }
+            | ViewerMessage::Chat { .. }
+            | ViewerMessage::ClipboardPut { .. }
+            | ViewerMessage::ClipboardGet
+            | ViewerMessage::ShowScreen { .. } => Ok(()),
         }
     }
 

@@ -358,10 +358,15 @@ impl Peer {
         Ok(())
     }
 
-    /// Sends a message to the viewer on the data channel (dropped if it is not open).
-    pub async fn send_channel(&self, text: String) {
-        if let Err(e) = self.channel.send_text(text).await {
-            tracing::debug!(error = %e, "data channel message not sent");
+    /// Sends a message to the viewer on the data channel; false (and dropped) when the
+    /// channel is not open.
+    pub async fn send_channel(&self, text: String) -> bool {
+        match self.channel.send_text(text).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::debug!(error = %e, "data channel message not sent");
+                false
+            }
         }
     }
 

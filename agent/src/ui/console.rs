@@ -1,6 +1,8 @@
 //! The `--console` dialogue (DESIGN §9): for headless use and automation. The code is
 //! printed as `code NNN NNN`; questions are answered `y`/`n` (or `o`/`n`) on stdin; `s`
-//! takes control back at once; `q` ends the session. Once the data channel is open the
+//! takes control back at once; `q` ends the session; `m TEXT` sends TEXT to the
+//! caseworker as a chat message (printed back as `chat sent: TEXT`), and their messages
+//! are printed as `chat received: TEXT` (a newline shown as ` / `). Once the data channel is open the
 //! security code both people compare is printed as `security code NNNN`. Each session
 //! ends with a line `data sent: 2.4 MB` then a line `session ended: REASON, frames
 //! captured: N`, which scripts and tests read.
@@ -50,6 +52,12 @@ impl ConsolePrompter {
 
 /// Interprets one line typed by the resident.
 pub fn parse_line(line: &str) -> Option<UiEvent> {
+    let trimmed = line.trim_start();
+    for prefix in ["m ", "msg "] {
+        if let Some(rest) = trimmed.strip_prefix(prefix) {
+            return Some(UiEvent::Chat(rest.trim().to_string()));
+        }
+    }
     match line.trim().to_lowercase().as_str() {
         "y" | "yes" | "o" | "oui" => Some(UiEvent::Answer(true)),
         "n" | "no" | "non" => Some(UiEvent::Answer(false)),
@@ -57,6 +65,11 @@ pub fn parse_line(line: &str) -> Option<UiEvent> {
         "q" | "quit" | "quitter" => Some(UiEvent::EndSession),
         _ => None,
     }
+}
+
+/// A chat message on one console line: each newline shown as ` / `.
+fn one_line(text: &str) -> String {
+    text.split('\n').collect::<Vec<_>>().join(" / ")
 }
 
 /// Reads stdin on its own thread (stdin reads block) and forwards what it understands.
@@ -131,6 +144,27 @@ impl Prompter for ConsolePrompter {
         self.line(&text::security_code_explained(&self.strings));
     }
 
+    fn chat_received(&mut self, _by: &Requester, text: &str) {
+        self.line(&format!("chat received: {}", one_line(text)));
+    }
+
+    fn chat_sent(&mut self, text: &str) {
+        self.line(&format!("chat sent: {}", one_line(text)));
+    }
+
+    fn clipboard_used(&mut self, by: &Requester, read: bool) {
+        self.line(&text::clipboard_used(&self.strings, by, read));
+        self.line(if read {
+            "clipboard read"
+        } else {
+            "clipboard written"
+        });
+    }
+
+    fn chat_not_sent(&mut self, _text: &str) {
+        self.line("chat not sent");
+    }
+
     fn data_sent(&mut self, bytes: u64) {
         // Kept for the end: a line every few seconds would drown the dialogue.
         self.data_sent = bytes;
@@ -175,6 +209,12 @@ mod tests {
         assert_eq!(parse_line("q"), Some(UiEvent::EndSession));
         assert_eq!(parse_line("s"), Some(UiEvent::StopControl));
         assert_eq!(parse_line("maybe"), None);
+        assert_eq!(
+            parse_line("m Merci, J'ai le PDF "),
+            Some(UiEvent::Chat("Merci, J'ai le PDF".into()))
+        );
+        assert_eq!(parse_line("msg شكرا"), Some(UiEvent::Chat("شكرا".into())));
+        assert_eq!(parse_line("mm"), None);
         assert_eq!(parse_line(""), None);
     }
 
@@ -186,9 +226,19 @@ mod tests {
         p.ended(ByeReason::Refused, 0);
         p.data_sent(2_400_000);
         p.ended(ByeReason::Ended, 12);
+        p.chat_received(
+            &Requester {
+                name: None,
+                site: "x".into(),
+            },
+            "Bonjour\nhttps://caf.fr",
+        );
+        p.chat_sent("merci");
         let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines.contains(&"code 482 913"));
+        assert!(lines.contains(&"chat received: Bonjour / https://caf.fr"));
+        assert!(lines.contains(&"chat sent: merci"));
         let end = |s: &str| lines.iter().position(|l| *l == s).unwrap();
         let refused = end("session ended: refused, frames captured: 0");
         assert_eq!(lines[refused - 1], "data sent: 0 KB");

@@ -9,6 +9,7 @@
 //! `x11` and `windows`, chosen by [`crate::platform`].
 
 pub mod border;
+pub mod chat;
 pub mod console;
 pub mod fonts;
 pub mod i18n;
@@ -29,7 +30,7 @@ use acote_proto::sas::SecurityCode;
 use acote_proto::{ByeReason, Requester};
 
 /// Something the resident did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UiEvent {
     /// Answer to the open question.
     Answer(bool),
@@ -37,6 +38,8 @@ pub enum UiEvent {
     EndSession,
     /// Take control back from the caseworker (Stop).
     StopControl,
+    /// A chat message the resident typed, for the caseworker.
+    Chat(String),
 }
 
 /// How the connection to the relay is doing, for the resident.
@@ -90,6 +93,15 @@ pub trait Prompter: Send {
     /// The security code both people compare (4 digits), once the exchange with the
     /// viewer fixed it. The default ignores it.
     fn security_code(&mut self, _code: SecurityCode) {}
+    /// A chat message from `by` (checked by [`acote_proto::channel::check_chat`]).
+    fn chat_received(&mut self, by: &Requester, text: &str);
+    /// The resident's chat message went to the caseworker.
+    fn chat_sent(&mut self, text: &str);
+    /// The resident's chat message could not be sent (too long, or the connection is not
+    /// open); nothing was sent. The default ignores it.
+    fn chat_not_sent(&mut self, _text: &str) {}
+    /// The caseworker read (`read`) or wrote the resident's clipboard, with control.
+    fn clipboard_used(&mut self, by: &Requester, read: bool);
     /// The session goes on after an interruption (no new question was asked). The
     /// default shows the sharing notice again.
     fn resumed(&mut self, by: &Requester) {

@@ -53,6 +53,9 @@ impl Screen {
     }
 }
 
+/// How long the bar says the clipboard was read or written.
+pub const CLIPBOARD_NOTE_FOR: Duration = Duration::from_secs(30);
+
 /// Why the agent cannot start, shown in the resident's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Problem {
@@ -149,6 +152,9 @@ pub struct Model {
     security: Option<String>,
     /// A short sentence in the bar after control changed ("You took back control.").
     note: Option<(ControlState, Requester)>,
+    /// The caseworker last read (`true`) or wrote the clipboard, who, and when: said in
+    /// the bar for [`CLIPBOARD_NOTE_FOR`].
+    clipboard: Option<(bool, Requester, Instant)>,
     /// The connection is interrupted (`true`: control was taken back because of it).
     interrupted: Option<bool>,
     finished: Option<Finished>,
@@ -172,6 +178,7 @@ impl Model {
             data_sent: 0,
             security: None,
             note: None,
+            clipboard: None,
             interrupted: None,
             finished: None,
             problem: None,
@@ -190,6 +197,11 @@ impl Model {
         self.deadline = None;
         self.screen = Screen::Problem;
         self.problem = Some(problem);
+    }
+
+    /// Who asked, in the session under way.
+    pub fn who(&self) -> Option<&Requester> {
+        self.who.as_ref()
     }
 
     /// The screen up now.
@@ -268,6 +280,7 @@ impl Model {
         self.data_sent = 0;
         self.security = None;
         self.note = None;
+        self.clipboard = None;
         self.screen = Screen::Sharing;
     }
 
@@ -279,6 +292,11 @@ impl Model {
     /// The session's data counter moved on.
     pub fn data_sent(&mut self, bytes: u64) {
         self.data_sent = bytes;
+    }
+
+    /// The caseworker read (`read`) or wrote the resident's clipboard.
+    pub fn clipboard_used(&mut self, now: Instant, by: &Requester, read: bool) {
+        self.clipboard = Some((read, by.clone(), now));
     }
 
     /// The control question.
@@ -347,6 +365,7 @@ impl Model {
         self.controlled = Duration::ZERO;
         self.deadline = None;
         self.note = None;
+        self.clipboard = None;
         self.interrupted = None;
         // A new code comes for the next session; the old one is spent.
         self.code = None;
@@ -414,6 +433,12 @@ impl Model {
             };
             if let (Some((state, by)), Screen::Sharing) = (&self.note, self.screen) {
                 v.bar_note = text::control_changed(s, *state, by);
+            }
+            if let Some((read, by, at)) = &self.clipboard
+                && self.screen.is_shared()
+                && now.saturating_duration_since(*at) < CLIPBOARD_NOTE_FOR
+            {
+                v.bar_note = text::clipboard_used(s, by, *read);
             }
             if let Some(had_control) = self.interrupted {
                 v.bar_note = text::interrupted(s, by, had_control);
@@ -792,5 +817,28 @@ mod tests {
                 v.title
             );
         }
+    }
+
+    #[test]
+    fn the_bar_says_when_the_clipboard_was_read_for_a_while() {
+        let t0 = Instant::now();
+        let mut m = Model::new(None);
+        m.sharing(t0, &marie());
+        m.control_changed(t0, ControlState::Controlling, &marie());
+        m.clipboard_used(t0, &marie(), true);
+        let v = m.view(&en(), t0 + Duration::from_secs(1), "");
+        assert_eq!(v.bar_note, "Marie Dupont read your clipboard.");
+        m.clipboard_used(t0, &marie(), false);
+        let v = m.view(&en(), t0 + Duration::from_secs(1), "");
+        assert_eq!(v.bar_note, "Marie Dupont put text in your clipboard.");
+        let later = m.view(&en(), t0 + CLIPBOARD_NOTE_FOR, "");
+        assert_eq!(later.bar_note, "");
+        m.ended(t0, SystemTime::UNIX_EPOCH, ByeReason::Ended);
+        m.sharing(t0, &marie());
+        assert_eq!(
+            m.view(&en(), t0, "").bar_note,
+            "",
+            "a new session starts clean"
+        );
     }
 }

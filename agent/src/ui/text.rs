@@ -61,6 +61,16 @@ pub fn name(s: &Strings, by: &Requester) -> String {
     }
 }
 
+/// "Marie Dupont read your clipboard." (`read`) or "… put text in your clipboard."
+pub fn clipboard_used(s: &Strings, by: &Requester, read: bool) -> String {
+    let key = if read {
+        "clipboard-read"
+    } else {
+        "clipboard-written"
+    };
+    s.with(key, &[("name", Arg::Text(&name(s, by)))])
+}
+
 /// "Marie Dupont (CHRS Les Lilas)", or "Someone from CHRS Les Lilas".
 pub fn who(s: &Strings, by: &Requester) -> String {
     let site = clean_name(&by.site);

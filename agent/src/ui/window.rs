@@ -16,6 +16,7 @@ use slint::{ComponentHandle, LogicalPosition, ModelRc, SharedString, VecModel};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::border::{BorderColour, ScreenBorder};
+use super::chat::{Chat, ChatView};
 use super::i18n::{Lang, Strings};
 use super::screen::{Model, Problem, Screen, View};
 use super::{Prompter, Status, UiEvent, receipt};
@@ -31,12 +32,14 @@ use super::{Prompter, Status, UiEvent, receipt};
 mod generated {
     slint::include_modules!();
 }
-use generated::{Page, ResidentWindow, SharingBar};
+use generated::{ChatItem, ChatWindow, Page, ResidentWindow, SharingBar};
 
 /// The main window's size (ui/window.slint), for centring it.
 const MAIN_SIZE: (f32, f32) = (640.0, 520.0);
 /// The bar's size (ui/window.slint).
 const BAR_SIZE: (f32, f32) = (900.0, 112.0);
+/// The chat window's size (ui/window.slint).
+const CHAT_SIZE: (f32, f32) = (520.0, 560.0);
 
 /// Why the window cannot be used (the agent then falls back to the console).
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +63,10 @@ enum Update {
     Resumed(Requester),
     Data(u64),
     SecurityCode(String),
+    Chat(String),
+    ChatSent(String),
+    ChatNotSent,
+    Clipboard(Requester, bool),
     Ended(ByeReason),
 }
 
@@ -81,7 +88,7 @@ pub struct WindowSetup {
 
 /// The [`Prompter`] the driver holds: it forwards each call to the UI thread. It also
 /// prints the console's machine lines (`code NNN NNN`, `security code NNNN`, `data sent: …`,
-/// `session ended: …`) on stdout,
+/// `session ended: …`, and `chat received` / `chat sent` without the words) on stdout,
 /// so scripts and tests can follow a window session too.
 pub struct WindowPrompter {
     tx: mpsc::Sender<Update>,
@@ -146,6 +153,31 @@ impl Prompter for WindowPrompter {
     fn security_code(&mut self, code: SecurityCode) {
         machine_line(&format!("security code {code}"));
         self.send(Update::SecurityCode(code.to_string()));
+    }
+
+    fn chat_received(&mut self, _by: &Requester, text: &str) {
+        // Only that a message came: its words are the resident's business.
+        machine_line("chat received");
+        self.send(Update::Chat(text.to_string()));
+    }
+
+    fn chat_sent(&mut self, text: &str) {
+        machine_line("chat sent");
+        self.send(Update::ChatSent(text.to_string()));
+    }
+
+    fn clipboard_used(&mut self, by: &Requester, read: bool) {
+        machine_line(if read {
+            "clipboard read"
+        } else {
+            "clipboard written"
+        });
+        self.send(Update::Clipboard(by.clone(), read));
+    }
+
+    fn chat_not_sent(&mut self, _text: &str) {
+        machine_line("chat not sent");
+        self.send(Update::ChatNotSent);
     }
 
     fn ended(&mut self, reason: ByeReason, frames: u64) {
@@ -221,6 +253,11 @@ struct App {
     quit: Rc<dyn Fn()>,
     main: Option<(Screen, ResidentWindow)>,
     bar: Option<SharingBar>,
+    chat: Chat,
+    chat_window: Option<ChatWindow>,
+    /// What the chat window shows, to leave it alone (and where the resident scrolled)
+    /// when nothing changed.
+    chat_shown: Option<ChatView>,
     border: Box<dyn ScreenBorder>,
     tick: slint::Timer,
     note: String,
@@ -254,6 +291,9 @@ pub fn open(
         quit: Rc::new(quit),
         main: None,
         bar: None,
+        chat: Chat::default(),
+        chat_window: None,
+        chat_shown: None,
         border: setup.border,
         tick: slint::Timer::default(),
         note: String::new(),
@@ -295,7 +335,10 @@ impl App {
                 Update::Code(c) => self.model.show_code(&c),
                 Update::AskView(by, t) => self.model.ask_view(now, &by, t),
                 Update::Cancel => self.model.cancel_question(),
-                Update::Sharing(by) => self.model.sharing(now, &by),
+                Update::Sharing(by) => {
+                    self.chat.clear();
+                    self.model.sharing(now, &by);
+                }
                 Update::AskControl(by, t) => self.model.ask_control(now, &by, t),
                 Update::Control(state, by) => self.model.control_changed(now, state, &by),
                 Update::Interrupted(by, had_control) => {
@@ -304,7 +347,22 @@ impl App {
                 Update::Resumed(by) => self.model.resumed(&by),
                 Update::Data(bytes) => self.model.data_sent(bytes),
                 Update::SecurityCode(code) => self.model.security_code(&code),
+                Update::Chat(text) => {
+                    let controlling = self.model.screen() == Screen::Controlling;
+                    if self.chat.received(now, &text, controlling).chime {
+                        crate::platform::chime();
+                    }
+                }
+                Update::ChatSent(text) => {
+                    self.chat.sent(&text);
+                    if let Some(w) = &self.chat_window {
+                        w.set_draft(SharedString::new());
+                    }
+                }
+                Update::ChatNotSent => self.chat.not_sent(),
+                Update::Clipboard(by, read) => self.model.clipboard_used(now, &by, read),
                 Update::Ended(reason) => {
+                    self.chat.clear();
                     self.note.clear();
                     self.model.ended(now, SystemTime::now(), reason);
                 }
@@ -390,8 +448,15 @@ impl App {
         } else if let Some((_, window)) = self.main.take() {
             let _ = window.hide();
         }
+        let chat = self.chat.view(&self.strings, self.model.who());
+        if screen.is_shared() && self.chat.is_open() {
+            self.show_chat(&chat);
+        } else if let Some(window) = self.chat_window.take() {
+            self.chat_shown = None;
+            let _ = window.hide();
+        }
         if screen.is_shared() {
-            self.show_bar(screen, &view);
+            self.show_bar(screen, &view, &chat);
             self.border.show(if screen == Screen::Controlling {
                 BorderColour::Controlling
             } else {
@@ -485,7 +550,7 @@ impl App {
         Ok(w)
     }
 
-    fn show_bar(&mut self, screen: Screen, view: &View) {
+    fn show_bar(&mut self, screen: Screen, view: &View, chat: &ChatView) {
         if self.bar.is_none() {
             match self.new_bar() {
                 Ok(bar) => self.bar = Some(bar),
@@ -507,12 +572,100 @@ impl App {
         bar.set_hotkey(view.hotkey.as_str().into());
         bar.set_stop(view.stop.as_str().into());
         bar.set_take_back(view.take_back.as_str().into());
+        bar.set_chat(chat.button.as_str().into());
+        bar.set_chat_unread(chat.unread);
+    }
+
+    /// The resident pressed Messages: the chat window comes up, in front (a window
+    /// already up is made anew, with what they were writing).
+    fn on_chat_button(&mut self) {
+        self.chat_shown = None;
+        let draft = self.chat_window.take().map(|w| {
+            let _ = w.hide();
+            w.get_draft()
+        });
+        self.chat.open();
+        self.render();
+        if let (Some(draft), Some(w)) = (draft, &self.chat_window) {
+            w.set_draft(draft);
+        }
+    }
+
+    fn on_chat_send(&mut self, text: &str) {
+        let text = text.trim();
+        if !text.is_empty() {
+            self.send(UiEvent::Chat(text.to_string()));
+        }
+    }
+
+    fn on_chat_close(&mut self) {
+        self.chat.close();
+        self.render();
+    }
+
+    fn show_chat(&mut self, chat: &ChatView) {
+        if self.chat_window.is_none() {
+            match self.new_chat() {
+                Ok(w) => self.chat_window = Some(w),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot open the chat window");
+                    return;
+                }
+            }
+        }
+        let Some(w) = &self.chat_window else { return };
+        if self.chat_shown.as_ref() == Some(chat) {
+            return;
+        }
+        self.chat_shown = Some(chat.clone());
+        let items: Vec<ChatItem> = chat
+            .lines
+            .iter()
+            .map(|l| ChatItem {
+                mine: l.mine,
+                who: l.who.as_str().into(),
+                text: l.text.as_str().into(),
+                rtl: l.rtl,
+            })
+            .collect();
+        w.set_rtl(self.strings.lang().is_rtl());
+        w.set_heading(chat.title.as_str().into());
+        w.set_items(ModelRc::new(VecModel::from(items)));
+        w.set_empty(chat.empty.as_str().into());
+        w.set_write(chat.write.as_str().into());
+        w.set_send_text(chat.send.as_str().into());
+        w.set_close_text(chat.close.as_str().into());
+        w.set_error(chat.error.as_str().into());
+    }
+
+    fn new_chat(&self) -> Result<ChatWindow, slint::PlatformError> {
+        let w = ChatWindow::new()?;
+        w.on_send(|text| later(move |app| app.on_chat_send(&text)));
+        w.on_close_clicked(|| later(App::on_chat_close));
+        w.window().on_close_requested(|| {
+            later(App::on_chat_close);
+            slint::CloseRequestResponse::KeepWindowShown
+        });
+        // Beside the bar, at the screen's reading end, clear of the middle where forms are.
+        let (sw, _) = self.screen_size.unwrap_or((1024, 768));
+        let edge = f32::from(super::border::THICKNESS) + 4.0;
+        let x = if self.strings.lang().is_rtl() {
+            edge
+        } else {
+            (f32::from(sw) - CHAT_SIZE.0 - edge).max(0.0)
+        };
+        let y = edge + BAR_SIZE.1 + 8.0;
+        w.window().set_position(LogicalPosition::new(x, y));
+        w.show()?;
+        keep_on_top(w.as_weak(), |w: &ChatWindow, on| w.set_on_top(on));
+        Ok(w)
     }
 
     fn new_bar(&self) -> Result<SharingBar, slint::PlatformError> {
         let bar = SharingBar::new()?;
         bar.on_stop_clicked(|| later(|app| app.send(UiEvent::EndSession)));
         bar.on_take_back_clicked(|| later(|app| app.send(UiEvent::StopControl)));
+        bar.on_chat_clicked(|| later(App::on_chat_button));
         // The bar cannot be closed while sharing: Stop is the way out.
         bar.window()
             .on_close_requested(|| slint::CloseRequestResponse::KeepWindowShown);

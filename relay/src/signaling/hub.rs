@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use acote_proto::code::{CODE_LIFETIME, IssuedCode};
+use acote_proto::signal::Feature;
 use acote_proto::{ByeReason, ErrorCode, Requester, Role, SessionCode, SignalMessage};
 
 pub use resume::Restored;
@@ -111,6 +112,9 @@ struct Agent {
     /// Hashes of the two sides' resumption tokens, once the resident let the caseworker
     /// see the screen: from then on a dropped side is waited for (see `hub_resume.rs`).
     resume: Option<TokenPair>,
+    /// The guidance features already in the audit log for this session (each is
+    /// recorded once, however often it is used).
+    used: Vec<Feature>,
 }
 
 impl Agent {
@@ -224,6 +228,7 @@ impl Hub {
                 lang: None,
                 created,
                 resume: None,
+                used: Vec::new(),
             },
         );
         out
@@ -269,6 +274,7 @@ impl Hub {
                 self.redeem(now, from, &code, procedure.as_deref())
             }
             SignalMessage::Consent { event } => self.consent(from, event),
+            SignalMessage::Used { feature } => self.used(from, feature),
             SignalMessage::Offer { .. } => self.forward_from_agent(from, msg),
             SignalMessage::Answer { .. } => self.forward_from_viewer(from, msg),
             SignalMessage::Candidate { .. } => self.forward_either(from, msg),
@@ -511,6 +517,7 @@ impl Hub {
                 out.extend(record);
                 a.session = id;
                 a.created = written;
+                a.used.clear();
             }
         }
         out.push(code_message(agent, &issued, now));

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use acote_proto::signal::MAX_PROCEDURE_CHARS;
+use acote_proto::signal::{Feature, MAX_PROCEDURE_CHARS};
 use acote_proto::{ConsentEvent, ErrorCode, Redacted, SessionCode, SignalMessage};
 
 use super::{Agent, AgentState, ConnId, Hub, Output, error};
@@ -145,6 +145,39 @@ impl Hub {
             out.extend(self.make_resumable(from));
         }
         out
+    }
+}
+
+impl Hub {
+    /// The agent says a guidance feature was used: audited once per session (that it
+    /// was used, never what was said or sent), forwarded to no one. Only a paired agent
+    /// whose resident agreed to be seen can report one.
+    pub(super) fn used(&mut self, from: ConnId, feature: Feature) -> Vec<Output> {
+        let actor = match self.agents.get(&from) {
+            Some(
+                a @ Agent {
+                    state: AgentState::Paired { viewer, .. },
+                    ..
+                },
+            ) if a.view_allowed() => self
+                .viewers
+                .get(viewer)
+                .map(|v| v.caseworker.login.clone())
+                .unwrap_or_default(),
+            _ => return self.unexpected(from, "used"),
+        };
+        let Some(agent) = self.agents.get_mut(&from) else {
+            return Vec::new();
+        };
+        if agent.used.contains(&feature) {
+            return Vec::new();
+        }
+        agent.used.push(feature);
+        let record = Record::new("feature_used")
+            .actor(&actor)
+            .session(&agent.session)
+            .with("feature", feature.as_str());
+        vec![Output::Audit(record)]
     }
 }
 

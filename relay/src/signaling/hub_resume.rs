@@ -283,6 +283,7 @@ impl Hub {
                     resume: Some(r.saved.tokens),
                     lang: None,
                     created: true,
+                    used: Vec::new(),
                 },
             );
             self.viewers.insert(

@@ -764,3 +764,42 @@ fn issue22_a_connection_that_left_is_not_watched_any_more() {
         "a gone connection is not closed again"
     );
 }
+
+#[test]
+fn a_feature_is_audited_once_per_session_never_forwarded() {
+    let t0 = Instant::now();
+    let mut hub = paired(t0);
+    let chat = SignalMessage::Used {
+        feature: acote_proto::signal::Feature::Chat,
+    };
+    // Before the resident's yes there is no session to guide in: refused.
+    let out = hub.message(t0, A, chat.clone());
+    assert_eq!(error_code(&out, A), Some(ErrorCode::Unexpected));
+    assert!(records(&out).is_empty());
+    view_allowed(&mut hub, t0);
+    let out = hub.message(t0, A, chat.clone());
+    assert!(sent_to(&out, V).is_empty(), "the caseworker is not told");
+    let recs = records(&out);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0].event, "feature_used");
+    assert_eq!(recs[0].actor, "marie");
+    assert_eq!(recs[0].detail, "feature=chat");
+    for _ in 0..50 {
+        assert!(records(&hub.message(t0, A, chat.clone())).is_empty());
+    }
+    // A viewer cannot report one: only the agent knows what was used.
+    let out = hub.message(t0, V, chat.clone());
+    assert_eq!(error_code(&out, V), Some(ErrorCode::Unexpected));
+    // The next session records it again.
+    hub.message(
+        t0,
+        V,
+        SignalMessage::Bye {
+            reason: ByeReason::Ended,
+        },
+    );
+    hub.viewer_joined(V2, cw(), addr(2));
+    hub.message(t0, V2, redeem("222222"));
+    view_allowed(&mut hub, t0);
+    assert_eq!(events(&hub.message(t0, A, chat)), ["feature_used"]);
+}

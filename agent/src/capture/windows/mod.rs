@@ -28,6 +28,23 @@ pub(crate) fn screen_size() -> (u32, u32) {
     (w.max(1) as u32, h.max(1) as u32)
 }
 
+/// The monitors the caseworker can choose from. Capture covers the primary monitor
+/// only (DXGI duplicates one output, GDI reads the primary screen), so that is the one
+/// listed; docs/platforms.md says what a PC with several monitors shows.
+pub fn monitors(_display: Option<&str>) -> Vec<crate::screens::Monitor> {
+    let (width, height) = screen_size();
+    vec![crate::screens::Monitor {
+        name: "primary".into(),
+        rect: crate::screens::Rect {
+            x: 0,
+            y: 0,
+            width,
+            height,
+        },
+        primary: true,
+    }]
+}
+
 /// Opens the Windows capturer, boxed for the pipeline (`display` is for X11 only).
 pub fn open(_display: Option<&str>) -> Result<Box<dyn Capturer>, CaptureError> {
     Ok(Box::new(WindowsCapturer::open()?))

@@ -44,6 +44,60 @@ fn conn_err(e: impl std::fmt::Display) -> CaptureError {
     CaptureError::Connection(e.to_string())
 }
 
+/// The display's monitors (RandR 1.5), primary first as the server lists them; a
+/// server without RandR has one monitor, the whole screen.
+pub fn monitors(display: Option<&str>) -> Vec<crate::screens::Monitor> {
+    use crate::screens::{Monitor, Rect};
+    use x11rb::protocol::randr::ConnectionExt as _;
+    let Ok((conn, screen_num)) = x11rb::connect(display) else {
+        return Vec::new();
+    };
+    let Some(screen) = conn.setup().roots.get(screen_num) else {
+        return Vec::new();
+    };
+    let whole = Monitor {
+        name: "screen".into(),
+        rect: Rect {
+            x: 0,
+            y: 0,
+            width: u32::from(screen.width_in_pixels),
+            height: u32::from(screen.height_in_pixels),
+        },
+        primary: true,
+    };
+    let reply = conn
+        .randr_get_monitors(screen.root, true)
+        .ok()
+        .and_then(|c| c.reply().ok());
+    let Some(reply) = reply else {
+        return vec![whole];
+    };
+    let name = |atom| {
+        conn.get_atom_name(atom)
+            .ok()
+            .and_then(|c| c.reply().ok())
+            .map(|r| String::from_utf8_lossy(&r.name).into_owned())
+            .unwrap_or_default()
+    };
+    let list: Vec<Monitor> = reply
+        .monitors
+        .iter()
+        .filter_map(|m| {
+            Some(Monitor {
+                name: name(m.name),
+                rect: Rect {
+                    x: u32::try_from(m.x).ok()?,
+                    y: u32::try_from(m.y).ok()?,
+                    width: u32::from(m.width),
+                    height: u32::from(m.height),
+                },
+                primary: m.primary,
+            })
+        })
+        .collect();
+    if list.is_empty() { vec![whole] } else { list }
+}
+
 /// Opens the X11 capturer on `display` (or `$DISPLAY`), boxed for the pipeline.
 pub fn open(display: Option<&str>) -> Result<Box<dyn Capturer>, CaptureError> {
     X11Capturer::open(display).map(|c| Box::new(c) as Box<dyn Capturer>)

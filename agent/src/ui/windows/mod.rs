@@ -3,8 +3,8 @@
 //! and the Stop hotkey ([`hotkey`]); plus the console for `--console` and the
 //! Documents folder for the receipt.
 //!
-//! Unsafe: AttachConsole, GetStdHandle, SHGetKnownFolderPath and the language queries
-//! have no safe wrapper.
+//! Unsafe: AttachConsole, GetStdHandle, SHGetKnownFolderPath, MessageBeep and the
+//! language queries have no safe wrapper.
 #![allow(unsafe_code)]
 
 pub mod border;
@@ -23,6 +23,17 @@ use windows::Win32::System::Console::{
 };
 use windows::Win32::UI::Shell::{FOLDERID_Documents, KF_FLAG_DEFAULT, SHGetKnownFolderPath};
 use windows::core::PWSTR;
+
+/// The chat's chime: the "information" sound of the resident's sound scheme (played
+/// asynchronously by Windows; silent if sounds are off).
+pub fn chime() {
+    use windows::Win32::System::Diagnostics::Debug::MessageBeep;
+    use windows::Win32::UI::WindowsAndMessaging::MB_ICONASTERISK;
+    // SAFETY: MessageBeep only queues a system sound.
+    if let Err(e) = unsafe { MessageBeep(MB_ICONASTERISK) } {
+        tracing::debug!(error = %e, "no chime");
+    }
+}
 
 /// Windows always has a desktop to show the window on.
 pub fn has_display() -> bool {

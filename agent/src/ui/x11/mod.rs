@@ -13,6 +13,21 @@ pub fn has_display() -> bool {
     std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
 }
 
+/// The chat's chime: the X server's bell (the desktop plays its alert sound, or flashes
+/// the screen when it is set to a visual bell).
+pub fn chime() {
+    let rung = x11rb::connect(None)
+        .map_err(|e| e.to_string())
+        .and_then(|(conn, _)| {
+            use x11rb::protocol::xproto::ConnectionExt as _;
+            conn.bell(0).map_err(|e| e.to_string())?;
+            conn.flush().map_err(|e| e.to_string())
+        });
+    if let Err(e) = rung {
+        tracing::debug!(error = %e, "no chime");
+    }
+}
+
 /// Nothing to do: a Linux program has its terminal's stdout and stderr already.
 pub fn attach_console() {}
 
