@@ -23,6 +23,16 @@ fuzz_target!(|data: &[u8]| {
         }
         ViewerMessage::Key { code, .. } => assert!(acote_proto::keys::is_known_code(&code)),
         ViewerMessage::SasNonce { n } => assert!(acote_proto::sas::is_wire_hex(&n)),
-        ViewerMessage::Button { .. } | ViewerMessage::Control { .. } | ViewerMessage::LowData { .. } => {}
+        ViewerMessage::Chat { text } => assert!(acote_proto::channel::check_chat(&text).is_ok()),
+        ViewerMessage::ClipboardPut { text } => {
+            assert!(acote_proto::channel::check_clipboard(&text).is_ok())
+        }
+        ViewerMessage::ShowScreen { id } => {
+            assert!(id.is_none_or(|id| (id as usize) < acote_proto::channel::MAX_SCREENS))
+        }
+        ViewerMessage::Button { .. }
+        | ViewerMessage::Control { .. }
+        | ViewerMessage::LowData { .. }
+        | ViewerMessage::ClipboardGet => {}
     }
 });
