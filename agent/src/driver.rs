@@ -407,10 +407,7 @@ impl Live<'_> {
         };
         media.peer.send_channel(msg.to_json()).await;
         if let Some(read) = told {
-            let who = self.who.clone().unwrap_or_else(|| Requester {
-                name: None,
-                site: String::new(),
-            });
+            let who = self.requester();
             self.prompter.clipboard_used(&who, read);
             self.used(Feature::Clipboard).await;
         }
@@ -802,12 +799,17 @@ impl Live<'_> {
         self.apply(effects).await;
     }
 
-    /// Carries out what control decided.
-    async fn apply(&mut self, effects: Vec<ControlEffect>) {
-        let who = self.who.clone().unwrap_or_else(|| Requester {
+    /// Who the caseworker is, for the resident's window (nameless if not yet known).
+    fn requester(&self) -> Requester {
+        self.who.clone().unwrap_or_else(|| Requester {
             name: None,
             site: String::new(),
-        });
+        })
+    }
+
+    /// Carries out what control decided.
+    async fn apply(&mut self, effects: Vec<ControlEffect>) {
+        let who = self.requester();
         for effect in effects {
             match effect {
                 ControlEffect::Ask { timeout } => self.prompter.ask_control(&who, timeout),
