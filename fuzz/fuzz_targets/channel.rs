@@ -30,6 +30,18 @@ fuzz_target!(|data: &[u8]| {
         ViewerMessage::ShowScreen { id } => {
             assert!(id.is_none_or(|id| (id as usize) < acote_proto::channel::MAX_SCREENS))
         }
+        ViewerMessage::FileOffer(offer) => {
+            // A name that passed always cleans to something with no folder in it.
+            let name = acote_proto::files::clean_file_name(&offer.name).unwrap_or_default();
+            assert!(!name.is_empty() && !name.contains(['/', '\\']) && !name.starts_with('.'));
+        }
+        ViewerMessage::FileChunk(chunk) => {
+            assert!(acote_proto::files::check_id(&chunk.id).is_ok());
+            if let Ok(bytes) = chunk.bytes() {
+                assert!(!bytes.is_empty() && bytes.len() <= acote_proto::files::FILE_CHUNK_BYTES);
+            }
+        }
+        ViewerMessage::FileAccept(_) | ViewerMessage::FileAck(_) | ViewerMessage::FileEnd(_) => {}
         ViewerMessage::Button { .. }
         | ViewerMessage::Control { .. }
         | ViewerMessage::LowData { .. }

@@ -8,6 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::files::{FileAccept, FileAck, FileChunk, FileEnd, FileOffer};
+
 /// Largest data-channel message accepted, in bytes.
 pub const MAX_CHANNEL_MESSAGE_BYTES: usize = 16 * 1024;
 
@@ -163,6 +165,16 @@ pub enum ViewerMessage {
         /// The monitor, or `None` for the whole desktop.
         id: Option<u32>,
     },
+    /// A file on offer (see [`crate::files`]).
+    FileOffer(FileOffer),
+    /// Send the offered file from this offset.
+    FileAccept(FileAccept),
+    /// Bytes of an accepted file.
+    FileChunk(FileChunk),
+    /// Bytes of a file written so far.
+    FileAck(FileAck),
+    /// A transfer is over.
+    FileEnd(FileEnd),
 }
 
 /// Most monitors described to the viewer.
@@ -281,6 +293,16 @@ pub enum AgentMessage {
         /// The monitor shown, or `None` for the whole desktop.
         shown: Option<u32>,
     },
+    /// A file on offer (see [`crate::files`]).
+    FileOffer(FileOffer),
+    /// Send the offered file from this offset.
+    FileAccept(FileAccept),
+    /// Bytes of an accepted file.
+    FileChunk(FileChunk),
+    /// Bytes of a file written so far.
+    FileAck(FileAck),
+    /// A transfer is over.
+    FileEnd(FileEnd),
 }
 
 /// How a clipboard request ended.
@@ -327,6 +349,9 @@ pub enum ChannelError {
     /// Clipboard text that is empty, too long, or has control characters.
     #[error("clipboard text has 1 to {MAX_CLIPBOARD_BYTES} bytes, without control characters")]
     BadClipboard,
+    /// A file transfer message with a bad id, checksum or name.
+    #[error("file transfer: {0}")]
+    BadFile(#[from] crate::files::FileError),
     /// A chat message that is empty, too long, or has control characters.
     #[error("a chat message has 1 to {MAX_CHAT_BYTES} bytes, without control characters")]
     BadChat,
@@ -441,6 +466,11 @@ impl ViewerMessage {
                     Err(ChannelError::OutOfRange)
                 }
             }
+            ViewerMessage::FileOffer(offer) => Ok(offer.check()?),
+            ViewerMessage::FileAccept(FileAccept { id, .. })
+            | ViewerMessage::FileChunk(FileChunk { id, .. })
+            | ViewerMessage::FileAck(FileAck { id, .. })
+            | ViewerMessage::FileEnd(FileEnd { id, .. }) => Ok(crate::files::check_id(id)?),
             ViewerMessage::Button { .. }
             | ViewerMessage::Control { .. }
             | ViewerMessage::LowData { .. } => Ok(()),
@@ -475,6 +505,11 @@ impl ViewerMessage {
             ViewerMessage::ClipboardPut { .. } => "clipboard_put",
             ViewerMessage::ClipboardGet => "clipboard_get",
             ViewerMessage::ShowScreen { .. } => "show_screen",
+            ViewerMessage::FileOffer(_) => "file_offer",
+            ViewerMessage::FileAccept(_) => "file_accept",
+            ViewerMessage::FileChunk(_) => "file_chunk",
+            ViewerMessage::FileAck(_) => "file_ack",
+            ViewerMessage::FileEnd(_) => "file_end",
         }
     }
 }
@@ -497,6 +532,11 @@ impl AgentMessage {
             AgentMessage::Screens { screens, .. } if screens.len() > MAX_SCREENS => {
                 return Err(ChannelError::OutOfRange);
             }
+            AgentMessage::FileOffer(offer) => offer.check()?,
+            AgentMessage::FileAccept(FileAccept { id, .. })
+            | AgentMessage::FileChunk(FileChunk { id, .. })
+            | AgentMessage::FileAck(FileAck { id, .. })
+            | AgentMessage::FileEnd(FileEnd { id, .. }) => crate::files::check_id(id)?,
             AgentMessage::ClipboardStatus { .. } | AgentMessage::Screens { .. } => {}
             AgentMessage::Control { .. }
             | AgentMessage::Refused { .. }
@@ -786,5 +826,37 @@ mod tests {
             r#"{"type":"screens","screens":[{"id":0,"name":"HDMI-1","x":1366,"y":0,"width":1366,"height":768,"primary":false}],"shown":null}"#
         );
         assert_eq!(AgentMessage::parse(&m.to_json()), Ok(m));
+    }
+
+    #[test]
+    fn file_messages_have_a_flat_wire_shape_and_checked_ids() {
+        let id = "0123456789abcdef0123456789abcdef";
+        let offer = format!(
+            r#"{{"type":"file_offer","id":"{id}","name":"a.pdf","size":3,"sha256":"{}"}}"#,
+            "ab".repeat(32)
+        );
+        assert!(matches!(
+            ViewerMessage::parse(&offer),
+            Ok(ViewerMessage::FileOffer(o)) if o.size == 3 && o.name == "a.pdf"
+        ));
+        assert!(matches!(
+            AgentMessage::parse(&offer),
+            Ok(AgentMessage::FileOffer(_))
+        ));
+        let accept = format!(r#"{{"type":"file_accept","id":"{id}","offset":0}}"#);
+        assert!(ViewerMessage::parse(&accept).is_ok());
+        let bad = r#"{"type":"file_ack","id":"../x","offset":0}"#;
+        assert_eq!(
+            ViewerMessage::parse(bad),
+            Err(ChannelError::BadFile(crate::files::FileError::BadId))
+        );
+        let end = AgentMessage::FileEnd(crate::files::FileEnd {
+            id: id.into(),
+            status: crate::files::FileStatus::DiskFull,
+        });
+        assert_eq!(
+            end.to_json(),
+            format!(r#"{{"type":"file_end","id":"{id}","status":"disk_full"}}"#)
+        );
     }
 }

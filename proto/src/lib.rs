@@ -17,6 +17,7 @@
 
 pub mod channel;
 pub mod code;
+pub mod files;
 pub mod keys;
 pub mod redact;
 pub mod resume;

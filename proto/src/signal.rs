@@ -173,6 +173,8 @@ pub enum Feature {
     Clipboard,
     /// One of several monitors chosen by the caseworker.
     Screens,
+    /// A file sent either way.
+    Files,
     /// A feature named by a newer agent.
     #[serde(other)]
     Other,
@@ -185,6 +187,7 @@ impl Feature {
             Feature::Chat => "chat",
             Feature::Clipboard => "clipboard",
             Feature::Screens => "screens",
+            Feature::Files => "files",
             Feature::Other => "other",
         }
     }
@@ -228,6 +231,10 @@ pub enum SignalMessage {
         /// a drop". See [`crate::resume`].
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume: Option<String>,
+        /// The largest file either side of a session may send the other, in bytes; 0
+        /// or absent: file transfer is off (relay only; see [`crate::files`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_file_bytes: Option<u64>,
     },
     /// Relay → agent: the code to show, and how many seconds it stays valid.
     Code {
@@ -455,6 +462,7 @@ impl SignalMessage {
             site: None,
             ice_servers: Vec::new(),
             resume: None,
+            max_file_bytes: None,
         }
     }
 
