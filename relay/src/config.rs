@@ -98,6 +98,10 @@ pub struct LimitsConfig {
     pub max_sessions: u32,
     /// Signaling messages one socket may send per second, twice that in a burst.
     pub messages_per_second: u32,
+    /// Largest file caseworker and resident may send each other, in megabytes
+    /// (10^6 bytes); 0 turns file transfer off. Files never pass through the relay: it
+    /// only tells both sides the limit, which each enforces.
+    pub max_file_mb: u64,
 }
 
 impl Default for LimitsConfig {
@@ -107,6 +111,7 @@ impl Default for LimitsConfig {
             max_connections: 5_000,
             max_sessions: 500,
             messages_per_second: 30,
+            max_file_mb: acote_proto::files::DEFAULT_MAX_FILE_BYTES / 1_000_000,
         }
     }
 }

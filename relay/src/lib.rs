@@ -186,6 +186,7 @@ impl Relay {
                 config.limits.max_connections,
             ),
             messages_per_second: config.limits.messages_per_second,
+            max_file_bytes: config.limits.max_file_mb.saturating_mul(1_000_000),
             hashing: http::hashing_places(),
             signouts: tokio::sync::broadcast::channel(64).0,
             passkeys: passkeys(config),

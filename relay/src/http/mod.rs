@@ -75,6 +75,8 @@ pub struct AppState {
     pub connections: Arc<conn_limit::ConnectionLimiter>,
     /// Signaling messages one socket may send per second (twice that in a burst).
     pub messages_per_second: u32,
+    /// Largest file either side may send, in bytes (0: off), told to each at hello.
+    pub max_file_bytes: u64,
     /// Places for argon2 work, one per core: a flood of sign-ins cannot queue up
     /// unbounded hashing behind the blocking pool.
     pub hashing: Arc<tokio::sync::Semaphore>,
@@ -238,6 +240,7 @@ async fn signal(
         viewer_check,
         signouts: state.signouts.subscribe(),
         messages_per_second: state.messages_per_second,
+        max_file_bytes: state.max_file_bytes,
         _permit: permit,
     };
     // The hard cap sits above the protocol's 64 KiB so oversize frames up to it get a

@@ -46,6 +46,8 @@ pub struct Connection {
     pub signouts: tokio::sync::broadcast::Receiver<String>,
     /// The socket's message budget per second.
     pub messages_per_second: u32,
+    /// Largest file either side may send, in bytes (0: off), said in `hello`.
+    pub max_file_bytes: u64,
     /// Its place among the relay's connections, freed when the connection ends.
     pub _permit: crate::conn_limit::Permit,
 }
@@ -94,6 +96,7 @@ where
         site: Some(c.site.clone()),
         ice_servers: c.ice_servers.clone(),
         resume: None,
+        max_file_bytes: Some(c.max_file_bytes),
     };
     if send(&mut sink, &reply).await.is_err() {
         return;
