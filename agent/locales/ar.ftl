@@ -95,3 +95,26 @@ chat-not-sent = لم تُرسل. اكتب رسالة أقصر، أو انتظر 
 # The caseworker used the resident's clipboard (only with control).
 clipboard-read = قرأ { $name } الحافظة لديك.
 clipboard-written = وضع { $name } نصا في الحافظة لديك.
+
+# Files from and to the caseworker ($file is the file's name, $size e.g. "240 kB").
+file-offered = { $name } يرسل إليك { $file }، { $size }. هل تريد حفظه؟
+file-saved = تم حفظ { $file } في التنزيلات.
+file-sent = تم إرسال { $file } إلى { $name }.
+file-not-saved = لم يتم حفظ { $file }.
+file-disk-full = تعذّر حفظ { $file }: القرص ممتلئ.
+file-not-sent = لم يتم إرسال { $file }.
+# The files window.
+files-button = الملفات
+files-button-asking = الملفات ({ $n })
+files-title = الملفات مع { $name }
+files-empty = لا توجد ملفات بعد. يمكن لـ { $name } أن يرسل إليك مستندًا، ويمكنك أنت أيضًا أن ترسل واحدًا.
+files-save = حفظ
+files-skip = عدم الحفظ
+files-send = إرسال ملف
+files-open-folder = فتح التنزيلات
+files-pick-title = اختر الملف الذي تريد إرساله
+files-pick-empty = لم يُعثر على أي ملف في التنزيلات أو المستندات أو سطح المكتب أو الصور.
+files-back = رجوع
+files-asking = في انتظار إجابتك.
+files-receiving = جارٍ الاستلام… { $percent } %
+files-sending = جارٍ الإرسال… { $percent } %

@@ -94,3 +94,26 @@ chat-not-sent = Not sent. Write a shorter message, or wait for the connection.
 # The caseworker used the resident's clipboard (only with control).
 clipboard-read = { $name } read your clipboard.
 clipboard-written = { $name } put text in your clipboard.
+
+# Files from and to the caseworker ($file is the file's name, $size e.g. "240 kB").
+file-offered = { $name } sends you { $file }, { $size }. Save it?
+file-saved = { $file } is saved in Downloads.
+file-sent = { $file } was sent to { $name }.
+file-not-saved = { $file } was not saved.
+file-disk-full = { $file } could not be saved: the disk is full.
+file-not-sent = { $file } was not sent.
+# The files window.
+files-button = Files
+files-button-asking = Files ({ $n })
+files-title = Files with { $name }
+files-empty = No files yet. { $name } can send you a document, and you can send one too.
+files-save = Save
+files-skip = Don't save
+files-send = Send a file
+files-open-folder = Open Downloads
+files-pick-title = Choose the file to send
+files-pick-empty = No file found in Downloads, Documents, Desktop or Pictures.
+files-back = Back
+files-asking = Waiting for your answer.
+files-receiving = Receiving… { $percent } %
+files-sending = Sending… { $percent } %

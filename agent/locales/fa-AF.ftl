@@ -85,3 +85,26 @@ chat-not-sent = فرستاده نشد. پیام کوتاه‌تری بنویسی
 # The caseworker used the resident's clipboard (only with control).
 clipboard-read = { $name } کلیپ‌بورد شما را خواند.
 clipboard-written = { $name } متنی را در کلیپ‌بورد شما گذاشت.
+
+# Files from and to the caseworker ($file is the file's name, $size e.g. "240 kB").
+file-offered = { $name } برای شما { $file } را می‌فرستد، { $size }. ذخیره شود؟
+file-saved = { $file } در دانلودها ذخیره شد.
+file-sent = { $file } برای { $name } فرستاده شد.
+file-not-saved = { $file } ذخیره نشد.
+file-disk-full = { $file } ذخیره نشد: دیسک پر است.
+file-not-sent = { $file } فرستاده نشد.
+# The files window.
+files-button = فایل‌ها
+files-button-asking = فایل‌ها ({ $n })
+files-title = فایل‌ها با { $name }
+files-empty = هنوز فایلی نیست. { $name } می‌تواند برای شما سندی بفرستد و شما هم می‌توانید بفرستید.
+files-save = ذخیره
+files-skip = ذخیره نکن
+files-send = فرستادن فایل
+files-open-folder = باز کردن دانلودها
+files-pick-title = فایلی را که می‌خواهید بفرستید انتخاب کنید
+files-pick-empty = در دانلودها، اسناد، دسکتاپ یا تصاویر فایلی پیدا نشد.
+files-back = برگشت
+files-asking = در انتظار پاسخ شما.
+files-receiving = در حال دریافت… { $percent } %
+files-sending = در حال فرستادن… { $percent } %

@@ -92,3 +92,26 @@ chat-not-sent = Non envoyé. Écrivez un message plus court, ou attendez la conn
 # The caseworker used the resident's clipboard (only with control).
 clipboard-read = { $name } a lu votre presse-papiers.
 clipboard-written = { $name } a mis du texte dans votre presse-papiers.
+
+# Files from and to the caseworker ($file is the file's name, $size e.g. "240 kB").
+file-offered = { $name } vous envoie { $file }, { $size }. L'enregistrer ?
+file-saved = { $file } est enregistré dans Téléchargements.
+file-sent = { $file } a été envoyé à { $name }.
+file-not-saved = { $file } n'a pas été enregistré.
+file-disk-full = { $file } n'a pas pu être enregistré : le disque est plein.
+file-not-sent = { $file } n'a pas été envoyé.
+# The files window.
+files-button = Fichiers
+files-button-asking = Fichiers ({ $n })
+files-title = Fichiers avec { $name }
+files-empty = Aucun fichier pour l'instant. { $name } peut vous envoyer un document, et vous pouvez en envoyer un.
+files-save = Enregistrer
+files-skip = Ne pas enregistrer
+files-send = Envoyer un fichier
+files-open-folder = Ouvrir Téléchargements
+files-pick-title = Choisissez le fichier à envoyer
+files-pick-empty = Aucun fichier dans Téléchargements, Documents, Bureau ou Images.
+files-back = Retour
+files-asking = En attente de votre réponse.
+files-receiving = Réception… { $percent } %
+files-sending = Envoi… { $percent } %

@@ -91,3 +91,26 @@ chat-not-sent = ونه لیږل شو. لنډ پیغام ولیکئ، یا د ا�
 # The caseworker used the resident's clipboard (only with control).
 clipboard-read = { $name } ستاسو کلیپ بورډ ولوست.
 clipboard-written = { $name } ستاسو کلیپ بورډ ته متن واچاوه.
+
+# Files from and to the caseworker ($file is the file's name, $size e.g. "240 kB").
+file-offered = { $name } تاسو ته { $file } درلیږي، { $size }. خوندي یې کړم؟
+file-saved = { $file } په ډاونلوډونو کې خوندي شو.
+file-sent = { $file } { $name } ته ولیږل شو.
+file-not-saved = { $file } خوندي نه شو.
+file-disk-full = { $file } خوندي نه شو: ډیسک ډک دی.
+file-not-sent = { $file } ونه لیږل شو.
+# The files window.
+files-button = فایلونه
+files-button-asking = فایلونه ({ $n })
+files-title = فایلونه له { $name } سره
+files-empty = تر اوسه فایل نشته. { $name } تاسو ته سند لیږلی شي، او تاسو هم یو لیږلی شئ.
+files-save = خوندي کول
+files-skip = مه یې خوندي کوئ
+files-send = فایل ولیږئ
+files-open-folder = ډاونلوډونه پرانیزئ
+files-pick-title = هغه فایل وټاکئ چې لیږل غواړئ
+files-pick-empty = په ډاونلوډونو، اسنادو، ډیسکټاپ یا انځورونو کې فایل ونه موندل شو.
+files-back = شاته
+files-asking = ستاسو ځواب ته انتظار.
+files-receiving = ترلاسه کېږي… { $percent } %
+files-sending = لیږل کېږي… { $percent } %

@@ -93,3 +93,26 @@ chat-not-sent = Не отправлено. Напишите короче или 
 # The caseworker used the resident's clipboard (only with control).
 clipboard-read = { $name } прочитал(а) ваш буфер обмена.
 clipboard-written = { $name } положил(а) текст в ваш буфер обмена.
+
+# Files from and to the caseworker ($file is the file's name, $size e.g. "240 kB").
+file-offered = { $name } отправляет вам { $file }, { $size }. Сохранить?
+file-saved = { $file } сохранён в «Загрузках».
+file-sent = { $file } отправлен: { $name }.
+file-not-saved = { $file } не сохранён.
+file-disk-full = Не удалось сохранить { $file }: диск заполнен.
+file-not-sent = { $file } не отправлен.
+# The files window.
+files-button = Файлы
+files-button-asking = Файлы ({ $n })
+files-title = Файлы: { $name }
+files-empty = Файлов пока нет. { $name } может прислать вам документ, и вы тоже можете отправить.
+files-save = Сохранить
+files-skip = Не сохранять
+files-send = Отправить файл
+files-open-folder = Открыть «Загрузки»
+files-pick-title = Выберите файл для отправки
+files-pick-empty = В «Загрузках», «Документах», на рабочем столе и в «Изображениях» файлов нет.
+files-back = Назад
+files-asking = Ждём вашего ответа.
+files-receiving = Получение… { $percent } %
+files-sending = Отправка… { $percent } %

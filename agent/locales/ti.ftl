@@ -85,3 +85,26 @@ chat-not-sent = ኣይተላእከን። ሓጺር መልእኽቲ ጽሓፉ፡ 
 # The caseworker used the resident's clipboard (only with control).
 clipboard-read = { $name } ናይ ክሊፕቦርድኩም ኣንቢቡ።
 clipboard-written = { $name } ኣብ ክሊፕቦርድኩም ጽሑፍ ኣእትዩ።
+
+# Files from and to the caseworker ($file is the file's name, $size e.g. "240 kB").
+file-offered = { $name } { $file } ይሰደልኩም ኣሎ፣ { $size }። ይዕቀብ ዶ?
+file-saved = { $file } ኣብ ዳውንሎድ ተዓቂቡ።
+file-sent = { $file } ናብ { $name } ተላኢኹ።
+file-not-saved = { $file } ኣይተዓቀበን።
+file-disk-full = { $file } ክዕቀብ ኣይከኣለን፡ ዲስክ መሊኡ።
+file-not-sent = { $file } ኣይተላእከን።
+# The files window.
+files-button = ፋይላት
+files-button-asking = ፋይላት ({ $n })
+files-title = ፋይላት ምስ { $name }
+files-empty = ገና ፋይል የለን። { $name } ሰነድ ክሰደልኩም ይኽእል፣ ንስኹም ውን ክትሰዱ ትኽእሉ።
+files-save = ዕቀብ
+files-skip = ኣይትዕቀብ
+files-send = ፋይል ስደድ
+files-open-folder = ዳውንሎድ ክፈት
+files-pick-title = ክትሰዶ እትደልዮ ፋይል ምረጹ
+files-pick-empty = ኣብ ዳውንሎድ፣ ሰነዳት፣ ዴስክቶፕ ወይ ስእልታት ፋይል ኣይተረኽበን።
+files-back = ተመለስ
+files-asking = መልስኹም ይጽበ ኣሎ።
+files-receiving = ይቕበል ኣሎ… { $percent } %
+files-sending = ይሰድድ ኣሎ… { $percent } %

@@ -93,3 +93,26 @@ chat-not-sent = Не надіслано. Напишіть коротше або 
 # The caseworker used the resident's clipboard (only with control).
 clipboard-read = { $name } прочитав(ла) ваш буфер обміну.
 clipboard-written = { $name } поклав(ла) текст у ваш буфер обміну.
+
+# Files from and to the caseworker ($file is the file's name, $size e.g. "240 kB").
+file-offered = { $name } надсилає вам { $file }, { $size }. Зберегти?
+file-saved = { $file } збережено в «Завантаженнях».
+file-sent = { $file } надіслано: { $name }.
+file-not-saved = { $file } не збережено.
+file-disk-full = Не вдалося зберегти { $file }: диск заповнений.
+file-not-sent = { $file } не надіслано.
+# The files window.
+files-button = Файли
+files-button-asking = Файли ({ $n })
+files-title = Файли: { $name }
+files-empty = Файлів поки немає. { $name } може надіслати вам документ, і ви теж можете надіслати.
+files-save = Зберегти
+files-skip = Не зберігати
+files-send = Надіслати файл
+files-open-folder = Відкрити «Завантаження»
+files-pick-title = Виберіть файл для надсилання
+files-pick-empty = У «Завантаженнях», «Документах», на робочому столі та в «Зображеннях» файлів немає.
+files-back = Назад
+files-asking = Чекаємо на вашу відповідь.
+files-receiving = Отримання… { $percent } %
+files-sending = Надсилання… { $percent } %

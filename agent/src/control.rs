@@ -46,6 +46,8 @@ pub enum ControlEffect {
     Chat(String),
     /// Show this monitor (by its index), or the whole desktop.
     ShowScreen(Option<u32>),
+    /// A `file_*` message (checked), for the session's transfers ([`crate::files`]).
+    File(ViewerMessage),
 }
 
 /// Control for one sharing session.
@@ -133,6 +135,12 @@ impl Control {
             // The clipboard needs control, like the keyboard: the same gate admits it.
             ViewerMessage::ClipboardPut { text } => self.clipboard(Request::Write(text)),
             ViewerMessage::ClipboardGet => self.clipboard(Request::Read),
+            // Files need no control: the resident is asked about each one they receive.
+            file @ (ViewerMessage::FileOffer(_)
+            | ViewerMessage::FileAccept(_)
+            | ViewerMessage::FileChunk(_)
+            | ViewerMessage::FileAck(_)
+            | ViewerMessage::FileEnd(_)) => vec![ControlEffect::File(file)],
             input => {
                 let input = match input {
                     ViewerMessage::Pointer { x, y } => {

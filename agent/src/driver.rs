@@ -11,10 +11,12 @@ use acote_proto::{ErrorCode, IceServer, Requester, Role, SignalMessage};
 use tokio::sync::mpsc;
 
 use acote_proto::channel::{AgentMessage, ClipboardStatus, ControlState};
+use acote_proto::files::FileStatus;
 use acote_proto::sas::{AgentSas, Nonce};
 
 use crate::control::{Control, ControlEffect, Marker};
 use crate::encode::h264::{H264Encoder, H264Settings};
+use crate::files::{self, Downloads, Transfers};
 use crate::input::clipboard::{self, ClipboardAccess, ClipboardError, Outcome as ClipboardOutcome};
 use crate::input::inject::InjectorHandle;
 use crate::pipeline::{self, OpenCapturer, Pacing, PipelineError, Sharing, Source};
@@ -47,6 +49,8 @@ pub struct Options {
     pub open_clipboard: OpenClipboard,
     /// Lists the resident's monitors (a blocking call to the display).
     pub monitors: Arc<dyn Fn() -> Vec<Monitor> + Send + Sync>,
+    /// Where files the caseworker sends are saved (the resident's Downloads folder).
+    pub downloads: std::path::PathBuf,
 }
 
 /// Opens the platform clipboard (see [`Options::open_clipboard`]).
@@ -108,6 +112,7 @@ pub async fn run(
         bytes_sent: 0,
         unsent_consents: Vec::new(),
         features_used: Vec::new(),
+        transfers: Transfers::new(0, Box::new(Downloads::new(opts.downloads.clone()))),
         last_turn: (Instant::now(), SystemTime::now()),
     };
     let mut delay = Duration::ZERO;
@@ -207,6 +212,8 @@ struct Live<'a> {
     unsent_consents: Vec<SignalMessage>,
     /// The guidance features already reported for the current session.
     features_used: Vec<Feature>,
+    /// Files between the caseworker and the resident in the current session.
+    transfers: Transfers,
     /// When the event loop last turned (it turns at least every 250 ms), on both clocks:
     /// the monotonic one stops during a system suspend, the wall clock does not.
     last_turn: (Instant, SystemTime),
@@ -240,6 +247,7 @@ impl Live<'_> {
             site: None,
             ice_servers: Vec::new(),
             resume: self.session.resume_token().map(str::to_string),
+            max_file_bytes: None,
         };
         if self.send(hello).await.is_err() {
             return Outcome::Lost;
@@ -346,6 +354,15 @@ impl Live<'_> {
                 self.send_chat(text).await;
                 Vec::new()
             }
+            Input::Ui(Some(UiEvent::SaveFile(yes))) => {
+                let effects = self.transfers.answer(yes);
+                self.file_effects(effects).await;
+                Vec::new()
+            }
+            Input::Ui(Some(UiEvent::SendFile(path))) => {
+                self.send_file(path).await;
+                Vec::new()
+            }
             Input::Peer(Some(PeerEvent::Candidate(c))) => {
                 // Offline, a candidate is lost: an ICE restart after the resume makes new ones.
                 let _ = self.send(c).await;
@@ -354,6 +371,8 @@ impl Live<'_> {
             Input::Peer(Some(PeerEvent::ChannelOpen)) => {
                 self.start_sas().await;
                 self.tell_screens(true).await;
+                let effects = self.transfers.channel_open();
+                self.file_effects(effects).await;
                 Vec::new()
             }
             Input::Peer(Some(PeerEvent::Channel(text))) => {
@@ -389,6 +408,75 @@ impl Live<'_> {
             self.used(Feature::Chat).await;
         } else {
             self.prompter.chat_not_sent(&text);
+        }
+    }
+
+    /// The resident chose a file to send: measured (off the event loop: it reads the
+    /// whole file once for its SHA-256), then offered to the caseworker.
+    async fn send_file(&mut self, path: std::path::PathBuf) {
+        if self.media.is_none() {
+            tracing::info!("no session to send a file in");
+            return;
+        }
+        let measured = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || files::measure(&path)).await
+        };
+        let effects = match measured {
+            Ok(Ok((size, sha256))) => self.transfers.send(path, size, sha256),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "cannot read the file the resident chose");
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                vec![files::Effect::Ended {
+                    file: files::FileReport {
+                        id: String::new(),
+                        name,
+                        size: 0,
+                        outgoing: true,
+                    },
+                    status: FileStatus::Failed,
+                    saved_to: None,
+                }]
+            }
+            Err(_) => Vec::new(),
+        };
+        self.file_effects(effects).await;
+    }
+
+    /// Carries out what the transfers decided.
+    async fn file_effects(&mut self, effects: Vec<files::Effect>) {
+        let who = self.requester();
+        for effect in effects {
+            match effect {
+                files::Effect::Send(msg) => {
+                    if matches!(msg, AgentMessage::FileOffer(_)) {
+                        self.used(Feature::Files).await;
+                    }
+                    if let Some(media) = &self.media {
+                        media.peer.send_channel(msg.to_json()).await;
+                    }
+                }
+                files::Effect::Ask(file) => {
+                    self.prompter.file_offered(&who, &file);
+                    self.used(Feature::Files).await;
+                }
+                files::Effect::Withdraw(id) => self.prompter.file_withdrawn(&id),
+                files::Effect::Sending(file) => self.prompter.file_sending(&file),
+                files::Effect::Progress { id, done, size } => {
+                    self.prompter.file_progress(&id, done, size);
+                }
+                files::Effect::Ended {
+                    file,
+                    status,
+                    saved_to,
+                } => {
+                    self.prompter
+                        .file_ended(&who, &file, status, saved_to.as_deref());
+                }
+            }
         }
     }
 
@@ -509,8 +597,12 @@ impl Live<'_> {
     async fn on_signal(&mut self, now: Instant, msg: SignalMessage) -> Option<Vec<Action>> {
         let actions = match msg {
             SignalMessage::Hello {
-                site, ice_servers, ..
+                site,
+                ice_servers,
+                max_file_bytes,
+                ..
             } => {
+                self.transfers.set_limit(max_file_bytes.unwrap_or(0));
                 // Back after a drop, a live session keeps its own TURN credentials (an
                 // ICE restart needs them); hello's list is for sessions to come.
                 if self.media.is_none() {
@@ -826,6 +918,10 @@ impl Live<'_> {
                 }
                 ControlEffect::SasNonce(n) => self.on_sas_nonce(&n).await,
                 ControlEffect::ShowScreen(id) => self.show_screen(id).await,
+                ControlEffect::File(msg) => {
+                    let effects = self.transfers.on_message(msg);
+                    Box::pin(self.file_effects(effects)).await;
+                }
                 ControlEffect::Chat(text) => {
                     self.prompter.chat_received(&who, &text);
                     self.used(Feature::Chat).await;
@@ -886,6 +982,9 @@ impl Live<'_> {
     async fn stop_media(&mut self) {
         // Control ends before anything else: the injector lets go of every key first.
         self.control(Control::end).await;
+        // Transfers end with the session; partial files are removed.
+        let effects = self.transfers.end_all();
+        self.file_effects(effects).await;
         if let Some(media) = self.media.take() {
             self.frames += media.sharing.stop().await;
             // The counter only grows; a smaller figure would be a reset, not a refund.

@@ -22,6 +22,7 @@ pub mod config;
 pub mod control;
 pub mod driver;
 pub mod encode;
+pub mod files;
 pub mod input;
 pub mod pace;
 pub mod pipeline;

@@ -215,6 +215,8 @@ fn options(cli: &Cli) -> Result<Setup, StartProblem> {
         open_marker: Arc::new(move || platform::marker(marker_display.clone())),
         open_clipboard: Arc::new(acote_agent::input::clipboard::SystemClipboard::open),
         monitors: Arc::new(move || platform::monitors(monitors_display.as_deref())),
+        // Without a home folder (a service account), files go to the working folder.
+        downloads: acote_agent::files::Downloads::folder().unwrap_or_else(|| ".".into()),
     };
     Ok(Setup {
         options,

@@ -13,7 +13,8 @@ mod imp {
     pub(super) use crate::ui::windows::highlight::Highlighter;
     pub(super) use crate::ui::windows::hotkey;
     pub(super) use crate::ui::windows::{
-        attach_console, chime, documents_folder, has_display, screen_size, system_languages,
+        attach_console, chime, documents_folder, has_display, open_folder, screen_size,
+        system_languages,
     };
 }
 
@@ -24,7 +25,7 @@ mod imp {
     pub(super) use crate::ui::x11::border::X11Border as PlatformBorder;
     pub(super) use crate::ui::x11::highlight::Highlighter;
     pub(super) use crate::ui::x11::hotkey;
-    pub(super) use crate::ui::x11::{attach_console, chime, has_display, screen_size};
+    pub(super) use crate::ui::x11::{attach_console, chime, has_display, open_folder, screen_size};
 
     /// The XDG Documents folder is found by the receipt's own search under $HOME.
     pub(super) fn documents_folder() -> Option<std::path::PathBuf> {
@@ -105,6 +106,11 @@ pub fn system_languages() -> Vec<String> {
 /// Plays the short alert sound that says a chat message came.
 pub fn chime() {
     imp::chime();
+}
+
+/// Shows a folder in the system's file manager (the resident's Downloads).
+pub fn open_folder(dir: &std::path::Path) {
+    imp::open_folder(dir);
 }
 
 /// Makes stdout and stderr reach the terminal the agent was started from, for

@@ -82,6 +82,22 @@ impl Prompter for Recorder {
     fn clipboard_used(&mut self, _by: &Requester, read: bool) {
         self.push(Shown::Status(format!("clipboard read {read}")));
     }
+    fn file_offered(&mut self, _by: &Requester, file: &acote_agent::files::FileReport) {
+        self.push(Shown::Status(format!("file offered {}", file.name)));
+    }
+    fn file_ended(
+        &mut self,
+        _by: &Requester,
+        file: &acote_agent::files::FileReport,
+        status: acote_proto::files::FileStatus,
+        _saved_to: Option<&std::path::Path>,
+    ) {
+        self.push(Shown::Status(format!(
+            "file {} {}",
+            file.name,
+            status.as_str()
+        )));
+    }
     fn ended(&mut self, reason: ByeReason, frames: u64) {
         self.push(Shown::Ended(reason, frames));
     }
@@ -182,6 +198,7 @@ fn options(addr: std::net::SocketAddr, fingerprint: &str, opened: Arc<AtomicUsiz
         open_injector: Arc::new(|| inject::spawn(|| Ok(NoInput))),
         open_marker: Arc::new(|| Box::new(NoMarker)),
         monitors: Arc::new(Vec::new),
+        downloads: std::env::temp_dir().join("acote-driver-test-downloads"),
         open_clipboard: Arc::new(|| {
             Err(acote_agent::input::clipboard::ClipboardError::Unavailable(
                 "none in tests".into(),

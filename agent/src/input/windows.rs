@@ -207,7 +207,12 @@ impl Injector for WindowsInjector {
             | ViewerMessage::Chat { .. }
             | ViewerMessage::ClipboardPut { .. }
             | ViewerMessage::ClipboardGet
-            | ViewerMessage::ShowScreen { .. } => Ok(()),
+            | ViewerMessage::ShowScreen { .. }
+            | ViewerMessage::FileOffer(_)
+            | ViewerMessage::FileAccept(_)
+            | ViewerMessage::FileChunk(_)
+            | ViewerMessage::FileAck(_)
+            | ViewerMessage::FileEnd(_) => Ok(()),
         }
     }
 

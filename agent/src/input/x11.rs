@@ -306,7 +306,12 @@ impl Injector for EnigoInjector {
             | ViewerMessage::Chat { .. }
             | ViewerMessage::ClipboardPut { .. }
             | ViewerMessage::ClipboardGet
-            | ViewerMessage::ShowScreen { .. } => Ok(()),
+            | ViewerMessage::ShowScreen { .. }
+            | ViewerMessage::FileOffer(_)
+            | ViewerMessage::FileAccept(_)
+            | ViewerMessage::FileChunk(_)
+            | ViewerMessage::FileAck(_)
+            | ViewerMessage::FileEnd(_) => Ok(()),
         }
     }
 

@@ -2,15 +2,20 @@
 //! printed as `code NNN NNN`; questions are answered `y`/`n` (or `o`/`n`) on stdin; `s`
 //! takes control back at once; `q` ends the session; `m TEXT` sends TEXT to the
 //! caseworker as a chat message (printed back as `chat sent: TEXT`), and their messages
-//! are printed as `chat received: TEXT` (a newline shown as ` / `). Once the data channel is open the
+//! are printed as `chat received: TEXT` (a newline shown as ` / `). A file the caseworker
+//! sends is announced as `file offered: NAME, N bytes` and answered `save` or `skip`;
+//! then `file saved: PATH` or `file ended: NAME, STATUS`; `send PATH` sends the
+//! caseworker a file (`file sent: NAME` once they have it). Once the data channel is open the
 //! security code both people compare is printed as `security code NNNN`. Each session
 //! ends with a line `data sent: 2.4 MB` then a line `session ended: REASON, frames
 //! captured: N`, which scripts and tests read.
 
 use std::io::{BufRead, Write};
+use std::path::Path;
 use std::time::Duration;
 
 use acote_proto::channel::ControlState;
+use acote_proto::files::FileStatus;
 use acote_proto::sas::SecurityCode;
 use acote_proto::{ByeReason, Requester};
 use tokio::sync::mpsc;
@@ -18,6 +23,7 @@ use tokio::sync::mpsc;
 use super::i18n::{Lang, Strings};
 use super::text;
 use super::{Prompter, Status, UiEvent};
+use crate::files::FileReport;
 
 /// Prints to stdout and reads answers from stdin.
 pub struct ConsolePrompter {
@@ -58,11 +64,20 @@ pub fn parse_line(line: &str) -> Option<UiEvent> {
             return Some(UiEvent::Chat(rest.trim().to_string()));
         }
     }
+    for prefix in ["send ", "envoyer "] {
+        if let Some(rest) = trimmed.strip_prefix(prefix)
+            && !rest.trim().is_empty()
+        {
+            return Some(UiEvent::SendFile(rest.trim().into()));
+        }
+    }
     match line.trim().to_lowercase().as_str() {
         "y" | "yes" | "o" | "oui" => Some(UiEvent::Answer(true)),
         "n" | "no" | "non" => Some(UiEvent::Answer(false)),
         "s" | "stop" => Some(UiEvent::StopControl),
         "q" | "quit" | "quitter" => Some(UiEvent::EndSession),
+        "save" | "enregistrer" => Some(UiEvent::SaveFile(true)),
+        "skip" | "ignorer" => Some(UiEvent::SaveFile(false)),
         _ => None,
     }
 }
@@ -159,6 +174,37 @@ impl Prompter for ConsolePrompter {
         } else {
             "clipboard written"
         });
+    }
+
+    fn file_offered(&mut self, by: &Requester, file: &FileReport) {
+        self.line(&text::file_offered(
+            &self.strings,
+            by,
+            &file.name,
+            file.size,
+        ));
+        self.line(&format!("file offered: {}, {} bytes", file.name, file.size));
+    }
+
+    fn file_ended(
+        &mut self,
+        by: &Requester,
+        file: &FileReport,
+        status: FileStatus,
+        saved_to: Option<&Path>,
+    ) {
+        self.line(&text::file_ended(
+            &self.strings,
+            by,
+            &file.name,
+            file.outgoing,
+            status,
+        ));
+        match (saved_to, file.outgoing, status) {
+            (Some(path), _, _) => self.line(&format!("file saved: {}", path.display())),
+            (None, true, FileStatus::Saved) => self.line(&format!("file sent: {}", file.name)),
+            _ => self.line(&format!("file ended: {}, {}", file.name, status.as_str())),
+        }
     }
 
     fn chat_not_sent(&mut self, _text: &str) {

@@ -252,6 +252,9 @@ mod tests {
             ("amount", Arg::Text("2.4 MB")),
             ("x", Arg::Text("2.4")),
             ("code", Arg::Text("0421")),
+            ("file", Arg::Text("attestation.pdf")),
+            ("size", Arg::Text("240 KB")),
+            ("percent", Arg::Num(42)),
         ];
         for lang in Lang::ALL {
             let strings = Strings::new(lang, true);

@@ -11,6 +11,7 @@
 pub mod border;
 pub mod chat;
 pub mod console;
+pub mod files;
 pub mod fonts;
 pub mod i18n;
 pub mod marker;
@@ -23,7 +24,12 @@ pub mod windows;
 #[cfg(not(windows))]
 pub mod x11;
 
+use std::path::Path;
 use std::time::Duration;
+
+use acote_proto::files::FileStatus;
+
+use crate::files::FileReport;
 
 use acote_proto::channel::ControlState;
 use acote_proto::sas::SecurityCode;
@@ -40,6 +46,10 @@ pub enum UiEvent {
     StopControl,
     /// A chat message the resident typed, for the caseworker.
     Chat(String),
+    /// Answer to the oldest open file question: save the file or not.
+    SaveFile(bool),
+    /// Send this file, which the resident chose, to the caseworker.
+    SendFile(std::path::PathBuf),
 }
 
 /// How the connection to the relay is doing, for the resident.
@@ -102,6 +112,23 @@ pub trait Prompter: Send {
     fn chat_not_sent(&mut self, _text: &str) {}
     /// The caseworker read (`read`) or wrote the resident's clipboard, with control.
     fn clipboard_used(&mut self, by: &Requester, read: bool);
+    /// The caseworker offers a file: ask whether to save it (answered with
+    /// [`UiEvent::SaveFile`]; questions are answered oldest first).
+    fn file_offered(&mut self, by: &Requester, file: &FileReport);
+    /// The resident's file is offered to the caseworker (progress and the end follow).
+    fn file_sending(&mut self, _file: &FileReport) {}
+    /// The question about this file is withdrawn (the caseworker cancelled it).
+    fn file_withdrawn(&mut self, _id: &str) {}
+    /// Bytes of a file moved so far, either way.
+    fn file_progress(&mut self, _id: &str, _done: u64, _size: u64) {}
+    /// A transfer is over; `saved_to` is where a received file was saved.
+    fn file_ended(
+        &mut self,
+        by: &Requester,
+        file: &FileReport,
+        status: FileStatus,
+        saved_to: Option<&Path>,
+    );
     /// The session goes on after an interruption (no new question was asked). The
     /// default shows the sharing notice again.
     fn resumed(&mut self, by: &Requester) {

@@ -71,6 +71,43 @@ pub fn clipboard_used(s: &Strings, by: &Requester, read: bool) -> String {
     s.with(key, &[("name", Arg::Text(&name(s, by)))])
 }
 
+/// "Marie Dupont sends you attestation.pdf, 240 kB. Save it?"
+pub fn file_offered(s: &Strings, by: &Requester, file: &str, size: u64) -> String {
+    s.with(
+        "file-offered",
+        &[
+            ("name", Arg::Text(&name(s, by))),
+            ("file", Arg::Text(&clean_name(file))),
+            ("size", Arg::Text(&data_amount(s, size))),
+        ],
+    )
+}
+
+/// How a transfer ended, in one sentence for the resident.
+pub fn file_ended(
+    s: &Strings,
+    by: &Requester,
+    file: &str,
+    outgoing: bool,
+    status: acote_proto::files::FileStatus,
+) -> String {
+    use acote_proto::files::FileStatus;
+    let key = match (outgoing, status) {
+        (false, FileStatus::Saved) => "file-saved",
+        (true, FileStatus::Saved) => "file-sent",
+        (false, FileStatus::DiskFull) => "file-disk-full",
+        (false, _) => "file-not-saved",
+        (true, _) => "file-not-sent",
+    };
+    s.with(
+        key,
+        &[
+            ("name", Arg::Text(&name(s, by))),
+            ("file", Arg::Text(&clean_name(file))),
+        ],
+    )
+}
+
 /// "Marie Dupont (CHRS Les Lilas)", or "Someone from CHRS Les Lilas".
 pub fn who(s: &Strings, by: &Requester) -> String {
     let site = clean_name(&by.site);

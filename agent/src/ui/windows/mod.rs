@@ -35,6 +35,19 @@ pub fn chime() {
     }
 }
 
+/// Shows `dir` in Explorer, without waiting for it.
+pub fn open_folder(dir: &std::path::Path) {
+    match std::process::Command::new("explorer.exe").arg(dir).spawn() {
+        // Reaped on its own thread (Explorer may hand over to a running one and exit).
+        Ok(mut child) => {
+            let _ = std::thread::Builder::new()
+                .name("acote-open-folder".into())
+                .spawn(move || child.wait());
+        }
+        Err(e) => tracing::info!(error = %e, "cannot open the folder"),
+    }
+}
+
 /// Windows always has a desktop to show the window on.
 pub fn has_display() -> bool {
     true

@@ -28,6 +28,19 @@ pub fn chime() {
     }
 }
 
+/// Shows `dir` in the desktop's file manager (`xdg-open`), without waiting for it.
+pub fn open_folder(dir: &std::path::Path) {
+    match std::process::Command::new("xdg-open").arg(dir).spawn() {
+        // Reaped on its own thread: xdg-open returns once the file manager started.
+        Ok(mut child) => {
+            let _ = std::thread::Builder::new()
+                .name("acote-open-folder".into())
+                .spawn(move || child.wait());
+        }
+        Err(e) => tracing::info!(error = %e, "cannot open the folder"),
+    }
+}
+
 /// Nothing to do: a Linux program has its terminal's stdout and stderr already.
 pub fn attach_console() {}
 
