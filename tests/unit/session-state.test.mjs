@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  start, step, normaliseCode, limitSecs, HELLO_TIMEOUT_MS, RESUME_WINDOW_MS, RETRY_MS,
+  start, step, normaliseCode, limitSecs, fileLimit, HELLO_TIMEOUT_MS, RESUME_WINDOW_MS, RETRY_MS,
 } from '../../viewer/src/session-state.js';
 
 // A session driven like main.js does, with virtual timers: `now` only moves by advance().
@@ -98,6 +98,7 @@ test('session: hello, redeem with the procedure, paired, offer, answer, picture'
   assert.deepEqual(hello, [
     { type: 'cancel', name: 'hello' },
     { type: 'site', name: 'CHRS Les Lilas' },
+    { type: 'file-limit', bytes: 0 },
     { type: 'send', msg: { type: 'redeem', code: '482913', procedure: 'CAF' } },
   ]);
   assert.equal(d.timers.size, 0);
@@ -318,4 +319,12 @@ test('codes: spaces allowed, exactly 6 digits; rate-limit minutes to seconds', (
   assert.equal(normaliseCode('48291a'), null);
   assert.equal(limitSecs('try again in 10 min'), 600);
   assert.equal(limitSecs(undefined), 60);
+});
+
+test('session: the relay’s hello says the file limit, on a resume too; anything odd is off', () => {
+  const d = new Drive('111222', '');
+  const limitIn = (fx) => fx.find((e) => e.type === 'file-limit');
+  assert.deepEqual(limitIn(d.msg({ type: 'hello', v: 1, max_file_bytes: 25_000_000 })), { type: 'file-limit', bytes: 25_000_000 });
+  for (const odd of [undefined, 0, -1, 1.5, '25000000', null, 2 ** 60]) assert.equal(fileLimit(odd), 0, String(odd));
+  assert.equal(fileLimit(1_000_000), 1_000_000);
 });

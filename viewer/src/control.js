@@ -78,6 +78,17 @@ export function sendLowData(always = false) {
   if (on || always) send({ type: 'low_data', on });
 }
 
+// Other parts of the page that follow control (the clipboard buttons): called with the
+// mode shown ('watching', 'asking', 'controlling'…) whenever it changes.
+const modeListeners = [];
+export function onModeChange(fn) {
+  modeListeners.push(fn);
+}
+
+function tellMode() {
+  for (const fn of modeListeners) fn(mode);
+}
+
 function setMode(next) {
   if (next !== 'controlling' && mode === 'controlling') input?.releaseAll();
   mode = next;
@@ -86,6 +97,7 @@ function setMode(next) {
     $('keyboard').focus({ preventScroll: true });
   }
   render();
+  tellMode();
 }
 
 // A new data channel (a new session): start from "watching". `pc` is its peer
@@ -120,6 +132,7 @@ export function attach(dc, pc) {
   pointing = false;
   notice = null;
   render();
+  tellMode();
 }
 
 export function detach() {
@@ -131,6 +144,7 @@ export function detach() {
   pointing = false;
   notice = null;
   render();
+  tellMode();
 }
 
 export function setup() {

@@ -11,6 +11,9 @@ import * as ui from '/src/ui.js';
 import * as control from '/src/control.js';
 import * as view from '/src/view.js';
 import * as chat from '/src/chat-ui.js';
+import * as files from '/src/files-ui.js';
+import * as clipboard from '/src/clipboard-ui.js';
+import * as screens from '/src/screens-ui.js';
 import { signIn, signOut, whoAmI } from '/src/account.js';
 import * as passkeys from '/src/passkeys-ui.js';
 import * as session from '/src/session-state.js';
@@ -44,6 +47,9 @@ relayBox.addEventListener('change', () => {
 
 function start(code, procedure) {
   chat.reset(); // a new session: the last one's messages are gone
+  files.reset(); // and its files
+  clipboard.reset();
+  screens.reset();
   const first = session.start(code, procedure, relayBox.checked);
   const a = { sm: first.state, sig: null, peer: null, timers: new Map(), stopStats: null };
   attempt = a;
@@ -93,6 +99,7 @@ const EFFECTS = {
   },
   'close-socket': (a) => a.sig?.close(),
   site: (a, e) => ui.setSite(e.name),
+  'file-limit': (a, e) => files.setLimit(e.bytes),
   'resident-lang': (a, e) => ui.setResidentLang(e.lang),
   'create-peer': createPeerFor,
   'configure-peer': (a, e) => {
@@ -133,6 +140,9 @@ function createPeerFor(a, e) {
       window.acote.channel = channel;
       control.attach(channel, a.peer.pc);
       chat.attach(channel);
+      files.attach(channel);
+      clipboard.attach(channel);
+      screens.attach(channel);
       window.dispatchEvent(new CustomEvent('acote:channel', { detail: channel }));
     },
     onFailed: () => dispatch(a, { type: 'peer-failed' }),
@@ -155,6 +165,9 @@ function endAttempt(a, e) {
   if (attempt === a) {
     control.detach();
     chat.detach();
+    files.detach();
+    clipboard.detach();
+    screens.detach();
     Object.assign(window.acote, { pc: null, channel: null, stats: null });
     ui.setState(e.state, e.key, e.params);
   }
@@ -226,6 +239,9 @@ onLangChange(() => {
   view.refresh();
   passkeys.refresh();
   chat.refresh();
+  files.refresh();
+  clipboard.refresh();
+  screens.refresh();
 });
 
 // Closing the tab mid-session: tell the resident's side right away.
@@ -235,6 +251,9 @@ applyStatic();
 control.setup();
 view.setup(screen);
 chat.setup();
+files.setup();
+clipboard.setup();
+screens.setup();
 passkeys.setup();
 // Signed in already (cookie still alive)? Straight to the code; else the sign-in form.
 whoAmI().then((account) => {

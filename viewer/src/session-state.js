@@ -29,6 +29,7 @@
 //   send { msg }                  send on the current socket
 //   timer { name, ms } / cancel { name }   start (replacing) or stop a named timer
 //   site { name } / resident-lang { lang } header details from the relay
+//   file-limit { bytes }          the largest file either way (0: file transfer is off)
 //   create-peer { iceServers, relayOnly }  the peer connection (relay's raw list)
 //   configure-peer { iceServers, relayOnly } fresh TURN credentials for a later restart
 //   add-candidate { candidate }   a remote candidate for the peer connection
@@ -43,6 +44,12 @@ export const HELLO_TIMEOUT_MS = 15000;
 export const RESUME_WINDOW_MS = 60000;
 export const RETRY_MS = [500, 1000, 2000, 4000, 8000];
 const BYE_STATES = { refused: 'refused', no_answer: 'no-answer', ended: 'ended', peer_gone: 'connection-lost' };
+
+// The largest file either side may send, from the relay's hello: 0 (off) when absent or
+// not a byte count.
+export function fileLimit(bytes) {
+  return Number.isSafeInteger(bytes) && bytes > 0 ? bytes : 0;
+}
 
 // "482913" or "482 913" → "482913"; null when it is not exactly 6 digits.
 export function normaliseCode(raw) {
@@ -171,6 +178,7 @@ function onMessage(s, msg, fx) {
         return;
       }
       fx.push({ type: 'site', name: msg.site });
+      fx.push({ type: 'file-limit', bytes: fileLimit(msg.max_file_bytes) });
       s.iceServers = msg.ice_servers;
       if (s.resuming) break; // the token went with the hello; no code to redeem
       fx.push(send(s.procedure ? { type: 'redeem', code: s.code, procedure: s.procedure }
