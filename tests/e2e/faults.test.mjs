@@ -11,6 +11,9 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import {
   Harness, startXvfb, startRelay, restartRelay, startAgent, openViewer, fillScreen, log, sleep,
   addCaseworker, relayAdmin, pointerLocation, QUESTION_LINE, CODE_LINE, grantControl,
@@ -329,5 +332,109 @@ test('the agent frozen with SIGSTOP for 20 s: the session goes on or ends with a
     await fillScreen(xvfb, GREEN[0]);
     await viewer.waitForCentreColour(GREEN[1], { timeoutMs: 30_000 });
     log('the session went on after the freeze, control taken back');
+  });
+});
+
+test('a file the resident sends survives a 6 s cut of the agent\'s link: it arrives whole, SHA-256 checked', { timeout: 240_000 }, async (t) => {
+  const h = await Harness.create(t);
+  await h.run(async () => {
+    const link = await agentNamespace(h);
+    if (link.skip) { t.skip(link.skip); return; }
+    const { ns, host, inside, hostAddr, run } = link;
+    const { xvfb, agent, viewer } = await watching(h, {
+      relayOpts: { listen: `${hostAddr}:0`, configExtra: '\n[limits]\nmax_file_mb = 20\n' },
+      agentOpts: { wrap: ['ip', 'netns', 'exec', ns] },
+    });
+    const { page } = viewer;
+    await page.waitForFunction(() => window.acote.channel?.readyState === 'open', null, { timeout: 20_000 });
+
+    // The resident sends a 6 MB file (files need no control).
+    const name = `releve-${randomBytes(4).toString('hex')}.bin`;
+    const bytes = randomBytes(6_000_000);
+    const file = path.join(h.dir, name);
+    await writeFile(file, bytes);
+    const sha = (b) => createHash('sha256').update(b).digest('hex');
+    agent.write(`send ${file}\n`);
+    log(`resident: send ${name} (${bytes.length} bytes)`);
+
+    // The viewer's entry for the file: { phase, status, pct, text }, or null.
+    const entry = () => page.evaluate((n) => {
+      const li = [...document.querySelectorAll('#files-list .file-item')]
+        .find((i) => i.querySelector('.file-name').textContent === n);
+      if (!li) return null;
+      const bar = li.querySelector('.file-bar');
+      return {
+        dir: li.dataset.dir, phase: li.dataset.phase, status: li.dataset.status,
+        pct: bar.hidden ? null : Number(bar.getAttribute('aria-valuenow')),
+        text: li.querySelector('.file-status').textContent,
+      };
+    }, name);
+    // Under way: some bytes in, most still to come.
+    let seen = null;
+    for (const deadline = Date.now() + 30_000; ;) {
+      seen = await entry();
+      if (seen?.phase === 'receiving' && seen.pct >= 1) break;
+      assert.ok(!seen || !['checking', 'ended'].includes(seen.phase), `the transfer was over before the cut: ${JSON.stringify(seen)}`);
+      assert.ok(Date.now() < deadline, `the file did not start to come within 30 s: ${JSON.stringify(seen)}`);
+      await sleep(20);
+    }
+    assert.equal(seen.dir, 'in');
+    log(`viewer receives ${name}: ${seen.pct} % (${seen.text})`);
+
+    // Cut: every packet dropped where it arrives, on each end of the veth pair.
+    const table = `acote_cut_${ns.replace(/-/g, '_')}`;
+    const cutRules = (device) => `table netdev ${table} {\n chain in {\n  type filter hook ingress device "${device}" priority 0;\n`
+      + '  counter drop\n }\n}\n';
+    const nft = (prefix, rules) => new Promise((resolve, reject) => {
+      const p = execFile(prefix[0], [...prefix.slice(1), 'nft', '-f', '-'], (err) => (err ? reject(err) : resolve()));
+      p.stdin.end(rules);
+    });
+    const inNs = ['ip', 'netns', 'exec', ns];
+    h.cleanups.push(async () => { await run('nft', 'delete', 'table', 'netdev', table).catch(() => {}); });
+    await nft(inNs, cutRules(inside));
+    await nft(['env'], cutRules(host));
+    const cutAt = Date.now();
+    log(`agent's link cut: 100 % of packets dropped each way (${ns})`);
+    const during = new Set();
+    while (Date.now() - cutAt < 6_000) {
+      const e = await entry();
+      during.add(`${await viewer.state()}/${e?.phase}${e?.text.startsWith('Connection interrupted') ? ' paused' : ''}`);
+      await sleep(250);
+    }
+    const dropped = async (prefix) => {
+      const { stdout } = await execFileP(prefix[0], [...prefix.slice(1), 'nft', 'list', 'table', 'netdev', table], { timeout: 10_000 });
+      return Number(/packets (\d+)/.exec(stdout)?.[1] ?? 0);
+    };
+    const [toAgent, fromAgent] = [await dropped(inNs), await dropped(['env'])];
+    const cutEnd = await entry();
+    await run('ip', 'netns', 'exec', ns, 'nft', 'delete', 'table', 'netdev', table);
+    await run('nft', 'delete', 'table', 'netdev', table);
+    log(`agent's link back after ${((Date.now() - cutAt) / 1000).toFixed(1)} s: ${toAgent} packets to the agent and `
+      + `${fromAgent} from it dropped; viewer meanwhile: ${[...during].join(', ')}; at the end of the cut ${JSON.stringify(cutEnd)}`);
+    assert.ok(toAgent > 0 && fromAgent > 0, `the cut really dropped packets both ways (${toAgent} to, ${fromAgent} from the agent)`);
+    assert.ok(cutEnd?.phase === 'receiving' && cutEnd.pct < 100, `the cut came mid-transfer: ${JSON.stringify(cutEnd)}`);
+
+    // The rest comes: the agent hears the caseworker has it, the viewer lists it saved.
+    const [line, how, what] = await agent.nextLine(new RegExp(`^file (sent|ended): ${name.replace(/\./g, '\\.')}(?:, ([a-z_]+))?\\s*$`), 90_000);
+    log(`agent: ${line}`);
+    assert.equal(how, 'sent', `the agent says the caseworker has the file (${what ?? line})`);
+    let done = null;
+    for (const deadline = Date.now() + 30_000; ;) {
+      done = await entry();
+      if (done?.phase === 'ended') break;
+      assert.ok(Date.now() < deadline, `the viewer did not list the file as ended within 30 s: ${JSON.stringify(done)}`);
+      await sleep(100);
+    }
+    assert.equal(done.status, 'saved', `the viewer received it whole: ${JSON.stringify(done)}`);
+    log(`viewer: ${done.text}`);
+
+    // The caseworker saves it: the very same bytes as on the resident's disk.
+    await page.locator('#files-toggle').click();
+    const saveLink = page.getByRole('link', { name: new RegExp(`^Save ${name.replace(/\./g, '\\.')} `) });
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 10_000 }), saveLink.click({ timeout: 10_000 })]);
+    const got = await readFile(await download.path());
+    assert.equal(got.length, bytes.length, 'every byte came');
+    assert.equal(sha(got), sha(bytes), 'the caseworker has the very same bytes (SHA-256)');
+    log(`the caseworker saved ${name}: ${got.length} bytes, SHA-256 ${sha(got).slice(0, 16)}… as sent (display ${xvfb.display})`);
   });
 });
