@@ -8,13 +8,14 @@
 //
 // Positions come from agent/ui/window.slint: the main window is 640×520, centred on the
 // screen, with its two answer buttons (72 px high) at the bottom, 28 px from each edge;
-// the sharing bar is 900×112, centred, 12 px from the top, Stop on the right.
+// the sharing bar is 1040×112, centred, 12 px from the top, Stop on the right.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import {
   Harness, startXvfb, startRelay, startAgent, openViewer, addCaseworker, log, sleep, BIN_DIR,
@@ -40,15 +41,18 @@ const REFUSE = { x: MAIN.x + 28 + 280 + 24 + 140, y: PAIR_Y };
 const ALLOW_EDGE = { x: MAIN.x + 28 + 12, y: PAIR_Y }; // inside the button, clear of its label
 const REFUSE_EDGE = { x: MAIN.x + 28 + 280 + 24 + 12, y: PAIR_Y };
 // The sharing bar and its buttons.
-const BAR = { x: Math.floor((WIDTH - 900) / 2), y: 12 };
+const BAR_W = 1040;
+const BAR = { x: Math.floor((WIDTH - BAR_W) / 2), y: 12 };
 const BAR_EDGE = { x: BAR.x + 6, y: BAR.y + 6 };
-const STOP = { x: BAR.x + 900 - 14 - 85, y: BAR.y + 56 };
-const TAKE_BACK = { x: BAR.x + 900 - 14 - 170 - 14 - 120, y: BAR.y + 56 };
+const STOP = { x: BAR.x + BAR_W - 14 - 85, y: BAR.y + 56 };
+const TAKE_BACK = { x: BAR.x + BAR_W - 14 - 170 - 14 - 120, y: BAR.y + 56 };
 // The chat window (520×560), at the right end of the screen under the bar, and the bar's
 // Messages button (150 px wide, left of Stop while the caseworker only views).
 const CHAT = { x: WIDTH - 520 - 12, y: 12 + 112 + 8 };
 const CHAT_HEADER = { x: CHAT.x + 8, y: CHAT.y + 8 };
-const MESSAGES = { x: BAR.x + 900 - 14 - 170 - 14 - 14 - 75, y: BAR.y + 56 };
+const MESSAGES = { x: BAR.x + BAR_W - 14 - 170 - 14 - 14 - 75, y: BAR.y + 56 };
+// The files window (560×600), at the screen's left end under the bar.
+const FILES_HEADER = { x: 8 + 4 + 8, y: 8 + 4 + 112 + 8 + 8 };
 // A point on the screen's left edge, inside the 8 px border.
 const BORDER = { x: 3, y: Math.floor(HEIGHT / 2) };
 
@@ -325,5 +329,56 @@ test('the window: a chat message comes up large, the resident answers from the k
     await click(xvfb, STOP, 'Stop');
     assert.equal((await agent.nextEnded()).reason, 'ended');
     await waitForPixel(xvfb, CHAT_HEADER, BLUE, 'the chat window to go with the session', { not: true });
+  });
+});
+
+test('the window: a file comes, the resident saves it from the keyboard and sends one back', { timeout: 120_000 }, async (t) => {
+  await withWindowAgent(t, async ({ h, xvfb, agent, viewer }) => {
+    const sha = (bytes) => createHash('sha256').update(bytes).digest('hex');
+    await ask(xvfb, agent, viewer);
+    await click(xvfb, ALLOW, 'Allow');
+    await viewer.waitForState('watching', 30_000);
+    await waitForPixel(xvfb, BAR_EDGE, RED, 'the red sharing bar');
+    const page = viewer.page;
+    await page.waitForFunction(() => window.acote.channel?.readyState === 'open', null, { timeout: 20_000 });
+
+    // The caseworker sends a form while only viewing: the files window asks, by name.
+    const name = `attestation-${randomBytes(4).toString('hex')}.pdf`;
+    const form = randomBytes(120_000);
+    await page.getByRole('button', { name: 'Files', exact: true }).click();
+    const pick = page.getByRole('button', { name: 'Send a file…' });
+    await pick.waitFor({ state: 'visible' });
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 10_000 }), pick.click()]);
+    await chooser.setFiles({ name, mimeType: 'application/pdf', buffer: form });
+    await agent.nextLine(/^file offered: 120000 bytes$/, 20_000);
+    await waitForPixel(xvfb, FILES_HEADER, BLUE, 'the files window');
+    const [win] = (await xdotool(xvfb, ['search', '--sync', '--onlyvisible', '--name', '^Files with'])).trim().split('\n');
+    assert.ok(win, 'the files window is titled with who sends');
+
+    // Keyboard only: Tab reaches Save first (reading order), Return saves.
+    await xdotool(xvfb, ['windowfocus', '--sync', win]);
+    await xdotool(xvfb, ['key', 'Tab', 'Return']);
+    await agent.nextLine(/^file received: saved$/, 20_000);
+    const downloads = path.join(h.dir, 'agent-home', 'Downloads');
+    assert.equal(sha(await readFile(path.join(downloads, name))), sha(form), 'the very bytes, in Downloads');
+    await page.locator('#files-list .file-item[data-phase="ended"]').first().waitFor({ timeout: 15_000 });
+
+    // Sending back: "Send a file" lists the recent files (the one just saved first); the
+    // first one goes to the caseworker.
+    await xdotool(xvfb, ['windowfocus', '--sync', win]);
+    await xdotool(xvfb, ['key', 'Tab', 'Return']);
+    await xdotool(xvfb, ['search', '--sync', '--onlyvisible', '--name', '^Choose the file']).catch(() => {});
+    await sleep(500); // the picker's buttons are laid out
+    await xdotool(xvfb, ['key', 'Tab', 'Return']);
+    await agent.nextLine(/^file sent: saved$/, 30_000);
+    const saveLink = page.getByRole('link', { name: new RegExp(`^Save ${name.replace(/\./g, '\\.')} `) });
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 10_000 }), saveLink.click()]);
+    assert.equal(sha(await readFile(await download.path())), sha(form), 'the caseworker got the same bytes back');
+
+    // The window agent never prints a file's name.
+    assert.ok(!agent.lines.some((l) => l.includes(name)), 'no file name on the agent\'s stdout');
+    await click(xvfb, STOP, 'Stop');
+    assert.equal((await agent.nextEnded()).reason, 'ended');
+    await waitForPixel(xvfb, FILES_HEADER, BLUE, 'the files window to go with the session', { not: true });
   });
 });
