@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -81,6 +81,34 @@ test('the Windows agent under Wine: code, picture, control only after yes, exact
     await fillScreen(xvfb, '#ff8c00');
     await viewer.waitForColourAt(W / 2, H - 100, [255, 140, 0], { tolerance: 24, timeoutMs: 20_000 });
     log('the picture follows the Windows desktop');
+
+    // Files both ways (issue 17): the caseworker's file is saved in the resident's
+    // Downloads (Windows' known folder), and the resident sends it back from there.
+    const fileName = `attestation-${Date.now().toString(36)}.pdf`;
+    const fileBytes = Buffer.alloc(150_000, 0);
+    for (let i = 0; i < fileBytes.length; i++) fileBytes[i] = (i * 7919) % 251;
+    const sha = (b) => createHash('sha256').update(b).digest('hex');
+    const page = viewer.page;
+    await page.getByRole('button', { name: 'Files', exact: true }).click();
+    const pick = page.getByRole('button', { name: 'Send a file…' });
+    await pick.waitFor({ state: 'visible' });
+    await page.waitForFunction(() => !document.getElementById('files-pick').disabled, null, { timeout: 20_000 });
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 10_000 }), pick.click()]);
+    await chooser.setFiles({ name: fileName, mimeType: 'application/pdf', buffer: fileBytes });
+    const [, offeredName, offeredSize] = await agent.nextLine(/^file offered: (.+), (\d+) bytes\s*$/, 30_000);
+    assert.deepEqual([offeredName, Number(offeredSize)], [fileName, fileBytes.length]);
+    agent.write('save\n');
+    const [, savedTo] = await agent.nextLine(/^file saved: (.+?)\s*$/, 60_000);
+    assert.match(savedTo, new RegExp(`^[A-Z]:\\\\users\\\\[^\\\\]+\\\\Downloads\\\\${fileName.replace(/\./g, '\\.')}$`, 'i'),
+      'saved in the Windows user\'s Downloads');
+    log(`the Windows agent saved the caseworker's file at ${savedTo}`);
+    agent.write(`send ${savedTo}\n`);
+    await agent.nextLine(new RegExp(`^file sent: ${fileName.replace(/\./g, '\\.')}\\s*$`), 60_000);
+    const saveLink = page.getByRole('link', { name: new RegExp(`^Save ${fileName.replace(/\./g, '\\.')} `) });
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 10_000 }), saveLink.click()]);
+    assert.equal(sha(await readFile(await download.path())), sha(fileBytes), 'the same bytes came back from Windows');
+    await page.getByRole('button', { name: 'Files', exact: true }).click();
+    log('a file went to the Windows Downloads folder and came back whole');
 
     // Before the yes to control, a click and typing change nothing in the Windows form.
     await viewer.waitForControl('watching');
@@ -176,7 +204,8 @@ test('the Windows agent under Wine: code, picture, control only after yes, exact
     assert.equal(ended.reason, 'ended');
     assert.ok(ended.frames > 0, `the Windows agent captured frames (${ended.frames})`);
 
-    // Nothing written outside the agent's temporary folder: no file on C: (the Windows
+    // Nothing written outside the agent's temporary folder but the file the resident
+    // saved: no other file on C: (the Windows
     // form writes to the test's own folder, on Z:), no registry key. Stopping the
     // prefix's wineserver writes the registry out to its files.
     await agent.kill();
@@ -185,7 +214,9 @@ test('the Windows agent under Wine: code, picture, control only after yes, exact
     await wine.server('-w');
     const files = (await filesWrittenSince(wine, agentStarted))
       // %TEMP%: AppData\Local\Temp on Windows, Temp in Wine 8's user folder.
-      .filter((f) => !/^users\/[^/]+\/(AppData\/Local\/)?Temp\//.test(f));
+      .filter((f) => !/^users\/[^/]+\/(AppData\/Local\/)?Temp\//.test(f))
+      // The file the resident chose to save.
+      .filter((f) => !new RegExp(`^users/[^/]+/Downloads/${fileName.replace(/\./g, '\\.')}$`).test(f));
     assert.deepEqual(files, [], 'files the Windows agent wrote outside its temporary folder');
     const keysAfter = await registryKeys(wine);
     const newKeys = [...keysAfter].filter((k) => !keysBefore.has(k));
@@ -196,15 +227,17 @@ test('the Windows agent under Wine: code, picture, control only after yes, exact
 
 // The resident's window (Slint on winit's Win32 backend, under Wine). Positions come from
 // agent/ui/window.slint as in window.test.mjs: the 640×520 main window centred, its
-// answer buttons 72 px high at the bottom; the 900×112 sharing bar 12 px from the top.
+// answer buttons 72 px high at the bottom; the sharing bar 12 px from the top, 112 px high
+// and 1040 px wide, or the screen's width inside the border on a smaller screen.
 const MAIN = { x: Math.floor((W - 640) / 2), y: Math.floor((H - 520) / 2) };
 const PAIR_Y = MAIN.y + 520 - 28 - 36;
 const ALLOW = { x: MAIN.x + 28 + 140, y: PAIR_Y };
 const ALLOW_EDGE = { x: MAIN.x + 28 + 12, y: PAIR_Y };
 const REFUSE_EDGE = { x: MAIN.x + 28 + 280 + 24 + 12, y: PAIR_Y };
-const BAR = { x: Math.floor((W - 900) / 2), y: 12 };
+const BAR_W = Math.min(1040, W - 24);
+const BAR = { x: Math.floor((W - BAR_W) / 2), y: 12 };
 const BAR_EDGE = { x: BAR.x + 6, y: BAR.y + 6 };
-const STOP = { x: BAR.x + 900 - 14 - 85, y: BAR.y + 56 };
+const STOP = { x: BAR.x + BAR_W - 14 - 85, y: BAR.y + 56 };
 const BORDER = { x: 3, y: Math.floor(H / 2) };
 const GREEN = [0x2e, 0x7d, 0x32];
 const RED = [0xc6, 0x28, 0x28];

@@ -730,13 +730,22 @@ impl App {
         bar.window()
             .on_close_requested(|| slint::CloseRequestResponse::KeepWindowShown);
         let (sw, _) = self.screen_size.unwrap_or((1024, 768));
-        let x = ((f32::from(sw) - BAR_SIZE.0) / 2.0).max(0.0);
         let top = f32::from(super::border::THICKNESS) + 4.0;
+        let width = bar_width(sw);
+        bar.set_bar_width(width);
+        let x = ((f32::from(sw) - width) / 2.0).max(0.0);
         bar.window().set_position(LogicalPosition::new(x, top));
         bar.show()?;
         keep_on_top(bar.as_weak(), |b: &SharingBar, on| b.set_on_top(on));
         Ok(bar)
     }
+}
+
+/// The sharing bar's width on a screen `screen_width` wide: its full width, or the
+/// screen's inside the border, whichever is less.
+fn bar_width(screen_width: u16) -> f32 {
+    let edge = f32::from(super::border::THICKNESS) + 4.0;
+    BAR_SIZE.0.min(f32::from(screen_width) - 2.0 * edge)
 }
 
 /// On X11 the window manager drops an "above" state that winit sets before it manages
