@@ -5,7 +5,7 @@
 //
 //   node tests/bench/video.mjs [--set default|full|quick] [--seconds N] [--json FILE]
 //                              [--resolutions 1920x1080,...] [--profiles loopback,...]
-//                              [--scenarios static,typing,...] [--no-vnc]
+//                              [--scenarios static,typing,...,file] [--no-vnc]
 //
 // Run through `bash scripts/bench.sh`, which installs what is missing and builds first.
 // Needs root (network namespaces, TUN devices). Figures, never pass/fail.
@@ -20,9 +20,18 @@
 // - CPU and memory: /proc of the agent (or x11vnc) process over the measured window.
 // - sharpness: PSNR between the resident's screen and the picture the viewer shows, after
 //   the scenario stops (ImageMagick `compare`).
+// - a file (scenario `file`, Acote only: VNC has no file transfer): on the still form with
+//   the marker changing every 250 ms, the caseworker picks a 10 MB file of random bytes
+//   with the Files panel's "Send a file…" and the resident (the console agent) answers
+//   `save` as soon as it is offered. Seconds from the pick to the agent's `file saved:
+//   PATH`, the effective rate, the link's bytes over that time ÷ the file's size (base64 in
+//   JSON, SCTP, DTLS, UDP/IP and the picture's own few kbit/s), the SHA-256 of the saved
+//   file against the sent one, and glass-to-glass during the transfer beside a window of
+//   the same screen just before it.
 
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile, readFile, mkdir } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, writeFile, readFile, mkdir, rm } from 'node:fs/promises';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -38,7 +47,16 @@ const NETNS = 'acote-bench';
 const SUBNET = '10.77.0';
 const AGENT_IP = `${SUBNET}.2`;
 const ROOT_IP = `${SUBNET}.1`;
-const SCENARIOS = ['static', 'typing', 'scrolling', 'video'];
+/** The picture scenarios: what runs when no --scenarios is given. */
+const VIDEO_SCENARIOS = ['static', 'typing', 'scrolling', 'video'];
+/** Every scenario; `file` is asked for by name (or by the default and full sets). */
+const SCENARIOS = [...VIDEO_SCENARIOS, 'file'];
+/** The file the caseworker sends in the `file` scenario: 10 MB of random bytes. */
+const FILE_BYTES = 10_000_000;
+/** The relay's per-file limit for the bench (MB): above FILE_BYTES whatever the default. */
+const MAX_FILE_MB = 25;
+/** What the x11vnc side records for the `file` scenario. */
+const VNC_NO_FILE = 'VNC has no file transfer: not measured, not compared';
 const PROFILES = {
   loopback: { rate_kbit: 0, rtt_ms: 0, loss_pct: 0 },
   'shelter-wifi': { rate_kbit: 10_000, rtt_ms: 30, loss_pct: 1 },
@@ -46,7 +64,7 @@ const PROFILES = {
   'very-poor': { rate_kbit: 256, rtt_ms: 300, loss_pct: 5 },
 };
 /** Marker pace per scenario: a static desktop changes only every few seconds. */
-const MARKER_EVERY_MS = { static: 2000, typing: 250, scrolling: 250, video: 250 };
+const MARKER_EVERY_MS = { static: 2000, typing: 250, scrolling: 250, video: 250, file: 250 };
 const FREEZE_MS = 500;
 
 // ---------------------------------------------------------------------------------------
@@ -93,20 +111,27 @@ function plan(opts) {
   if (opts.resolutions || opts.profiles || opts.scenarios) {
     runs = [];
     for (const r of opts.resolutions || ['1920x1080']) {
-      for (const p of opts.profiles || ['loopback']) runs.push({ ...res(r), profile: p, scenarios: opts.scenarios || SCENARIOS });
+      for (const p of opts.profiles || ['loopback']) runs.push({ ...res(r), profile: p, scenarios: opts.scenarios || VIDEO_SCENARIOS });
     }
   } else if (opts.set === 'quick') {
     runs = [{ ...res('1366x768'), profile: 'loopback', scenarios: ['typing'] }];
   } else if (opts.set === 'full') {
     runs = [];
-    for (const r of ['1920x1080', '1366x768']) for (const p of Object.keys(PROFILES)) runs.push({ ...res(r), profile: p, scenarios: SCENARIOS });
+    // Every picture scenario everywhere; the 10 MB file on shelter wifi (issue 17).
+    for (const r of ['1920x1080', '1366x768']) {
+      for (const p of Object.keys(PROFILES)) {
+        runs.push({ ...res(r), profile: p, scenarios: p === 'shelter-wifi' ? SCENARIOS : VIDEO_SCENARIOS });
+      }
+    }
   } else if (opts.set === 'default') {
-    // Every scenario at both sizes on loopback; the form (still, then typed into) on
-    // each poor network at 1920x1080; x11vnc beside each at 1920x1080. About 6 minutes.
+    // Every picture scenario at both sizes on loopback; the form (still, then typed into)
+    // on each poor network at 1920x1080, and a 10 MB file sent on shelter wifi (issue 17);
+    // x11vnc beside each at 1920x1080 (not for the file). About 6.5 minutes.
     runs = [
-      { ...res('1920x1080'), profile: 'loopback', scenarios: SCENARIOS },
-      { ...res('1366x768'), profile: 'loopback', scenarios: SCENARIOS, vnc: false },
-      ...['shelter-wifi', 'weak-4g', 'very-poor'].map((p) => ({ ...res('1920x1080'), profile: p, scenarios: ['static', 'typing'] })),
+      { ...res('1920x1080'), profile: 'loopback', scenarios: VIDEO_SCENARIOS },
+      { ...res('1366x768'), profile: 'loopback', scenarios: VIDEO_SCENARIOS, vnc: false },
+      ...['shelter-wifi', 'weak-4g', 'very-poor'].map((p) => ({ ...res('1920x1080'), profile: p,
+        scenarios: p === 'shelter-wifi' ? ['static', 'typing', 'file'] : ['static', 'typing'] })),
       // The caseworker's "low data" box on the poorest link (Acote only: VNC has none).
       { ...res('1920x1080'), profile: 'very-poor', scenarios: ['typing'], lowData: true, vnc: false },
     ];
@@ -269,7 +294,9 @@ const viewerStats = (page) => page.evaluate(async () => {
     if (r.type === 'inbound-rtp' && r.kind === 'video') {
       Object.assign(out, { framesDecoded: r.framesDecoded, qpSum: r.qpSum, packetsLost: r.packetsLost,
         packetsReceived: r.packetsReceived, freezeCount: r.freezeCount, pliCount: r.pliCount,
-        nackCount: r.nackCount, keyFramesDecoded: r.keyFramesDecoded, bytesReceived: r.bytesReceived });
+        nackCount: r.nackCount, keyFramesDecoded: r.keyFramesDecoded, bytesReceived: r.bytesReceived,
+        framesReceived: r.framesReceived, jitterBufferDelay: r.jitterBufferDelay, jitterBufferTargetDelay: r.jitterBufferTargetDelay,
+        jitterBufferEmittedCount: r.jitterBufferEmittedCount, totalDecodeTime: r.totalDecodeTime });
     }
     if (r.type === 'transport') Object.assign(out, { transportBytesReceived: r.bytesReceived, transportBytesSent: r.bytesSent });
   }
@@ -288,7 +315,7 @@ const TYPED = [
 async function prepare(resident, scenario) {
   const page = resident.page;
   const file = { static: 'docs/demo/form.html', typing: 'docs/demo/form.html', scrolling: 'tests/bench/pages/article.html',
-    video: 'tests/bench/pages/video.html' }[scenario];
+    video: 'tests/bench/pages/video.html', file: 'docs/demo/form.html' }[scenario];
   await page.goto(`file://${path.join(REPO, file)}`, { waitUntil: 'load' });
   if (scenario === 'typing') await page.click('#nom');
 }
@@ -381,6 +408,169 @@ async function measureWindow({ h, xvfb, resident, link, scenario, seconds, pid, 
 }
 
 // ---------------------------------------------------------------------------------------
+// A file through the viewer's Files panel (Acote only)
+
+const OFFERED_LINE = /^file offered: (.+), (\d+) bytes\s*$/;
+/** The end of a transfer on the console agent: saved (with where), or ended otherwise. */
+const FILE_END_LINE = /^file (?:saved: (.+?)|ended: (.+), ([a-z_]+))\s*$/;
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+
+/** Link counters between two readings: bytes each way, lost and dropped packets. */
+function linkDelta(l0, l1) {
+  const up = l1.up.bytes - l0.up.bytes;
+  const down = l1.down.bytes - l0.down.bytes;
+  return {
+    up, down, total: up + down, downPackets: l1.down.packets - l0.down.packets,
+    lost: (l1.up.lost - l0.up.lost) + (l1.down.lost - l0.down.lost),
+    queueFull: (l1.up.queue_full - l0.up.queue_full) + (l1.down.queue_full - l0.down.queue_full),
+  };
+}
+
+/** The `file` scenario: the still form with the marker every 250 ms; first `seconds` of it
+ * as it is (the picture's own figures, to compare with), then the caseworker sends a
+ * FILE_BYTES file with the Files panel and the resident saves it. The measured window is
+ * the transfer, from the pick to the agent's `file saved:` line. */
+async function measureFile({ h, xvfb, resident, link, viewer, agent, run, seconds, drain, settle }) {
+  const page = viewer.page;
+  await prepare(resident, 'file');
+  // The panel open and "Send a file…" usable (the data channel is up), before anything
+  // is measured: opening it is not what is measured.
+  await page.waitForFunction(() => window.acote?.channel?.readyState === 'open', null, { timeout: 30_000 });
+  if ((await page.locator('#files-toggle').getAttribute('aria-expanded')) !== 'true') await page.locator('#files-toggle').click();
+  await page.locator('#files-pick:enabled').waitFor({ state: 'visible', timeout: 10_000 });
+  const hint = (await page.locator('#files-hint').textContent()).replace(/\s/g, ' ');
+  const bytes = randomBytes(FILE_BYTES);
+  const name = `bench-${run.profile}-${randomBytes(3).toString('hex')}.bin`;
+  const file = path.join(h.dir, name);
+  await writeFile(file, bytes);
+  const sentSha = sha256(bytes);
+  await sleep(1500); // the page's own load is not what is measured
+  await drain();
+  const painter = startPainter(h, xvfb.display, MARKER_EVERY_MS.file);
+  const tb0 = Date.now();
+  const [lb0, cb0, vb0] = await Promise.all([link.stats(), cpuTicks(agent.child.pid), viewerStats(page)]);
+  await sleep(seconds * 1000);
+
+  // The pick: the caseworker chooses the file in the chooser "Send a file…" opened. The
+  // page reads and hashes it, offers it; the resident says `save` at once.
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 10_000 }), page.locator('#files-pick').click()]);
+  const [l0, c0, v0] = await Promise.all([link.stats(), cpuTicks(agent.child.pid), viewerStats(page)]);
+  const tb1 = Date.now();
+  const t0 = Date.now();
+  await chooser.setFiles(file);
+  const rate = PROFILES[run.profile].rate_kbit * 1000;
+  // Generous: 4 times the file at the link's rate with base64 and headers, 2 minutes at least.
+  const limitMs = Math.max(120_000, rate ? Math.round(4 * FILE_BYTES * 8 * 1.5 / rate * 1000) : 0);
+  const out = { bytes: FILE_BYTES, name, viewer_hint: hint, sha256_sent: sentSha, status: null };
+  let t1 = null; let tOffer = null; let l1 = null; let c1 = null; let rss = null;
+  try {
+    const offered = await agent.lineWithin(OFFERED_LINE, 60_000);
+    if (!offered) {
+      const refusal = await page.locator('#files-error').textContent().catch(() => '');
+      throw new Error(`the agent was not offered the file within 60 s${refusal ? ` (the viewer says: ${refusal})` : ''}`);
+    }
+    tOffer = Date.now();
+    if (Number(offered[2]) !== FILE_BYTES) throw new Error(`offered ${offered[2]} bytes, not ${FILE_BYTES}`);
+    agent.write('save\n');
+    const end = await agent.nextLine(FILE_END_LINE, limitMs);
+    t1 = Date.now();
+    [l1, c1, rss] = await Promise.all([link.stats(), cpuTicks(agent.child.pid), rssMiB(agent.child.pid)]);
+    if (end[1]) {
+      const saved = await readFile(end[1]);
+      out.status = 'saved';
+      out.saved_bytes = saved.length;
+      out.sha256_saved = sha256(saved);
+      out.same_sha256 = out.sha256_saved === sentSha;
+      await rm(end[1], { force: true }); // 10 MB less in the agent's Downloads
+    } else {
+      out.status = `ended: ${end[3]}`;
+    }
+    // When the caseworker reads that the resident saved it (the viewer's list).
+    const seen = await page.waitForFunction((n) => [...document.querySelectorAll('#files-list .file-item')]
+      .some((li) => li.querySelector('.file-name')?.textContent === n && li.dataset.phase === 'ended'), name,
+    { timeout: 30_000, polling: 20 }).then(() => Date.now(), () => null);
+    out.pick_to_viewer_says_ended_s = seen && round((seen - t0) / 1000, 2);
+  } catch (err) {
+    out.status = `failed: ${err.message.split('\n')[0]}`;
+    log(`file not sent: ${err.message.split('\n')[0]}`);
+  }
+  if (!t1) {
+    t1 = Date.now();
+    [l1, c1, rss] = await Promise.all([link.stats(), cpuTicks(agent.child.pid), rssMiB(agent.child.pid)]);
+  }
+  const v1 = await viewerStats(page);
+  const paints = await painter.stop();
+  await sleep(settle); // late frames of the last changes still count for latency
+  const { frames, seen } = await drain();
+  // Close the panel again for the scenarios after this one.
+  if ((await page.locator('#files-toggle').getAttribute('aria-expanded')) === 'true') await page.locator('#files-toggle').click();
+  await rm(file, { force: true });
+
+  const dur = (t1 - t0) / 1000;
+  const durB = (tb1 - tb0) / 1000;
+  const w = linkDelta(l0, l1);
+  const wb = linkDelta(lb0, l0);
+  const lat = latencies(paints.filter((p) => p.t >= t0 && p.t <= t1), seen);
+  const latB = latencies(paints.filter((p) => p.t >= tb0 && p.t < tb1), seen);
+  // Glass-to-glass by 5-second slice, from the pick (negative: before it).
+  const timeline = [];
+  for (let from = -Math.ceil(durB / 5) * 5; from < dur; from += 5) {
+    const a = t0 + from * 1000;
+    const l = latencies(paints.filter((p) => p.t >= Math.max(a, tb0) && p.t < Math.min(a + 5000, t1)), seen);
+    if (l.samples) timeline.push({ from_s: from, p50: l.p50, p95: l.p95, samples: l.samples });
+  }
+  const fpsIn = (a, b) => round(frames.filter((t) => t >= a && t <= b).length / ((b - a) / 1000));
+  if (out.status === 'saved') {
+    Object.assign(out, {
+      pick_to_offered_s: round((tOffer - t0) / 1000, 2),
+      offered_to_saved_s: round((t1 - tOffer) / 1000, 2),
+      pick_to_saved_s: round(dur, 2),
+      throughput_mbit_s: round(FILE_BYTES * 8 / dur / 1e6, 2),
+    });
+  }
+  // The wire over the transfer: towards the resident is the file itself (the picture goes
+  // the other way); both ways adds the acknowledgements and the picture.
+  out.wire = {
+    to_resident_mb: round(w.down / 1e6, 2), from_resident_mb: round(w.up / 1e6, 2), total_mb: round(w.total / 1e6, 2),
+    to_resident_per_file_byte: round(w.down / FILE_BYTES, 3),
+    to_resident_packets: w.downPackets, to_resident_mean_packet_bytes: w.downPackets ? Math.round(w.down / w.downPackets) : null,
+    total_per_file_byte: round(w.total / FILE_BYTES, 3),
+    // Less what the same screen cost just before (its bytes a second over the transfer).
+    total_less_picture_per_file_byte: round((w.total - (wb.total / durB) * dur) / FILE_BYTES, 3),
+    lost_packets: w.lost, queue_drops: w.queueFull,
+  };
+  out.latency_timeline_ms = timeline;
+  // Where a late picture waited in the viewer: WebRTC's jitter buffer (average per frame
+  // and its target), before the pick and during the transfer.
+  const jb = (a, b) => {
+    const n = (b?.jitterBufferEmittedCount ?? 0) - (a?.jitterBufferEmittedCount ?? 0);
+    return n > 0 ? { frames: n, delay_ms: round((b.jitterBufferDelay - a.jitterBufferDelay) * 1000 / n),
+      target_ms: round((b.jitterBufferTargetDelay - a.jitterBufferTargetDelay) * 1000 / n) } : null;
+  };
+  out.viewer_jitter_buffer = { before: jb(vb0, v0), during: jb(v0, v1) };
+  out.before = {
+    seconds: round(durB, 2), latency_ms: latB, fps: fpsIn(tb0, tb1),
+    total_kbit_s: round(wb.total * 8 / 1000 / durB), cpu_percent_of_one_core: round((c0 - cb0) / CLK_TCK / durB * 100),
+  };
+  return {
+    scenario: 'file', seconds: round(dur, 2),
+    latency_ms: lat,
+    fps: fpsIn(t0, t1),
+    // The screen changes only with the marker: a freeze is a change shown over 500 ms late.
+    freezes_over_500ms: lat.overHalfSecond,
+    wire: {
+      up_kbit_s: round(w.up * 8 / 1000 / dur), down_kbit_s: round(w.down * 8 / 1000 / dur),
+      total_kbit_s: round(w.total * 8 / 1000 / dur), mb_per_10_min: round(w.total * 600 / dur / 1e6, 2),
+      lost_packets: w.lost, queue_drops: w.queueFull,
+    },
+    cpu_percent_of_one_core: round((c1 - c0) / CLK_TCK / dur * 100),
+    rss_mib: rss,
+    psnr_db: null, // the same still form as `static`: not measured again
+    file: out,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
 // Acote and VNC sessions
 
 async function acoteSession(h, ctx, run, seconds) {
@@ -416,11 +606,14 @@ async function acoteSession(h, ctx, run, seconds) {
     };
     const scenarios = [];
     for (const scenario of run.scenarios) {
-      const m = await measureWindow({ h, xvfb, resident, link, scenario, seconds, pid: agent.child.pid,
-        drain: () => drainProbe(viewer.page), settle: 1500, grabViewer });
+      const m = scenario === 'file'
+        ? await measureFile({ h, xvfb, resident, link, viewer, agent, run, seconds, drain: () => drainProbe(viewer.page), settle: 1500 })
+        : await measureWindow({ h, xvfb, resident, link, scenario, seconds, pid: agent.child.pid,
+          drain: () => drainProbe(viewer.page), settle: 1500, grabViewer });
       m.viewer = await viewerStats(viewer.page);
       scenarios.push(m);
       log(`acote ${run.profile} ${run.width}x${run.height} ${scenario}: ${summaryLine(m)}`);
+      if (m.file) log(`acote ${run.profile} ${run.width}x${run.height} file: ${fileLine(m)}`);
     }
     await viewer.endSession().catch(() => {});
     return { first_frame_ms: firstFrameMs, scenarios };
@@ -433,6 +626,9 @@ async function acoteSession(h, ctx, run, seconds) {
 
 async function vncSession(h, ctx, run, seconds) {
   const { xvfb, resident, vncScreen } = ctx;
+  // Nothing to compare the file with: the entry says so, at the file's place in the list.
+  const noFile = { scenario: 'file', skipped: VNC_NO_FILE };
+  if (run.scenarios.every((s) => s === 'file')) return { scenarios: run.scenarios.map(() => noFile) };
   const link = await startLink(h, run.profile);
   const server = h.spawn('x11vnc', 'ip', ['netns', 'exec', NETNS, 'x11vnc', '-display', xvfb.display, '-rfbport', '5900',
     '-forever', '-shared', '-nopw', '-quiet', '-norc'], { env: { ...process.env, DISPLAY: xvfb.display } });
@@ -453,6 +649,10 @@ async function vncSession(h, ctx, run, seconds) {
     };
     const scenarios = [];
     for (const scenario of run.scenarios) {
+      if (scenario === 'file') {
+        scenarios.push(noFile);
+        continue;
+      }
       const m = await measureWindow({ h, xvfb, resident, link, scenario, seconds, pid: server.child.pid, drain,
         settle: 1500, grabViewer: (file) => grabScreen(vncScreen.display, file) });
       m.fps = null; // not observable from outside TigerVNC's viewer
@@ -486,7 +686,44 @@ function summaryLine(m) {
   const l = m.latency_ms;
   return `g2g p50 ${l.p50} p95 ${l.p95} max ${l.max} ms (${l.samples} samples, ${l.unseen} unseen), ` +
     `${m.fps ?? '–'} fps, ${m.wire.total_kbit_s} kbit/s (${m.wire.mb_per_10_min} MB/10 min), ` +
-    `CPU ${m.cpu_percent_of_one_core} %, RSS ${m.rss_mib} MiB, PSNR ${m.psnr_db} dB`;
+    `CPU ${m.cpu_percent_of_one_core} %, RSS ${m.rss_mib} MiB, PSNR ${m.psnr_db ?? '–'} dB`;
+}
+
+function fileLine(m) {
+  const f = m.file;
+  if (f.status !== 'saved') return `${f.status}`;
+  const b = f.before.latency_ms;
+  return `${f.bytes / 1e6} MB saved ${f.pick_to_saved_s} s after the pick (offered after ${f.pick_to_offered_s} s), ` +
+    `${f.throughput_mbit_s} Mbit/s, wire ${f.wire.to_resident_mb} MB to the resident (${f.wire.to_resident_per_file_byte}× the file), ` +
+    `${f.wire.total_mb} MB both ways (${f.wire.total_per_file_byte}×), same SHA-256: ${f.same_sha256 ? 'yes' : 'NO'}; ` +
+    `g2g p50/p95 ${m.latency_ms.p50}/${m.latency_ms.p95} ms during, ${b.p50}/${b.p95} ms before`;
+}
+
+/** The `file` scenarios of a run, as a table of their own (Acote only). */
+function fileTable(result) {
+  const rows = [];
+  for (const r of result.runs) {
+    for (const a of r.acote.scenarios) {
+      if (a.scenario !== 'file' || !a.file) continue;
+      const f = a.file;
+      const b = f.before;
+      const same = f.status === 'saved' ? (f.same_sha256 ? 'yes' : '**no**') : f.status;
+      rows.push(`| ${r.width}×${r.height} | ${r.profile}${r.low_data ? ' (low data)' : ''} | ${f.bytes / 1e6} MB | ` +
+        `${f.pick_to_offered_s ?? '–'} | ${f.pick_to_saved_s ?? '–'} | ${f.pick_to_viewer_says_ended_s ?? '–'} | ${f.throughput_mbit_s ?? '–'} | ` +
+        `${f.wire.to_resident_mb} / ${f.wire.total_mb} | ${f.wire.to_resident_per_file_byte} / ${f.wire.total_per_file_byte} / ${f.wire.total_less_picture_per_file_byte} | ` +
+        `${f.wire.lost_packets} | ${same} | ${b.latency_ms.p50}/${b.latency_ms.p95} (${b.latency_ms.samples}) | ` +
+        `${a.latency_ms.p50}/${a.latency_ms.p95}/${a.latency_ms.max} (${a.latency_ms.samples}, ${a.latency_ms.unseen} unseen) | ` +
+        `${b.fps} / ${a.fps ?? '–'} | ${b.cpu_percent_of_one_core} / ${a.cpu_percent_of_one_core} |`);
+    }
+  }
+  if (!rows.length) return '';
+  return `**A file sent through the Files panel** (caseworker → resident, who saves it at once; Acote only: ${VNC_NO_FILE}). ` +
+    'Seconds from the pick; wire in MB over the transfer, to the resident / both ways, and ÷ the file\'s size ' +
+    '(to the resident / both ways / both ways less what the screen cost just before); glass-to-glass of the marker ' +
+    '(every 250 ms) just before the pick and during the transfer.\n\n' +
+    '| size | network | file | offered s | saved s | viewer says saved s | Mbit/s | wire MB | wire ÷ file | lost packets | same SHA-256 | g2g p50/p95 before ms | g2g p50/p95/max during ms | fps before / during | agent CPU % before / during |\n' +
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n' +
+    `${rows.join('\n')}\n\n`;
 }
 
 function ratio(a, b) {
@@ -501,16 +738,16 @@ function summarise(result) {
   ];
   for (const r of result.runs) {
     for (const [i, a] of r.acote.scenarios.entries()) {
-      const v = r.x11vnc?.scenarios[i];
+      const v = r.x11vnc?.scenarios[i]?.skipped ? null : r.x11vnc?.scenarios[i];
       rows.push(`| ${r.width}×${r.height} | ${r.profile}${r.low_data ? ' (low data)' : ''} | ${a.scenario} | ${i === 0 ? r.acote.first_frame_ms : ''} | ` +
         `${a.latency_ms.p50}/${a.latency_ms.p95}/${a.latency_ms.max} | ${a.fps ?? '–'} | ${a.freezes_over_500ms ?? '–'} | ` +
-        `${a.wire.total_kbit_s} | ${a.wire.mb_per_10_min} | ${a.cpu_percent_of_one_core} | ${a.rss_mib} | ${a.psnr_db} | ` +
+        `${a.wire.total_kbit_s} | ${a.wire.mb_per_10_min} | ${a.cpu_percent_of_one_core} | ${a.rss_mib} | ${a.psnr_db ?? '–'} | ` +
         (v ? `${v.wire.total_kbit_s} | ${v.latency_ms.p50}/${v.latency_ms.p95} | ${v.cpu_percent_of_one_core} | ${v.psnr_db} | ` +
           `${ratio(a.wire.total_kbit_s, v.wire.total_kbit_s)} | ${ratio(a.latency_ms.p50, v.latency_ms.p50)} |`
           : '– | – | – | – | – | – |'));
     }
   }
-  return `${rows.join('\n')}\n\n${targets(result)}`;
+  return `${rows.join('\n')}\n\n${fileTable(result)}${targets(result)}`;
 }
 
 /** DESIGN §6's targets beside what this run measured (1920×1080 unless said). */
@@ -572,7 +809,9 @@ async function main() {
         const vncScreen = vnc ? await startXvfb(h, { width, height }) : null;
         await sh('xdotool', 'mousemove', '--display', xvfb.display, String(width - 1), String(height - 1)).catch(() => {});
         const resident = await startResidentBrowser(h, xvfb, 'docs/demo/form.html');
-        const relay = await startRelay(h, { listen: '0.0.0.0:0', logLevel: 'warn' });
+        // Files up to MAX_FILE_MB, whatever the relay's default: the `file` scenario needs 10.
+        const relay = await startRelay(h, { listen: '0.0.0.0:0', logLevel: 'warn',
+          configExtra: `\n[limits]\nmax_file_mb = ${MAX_FILE_MB}\n` });
         const port = new URL(relay.url).port;
         relay.url = `https://127.0.0.1:${port}`;
         relay.agentUrl = `https://${ROOT_IP}:${port}`;

@@ -59,8 +59,13 @@ function sentence(item) {
 }
 
 // Changes come with every acknowledgement: the list is drawn at once, then at most every
-// 50 ms while they keep coming (so a short transfer still shows its bar).
+// 50 ms while only the counts move. A new phase (accepted, checking, ended) is drawn at
+// once, so a transfer shorter than 50 ms still shows its bar.
 function scheduleRender() {
+  if (transfers.list.some((i) => nodes.get(i.id)?.dataset.phase !== i.phase)) {
+    render();
+    return;
+  }
   if (pending) return;
   const wait = lastRender + 50 - Date.now();
   if (wait <= 0) {
