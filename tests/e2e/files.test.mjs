@@ -79,8 +79,17 @@ async function waitForItem(viewer, name, pred, what, timeoutMs = 30_000) {
 }
 
 /** Picks `file` ({ name, buffer }) with the panel's "Send a file…" button, by keyboard. */
+const keptChooser = new WeakSet();
+
 async function sendWithButton(page, file) {
   const button = page.getByRole('button', { name: 'Send a file…' });
+  // A listener kept for the page's life keeps Playwright intercepting choosers: with only
+  // the one-shot wait below, interception is turned off and on again between two picks,
+  // and a chooser opened in that gap is missed.
+  if (!keptChooser.has(page)) {
+    page.on('filechooser', () => {});
+    keptChooser.add(page);
+  }
   await button.focus();
   const [chooser] = await Promise.all([page.waitForEvent('filechooser', { timeout: 10_000 }), page.keyboard.press('Enter')]);
   await chooser.setFiles({ name: file.name, mimeType: 'application/octet-stream', buffer: file.buffer });

@@ -64,3 +64,10 @@ test('pixelAt is null outside the picture', () => {
   assert.equal(pixelAt({ ...box, offsetX: 10, offsetY: 50.5 }), null);
   assert.equal(pixelAt({ ...box, offsetX: 10, offsetY: 10, videoW: 0 }), null);
 });
+
+test('fit: a stage exactly as tall as a scaled picture gets every row of it (no float shortfall)', () => {
+  // 1080 × (894 / 1080) is 893.9999… in floating point: the box is 894 rows, not 893.
+  const box = pictureBox({ stageW: 1830, stageH: 894, videoW: 1920, videoH: 1080 });
+  assert.equal(box.height, 894);
+  assert.ok(box.width <= 1830 && box.width === Math.floor(1920 * (894 / 1080) + 1e-6));
+});

@@ -20,11 +20,10 @@ export function pictureBox({ stageW, stageH, videoW, videoH, dpr = 1, mode = 'fi
     if (!(stageW > 0 && stageH > 0)) return null;
     scale = Math.min(natural, stageW / videoW, stageH / videoH);
   }
-  // Whole CSS pixels, rounded down, so the box never overflows the stage by a fraction.
-  return {
-    width: Math.max(1, Math.floor(videoW * scale)),
-    height: Math.max(1, Math.floor(videoH * scale)),
-  };
+  // Whole CSS pixels, rounded down, so the box never overflows the stage by a fraction;
+  // less a hair first, because 1080 × (894 / 1080) is 893.9999… in floating point.
+  const whole = (x) => Math.max(1, Math.floor(x + 1e-6));
+  return { width: whole(videoW * scale), height: whole(videoH * scale) };
 }
 
 /**
