@@ -35,10 +35,11 @@ need_build_tools() {
   pkg-config --exists openssl || apt_install libssl-dev
 }
 
+# adduser and systemd-analyze: the Debian package's test installs it and checks its unit.
 need_runtime_tools() {
   need_apt Xvfb:xvfb xsetroot:x11-xserver-utils xdpyinfo:x11-utils chromium:chromium \
     setxkbmap:x11-xkb-utils xdotool:xdotool ip:iproute2 nft:nftables import:imagemagick \
-    xclip:xclip
+    xclip:xclip adduser:adduser systemd-analyze:systemd
 }
 
 # The video bench compares Acote with x11vnc seen through TigerVNC's viewer.

@@ -50,6 +50,40 @@ pub struct Config {
     pub sign_in: SignInConfig,
     /// `[dangerous]`: options that weaken security; each one set is logged at start.
     pub dangerous: DangerousConfig,
+    /// `[metrics]`: Prometheus metrics and readiness on their own address (off by default).
+    pub metrics: MetricsConfig,
+    /// `[log]`: how log lines are written.
+    pub log: LogConfig,
+}
+
+/// `[metrics]` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Plain-HTTP address serving `/metrics`, `/healthz` and `/readyz`, e.g.
+    /// `127.0.0.1:9464`; unset (the default), none is opened. Keep it on loopback or a
+    /// monitoring network: it has no TLS and no sign-in.
+    pub listen: Option<SocketAddr>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// One readable line per event, without colours when not on a terminal: what
+    /// journald and `journalctl` show well.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// `[log]` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `"text"` (default) or `"json"`.
+    pub format: LogFormat,
 }
 
 /// `[audit]` section.

@@ -7,6 +7,7 @@
 //! - [`store`]: SQLite accounts and the hash-chained audit log;
 //! - [`signaling`]: the IO-free pairing hub, the task that owns it, the WebSocket adapter;
 //! - [`turn`]: NAT traversal: STUN, and TURN to carry media when no direct path exists;
+//! - [`metrics`]: Prometheus metrics and readiness for monitoring;
 //! - [`admin`]: the `acote-relay admin` commands.
 //!
 //! Run-loop contract: [`Relay::start`] binds everything and returns the address and the
@@ -21,6 +22,7 @@ pub mod auth;
 pub mod config;
 pub mod conn_limit;
 pub mod http;
+pub mod metrics;
 pub mod signaling;
 pub mod store;
 pub mod turn;
@@ -121,8 +123,12 @@ pub struct Relay {
     /// one across threads): nothing locks it but `serve`, once.
     tasks: std::sync::Mutex<Tasks>,
     retention_days: u32,
+    /// The plain-HTTP monitoring listener (`[metrics] listen`), when configured.
+    metrics_listener: Option<std::net::TcpListener>,
     /// The address really bound (the real port when `:0` was asked).
     pub local_addr: SocketAddr,
+    /// The monitoring address really bound, when configured.
+    pub metrics_addr: Option<SocketAddr>,
     /// SHA-256 fingerprint of the certificate, lowercase hex.
     pub fingerprint: String,
     /// The STUN/TURN service, when enabled.
@@ -169,11 +175,30 @@ impl Relay {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let hub_core =
             Hub::with_random_codes().with_max_sessions(config.limits.max_sessions as usize);
-        let (hub, hub_task) = signaling::driver::new(hub_core, store.clone(), turn.clone());
+        let metrics = Arc::new(metrics::Metrics::new());
+        let (hub, hub_task) =
+            signaling::driver::new(hub_core, store.clone(), turn.clone(), metrics.clone());
+        let metrics_listener = match config.metrics.listen {
+            Some(addr) => Some(
+                std::net::TcpListener::bind(addr)
+                    .and_then(|l| l.set_nonblocking(true).map(|_| l))
+                    .map_err(|source| StartError::Listen { addr, source })?,
+            ),
+            None => None,
+        };
+        let metrics_addr = match &metrics_listener {
+            Some(l) => Some(l.local_addr().map_err(|source| StartError::Listen {
+                addr: config.metrics.listen.unwrap_or(addr),
+                source,
+            })?),
+            None => None,
+        };
         let state = Arc::new(http::AppState {
             hub,
             site: config.server.site_name.clone(),
             turn: turn.clone(),
+            turn_enabled: config.turn.enabled,
+            metrics,
             turn_public_host: config.turn.public_host.clone(),
             relay_only: config.turn.relay_only,
             allow_any_origin: config.dangerous.allow_any_origin,
@@ -202,7 +227,9 @@ impl Relay {
                 turn: turn_tasks,
             }),
             retention_days: config.audit.retention_days,
+            metrics_listener,
             local_addr,
+            metrics_addr,
             fingerprint: identity.fingerprint,
             turn,
         })
@@ -243,6 +270,17 @@ impl Relay {
         tasks.spawn(maintain(Arc::downgrade(&self.state), self.retention_days));
         for task in pending.turn {
             tasks.spawn(task);
+        }
+        if let Some(listener) = self.metrics_listener {
+            // Plain HTTP; aborted with the upkeep and TURN once the hub has ended, so it
+            // answers (/readyz: "shutting down") until then.
+            let monitor = http::monitor::app(self.state.clone());
+            let server = axum_server::from_tcp(listener)?;
+            tasks.spawn(async move {
+                if let Err(e) = server.serve(monitor.into_make_service()).await {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            });
         }
         let app = http::app(self.state.clone());
         let serving = server.serve(app.into_make_service_with_connect_info::<SocketAddr>());

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 
 use acote_relay::Relay;
 use acote_relay::admin::{self, AdminCommand};
-use acote_relay::config::Config;
+use acote_relay::config::{Config, LogFormat};
 
 /// Acote relay: pairs residents' agents with caseworkers and serves the viewer.
 #[derive(Parser)]
@@ -54,21 +54,6 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    {
-        use tracing_subscriber::layer::SubscriberExt;
-        use tracing_subscriber::util::SubscriberInitExt;
-        tracing_subscriber::registry()
-            .with(acote_relay::log_filter(
-                std::env::var("RUST_LOG").ok().as_deref(),
-                "info",
-            ))
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-                    .with_writer(std::io::stderr),
-            )
-            .init();
-    }
     match cli.command {
         Command::Serve {
             config,
@@ -79,6 +64,7 @@ fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(e) => return usage_error(&e),
             };
+            init_logging(cfg.log.format);
             if let Some(listen) = listen {
                 cfg.server.listen = listen;
             }
@@ -95,10 +81,39 @@ fn main() -> ExitCode {
             data_dir,
             command,
         } => match load(config.as_deref(), data_dir) {
-            Ok(cfg) => run_admin(&cfg, command),
+            Ok(cfg) => {
+                init_logging(LogFormat::Text);
+                run_admin(&cfg, command)
+            }
             Err(e) => usage_error(&e),
         },
     }
+}
+
+/// Log lines to stderr (journald takes them from there under systemd): readable text,
+/// coloured only on a terminal, or one JSON object a line (`[log] format = "json"`).
+/// Set up once the configuration is read, so its `[log]` applies from the first line.
+fn init_logging(format: LogFormat) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let text = (format == LogFormat::Text).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .with_writer(std::io::stderr)
+    });
+    let json = (format == LogFormat::Json).then(|| {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+    });
+    tracing_subscriber::registry()
+        .with(acote_relay::log_filter(
+            std::env::var("RUST_LOG").ok().as_deref(),
+            "info",
+        ))
+        .with(text)
+        .with(json)
+        .init();
 }
 
 fn load(
@@ -150,6 +165,9 @@ fn serve(config: Config) -> anyhow::Result<()> {
         let relay = Relay::start(&config).await?;
         println!("listening on https://{}", relay.local_addr);
         println!("certificate sha256 {}", relay.fingerprint);
+        if let Some(addr) = relay.metrics_addr {
+            println!("metrics on http://{addr}/metrics");
+        }
         if let Some(turn) = &relay.turn {
             let public: Vec<String> = turn.public.iter().map(ToString::to_string).collect();
             tracing::info!(
@@ -158,6 +176,11 @@ fn serve(config: Config) -> anyhow::Result<()> {
                 relayed_candidates = %public.join(", "),
                 "STUN/TURN running"
             );
+        }
+        // Under systemd (Type=notify): ready once every socket is bound. Elsewhere
+        // there is no NOTIFY_SOCKET and this does nothing.
+        if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Ready]) {
+            tracing::warn!(error = %e, "cannot tell systemd the relay is ready");
         }
         relay
             .serve(shutdown_signal())

@@ -307,8 +307,12 @@ export async function restartRelay(h, relay, { whileDown = null } = {}) {
   return again;
 }
 
-async function serveRelay(h, { bin = path.join(BIN_DIR, 'acote-relay'), config, dataDir, listen, logLevel = null }) {
-  const proc = h.spawn('relay', bin, ['serve', '--config', config, '--listen', listen, '--data-dir', dataDir],
+/** Serve a relay from `bin` with `config` (and `dataDir` unless null: the config's own),
+ * prefixed by `wrap` (e.g. `runuser -u acote --`). Returns what startRelay does. */
+export async function serveRelay(h, { bin = path.join(BIN_DIR, 'acote-relay'), config, dataDir, listen, logLevel = null, wrap = [] }) {
+  const args = ['serve', '--config', config, '--listen', listen, ...(dataDir ? ['--data-dir', dataDir] : [])];
+  const [cmd, ...rest] = [...wrap, bin, ...args];
+  const proc = h.spawn('relay', cmd, rest,
     { env: await h.env('relay', { RUST_LOG: logLevel || process.env.RUST_LOG || 'info' }), stdio: ['ignore', 'pipe', 'pipe'] });
   const [, url] = await proc.nextLine(/^listening on (https:\/\/\S+?)\/?\s*$/, 30_000);
   // Both lines are printed at start, in this order per DESIGN §9; read from the start
@@ -316,15 +320,16 @@ async function serveRelay(h, { bin = path.join(BIN_DIR, 'acote-relay'), config, 
   proc.cursor = 0;
   const [, fingerprint] = await proc.nextLine(/^certificate sha256 ([0-9a-fA-F]{64})\s*$/, 30_000);
   log(`relay listening on ${url}, certificate ${fingerprint.slice(0, 16)}…`);
-  return { url, fingerprint, proc, config, dataDir, bin, logLevel };
+  return { url, fingerprint, proc, config, dataDir, bin, logLevel, wrap };
 }
 
 /** Run `acote-relay admin --config … --data-dir … ARGS`, with `stdin` as its input.
  * Resolves with { code, stdout, stderr }. */
 export async function relayAdmin(h, relay, args, stdin = '') {
-  const bin = path.join(BIN_DIR, 'acote-relay');
-  const proc = h.spawn('admin', bin, ['admin', '--config', relay.config, '--data-dir', relay.dataDir, ...args],
-    { env: await h.env('admin') });
+  const bin = relay.bin ?? path.join(BIN_DIR, 'acote-relay');
+  const [cmd, ...rest] = [...(relay.wrap ?? []), bin, 'admin', '--config', relay.config,
+    ...(relay.dataDir ? ['--data-dir', relay.dataDir] : []), ...args];
+  const proc = h.spawn('admin', cmd, rest, { env: await h.env('admin') });
   proc.child.stdin.end(stdin);
   const { code } = await withTimeout(proc.exitPromise, 30_000, `acote-relay admin ${args.join(' ')}`);
   return { code, stdout: proc.stdout, stderr: proc.stderr };

@@ -16,6 +16,7 @@ use super::AppState;
 use crate::auth::attempts::{Refusal, Ticket};
 use crate::auth::forms::{LoginForm, PasswordForm};
 use crate::auth::{self, password};
+use crate::metrics::SignIn;
 use crate::signaling::caseworker::SignInCheck;
 use crate::store::accounts::Account;
 use crate::store::audit::Record;
@@ -218,6 +219,13 @@ async fn end_session(state: &AppState, token: &str) -> Result<(), AppError> {
 }
 
 pub(super) async fn audit(state: &AppState, record: Record) -> Result<(), AppError> {
+    // Sign-ins are counted here, where each outcome is recorded (a lock-out where it is
+    // decided: its records are thinned out).
+    match record.event.as_str() {
+        "login_ok" => state.metrics.sign_in(SignIn::Ok),
+        "login_failed" => state.metrics.sign_in(SignIn::Failed),
+        _ => {}
+    }
     state.store.append(unix_now(), &record).await.map_err(|e| {
         tracing::error!(error = %e, "cannot write to the audit log");
         AppError::AuditDown
@@ -300,6 +308,7 @@ pub async fn login(
         },
         Err(Refusal::Busy) => return Err(AppError::Busy),
         Err(Refusal::Locked(wait)) => {
+            state.metrics.sign_in(SignIn::Locked);
             let secs = wait.as_secs().max(1);
             // Unauthenticated: written (and synced) once a minute per login and address
             // and thirty a minute in all; the rest are counted into the next record.

@@ -9,6 +9,7 @@
 
 pub mod account;
 pub mod assets;
+pub mod monitor;
 pub mod passkey;
 pub mod tls;
 
@@ -57,6 +58,10 @@ pub struct AppState {
     pub site: String,
     /// The STUN/TURN service, if running.
     pub turn: Option<Arc<crate::turn::TurnService>>,
+    /// Whether the configuration asks for TURN (so its absence means not ready).
+    pub turn_enabled: bool,
+    /// The metrics counted as things happen.
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Host to put in STUN/TURN URLs instead of the one the client used.
     pub turn_public_host: Option<String>,
     /// Tell both sides of every session to use relayed paths only.
@@ -116,7 +121,8 @@ impl AppState {
 pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/signal", get(signal))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(monitor::healthz))
+        .route("/readyz", get(monitor::readyz))
         .route("/api/me", get(account::me))
         .route("/api/login", post(account::login))
         .route("/api/logout", post(account::logout))

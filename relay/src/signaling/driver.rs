@@ -12,8 +12,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 use acote_proto::Role;
 use acote_proto::resume::{RESUME_WINDOW, TokenHash};
 
-use super::hub::{Caseworker, ConnId, Hub, HubStats, Output, Restored, Resumable, TokenPair};
+use super::hub::{
+    Caseworker, ConnId, Hub, HubStats, Output, Restored, Resumable, SessionSteps, TokenPair,
+};
 use super::ice::{TurnOffer, with_session_ice};
+use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::store::audit::Record;
 use crate::store::carry_over::ResumableRow;
@@ -73,7 +76,7 @@ enum Event {
     Left {
         conn: ConnId,
     },
-    Stats(oneshot::Sender<(HubStats, usize, usize)>),
+    Stats(oneshot::Sender<HubSnapshot>),
 }
 
 /// A cloneable handle to the hub task.
@@ -91,6 +94,8 @@ pub struct HubSnapshot {
     pub agents: usize,
     /// Sessions paired.
     pub sessions: usize,
+    /// Paired sessions by step.
+    pub steps: SessionSteps,
 }
 
 impl HubHandle {
@@ -142,12 +147,7 @@ impl HubHandle {
     pub async fn stats(&self) -> Option<HubSnapshot> {
         let (tx, rx) = oneshot::channel();
         self.tx.send(Event::Stats(tx)).await.ok()?;
-        let (stats, agents, sessions) = rx.await.ok()?;
-        Some(HubSnapshot {
-            stats,
-            agents,
-            sessions,
-        })
+        rx.await.ok()
     }
 }
 
@@ -157,6 +157,7 @@ pub struct HubTask {
     hub: Hub,
     store: Store,
     turn: Option<Arc<TurnService>>,
+    metrics: Arc<Metrics>,
     rx: mpsc::Receiver<Event>,
 }
 
@@ -164,13 +165,20 @@ pub struct HubTask {
 /// left (their steps go to the audit log).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// Makes the hub task, writing its audit records to `store`, and the handle to reach it.
-pub fn new(hub: Hub, store: Store, turn: Option<Arc<TurnService>>) -> (HubHandle, HubTask) {
+/// Makes the hub task, writing its audit records to `store` and its durations to
+/// `metrics`, and the handle to reach it.
+pub fn new(
+    hub: Hub,
+    store: Store,
+    turn: Option<Arc<TurnService>>,
+    metrics: Arc<Metrics>,
+) -> (HubHandle, HubTask) {
     let (tx, rx) = mpsc::channel(1024);
     let task = HubTask {
         hub,
         store,
         turn,
+        metrics,
         rx,
     };
     (HubHandle { tx }, task)
@@ -180,17 +188,18 @@ impl HubTask {
     /// Runs until every handle is dropped, or until `shutdown` flips and then every
     /// connection has left (at most 5 s later).
     pub async fn run(self, shutdown: watch::Receiver<bool>) {
-        run(self.hub, self.store, self.turn, self.rx, shutdown).await;
+        run(self, shutdown).await;
     }
 }
 
-async fn run(
-    mut hub: Hub,
-    store: Store,
-    turn: Option<Arc<TurnService>>,
-    mut rx: mpsc::Receiver<Event>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+async fn run(task: HubTask, mut shutdown: watch::Receiver<bool>) {
+    let HubTask {
+        mut hub,
+        store,
+        turn,
+        metrics,
+        mut rx,
+    } = task;
     let mut conns: HashMap<ConnId, mpsc::Sender<SignalMessage>> = HashMap::new();
     let mut offers: HashMap<ConnId, TurnOffer> = HashMap::new();
     restore(&mut hub, &store).await;
@@ -269,7 +278,12 @@ async fn run(
                         hub.left(now, conn)
                     }
                     Event::Stats(reply) => {
-                        let _ = reply.send((hub.stats().clone(), hub.agents(), hub.sessions()));
+                        let _ = reply.send(HubSnapshot {
+                            stats: hub.stats().clone(),
+                            agents: hub.agents(),
+                            sessions: hub.sessions(),
+                            steps: hub.session_steps(),
+                        });
                         Vec::new()
                     }
                 }
@@ -306,6 +320,9 @@ async fn run(
                 }
                 Output::Close(conn) => closes.push(conn),
             }
+        }
+        for timing in hub.take_timings() {
+            metrics.timing(timing);
         }
         for session in hub.take_ended() {
             // From here the session's TURN credentials are refused and its relayed
@@ -474,7 +491,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let store = Store::open(&dir).await.unwrap();
-        let (hub, task) = new(Hub::with_random_codes(), store, None);
+        let (hub, task) = new(Hub::with_random_codes(), store, None, Arc::default());
         let (stop, shutdown) = watch::channel(false);
         tokio::spawn(task.run(shutdown));
         (hub, stop, dir)

@@ -87,6 +87,45 @@ pub struct HubStats {
     pub resumed: u64,
     /// Resumption tokens refused (unknown, used, expired, or of another account).
     pub resume_refused: u64,
+    /// Redeems refused because the relay had as many sessions as it takes.
+    pub relay_full: u64,
+    /// The residents' answers when asked to be seen.
+    pub view_answers: Answers,
+    /// The residents' answers when asked for control.
+    pub control_answers: Answers,
+}
+
+/// How residents answered one kind of question.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Answers {
+    /// They said yes.
+    pub yes: u64,
+    /// They said no.
+    pub no: u64,
+    /// The question ran out unanswered (which means no).
+    pub timeout: u64,
+}
+
+/// Paired sessions by step, for the relay's gauges.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSteps {
+    /// Paired; the resident has not yet said yes to being seen.
+    pub asking: u64,
+    /// The resident said yes: the caseworker sees the screen (and may have control).
+    pub seen: u64,
+    /// A side dropped and is waited for (resumption).
+    pub away: u64,
+}
+
+/// A duration the hub measured, for the relay's histograms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timing {
+    /// From the code shown to the resident (the agent's first, or the first of its next
+    /// session) to a caseworker redeeming it.
+    Paired(Duration),
+    /// From a question put to the resident (to be seen, or for control) to their answer
+    /// (yes, no, or none in time).
+    Answered(Duration),
 }
 
 #[derive(Debug)]
@@ -115,6 +154,10 @@ struct Agent {
     /// The guidance features already in the audit log for this session (each is
     /// recorded once, however often it is used).
     used: Vec<Feature>,
+    /// Since when this agent has been waiting for a caseworker in this session.
+    waiting_since: Instant,
+    /// When the resident was asked a question not yet answered.
+    asked: Option<Instant>,
 }
 
 impl Agent {
@@ -158,6 +201,8 @@ pub struct Hub {
     next_ghost: ConnId,
     /// When each watched connection was last heard from (any frame, pongs included).
     heard: HashMap<ConnId, Instant>,
+    /// Durations measured since the driver last asked.
+    timings: Vec<Timing>,
 }
 
 impl Hub {
@@ -177,6 +222,7 @@ impl Hub {
             ghosts: HashMap::new(),
             next_ghost: GHOST_BASE,
             heard: HashMap::new(),
+            timings: Vec::new(),
         }
     }
 
@@ -197,6 +243,30 @@ impl Hub {
     /// The sessions that ended since the last call.
     pub fn take_ended(&mut self) -> Vec<String> {
         std::mem::take(&mut self.ended)
+    }
+
+    /// The durations measured since the last call.
+    pub fn take_timings(&mut self) -> Vec<Timing> {
+        std::mem::take(&mut self.timings)
+    }
+
+    /// Paired sessions by step: (waiting for the resident's yes to be seen, seen, with
+    /// a side away and waited for).
+    pub fn session_steps(&self) -> SessionSteps {
+        let mut steps = SessionSteps::default();
+        for (conn, a) in &self.agents {
+            let AgentState::Paired { viewer, .. } = a.state else {
+                continue;
+            };
+            if self.is_ghost(*conn) || self.is_ghost(viewer) {
+                steps.away += 1;
+            } else if a.view_allowed() {
+                steps.seen += 1;
+            } else {
+                steps.asking += 1;
+            }
+        }
+        steps
     }
 
     /// The counters so far.
@@ -229,6 +299,8 @@ impl Hub {
                 created,
                 resume: None,
                 used: Vec::new(),
+                waiting_since: now,
+                asked: None,
             },
         );
         out
@@ -273,7 +345,7 @@ impl Hub {
             SignalMessage::Redeem { code, procedure } => {
                 self.redeem(now, from, &code, procedure.as_deref())
             }
-            SignalMessage::Consent { event } => self.consent(from, event),
+            SignalMessage::Consent { event } => self.consent(now, from, event),
             SignalMessage::Used { feature } => self.used(from, feature),
             SignalMessage::Offer { .. } => self.forward_from_agent(from, msg),
             SignalMessage::Answer { .. } => self.forward_from_viewer(from, msg),
@@ -518,7 +590,9 @@ impl Hub {
                 a.session = id;
                 a.created = written;
                 a.used.clear();
+                a.waiting_since = now;
             }
+            a.asked = None;
         }
         out.push(code_message(agent, &issued, now));
         out

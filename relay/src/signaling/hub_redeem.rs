@@ -6,7 +6,7 @@ use std::time::Instant;
 use acote_proto::signal::{Feature, MAX_PROCEDURE_CHARS};
 use acote_proto::{ConsentEvent, ErrorCode, Redacted, SessionCode, SignalMessage};
 
-use super::{Agent, AgentState, ConnId, Hub, Output, error};
+use super::{Agent, AgentState, ConnId, Hub, Output, Timing, error};
 use crate::store::audit::Record;
 
 impl Hub {
@@ -50,6 +50,7 @@ impl Hub {
         }
         if self.sessions() >= self.max_sessions {
             // Checked before the code is looked at: a full relay consumes nobody's code.
+            self.stats.relay_full += 1;
             tracing::warn!(max = self.max_sessions, "redeem refused: the relay is full");
             return vec![error(
                 viewer_conn,
@@ -88,6 +89,9 @@ impl Hub {
                 ));
                 a.created = true;
             }
+            self.timings.push(Timing::Paired(
+                now.saturating_duration_since(a.waiting_since),
+            ));
             // Single use: the code is dropped here, whatever the resident answers.
             a.state = AgentState::Paired {
                 viewer: viewer_conn,
@@ -124,22 +128,51 @@ impl Hub {
         out
     }
 
-    /// The agent reports a consent step: audited, forwarded to no one.
-    pub(super) fn consent(&mut self, from: ConnId, event: ConsentEvent) -> Vec<Output> {
+    /// The agent reports a consent step: audited, counted, forwarded to no one.
+    pub(super) fn consent(
+        &mut self,
+        now: Instant,
+        from: ConnId,
+        event: ConsentEvent,
+    ) -> Vec<Output> {
         let Some(Agent {
             state: AgentState::Paired { viewer, .. },
             session,
+            asked,
             ..
-        }) = self.agents.get(&from)
+        }) = self.agents.get_mut(&from)
         else {
             return self.unexpected(from, "consent");
         };
+        let answers = match event {
+            ConsentEvent::ViewAllowed | ConsentEvent::ViewRefused | ConsentEvent::ViewTimeout => {
+                Some(&mut self.stats.view_answers)
+            }
+            ConsentEvent::ControlAllowed
+            | ConsentEvent::ControlRefused
+            | ConsentEvent::ControlTimeout => Some(&mut self.stats.control_answers),
+            _ => None,
+        };
+        if let Some(answers) = answers {
+            match event {
+                ConsentEvent::ViewAllowed | ConsentEvent::ControlAllowed => answers.yes += 1,
+                ConsentEvent::ViewRefused | ConsentEvent::ControlRefused => answers.no += 1,
+                _ => answers.timeout += 1,
+            }
+            if let Some(at) = asked.take() {
+                self.timings
+                    .push(Timing::Answered(now.saturating_duration_since(at)));
+            }
+        } else if matches!(event, ConsentEvent::ViewAsked | ConsentEvent::ControlAsked) {
+            *asked = Some(now);
+        }
+        let (viewer, session) = (*viewer, session.clone());
         let actor = self
             .viewers
-            .get(viewer)
+            .get(&viewer)
             .map(|v| v.caseworker.login.clone())
             .unwrap_or_default();
-        let record = Record::new(event.as_str()).actor(&actor).session(session);
+        let record = Record::new(event.as_str()).actor(&actor).session(&session);
         let mut out = vec![Output::Audit(record)];
         if event == ConsentEvent::ViewAllowed {
             out.extend(self.make_resumable(from));

@@ -284,6 +284,8 @@ impl Hub {
                     lang: None,
                     created: true,
                     used: Vec::new(),
+                    waiting_since: r.deadline - RESUME_WINDOW,
+                    asked: None,
                 },
             );
             self.viewers.insert(

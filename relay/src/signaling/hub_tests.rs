@@ -803,3 +803,73 @@ fn a_feature_is_audited_once_per_session_never_forwarded() {
     view_allowed(&mut hub, t0);
     assert_eq!(events(&hub.message(t0, A, chat)), ["feature_used"]);
 }
+
+#[test]
+fn answers_steps_and_durations_are_measured_in_virtual_time() {
+    let t0 = Instant::now();
+    let mut hub = hub_with_codes(&["111111", "222222"]);
+    hub.agent_joined(t0, A);
+    hub.viewer_joined(V, cw(), addr(1));
+    // The resident reads the code out after 40 s.
+    hub.message(t0 + Duration::from_secs(40), V, redeem("111111"));
+    assert_eq!(
+        hub.take_timings(),
+        vec![Timing::Paired(Duration::from_secs(40))]
+    );
+    assert_eq!(hub.session_steps().asking, 1);
+    let consent = |hub: &mut Hub, at: u64, event| {
+        hub.message(
+            t0 + Duration::from_secs(at),
+            A,
+            SignalMessage::Consent { event },
+        );
+    };
+    consent(&mut hub, 41, ConsentEvent::ViewAsked);
+    consent(&mut hub, 48, ConsentEvent::ViewAllowed);
+    consent(&mut hub, 60, ConsentEvent::ControlAsked);
+    consent(&mut hub, 120, ConsentEvent::ControlTimeout);
+    // An answer with no question before it is counted, not timed.
+    consent(&mut hub, 121, ConsentEvent::ControlRefused);
+    assert_eq!(
+        hub.take_timings(),
+        vec![
+            Timing::Answered(Duration::from_secs(7)),
+            Timing::Answered(Duration::from_secs(60)),
+        ]
+    );
+    let s = hub.stats();
+    assert_eq!((s.view_answers.yes, s.view_answers.no), (1, 0));
+    assert_eq!(
+        (
+            s.control_answers.yes,
+            s.control_answers.no,
+            s.control_answers.timeout
+        ),
+        (0, 1, 1)
+    );
+    assert_eq!(
+        hub.session_steps(),
+        SessionSteps {
+            asking: 0,
+            seen: 1,
+            away: 0
+        }
+    );
+    // A side drops: the session is waited for, counted away.
+    hub.left(t0 + Duration::from_secs(130), V);
+    assert_eq!(hub.session_steps().away, 1);
+}
+
+#[test]
+fn a_full_relay_counts_its_refusals() {
+    let now = Instant::now();
+    let mut hub = hub_with_codes(&["111111", "222222"]).with_max_sessions(1);
+    hub.agent_joined(now, A);
+    hub.agent_joined(now, 10);
+    hub.viewer_joined(V, cw(), addr(1));
+    hub.viewer_joined(V2, cw(), addr(2));
+    hub.message(now, V, redeem("111111"));
+    let out = hub.message(now, V2, redeem("222222"));
+    assert_eq!(error_code(&out, V2), Some(ErrorCode::Unavailable));
+    assert_eq!(hub.stats().relay_full, 1);
+}

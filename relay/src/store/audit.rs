@@ -265,7 +265,11 @@ impl Store {
                 Err(StoreError::Db(sqlx::Error::Database(e))) if attempt < 4 => {
                     tracing::debug!(error = %e, "audit append raced another writer; retrying");
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.audit_errors
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    return Err(e);
+                }
             }
             attempt += 1;
             tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;

@@ -73,6 +73,8 @@ pub struct Store {
     append_lock: Arc<tokio::sync::Mutex<()>>,
     /// The key of the audit chain's HMAC.
     audit_key: Arc<ring::hmac::Key>,
+    /// Audit records that could not be written (for the metrics).
+    audit_errors: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -110,7 +112,21 @@ impl Store {
             pool,
             append_lock: Arc::default(),
             audit_key: Arc::new(audit_key),
+            audit_errors: Arc::default(),
         })
+    }
+
+    /// Audit records this process could not write since it started.
+    pub fn audit_write_errors(&self) -> u64 {
+        self.audit_errors.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether the database takes writes now: a write transaction is opened and rolled
+    /// back (for `/readyz`). Waits up to the busy timeout (5 s) for another writer.
+    pub async fn writable(&self) -> Result<(), StoreError> {
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        tx.rollback().await?;
+        Ok(())
     }
 
     /// Closes every connection (tests, and the admin command before exiting).

@@ -189,6 +189,8 @@ pub struct TestRelay {
     pub data_dir: PathBuf,
     /// The STUN/TURN service, when the configuration enables it.
     pub turn: Option<Arc<acote_relay::turn::TurnService>>,
+    /// The plain-HTTP monitoring address, when `[metrics] listen` is set.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     pub served: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -214,6 +216,7 @@ impl TestRelay {
         let hub = relay.hub();
         let store = relay.store();
         let turn = relay.turn.clone();
+        let metrics_addr = relay.metrics_addr;
         let hash = acote_relay::auth::password::hash(PASSWORD).unwrap();
         store
             .add_account(LOGIN, NAME, SITE, Some(&hash), None, 0)
@@ -232,6 +235,7 @@ impl TestRelay {
             cookie: String::new(),
             data_dir,
             turn,
+            metrics_addr,
             stop: Some(stop),
             served,
         };
