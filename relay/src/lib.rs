@@ -113,10 +113,31 @@ struct Tasks {
     turn: Vec<turn::TurnTask>,
 }
 
+/// Loads the HTTPS certificate and key again (a renewed certificate) into the running
+/// listener: new connections get the new one, open ones keep theirs.
+#[derive(Clone)]
+pub struct TlsReloader {
+    live: axum_server::tls_rustls::RustlsConfig,
+    tls: config::TlsConfig,
+    data_dir: std::path::PathBuf,
+}
+
+impl TlsReloader {
+    /// Reloads; returns the new certificate's fingerprint. On error the old certificate
+    /// stays in use.
+    pub fn reload(&self) -> Result<String, http::tls::TlsError> {
+        let identity = http::tls::load_or_create(&self.tls, &self.data_dir)?;
+        self.live.reload_from_config(identity.server_config);
+        Ok(identity.fingerprint)
+    }
+}
+
 /// A relay whose sockets are bound, ready to serve.
 pub struct Relay {
     listener: std::net::TcpListener,
-    tls: Arc<rustls::ServerConfig>,
+    tls: axum_server::tls_rustls::RustlsConfig,
+    /// Where the certificate comes from, to load it again on request.
+    tls_source: (config::TlsConfig, std::path::PathBuf),
     state: Arc<http::AppState>,
     shutdown_tx: watch::Sender<bool>,
     /// The tasks `serve` runs. Behind a mutex only to keep `Relay` `Sync` (tests share
@@ -219,7 +240,8 @@ impl Relay {
         });
         Ok(Self {
             listener,
-            tls: identity.server_config,
+            tls: axum_server::tls_rustls::RustlsConfig::from_config(identity.server_config),
+            tls_source: (config.tls.clone(), data_dir.clone()),
             state,
             shutdown_tx,
             tasks: std::sync::Mutex::new(Tasks {
@@ -233,6 +255,15 @@ impl Relay {
             fingerprint: identity.fingerprint,
             turn,
         })
+    }
+
+    /// What reloads the HTTPS certificate while the relay serves (on SIGHUP).
+    pub fn tls_reloader(&self) -> TlsReloader {
+        TlsReloader {
+            live: self.tls.clone(),
+            tls: self.tls_source.0.clone(),
+            data_dir: self.tls_source.1.clone(),
+        }
     }
 
     /// The hub, for tests and metrics.
@@ -256,11 +287,7 @@ impl Relay {
     /// once.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         let handle = axum_server::Handle::new();
-        let server = axum_server::from_tcp_rustls(
-            self.listener,
-            axum_server::tls_rustls::RustlsConfig::from_config(self.tls),
-        )?
-        .handle(handle.clone());
+        let server = axum_server::from_tcp_rustls(self.listener, self.tls)?.handle(handle.clone());
         let pending = self
             .tasks
             .into_inner()

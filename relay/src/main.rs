@@ -177,6 +177,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
                 "STUN/TURN running"
             );
         }
+        reload_on_sighup(relay.tls_reloader());
         // Under systemd (Type=notify): ready once every socket is bound. Elsewhere
         // there is no NOTIFY_SOCKET and this does nothing.
         if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Ready]) {
@@ -189,6 +190,34 @@ fn serve(config: Config) -> anyhow::Result<()> {
         tracing::info!("stopped");
         Ok(())
     })
+}
+
+/// On SIGHUP (`systemctl reload acote-relay`), loads the HTTPS certificate again, for a
+/// renewed one. Accounts need no reload: they are read from the database at each use.
+fn reload_on_sighup(reloader: acote_relay::TlsReloader) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "SIGHUP cannot be caught: reload by restarting");
+                return;
+            }
+        };
+        while hangups.recv().await.is_some() {
+            match reloader.reload() {
+                Ok(fingerprint) => {
+                    tracing::info!(%fingerprint, "HTTPS certificate reloaded");
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "HTTPS certificate not reloaded; the old one stays");
+                }
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    drop(reloader);
 }
 
 /// Completes on Ctrl-C or SIGTERM (systemd's stop).
