@@ -695,8 +695,18 @@ export async function xType(xvfb, text) {
 /** Client coordinates in the viewer page of screen pixel (x, y) of a W×H remote screen,
  * through the video's letterboxing (object-fit: contain). */
 Viewer.prototype.clientPoint = async function clientPoint(x, y, width, height) {
-  return this.page.evaluate(({ x, y, width, height }) => {
+  return this.page.evaluate(async ({ x, y, width, height }) => {
     const v = document.getElementById('screen');
+    // As a person would: aim once the picture has stopped moving (a toolbar that rewraps
+    // on a mode change resizes it on the next frame, see viewer/src/video.js).
+    const frame = () => new Promise((resolve) => requestAnimationFrame(resolve));
+    const box = () => JSON.stringify(v.getBoundingClientRect());
+    for (let i = 0, last = ''; i < 30; i += 1) {
+      await frame();
+      const now = box();
+      if (now === last) break;
+      last = now;
+    }
     const r = v.getBoundingClientRect();
     // As viewer/src/input.js: the box is the picture unless its proportions differ by a pixel.
     const scale = Math.min(r.width / v.videoWidth, r.height / v.videoHeight);
