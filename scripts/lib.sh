@@ -42,6 +42,11 @@ need_runtime_tools() {
     xclip:xclip adduser:adduser systemd-analyze:systemd
 }
 
+# Let's Encrypt's test authority and its DNS, for the relay's ACME test (relay/tests/acme.rs).
+need_acme_authority() {
+  need_apt pebble:pebble pebble-challtestsrv:pebble
+}
+
 # The video bench compares Acote with x11vnc seen through TigerVNC's viewer.
 need_bench_tools() {
   need_apt x11vnc:x11vnc xtigervncviewer:tigervnc-viewer

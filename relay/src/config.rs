@@ -184,6 +184,77 @@ pub struct TlsConfig {
     pub key: Option<PathBuf>,
     /// Extra DNS names or addresses for the self-signed certificate.
     pub hostnames: Vec<String>,
+    /// A certificate from an ACME authority (Let's Encrypt by default), obtained and
+    /// renewed by the relay itself: `acme = { domains = [...], contact = "..." }`.
+    pub acme: Option<AcmeConfig>,
+}
+
+/// `[tls] acme`: certificates by ACME (TLS-ALPN-01 on the HTTPS port, which must be the
+/// port 443 the authority reaches under each domain).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcmeConfig {
+    /// Public DNS names of the relay; the first is the certificate's main name.
+    pub domains: Vec<String>,
+    /// Where the authority writes about expiry or problems: an e-mail address.
+    pub contact: String,
+    /// The authority's directory URL; Let's Encrypt's production one by default.
+    #[serde(default = "lets_encrypt")]
+    pub directory: String,
+}
+
+/// Let's Encrypt's production directory.
+pub const LETS_ENCRYPT: &str = "https://acme-v02.api.letsencrypt.org/directory";
+
+fn lets_encrypt() -> String {
+    LETS_ENCRYPT.to_string()
+}
+
+impl AcmeConfig {
+    /// The contact as the ACME account wants it (`mailto:` URL).
+    pub fn contact_url(&self) -> String {
+        if self.contact.starts_with("mailto:") {
+            self.contact.clone()
+        } else {
+            format!("mailto:{}", self.contact)
+        }
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Value(format!("[tls] acme: {m}")));
+        if self.domains.is_empty() {
+            return bad("`domains` needs at least one public DNS name".into());
+        }
+        for d in &self.domains {
+            let name_like = !d.is_empty()
+                && d.len() <= 253
+                && d.parse::<IpAddr>().is_err()
+                && d.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.len() <= 63
+                        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                });
+            if !name_like {
+                return bad(format!(
+                    "{d:?} is not a DNS name (ACME certifies names, not addresses)"
+                ));
+            }
+        }
+        let mail = self.contact.trim_start_matches("mailto:");
+        match mail.split_once('@') {
+            Some((user, host)) if !user.is_empty() && host.contains('.') => {}
+            _ => {
+                return bad(format!(
+                    "contact {:?} is not an e-mail address",
+                    self.contact
+                ));
+            }
+        }
+        if !self.directory.starts_with("https://") {
+            return bad("`directory` must be an https:// URL".into());
+        }
+        Ok(())
+    }
 }
 
 /// `[turn]` section: STUN and TURN on one port (UDP and TCP), TURN over TLS optionally.
@@ -288,6 +359,15 @@ impl Config {
                     .into(),
             ));
         }
+        if let Some(acme) = &self.tls.acme {
+            if self.tls.cert.is_some() {
+                return Err(ConfigError::Value(
+                    "[tls] has both `cert` and `acme`: choose one way to get the certificate"
+                        .into(),
+                ));
+            }
+            acme.check()?;
+        }
         let l = &self.limits;
         if [
             l.connections_per_address,
@@ -369,10 +449,9 @@ impl Config {
         if let Some(url) = &self.server.public_url {
             return url.trim_end_matches('/').to_string();
         }
-        let host = self
-            .tls
-            .hostnames
-            .first()
+        let acme_name = self.tls.acme.as_ref().and_then(|a| a.domains.first());
+        let host = acme_name
+            .or(self.tls.hostnames.first())
             .map_or("localhost", String::as_str);
         format!("https://{host}:{}", self.server.listen.port())
     }
@@ -402,6 +481,52 @@ mod tests {
         assert!(c.turn.enabled);
         assert!(!c.turn.relay_only);
         assert!(c.dangerous.turn_allow_peers.is_empty());
+    }
+
+    #[test]
+    fn acme_needs_public_names_and_a_mail_contact_and_excludes_a_certificate_file() {
+        let acme = |inner: &str| Config::parse(&format!("[tls]\nacme = {{ {inner} }}\n"));
+        let c = acme(
+            r#"domains = ["aide.example.org", "acote.example.org"], contact = "it@example.org""#,
+        )
+        .unwrap();
+        let a = c.tls.acme.as_ref().unwrap();
+        assert_eq!(a.directory, LETS_ENCRYPT);
+        assert_eq!(a.contact_url(), "mailto:it@example.org");
+        assert!(c.public_url().starts_with("https://aide.example.org:"));
+        for (inner, says) in [
+            (
+                r#"domains = [], contact = "it@example.org""#,
+                "at least one",
+            ),
+            (
+                r#"domains = ["192.0.2.7"], contact = "it@example.org""#,
+                "not a DNS name",
+            ),
+            (
+                r#"domains = ["bad name.org"], contact = "it@example.org""#,
+                "not a DNS name",
+            ),
+            (
+                r#"domains = ["a..org"], contact = "it@example.org""#,
+                "not a DNS name",
+            ),
+            (r#"domains = ["a.org"], contact = "it""#, "not an e-mail"),
+            (
+                r#"domains = ["a.org"], contact = "it@a.org", directory = "http://ca/dir""#,
+                "https://",
+            ),
+            (r#"domains = ["a.org"]"#, "contact"),
+        ] {
+            let e = acme(inner).unwrap_err().to_string();
+            assert!(e.contains(says), "{inner}: {e}");
+        }
+        let e = Config::parse(
+            "[tls]\ncert = \"c.pem\"\nkey = \"k.pem\"\n\
+             acme = { domains = [\"a.org\"], contact = \"it@a.org\" }\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("choose one"), "{e}");
     }
 
     #[test]

@@ -111,13 +111,24 @@ const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 struct Tasks {
     hub: signaling::driver::HubTask,
     turn: Vec<turn::TurnTask>,
+    /// Gets and renews the certificate, with `[tls] acme`.
+    acme: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
+}
+
+/// How the HTTPS listener gets its certificate.
+enum HttpsTls {
+    /// From files (configured or self-signed), reloadable on SIGHUP.
+    Files(axum_server::tls_rustls::RustlsConfig),
+    /// From an ACME authority, renewed by the relay.
+    Acme(rustls_acme::axum::AxumAcceptor),
 }
 
 /// Loads the HTTPS certificate and key again (a renewed certificate) into the running
 /// listener: new connections get the new one, open ones keep theirs.
 #[derive(Clone)]
 pub struct TlsReloader {
-    live: axum_server::tls_rustls::RustlsConfig,
+    /// The listener's configuration; `None` with ACME (nothing to reload).
+    live: Option<axum_server::tls_rustls::RustlsConfig>,
     tls: config::TlsConfig,
     data_dir: std::path::PathBuf,
 }
@@ -126,8 +137,11 @@ impl TlsReloader {
     /// Reloads; returns the new certificate's fingerprint. On error the old certificate
     /// stays in use.
     pub fn reload(&self) -> Result<String, http::tls::TlsError> {
+        let Some(live) = &self.live else {
+            return Err(http::tls::TlsError::FromAcme);
+        };
         let identity = http::tls::load_or_create(&self.tls, &self.data_dir)?;
-        self.live.reload_from_config(identity.server_config);
+        live.reload_from_config(identity.server_config);
         Ok(identity.fingerprint)
     }
 }
@@ -135,7 +149,7 @@ impl TlsReloader {
 /// A relay whose sockets are bound, ready to serve.
 pub struct Relay {
     listener: std::net::TcpListener,
-    tls: axum_server::tls_rustls::RustlsConfig,
+    tls: HttpsTls,
     /// Where the certificate comes from, to load it again on request.
     tls_source: (config::TlsConfig, std::path::PathBuf),
     state: Arc<http::AppState>,
@@ -150,7 +164,9 @@ pub struct Relay {
     pub local_addr: SocketAddr,
     /// The monitoring address really bound, when configured.
     pub metrics_addr: Option<SocketAddr>,
-    /// SHA-256 fingerprint of the certificate, lowercase hex.
+    /// SHA-256 fingerprint of the certificate, lowercase hex, for agents to pin; empty
+    /// with `[tls] acme` (the certificate is not known yet, and changes at each renewal:
+    /// agents check it against the system's roots instead).
     pub fingerprint: String,
     /// The STUN/TURN service, when enabled.
     pub turn: Option<Arc<turn::TurnService>>,
@@ -164,7 +180,26 @@ impl Relay {
             path: data_dir.clone(),
             source,
         })?;
-        let identity = http::tls::load_or_create(&config.tls, data_dir)?;
+        let (https, server_config, fingerprint, acme_task) = match &config.tls.acme {
+            Some(acme) => {
+                let acme = http::acme::start(acme, data_dir)?;
+                let config = acme.server_config;
+                (
+                    HttpsTls::Acme(acme.acceptor),
+                    config,
+                    String::new(),
+                    Some(acme.task),
+                )
+            }
+            None => {
+                let identity = http::tls::load_or_create(&config.tls, data_dir)?;
+                let live = axum_server::tls_rustls::RustlsConfig::from_config(
+                    identity.server_config.clone(),
+                );
+                let files = HttpsTls::Files(live);
+                (files, identity.server_config, identity.fingerprint, None)
+            }
+        };
         let store = Store::open(data_dir).await?;
         let addr = config.server.listen;
         let listener = std::net::TcpListener::bind(addr)
@@ -177,7 +212,7 @@ impl Relay {
             let (service, tasks) = turn::TurnService::start(
                 &config.turn,
                 &config.dangerous.turn_allow_peers,
-                identity.server_config.clone(),
+                server_config,
             )
             .await?;
             (Some(Arc::new(service)), tasks)
@@ -240,19 +275,20 @@ impl Relay {
         });
         Ok(Self {
             listener,
-            tls: axum_server::tls_rustls::RustlsConfig::from_config(identity.server_config),
+            tls: https,
             tls_source: (config.tls.clone(), data_dir.clone()),
             state,
             shutdown_tx,
             tasks: std::sync::Mutex::new(Tasks {
                 hub: hub_task,
                 turn: turn_tasks,
+                acme: acme_task,
             }),
             retention_days: config.audit.retention_days,
             metrics_listener,
             local_addr,
             metrics_addr,
-            fingerprint: identity.fingerprint,
+            fingerprint,
             turn,
         })
     }
@@ -260,7 +296,10 @@ impl Relay {
     /// What reloads the HTTPS certificate while the relay serves (on SIGHUP).
     pub fn tls_reloader(&self) -> TlsReloader {
         TlsReloader {
-            live: self.tls.clone(),
+            live: match &self.tls {
+                HttpsTls::Files(live) => Some(live.clone()),
+                HttpsTls::Acme(_) => None,
+            },
             tls: self.tls_source.0.clone(),
             data_dir: self.tls_source.1.clone(),
         }
@@ -287,7 +326,6 @@ impl Relay {
     /// once.
     pub async fn serve(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         let handle = axum_server::Handle::new();
-        let server = axum_server::from_tcp_rustls(self.listener, self.tls)?.handle(handle.clone());
         let pending = self
             .tasks
             .into_inner()
@@ -297,6 +335,9 @@ impl Relay {
         tasks.spawn(maintain(Arc::downgrade(&self.state), self.retention_days));
         for task in pending.turn {
             tasks.spawn(task);
+        }
+        if let Some(acme) = pending.acme {
+            tasks.spawn(acme);
         }
         if let Some(listener) = self.metrics_listener {
             // Plain HTTP; aborted with the upkeep and TURN once the hub has ended, so it
@@ -310,7 +351,17 @@ impl Relay {
             });
         }
         let app = http::app(self.state.clone());
-        let serving = server.serve(app.into_make_service_with_connect_info::<SocketAddr>());
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        let serving = match self.tls {
+            HttpsTls::Files(tls) => {
+                let server = axum_server::from_tcp_rustls(self.listener, tls)?;
+                futures_util::future::Either::Left(server.handle(handle.clone()).serve(service))
+            }
+            HttpsTls::Acme(acceptor) => {
+                let server = axum_server::from_tcp(self.listener)?.acceptor(acceptor);
+                futures_util::future::Either::Right(server.handle(handle.clone()).serve(service))
+            }
+        };
         let shutdown_tx = self.shutdown_tx;
         let stopper = async move {
             shutdown.await;

@@ -164,7 +164,15 @@ fn serve(config: Config) -> anyhow::Result<()> {
     runtime.block_on(async {
         let relay = Relay::start(&config).await?;
         println!("listening on https://{}", relay.local_addr);
-        println!("certificate sha256 {}", relay.fingerprint);
+        match &config.tls.acme {
+            // No fingerprint to pin: agents check the authority's certificate.
+            Some(acme) => println!(
+                "certificate by ACME for {} from {}",
+                acme.domains.join(", "),
+                acme.directory
+            ),
+            None => println!("certificate sha256 {}", relay.fingerprint),
+        }
         if let Some(addr) = relay.metrics_addr {
             println!("metrics on http://{addr}/metrics");
         }

@@ -8,6 +8,7 @@
 //! `GET /healthz`. Every POST from a browser must come from the relay's own origin.
 
 pub mod account;
+pub mod acme;
 pub mod assets;
 pub mod monitor;
 pub mod passkey;

@@ -31,6 +31,12 @@ pub enum TlsError {
         /// The cause.
         message: String,
     },
+    /// The system has no root certificate to check the ACME authority's HTTPS with.
+    #[error("no root certificate to check the ACME authority's HTTPS with: {0}")]
+    NoRoots(String),
+    /// The certificate comes from ACME: there is no file to load again.
+    #[error("the certificate comes from ACME and renews by itself: nothing to reload")]
+    FromAcme,
     /// rustls refused the certificate and key together.
     #[error("the certificate and key do not form a usable TLS identity: {0}")]
     Rustls(#[from] rustls::Error),
@@ -170,6 +176,7 @@ mod tests {
             cert: Some(cert),
             key: Some(dir.join("missing.pem")),
             hostnames: vec![],
+            acme: None,
         };
         let e = load_or_create(&tls, &dir).err().unwrap();
         assert!(e.to_string().contains("certificate"), "{e}");

@@ -57,14 +57,21 @@ impl HttpResponse {
 pub struct Endpoint {
     pub addr: std::net::SocketAddr,
     pub tls: Arc<rustls::ClientConfig>,
+    /// The name asked for (SNI and Host), checked against the certificate.
+    pub name: String,
 }
 
 impl Endpoint {
     /// Trusts exactly the self-signed certificate in `data_dir`, as a pinned agent would.
     pub fn new(addr: std::net::SocketAddr, data_dir: &std::path::Path) -> Self {
         let pem = std::fs::read(data_dir.join("tls/cert.pem")).unwrap();
+        Self::trusting(addr, &pem, "localhost")
+    }
+
+    /// Trusts the PEM certificates in `pem` (e.g. an authority's root) for `name`.
+    pub fn trusting(addr: std::net::SocketAddr, pem: &[u8], name: &str) -> Self {
         let mut roots = rustls::RootCertStore::empty();
-        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&pem) {
+        for cert in rustls::pki_types::CertificateDer::pem_slice_iter(pem) {
             roots.add(cert.unwrap()).unwrap();
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -76,6 +83,7 @@ impl Endpoint {
         Self {
             addr,
             tls: Arc::new(tls),
+            name: name.to_string(),
         }
     }
 
@@ -100,7 +108,8 @@ impl Endpoint {
         body: &str,
     ) -> HttpResponse {
         let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: localhost:{}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {}:{}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.name,
             self.addr.port(),
             body.len()
         );
@@ -127,7 +136,7 @@ impl Endpoint {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let tcp = tokio::net::TcpStream::connect(self.addr).await.unwrap();
         let connector = tokio_rustls::TlsConnector::from(self.tls.clone());
-        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let name = rustls::pki_types::ServerName::try_from(self.name.clone()).unwrap();
         let mut tls = connector.connect(name, tcp).await.unwrap();
         tls.write_all(request.as_bytes()).await.unwrap();
         let mut out = Vec::new();
@@ -167,7 +176,7 @@ impl Endpoint {
         let socket = tokio::net::TcpSocket::new_v4()?;
         socket.bind(format!("{source}:0").parse().unwrap())?;
         let stream = socket.connect(self.addr).await?;
-        let url = format!("wss://localhost:{}/signal", self.addr.port());
+        let url = format!("wss://{}:{}/signal", self.name, self.addr.port());
         let (ws, _) = tokio_tungstenite::client_async_tls_with_config(
             url,
             stream,
@@ -249,6 +258,7 @@ impl TestRelay {
         Endpoint {
             addr: self.addr,
             tls: self.tls.clone(),
+            name: "localhost".to_string(),
         }
     }
 
