@@ -376,6 +376,13 @@ async fn yes_leads_to_an_offer_with_video_and_the_acote_channel() {
         offer.contains("m=application"),
         "the data channel is in the offer"
     );
+    // The agent is the DTLS client in every section, so a lost last flight is resent.
+    assert_eq!(
+        offer.matches("a=setup:active").count(),
+        offer.matches("m=").count(),
+        "{offer}"
+    );
+    assert!(!offer.contains("a=setup:actpass"));
     assert_eq!(opened.load(Ordering::SeqCst), 1);
     v.send(&SignalMessage::Bye {
         reason: ByeReason::Ended,

@@ -514,7 +514,8 @@ class Viewer {
   /** The page starts in French; switch it to English with its "English" button. */
   async switchToEnglish() {
     await this.page.getByRole('button', { name: 'English', exact: true }).click({ timeout: 10_000 });
-    await this.page.getByRole('button', { name: 'Français', exact: true }).waitFor({ state: 'visible', timeout: 5_000 });
+    // The other language's texts are fetched: allow a loaded machine its time.
+    await this.page.getByRole('button', { name: 'Français', exact: true }).waitFor({ state: 'visible', timeout: 20_000 });
     log('viewer switched to English');
   }
 

@@ -1,20 +1,20 @@
 //! The [`Injector`] trait and the thread that feeds it.
 //!
 //! Injection runs on its own thread (X calls block, typing takes time). Pointer moves
-//! queued back to back are coalesced into the last one, typed text has a byte budget, and
-//! the queue is bounded, so a flood from the viewer cannot freeze the resident's PC. Every
+//! queued back to back are coalesced into the last one as they arrive, typed text has a byte
+//! budget, and the other commands waiting are bounded, so a flood from the viewer cannot freeze the resident's PC. Every
 //! command carries the [`Grant`] it was admitted under; once control ends the grant is
 //! dead and what is still queued is dropped, not played.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use acote_proto::channel::ViewerMessage;
 
 use super::consent::Grant;
 
-/// Commands waiting for the injector at most; more are refused as "too many".
+/// Commands other than pointer moves waiting for the injector at most; more are refused
+/// as "too many".
 pub const QUEUE_LEN: usize = 256;
 
 /// Typed text waiting at most, in bytes (about a page; typing takes time).
@@ -46,10 +46,89 @@ enum Command {
     ReleaseAll,
 }
 
+impl Command {
+    fn is_move(&self) -> bool {
+        matches!(self, Command::Input(_, ViewerMessage::Pointer { .. }))
+    }
+
+    fn text_len(&self) -> usize {
+        match self {
+            Command::Input(_, ViewerMessage::Text { text }) => text.len(),
+            _ => 0,
+        }
+    }
+}
+
+/// What waits for the injector. Plain data: the bounds are tested without a thread.
+#[derive(Default)]
+struct Queue {
+    commands: VecDeque<Command>,
+    /// Commands in `commands` that are not pointer moves.
+    counted: usize,
+    text_queued: usize,
+    /// The handle is gone, or the thread is.
+    closed: bool,
+}
+
+impl Queue {
+    /// Queues one admitted input. A move right behind another move replaces it as it
+    /// arrives, so a flood of moves holds one place and never crowds out the click
+    /// that follows it.
+    fn push(&mut self, grant: Grant, input: ViewerMessage) -> Result<(), QueueRefusal> {
+        if self.closed {
+            return Err(QueueRefusal::Closed);
+        }
+        let command = Command::Input(grant, input);
+        if command.is_move() {
+            if let Some(last) = self.commands.back_mut().filter(|last| last.is_move()) {
+                *last = command;
+            } else {
+                self.commands.push_back(command);
+            }
+            return Ok(());
+        }
+        let text_len = command.text_len();
+        if self.counted >= QUEUE_LEN || self.text_queued + text_len > TEXT_BUDGET {
+            return Err(QueueRefusal::TooMany);
+        }
+        self.counted += 1;
+        self.text_queued += text_len;
+        self.commands.push_back(command);
+        Ok(())
+    }
+
+    /// Everything waiting, in order.
+    fn take(&mut self) -> Vec<Command> {
+        self.counted = 0;
+        self.text_queued = 0;
+        self.commands.drain(..).collect()
+    }
+}
+
+/// The queue and the bell that wakes the injector thread.
+#[derive(Default)]
+struct Shared {
+    queue: Mutex<Queue>,
+    ready: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        // A panic on the other side leaves the queue consistent: keep using it.
+        self.queue
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_all();
+    }
+}
+
 /// Sends commands to the injector thread.
 pub struct InjectorHandle {
-    tx: SyncSender<Command>,
-    text_queued: Arc<AtomicUsize>,
+    shared: Arc<Shared>,
 }
 
 /// Why a command was not queued.
@@ -64,27 +143,26 @@ pub enum QueueRefusal {
 impl InjectorHandle {
     /// Queues one admitted input.
     pub fn send(&self, grant: Grant, input: ViewerMessage) -> Result<(), QueueRefusal> {
-        let text_len = match &input {
-            ViewerMessage::Text { text } => text.len(),
-            _ => 0,
-        };
-        if text_len > 0 && self.text_queued.load(Ordering::SeqCst) + text_len > TEXT_BUDGET {
-            return Err(QueueRefusal::TooMany);
-        }
-        match self.tx.try_send(Command::Input(grant, input)) {
-            Ok(()) => {
-                self.text_queued.fetch_add(text_len, Ordering::SeqCst);
-                Ok(())
-            }
-            Err(TrySendError::Full(_)) => Err(QueueRefusal::TooMany),
-            Err(TrySendError::Disconnected(_)) => Err(QueueRefusal::Closed),
-        }
+        self.shared.lock().push(grant, input)?;
+        self.shared.ready.notify_one();
+        Ok(())
     }
 
     /// Asks the injector to let go of everything (ahead of anything else queued after it).
     pub fn release_all(&self) {
-        // Blocking send: this one must not be dropped even when the queue is full.
-        let _ = self.tx.send(Command::ReleaseAll);
+        // Beyond the bound: this one must not be dropped even when the queue is full.
+        let mut queue = self.shared.lock();
+        if !queue.closed {
+            queue.commands.push_back(Command::ReleaseAll);
+        }
+        drop(queue);
+        self.shared.ready.notify_one();
+    }
+}
+
+impl Drop for InjectorHandle {
+    fn drop(&mut self) {
+        self.shared.close();
     }
 }
 
@@ -95,28 +173,46 @@ where
     I: Injector,
     F: FnOnce() -> Result<I, InjectError> + Send + 'static,
 {
-    let (tx, rx) = sync_channel(QUEUE_LEN);
-    let text_queued = Arc::new(AtomicUsize::new(0));
-    let queued = Arc::clone(&text_queued);
+    let shared = Arc::new(Shared::default());
+    let thread_side = Arc::clone(&shared);
     let spawned = std::thread::Builder::new()
         .name("acote-input".into())
-        .spawn(move || match open() {
-            Ok(mut injector) => run(&mut injector, &rx, &queued),
-            Err(e) => tracing::warn!(error = %e, "remote control unavailable"),
+        .spawn(move || {
+            match open() {
+                Ok(mut injector) => run(&mut injector, &thread_side),
+                Err(e) => tracing::warn!(error = %e, "remote control unavailable"),
+            }
+            thread_side.close();
         });
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "cannot start the input thread");
+        shared.close();
     }
-    InjectorHandle { tx, text_queued }
+    InjectorHandle { shared }
 }
 
-/// The thread's loop: coalesce, check the grant again, inject.
-fn run<I: Injector>(injector: &mut I, rx: &Receiver<Command>, text_queued: &AtomicUsize) {
-    while let Ok(first) = rx.recv() {
-        // Take everything already waiting, so moves can be coalesced.
-        let mut batch = vec![first];
-        batch.extend(rx.try_iter());
-        for command in coalesce(batch) {
+/// Waits for the next commands; none once the handle is gone and all was played.
+fn next_batch(shared: &Shared) -> Option<Vec<Command>> {
+    let mut queue = shared.lock();
+    loop {
+        if !queue.commands.is_empty() {
+            return Some(queue.take());
+        }
+        if queue.closed {
+            return None;
+        }
+        queue = shared
+            .ready
+            .wait(queue)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+    }
+}
+
+/// The thread's loop: take what waits (moves already coalesced), check the grant again,
+/// inject.
+fn run<I: Injector>(injector: &mut I, shared: &Shared) {
+    while let Some(batch) = next_batch(shared) {
+        for command in batch {
             match command {
                 Command::ReleaseAll => {
                     if let Err(e) = injector.release_all() {
@@ -124,12 +220,6 @@ fn run<I: Injector>(injector: &mut I, rx: &Receiver<Command>, text_queued: &Atom
                     }
                 }
                 Command::Input(grant, input) => {
-                    if let ViewerMessage::Text { text } = &input {
-                        text_queued.fetch_sub(
-                            text.len().min(text_queued.load(Ordering::SeqCst)),
-                            Ordering::SeqCst,
-                        );
-                    }
                     // Checked again here: control may have ended while this waited.
                     if !grant.is_live() {
                         continue;
@@ -141,24 +231,6 @@ fn run<I: Injector>(injector: &mut I, rx: &Receiver<Command>, text_queued: &Atom
             }
         }
     }
-}
-
-/// Drops every pointer move that another move directly follows.
-fn coalesce(batch: Vec<Command>) -> Vec<Command> {
-    let mut out: Vec<Command> = Vec::with_capacity(batch.len());
-    for command in batch {
-        let is_move = matches!(&command, Command::Input(_, ViewerMessage::Pointer { .. }));
-        if is_move
-            && matches!(
-                out.last(),
-                Some(Command::Input(_, ViewerMessage::Pointer { .. }))
-            )
-        {
-            out.pop();
-        }
-        out.push(command);
-    }
-    out
 }
 
 #[cfg(test)]

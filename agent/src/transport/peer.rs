@@ -316,7 +316,7 @@ impl Peer {
             .local_description()
             .await
             .ok_or_else(|| PeerError("no local description".into()))?;
-        Ok(local.sdp)
+        Ok(as_dtls_client(&local.sdp))
     }
 
     /// The agent's and the viewer's DTLS fingerprints, from the descriptions this
@@ -378,9 +378,19 @@ impl Peer {
     }
 }
 
+/// The offer as sent: the agent takes the DTLS client's part (`a=setup:active`; the
+/// browser then answers `passive`). webrtc-rs's DTLS server stops listening once it has
+/// sent its last flight, so when that flight is lost on the wire the browser's handshake
+/// never ends: no picture, no data channel, for good. A client resends its last flight
+/// until the server's answer comes, and the browser's server answers each resend.
+fn as_dtls_client(sdp: &str) -> String {
+    sdp.replace("a=setup:actpass", "a=setup:active")
+}
+
 /// One RTCP packet from the viewer: keyframe requests, the bandwidth estimate, loss.
 fn read_feedback(any: &dyn std::any::Any, feedback: &Feedback, meter: &mut pace::DeliveryMeter) {
     if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
+        tracing::debug!("the viewer asks for a keyframe");
         feedback.want_keyframe();
     } else if let Some(remb) = any.downcast_ref::<ReceiverEstimatedMaximumBitrate>() {
         let bps = if remb.bitrate.is_finite() && remb.bitrate > 0.0 {
@@ -436,6 +446,15 @@ fn round_trip(now: u32, lsr: u32, dlsr: u32) -> Option<std::time::Duration> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_offer_makes_the_agent_the_dtls_client() {
+        let sdp = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 102\r\na=setup:actpass\r\n\
+                   m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=setup:actpass\r\n";
+        let sent = super::as_dtls_client(sdp);
+        assert_eq!(sent.matches("a=setup:active\r\n").count(), 2, "{sent}");
+        assert!(!sent.contains("actpass"));
+    }
+
     #[test]
     fn only_stun_and_turn_over_udp_are_given_to_webrtc_rs() {
         for ok in ["stun:r:3478", "turn:r:3478?transport=udp", "turn:r:3478"] {
