@@ -15,14 +15,19 @@
 // ignored. After the end the received file can still be saved, the next session starts
 // empty; the relay's audit log says files were used, once, and neither it nor any log of
 // the relay (nor the viewer's console) holds a file name.
+// A second test makes the resident's Downloads a 256 kB tmpfs: a 1 MB file the resident
+// accepts fills it, both sides say the disk is full, no partial file is left, and the next
+// file, that fits, is saved whole in the same session.
 //
 // Run with ACOTE_VIEWER_DIR=viewer to try the viewer's files without rebuilding the relay.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import {
   Harness, startXvfb, startRelay, startAgent, openSignedInViewer, addCaseworker, relayAdmin, log,
   QUESTION_LINE,
@@ -41,6 +46,7 @@ const ENDED = /^file ended: (.+), ([a-z_]+)\s*$/;
 const SENT = /^file sent: (.+?)\s*$/;
 
 const sha = (bytes) => createHash('sha256').update(bytes).digest('hex');
+const execFileP = promisify(execFile);
 
 /** Where the picture is drawn, once the page is laid out (two frames, for the
  * ResizeObserver that fits the picture). */
@@ -78,6 +84,20 @@ async function waitForItem(viewer, name, pred, what, timeoutMs = 30_000) {
   }
 }
 
+/** The caseworker signs in and types the agent's code, the resident says yes: the
+ * viewer once the picture shows and the data channel is open. */
+async function sharing(h, relay, agent) {
+  const code = await agent.nextCode();
+  const viewer = await openSignedInViewer(h, relay, CASEWORKER);
+  await viewer.connect(code.digits);
+  await agent.nextLine(QUESTION_LINE, 20_000);
+  agent.write('y\n');
+  await viewer.waitForState('watching', 60_000);
+  await viewer.waitForVideo((s) => s.framesDecoded > 0, 20_000, 'decoded frames');
+  await viewer.page.waitForFunction(() => window.acote.channel?.readyState === 'open', null, { timeout: 20_000 });
+  return viewer;
+}
+
 /** Picks `file` ({ name, buffer }) with the panel's "Send a file…" button, by keyboard. */
 const keptChooser = new WeakSet();
 
@@ -104,15 +124,8 @@ test('files both ways while only viewing: saved, declined, too large, received; 
     await addCaseworker(h, relay, CASEWORKER);
     const agent = await startAgent(h, relay, xvfb);
     const agentHome = path.join(h.dir, 'agent-home'); // the agent's HOME (harness env)
-    const code = await agent.nextCode();
-    const viewer = await openSignedInViewer(h, relay, CASEWORKER);
+    const viewer = await sharing(h, relay, agent);
     const { page } = viewer;
-    await viewer.connect(code.digits);
-    await agent.nextLine(QUESTION_LINE, 20_000);
-    agent.write('y\n');
-    await viewer.waitForState('watching', 60_000);
-    await viewer.waitForVideo((s) => s.framesDecoded > 0, 20_000, 'decoded frames');
-    await page.waitForFunction(() => window.acote.channel?.readyState === 'open', null, { timeout: 20_000 });
 
     // The rail opens the panel by keyboard; the focus goes to "Send a file…", which says the limit.
     const rail = page.getByRole('button', { name: 'Files', exact: true });
@@ -260,5 +273,58 @@ test('files both ways while only viewing: saved, declined, too large, received; 
     // The agent's log (stderr) is its own matter; say it if a name shows there.
     const inAgentLog = names.filter((n) => agent.stderr.includes(n));
     if (inAgentLog.length) log(`note: the agent's log holds file names: ${inAgentLog.join(', ')}`);
+  });
+});
+
+test('a file larger than the room left in the resident\'s Downloads: "disk full" on both sides, nothing half-written left, the next file still saved', { timeout: 240_000 }, async (t) => {
+  const h = await Harness.create(t);
+  await h.run(async () => {
+    // The resident's Downloads is a 256 kB tmpfs: a real full disk (ENOSPC), not a fake.
+    const downloads = path.join(h.dir, 'agent-home', 'Downloads');
+    await mkdir(downloads, { recursive: true });
+    try {
+      await execFileP('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', downloads], { timeout: 10_000 });
+    } catch (err) {
+      t.skip(`cannot mount a small tmpfs as the resident's Downloads (${err.message.split('\n')[0]}); run as root`);
+      return;
+    }
+    // Lazily, as the agent may still hold the folder open.
+    h.cleanups.push(() => execFileP('umount', ['-l', downloads], { timeout: 10_000 }));
+    const xvfb = await startXvfb(h, { width: 1024, height: 600 });
+    const relay = await startRelay(h, { configExtra: '\n[limits]\nmax_file_mb = 2\n' });
+    await addCaseworker(h, relay, CASEWORKER);
+    const agent = await startAgent(h, relay, xvfb);
+    const viewer = await sharing(h, relay, agent);
+    const { page } = viewer;
+    await page.getByRole('button', { name: 'Files', exact: true }).click();
+    await page.getByRole('heading', { name: 'Files with the resident' }).waitFor({ timeout: 5_000 });
+
+    // 1 MB, under the site's limit, four times the room left: the resident says yes, the
+    // disk fills, and both sides say so.
+    const big = randomBytes(1_000_000);
+    await sendWithButton(page, { name: BIG_NAME, buffer: big });
+    const [, offeredName] = await agent.nextLine(OFFERED, 20_000);
+    assert.equal(offeredName, BIG_NAME);
+    agent.write('save\n');
+    const [, endedName, endedStatus] = await agent.nextLine(ENDED, 30_000);
+    assert.deepEqual([endedName, endedStatus], [BIG_NAME, 'disk_full'], 'the agent ends it as a full disk');
+    const full = await waitForItem(viewer, BIG_NAME, (i) => i.phase === 'ended', 'the end');
+    assert.equal(full.status, 'disk_full');
+    assert.equal(full.text, `The resident's disk is full: ${BIG_NAME} was not saved.`);
+    assert.deepEqual(await readdir(downloads), [], 'no half-written file is left in Downloads');
+    log('a file larger than the room left: "disk full" on both sides, nothing left behind');
+
+    // The session goes on: a file that fits is saved whole.
+    const small = randomBytes(100_000);
+    await sendWithButton(page, { name: SENT_NAME, buffer: small });
+    await agent.nextLine(OFFERED, 20_000);
+    agent.write('save\n');
+    const [, savedPath] = await agent.nextLine(SAVED, 30_000);
+    assert.equal(path.dirname(savedPath), downloads);
+    assert.equal(sha(await readFile(savedPath)), sha(small), 'the next file arrived whole');
+    const saved = await waitForItem(viewer, SENT_NAME, (i) => i.phase === 'ended', 'the end');
+    assert.equal(saved.status, 'saved');
+    assert.equal(await viewer.state(), 'watching', 'the session went on');
+    log('the next file, that fits, was saved whole');
   });
 });
