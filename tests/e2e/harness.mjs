@@ -432,7 +432,18 @@ export async function openViewer(h, url, { netns = null, extraArgs = [], viewpor
   const page = context.pages()[0] || await context.newPage();
   const viewer = new Viewer(context, page);
   h.viewer = viewer;
-  await page.goto(url, { waitUntil: 'load', timeout: 15_000 });
+  // A browser started in a network namespace made a moment ago may see its interfaces
+  // settle and abort the first load with ERR_NETWORK_CHANGED: as a person would, load again.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await page.goto(url, { waitUntil: 'load', timeout: 15_000 });
+      break;
+    } catch (err) {
+      if (attempt >= 3 || !/ERR_NETWORK_CHANGED/.test(err.message)) throw err;
+      log(`viewer: ${url} not loaded (network changed), loading again`);
+      await sleep(500);
+    }
+  }
   log(`viewer opened at ${url}`);
   return viewer;
 }
