@@ -11,7 +11,7 @@ use acote_proto::channel::{
 };
 
 use crate::input::clipboard::{ClipboardHandle, Request};
-use crate::input::consent::{ConsentGate, GateAction};
+use crate::input::consent::{ConsentGate, GateAction, Grant};
 use crate::input::inject::{InjectorHandle, QueueRefusal};
 use crate::screens::Shown;
 
@@ -110,6 +110,13 @@ impl Control {
                 return Vec::new();
             }
         };
+        if msg.needs_control() {
+            // The proto says what needs control; only the gate's grant lets it act.
+            if let Some(grant) = self.gate.admit() {
+                self.act(grant, msg);
+            }
+            return Vec::new();
+        }
         match msg {
             ViewerMessage::Control { action } => {
                 let actions = match action {
@@ -119,52 +126,58 @@ impl Control {
                 self.effects(actions)
             }
             ViewerMessage::Highlight { x, y } => {
-                // Pointing needs no control: it only draws, never acts.
+                // Pointing only draws, never acts.
                 let (x, y) = self.shown.to_desktop(x, y);
                 self.marker.show(x, y);
                 Vec::new()
             }
-            // Needs no control: it only narrows what the caseworker sees.
+            // It only narrows what the caseworker sees.
             ViewerMessage::ShowScreen { id } => vec![ControlEffect::ShowScreen(id)],
-            // Needs no control either: it only lowers what is sent.
+            // It only lowers what is sent.
             ViewerMessage::LowData { on } => vec![ControlEffect::LowData(on)],
-            // Nor does the security code: it only authenticates the connection.
+            // It only authenticates the connection.
             ViewerMessage::SasNonce { n } => vec![ControlEffect::SasNonce(n)],
-            // Nor does chat: it only shows words to the resident.
+            // It only shows words to the resident.
             ViewerMessage::Chat { text } => vec![ControlEffect::Chat(text)],
-            // The clipboard needs control, like the keyboard: the same gate admits it.
-            ViewerMessage::ClipboardPut { text } => self.clipboard(Request::Write(text)),
-            ViewerMessage::ClipboardGet => self.clipboard(Request::Read),
-            // Files need no control: the resident is asked about each one they receive.
+            // The resident is asked about each file they receive.
             file @ (ViewerMessage::FileOffer(_)
             | ViewerMessage::FileAccept(_)
             | ViewerMessage::FileChunk(_)
             | ViewerMessage::FileAck(_)
             | ViewerMessage::FileEnd(_)) => vec![ControlEffect::File(file)],
-            input => {
-                let input = match input {
-                    ViewerMessage::Pointer { x, y } => {
-                        let (x, y) = self.shown.to_desktop(x, y);
-                        ViewerMessage::Pointer { x, y }
-                    }
-                    other => other,
-                };
-                if let Some(grant) = self.gate.admit()
-                    && let Err(QueueRefusal::TooMany | QueueRefusal::Closed) =
-                        self.injector.send(grant, input)
-                {
-                    self.gate.refuse(InputRefusal::TooMany);
-                }
-                Vec::new()
-            }
+            // Admitted (or not) above.
+            ViewerMessage::Pointer { .. }
+            | ViewerMessage::Button { .. }
+            | ViewerMessage::Wheel { .. }
+            | ViewerMessage::Key { .. }
+            | ViewerMessage::Text { .. }
+            | ViewerMessage::ClipboardPut { .. }
+            | ViewerMessage::ClipboardGet => Vec::new(),
         }
     }
 
-    fn clipboard(&mut self, request: Request) -> Vec<ControlEffect> {
-        if let Some(grant) = self.gate.admit() {
-            self.clipboard.send(grant, request);
+    /// Carries out a message the gate admitted: the clipboard through its thread, the
+    /// rest through the injector (a pointer mapped from the shown monitor to the desktop).
+    fn act(&mut self, grant: Grant, msg: ViewerMessage) {
+        let input = match msg {
+            ViewerMessage::ClipboardPut { text } => {
+                self.clipboard.send(grant, Request::Write(text));
+                return;
+            }
+            ViewerMessage::ClipboardGet => {
+                self.clipboard.send(grant, Request::Read);
+                return;
+            }
+            ViewerMessage::Pointer { x, y } => {
+                let (x, y) = self.shown.to_desktop(x, y);
+                ViewerMessage::Pointer { x, y }
+            }
+            other => other,
+        };
+        if let Err(QueueRefusal::TooMany | QueueRefusal::Closed) = self.injector.send(grant, input)
+        {
+            self.gate.refuse(InputRefusal::TooMany);
         }
-        Vec::new()
     }
 
     /// The resident answered the control question.

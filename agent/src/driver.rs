@@ -667,10 +667,10 @@ impl Live<'_> {
             SignalMessage::PeerAway => self.session.handle(now, Event::PeerAway),
             SignalMessage::PeerBack => self.session.handle(now, Event::PeerBack),
             SignalMessage::Error {
-                code: ErrorCode::Unavailable,
+                code: ErrorCode::Unavailable | ErrorCode::AuditDown,
                 ..
             } => return None,
-            SignalMessage::Error { code, message } => {
+            SignalMessage::Error { code, message, .. } => {
                 tracing::warn!(?code, %message, "the relay refused a message");
                 Vec::new()
             }

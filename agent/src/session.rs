@@ -23,7 +23,11 @@ use acote_proto::{ByeReason, ConsentEvent, Requester, SignalMessage};
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Proof that the resident agreed to be seen in this session. Not constructible outside
-/// this module.
+/// this module:
+///
+/// ```compile_fail,E0451
+/// let forged = acote_agent::session::ViewGrant { _private: () };
+/// ```
 #[derive(Debug)]
 pub struct ViewGrant {
     _private: (),

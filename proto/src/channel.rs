@@ -477,16 +477,30 @@ impl ViewerMessage {
         }
     }
 
-    /// Whether this message acts on the resident's input devices (needs control).
-    pub fn is_input(&self) -> bool {
-        matches!(
-            self,
+    /// Whether this message acts for the resident (input devices, clipboard), so the
+    /// consent gate must admit it: the one place that says what needs control.
+    pub fn needs_control(&self) -> bool {
+        match self {
             ViewerMessage::Pointer { .. }
-                | ViewerMessage::Button { .. }
-                | ViewerMessage::Wheel { .. }
-                | ViewerMessage::Key { .. }
-                | ViewerMessage::Text { .. }
-        )
+            | ViewerMessage::Button { .. }
+            | ViewerMessage::Wheel { .. }
+            | ViewerMessage::Key { .. }
+            | ViewerMessage::Text { .. }
+            | ViewerMessage::ClipboardPut { .. }
+            | ViewerMessage::ClipboardGet => true,
+            // Listed rather than `_`: a new message must be placed on one side here.
+            ViewerMessage::Control { .. }
+            | ViewerMessage::Highlight { .. }
+            | ViewerMessage::ShowScreen { .. }
+            | ViewerMessage::LowData { .. }
+            | ViewerMessage::SasNonce { .. }
+            | ViewerMessage::Chat { .. }
+            | ViewerMessage::FileOffer(_)
+            | ViewerMessage::FileAccept(_)
+            | ViewerMessage::FileChunk(_)
+            | ViewerMessage::FileAck(_)
+            | ViewerMessage::FileEnd(_) => false,
+        }
     }
 
     /// The message's type, for counters and logs (never its content).
@@ -651,10 +665,24 @@ mod tests {
     }
 
     #[test]
+    fn the_clipboard_needs_control_like_the_keyboard_and_files_and_chat_do_not() {
+        let put = ViewerMessage::parse(r#"{"type":"clipboard_put","text":"AB12"}"#).unwrap();
+        assert!(put.needs_control());
+        let get = ViewerMessage::parse(r#"{"type":"clipboard_get"}"#).unwrap();
+        assert!(get.needs_control());
+        let key = ViewerMessage::parse(r#"{"type":"text","text":"x"}"#).unwrap();
+        assert!(key.needs_control());
+        let chat = ViewerMessage::parse(r#"{"type":"chat","text":"x"}"#).unwrap();
+        assert!(!chat.needs_control());
+        let point = ViewerMessage::parse(r#"{"type":"highlight","x":0.5,"y":0.5}"#).unwrap();
+        assert!(!point.needs_control(), "pointing only draws");
+    }
+
+    #[test]
     fn low_data_is_not_input() {
         let on = ViewerMessage::parse(r#"{"type":"low_data","on":true}"#).unwrap();
         assert_eq!(on, ViewerMessage::LowData { on: true });
-        assert!(!on.is_input(), "allowed without control");
+        assert!(!on.needs_control(), "allowed without control");
         assert_eq!(on.kind(), "low_data");
         let off = ViewerMessage::parse(r#"{"type":"low_data","on":false,"extra":1}"#).unwrap();
         assert_eq!(off, ViewerMessage::LowData { on: false });
@@ -675,7 +703,7 @@ mod tests {
         let good = "0123456789abcdef".repeat(4);
         let nonce = format!(r#"{{"type":"sas_nonce","n":"{good}"}}"#);
         let parsed = ViewerMessage::parse(&nonce).unwrap();
-        assert!(!parsed.is_input(), "needs no control");
+        assert!(!parsed.needs_control(), "needs no control");
         assert_eq!(parsed.kind(), "sas_nonce");
         for msg in [
             AgentMessage::SasCommit { c: good.clone() },
@@ -738,7 +766,7 @@ mod tests {
                 text: "Bonjour,\nvoici le lien".into()
             })
         );
-        assert_eq!(m.map(|m| m.is_input()), Ok(false));
+        assert_eq!(m.map(|m| m.needs_control()), Ok(false));
         let arabic = AgentMessage::Chat {
             text: "شكرا \u{200F}ok".into(),
         };

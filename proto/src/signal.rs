@@ -64,8 +64,11 @@ pub enum ErrorCode {
     RateLimited,
     /// A valid message that makes no sense now (e.g. an offer before pairing).
     Unexpected,
-    /// The relay cannot take this request now (shutting down, full, audit log unwritable).
+    /// The relay cannot take this request now (shutting down, full).
     Unavailable,
+    /// The relay cannot write its audit log, so no session may start or go on until an
+    /// admin fixes it.
+    AuditDown,
     /// Only a signed-in caseworker may do this (say hello as a viewer, redeem a code).
     SignInRequired,
     /// A code sent by a newer peer; treated as a generic error.
@@ -312,6 +315,10 @@ pub enum SignalMessage {
         code: ErrorCode,
         /// What went wrong, for people.
         message: String,
+        /// When to try again, in seconds, where the relay knows (rate limits, a full
+        /// relay): programs read this, never the sentence.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_s: Option<u32>,
     },
     /// The session ends.
     Bye {
@@ -471,6 +478,16 @@ impl SignalMessage {
         SignalMessage::Error {
             code,
             message: message.into(),
+            retry_after_s: None,
+        }
+    }
+
+    /// An `error` message saying when to try again.
+    pub fn error_retry(code: ErrorCode, message: impl Into<String>, retry_after_s: u32) -> Self {
+        SignalMessage::Error {
+            code,
+            message: message.into(),
+            retry_after_s: Some(retry_after_s),
         }
     }
 
@@ -695,6 +712,26 @@ mod tests {
     }
 
     #[test]
+    fn an_error_says_when_to_retry_as_a_number_and_only_when_known() {
+        let m = SignalMessage::error_retry(ErrorCode::RateLimited, "too many", 600);
+        let json = m.to_json();
+        assert!(json.contains("\"retry_after_s\":600"), "{json}");
+        assert!(json.contains("\"code\":\"rate_limited\""), "{json}");
+        let plain = SignalMessage::error(ErrorCode::AuditDown, "disk").to_json();
+        assert!(!plain.contains("retry_after_s"), "{plain}");
+        assert!(plain.contains("\"code\":\"audit_down\""), "{plain}");
+        // An older relay's error (no number) still parses.
+        let old = SignalMessage::parse(r#"{"type":"error","code":"rate_limited","message":"m"}"#);
+        assert!(matches!(
+            old,
+            Ok(SignalMessage::Error {
+                retry_after_s: None,
+                ..
+            })
+        ));
+    }
+
+    #[test]
     fn every_known_type_parses_from_its_own_json() {
         let all = vec![
             SignalMessage::client_hello(Role::Viewer, None),
@@ -718,6 +755,8 @@ mod tests {
             SignalMessage::Offer { sdp: "v=0".into() },
             SignalMessage::Answer { sdp: "v=0".into() },
             SignalMessage::error(ErrorCode::InvalidCode, "wrong"),
+            SignalMessage::error_retry(ErrorCode::RateLimited, "later", 600),
+            SignalMessage::error(ErrorCode::AuditDown, "disk"),
             SignalMessage::Bye {
                 reason: ByeReason::Refused,
             },

@@ -9,7 +9,7 @@ use clap::Subcommand;
 use crate::auth::{self, password};
 use crate::config::Config;
 use crate::store::accounts::{self, Account};
-use crate::store::audit::{Record, write_csv};
+use crate::store::audit::{AuditEvent, Record, write_csv};
 use crate::store::time::{format_utc, parse_date, unix_now};
 use crate::store::{Store, StoreError};
 
@@ -172,7 +172,7 @@ async fn caseworker(
                     .add_account(&login, &name, &site, Some(&hash), None, now)
                     .await
                     .map_err(taken_is_usage)?;
-                audit(store, "account_added", &login).await?;
+                audit(store, AuditEvent::AccountAdded, &login).await?;
                 writeln!(out, "caseworker {login} added")?;
             } else {
                 let token = auth::new_token();
@@ -188,7 +188,7 @@ async fn caseworker(
                     )
                     .await
                     .map_err(taken_is_usage)?;
-                audit(store, "account_added", &login).await?;
+                audit(store, AuditEvent::AccountAdded, &login).await?;
                 writeln!(
                     out,
                     "caseworker {login} added; send them this link (valid 24 h, once):"
@@ -204,7 +204,7 @@ async fn caseworker(
             // A running relay notices at its next check of the account (every redeem,
             // every ping of an open socket) and signs them out there too.
             store.forget_web_sessions_of(&login).await?;
-            audit(store, "account_disabled", &login).await?;
+            audit(store, AuditEvent::AccountDisabled, &login).await?;
             writeln!(out, "caseworker {login} disabled")?;
         }
         CaseworkerCommand::Enable { login } => {
@@ -212,7 +212,7 @@ async fn caseworker(
                 .set_disabled(&login, false)
                 .await
                 .map_err(unknown_is_usage)?;
-            audit(store, "account_enabled", &login).await?;
+            audit(store, AuditEvent::AccountEnabled, &login).await?;
             writeln!(out, "caseworker {login} enabled")?;
         }
         CaseworkerCommand::Reset { login } => {
@@ -222,7 +222,7 @@ async fn caseworker(
                 .await
                 .map_err(unknown_is_usage)?;
             store.forget_web_sessions_of(&login).await?;
-            audit(store, "account_reset", &login).await?;
+            audit(store, AuditEvent::AccountReset, &login).await?;
             writeln!(
                 out,
                 "password of {login} cleared; send them this link (valid 24 h, once):"
@@ -248,7 +248,7 @@ fn unknown_is_usage(e: StoreError) -> AdminError {
     }
 }
 
-async fn audit(store: &Store, event: &str, login: &str) -> Result<(), AdminError> {
+async fn audit(store: &Store, event: AuditEvent, login: &str) -> Result<(), AdminError> {
     let record = Record::new(event).actor("admin").with("account", login);
     store.append(unix_now(), &record).await?;
     Ok(())

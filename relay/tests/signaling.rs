@@ -379,6 +379,61 @@ async fn issue7_a_session_is_audited_end_to_end() {
     assert!(relay.store.verify().await.unwrap().problems.is_empty());
 }
 
+/// Makes the audit table refuse new rows, as on a full disk, while everything else in
+/// the database still reads and writes (sign-ins, resumptions).
+async fn audit_table_full(relay: &TestRelay) {
+    let url = format!(
+        "sqlite://{}",
+        relay.data_dir.join(acote_relay::store::DB_FILE).display()
+    );
+    let mut side = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER full_disk BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'disk full'); END",
+    )
+    .execute(&mut side)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn issue22_an_unrecorded_pairing_opens_no_turn_session_and_tells_both_sides() {
+    let relay = TestRelay::start("auditdown-turn").await;
+    let (mut agent, code) = agent_with_code(&relay).await;
+    let mut viewer = relay.connect_viewer().await;
+    viewer.hello(Role::Viewer).await;
+    // Between the code and its redemption `code_redeemed` becomes unwritable.
+    audit_table_full(&relay).await;
+    viewer.send(&redeem(&code)).await;
+    assert_eq!(error_code(viewer.recv().await), ErrorCode::AuditDown);
+    assert_eq!(error_code(agent.recv().await), ErrorCode::AuditDown);
+    let turn = relay.turn.as_ref().expect("the test relay runs TURN");
+    assert_eq!(
+        turn.registry().sessions(),
+        0,
+        "TURN must not relay for a session the audit log does not know"
+    );
+}
+
+#[tokio::test]
+async fn issue22_an_unrecorded_yes_saves_no_resumption() {
+    let relay = TestRelay::start("auditdown-resume").await;
+    let (mut agent, mut viewer) = paired(&relay).await;
+    audit_table_full(&relay).await;
+    agent
+        .send(&SignalMessage::Consent {
+            event: ConsentEvent::ViewAllowed,
+        })
+        .await;
+    assert_eq!(error_code(agent.recv().await), ErrorCode::AuditDown);
+    assert_eq!(error_code(viewer.recv().await), ErrorCode::AuditDown);
+    // Whatever the hub does next, no token of an unrecorded session was ever kept for
+    // a relay restart to honour.
+    let kept = relay.store.take_resumables().await.unwrap();
+    assert!(kept.is_empty(), "{kept:?}");
+}
+
 #[tokio::test]
 async fn issue7_no_session_starts_when_the_audit_log_cannot_be_written() {
     let relay = TestRelay::start("auditdown").await;
@@ -387,8 +442,8 @@ async fn issue7_no_session_starts_when_the_audit_log_cannot_be_written() {
     let mut agent = relay.connect().await;
     agent.hello(Role::Agent).await;
     match agent.recv().await {
-        Some(SignalMessage::Error { code, message }) => {
-            assert_eq!(code, ErrorCode::Unavailable);
+        Some(SignalMessage::Error { code, message, .. }) => {
+            assert_eq!(code, ErrorCode::AuditDown);
             assert!(message.contains("audit log"), "{message}");
         }
         other => panic!("expected a refusal, got {other:?}"),

@@ -434,16 +434,28 @@ export async function openViewer(h, url, { netns = null, extraArgs = [], viewpor
   h.viewer = viewer;
   // A browser started in a network namespace made a moment ago may see its interfaces
   // settle and abort the first load with ERR_NETWORK_CHANGED: as a person would, load again.
+  // The page itself may load and its scripts then fail the same way (a page with no
+  // script shows the sign-in form but never answers a click): that is loaded again too.
+  const changed = [];
+  const onFailed = (request) => {
+    if (/ERR_NETWORK_CHANGED/.test(request.failure()?.errorText ?? '')) changed.push(request.url());
+  };
+  page.on('requestfailed', onFailed);
   for (let attempt = 1; ; attempt += 1) {
+    changed.length = 0;
+    let failure = null;
     try {
       await page.goto(url, { waitUntil: 'load', timeout: 15_000 });
-      break;
     } catch (err) {
-      if (attempt >= 3 || !/ERR_NETWORK_CHANGED/.test(err.message)) throw err;
-      log(`viewer: ${url} not loaded (network changed), loading again`);
-      await sleep(500);
+      if (!/ERR_NETWORK_CHANGED/.test(err.message)) throw err;
+      failure = err;
     }
+    if (!failure && changed.length === 0) break;
+    if (attempt >= 4) throw failure ?? new Error(`viewer: ${changed.length} of its files failed to load (network changed)`);
+    log(`viewer: ${url} not loaded whole (network changed: ${failure ? 'the page' : changed.length + ' files'}), loading again`);
+    await sleep(500);
   }
+  page.off('requestfailed', onFailed);
   log(`viewer opened at ${url}`);
   return viewer;
 }
@@ -524,9 +536,20 @@ class Viewer {
 
   /** The page starts in French; switch it to English with its "English" button. */
   async switchToEnglish() {
-    await this.page.getByRole('button', { name: 'English', exact: true }).click({ timeout: 10_000 });
-    // The other language's texts are fetched: allow a loaded machine its time.
-    await this.page.getByRole('button', { name: 'Français', exact: true }).waitFor({ state: 'visible', timeout: 20_000 });
+    const english = this.page.getByRole('button', { name: 'English', exact: true });
+    const french = this.page.getByRole('button', { name: 'Français', exact: true });
+    // The switch is immediate once the page's script runs; a click that changed nothing
+    // (the button still says English after a while) is made again, a person would too.
+    for (let attempt = 1; ; attempt += 1) {
+      if (await english.isVisible()) await english.click({ timeout: 10_000 });
+      try {
+        await french.waitFor({ state: 'visible', timeout: 7_000 });
+        break;
+      } catch (err) {
+        if (attempt >= 3) throw err;
+        log(`viewer: still in French after clicking English (try ${attempt}), clicking again`);
+      }
+    }
     log('viewer switched to English');
   }
 

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  start, step, normaliseCode, limitSecs, fileLimit, HELLO_TIMEOUT_MS, RESUME_WINDOW_MS, RETRY_MS,
+  start, step, normaliseCode, retrySecs, fileLimit, HELLO_TIMEOUT_MS, RESUME_WINDOW_MS, RETRY_MS,
 } from '../../viewer/src/session-state.js';
 
 // A session driven like main.js does, with virtual timers: `now` only moves by advance().
@@ -277,9 +277,13 @@ test('session: each bye and error from the relay shows its own outcome', () => {
     [{ type: 'bye', reason: 'connection_lost' }, ['connection-lost', 'connectionLostFor', {}]],
     [{ type: 'bye', reason: 'something_new' }, ['ended', 'ended', {}]],
     [{ type: 'error', code: 'invalid_code' }, ['invalid-code', 'invalid-code', {}]],
-    [{ type: 'error', code: 'rate_limited', message: 'try again in 10 min' }, ['rate-limited', 'rateLimitedFor', { secs: 600 }]],
+    [{ type: 'error', code: 'rate_limited', message: 'try again in 10 min', retry_after_s: 600 }, ['rate-limited', 'rateLimitedFor', { secs: 600 }]],
+    // The sentence is for people: only the number counts.
+    [{ type: 'error', code: 'rate_limited', message: 'try again in 10 min' }, ['rate-limited', 'rateLimitedFor', { secs: 60 }]],
+    [{ type: 'error', code: 'unavailable', message: 'full', retry_after_s: 180 }, ['error', 'relayFull', { secs: 180 }]],
+    [{ type: 'error', code: 'audit_down', message: 'disk full?' }, ['error', 'auditDown', {}]],
     [{ type: 'error', code: 'sign_in_required' }, ['sign-in', 'sessionExpired', {}]],
-    [{ type: 'error', code: 'unavailable', message: 'audit log unavailable' }, ['error', 'auditDown', {}]],
+    [{ type: 'error', code: 'unavailable', message: 'audit log unavailable' }, ['error', 'error', { message: 'audit log unavailable' }]],
     [{ type: 'error', code: 'bad', message: 'Nope' }, ['error', 'error', { message: 'Nope' }]],
     [{ type: 'error', code: 'bad', message: 7 }, ['error', 'error', { message: '' }]],
     [{ type: 'hello', v: 2 }, ['error', 'versionMismatch', {}]],
@@ -312,13 +316,16 @@ test('session: step never changes the state it is given', () => {
   assert.deepEqual(frozen, before);
 });
 
-test('codes: spaces allowed, exactly 6 digits; rate-limit minutes to seconds', () => {
+test('codes: spaces allowed, exactly 6 digits; the relay’s wait in seconds, 60 when odd', () => {
   assert.equal(normaliseCode('482 913'), '482913');
   assert.equal(normaliseCode(' 482913 '), '482913');
   assert.equal(normaliseCode('48291'), null);
   assert.equal(normaliseCode('48291a'), null);
-  assert.equal(limitSecs('try again in 10 min'), 600);
-  assert.equal(limitSecs(undefined), 60);
+  assert.equal(retrySecs({ retry_after_s: 600 }), 600);
+  assert.equal(retrySecs({ retry_after_s: '600' }), 60);
+  assert.equal(retrySecs({ retry_after_s: -5 }), 60);
+  assert.equal(retrySecs({ retry_after_s: 1e12 }), 60);
+  assert.equal(retrySecs(undefined), 60);
 });
 
 test('session: the relay’s hello says the file limit, on a resume too; anything odd is off', () => {

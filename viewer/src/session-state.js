@@ -57,10 +57,10 @@ export function normaliseCode(raw) {
   return /^[0-9]{6}$/.test(code) ? code : null;
 }
 
-// "try again in 10 min" from the relay → 600 (seconds); 60 when it does not say.
-export function limitSecs(message) {
-  const m = /(\d+)\s*min/.exec(String(message ?? ''));
-  return m ? Number(m[1]) * 60 : 60;
+// The relay's retry_after_s (seconds) when it is a sensible number; 60 when it does not say.
+export function retrySecs(msg) {
+  const secs = msg?.retry_after_s;
+  return Number.isInteger(secs) && secs > 0 && secs <= 7 * 24 * 3600 ? secs : 60;
 }
 
 // A new attempt for a typed code. relayOnly: the caseworker's "always through the relay".
@@ -238,12 +238,14 @@ function onMessage(s, msg, fx) {
 }
 
 function onError(s, msg, fx) {
+  const retry = Number.isInteger(msg.retry_after_s);
   if (msg.code === 'invalid_code') finish(s, fx, 'invalid-code');
-  else if (msg.code === 'rate_limited') finish(s, fx, 'rate-limited', 'rateLimitedFor', { secs: limitSecs(msg.message) });
+  else if (msg.code === 'rate_limited') finish(s, fx, 'rate-limited', 'rateLimitedFor', { secs: retrySecs(msg) });
   else if (msg.code === 'sign_in_required') {
     finish(s, fx, 'sign-in', 'sessionExpired');
     fx.push({ type: 'signed-out' });
-  } else if (msg.code === 'unavailable' && /audit/.test(String(msg.message))) finish(s, fx, 'error', 'auditDown');
+  } else if (msg.code === 'audit_down') finish(s, fx, 'error', 'auditDown');
+  else if (msg.code === 'unavailable' && retry) finish(s, fx, 'error', 'relayFull', { secs: retrySecs(msg) });
   else finish(s, fx, 'error', 'error', { message: typeof msg.message === 'string' ? msg.message : '' });
 }
 

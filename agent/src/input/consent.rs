@@ -23,6 +23,19 @@ pub const NOTICE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Proof that the resident gave control and has not taken it back. Cheap to clone; every
 /// clone dies together when control ends.
+///
+/// Only the gate in this module makes one. Code elsewhere can name the type…
+///
+/// ```
+/// fn inject(_proof: acote_agent::input::consent::Grant) {}
+/// ```
+///
+/// …but cannot build one (its field is private), nor get one without the gate:
+///
+/// ```compile_fail,E0451
+/// use std::sync::{Arc, atomic::AtomicBool};
+/// let forged = acote_agent::input::consent::Grant { live: Arc::new(AtomicBool::new(true)) };
+/// ```
 #[derive(Debug, Clone)]
 pub struct Grant {
     live: Arc<AtomicBool>,

@@ -19,7 +19,7 @@ use crate::auth::{self, password};
 use crate::metrics::SignIn;
 use crate::signaling::caseworker::SignInCheck;
 use crate::store::accounts::Account;
-use crate::store::audit::Record;
+use crate::store::audit::{AuditEvent, Record};
 use crate::store::time::unix_now;
 
 /// The session cookie's name.
@@ -221,9 +221,9 @@ async fn end_session(state: &AppState, token: &str) -> Result<(), AppError> {
 pub(super) async fn audit(state: &AppState, record: Record) -> Result<(), AppError> {
     // Sign-ins are counted here, where each outcome is recorded (a lock-out where it is
     // decided: its records are thinned out).
-    match record.event.as_str() {
-        "login_ok" => state.metrics.sign_in(SignIn::Ok),
-        "login_failed" => state.metrics.sign_in(SignIn::Failed),
+    match record.event {
+        AuditEvent::LoginOk => state.metrics.sign_in(SignIn::Ok),
+        AuditEvent::LoginFailed => state.metrics.sign_in(SignIn::Failed),
         _ => {}
     }
     state.store.append(unix_now(), &record).await.map_err(|e| {
@@ -318,7 +318,7 @@ pub async fn login(
                 crate::conn_limit::source_key(peer.ip()),
             );
             if let Some(unwritten) = report {
-                let record = Record::new("login_locked")
+                let record = Record::new(AuditEvent::LoginLocked)
                     .actor(&acote_proto::Redacted(&login).to_string())
                     .with("addr", peer.ip())
                     .with("wait_s", secs)
@@ -350,7 +350,7 @@ pub async fn login(
         };
         audit(
             &state,
-            Record::new("login_failed")
+            Record::new(AuditEvent::LoginFailed)
                 .actor(&actor)
                 .with("addr", peer.ip()),
         )
@@ -367,7 +367,7 @@ pub async fn login(
     if account.disabled {
         audit(
             &state,
-            Record::new("login_failed")
+            Record::new(AuditEvent::LoginFailed)
                 .actor(&login)
                 .with("reason", "disabled"),
         )
@@ -392,7 +392,7 @@ pub(super) async fn open_session(
     let login = account.login.clone();
     audit(
         state,
-        Record::new("login_ok")
+        Record::new(AuditEvent::LoginOk)
             .actor(&login)
             .with("addr", addr)
             .with("method", method),
@@ -460,7 +460,11 @@ pub async fn logout(
     end_session(&state, &cookie).await?;
     // Its signaling sockets close too: a signed-out caseworker redeems nothing.
     state.signed_out(&account.login);
-    audit(&state, Record::new("logout").actor(&account.login)).await?;
+    audit(
+        &state,
+        Record::new(AuditEvent::Logout).actor(&account.login),
+    )
+    .await?;
     Ok((
         StatusCode::NO_CONTENT,
         [(header::SET_COOKIE, clear_cookie())],
@@ -508,7 +512,7 @@ pub async fn set_password(
             state.auth_state().sessions.remove_login(&login);
             state.store.forget_web_sessions_of(&login).await?;
             state.signed_out(&login);
-            audit(&state, Record::new("password_set").actor(&login)).await?;
+            audit(&state, Record::new(AuditEvent::PasswordSet).actor(&login)).await?;
             // The link vouches for the caseworker: when passkeys are required, the same
             // page enrols the first one.
             if state.passkeys_required

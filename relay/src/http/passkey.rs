@@ -27,7 +27,7 @@ use super::AppState;
 use super::account::{AppError, audit, open_session, signed_in, signed_in_csrf};
 use crate::auth::passkeys::PasskeyError;
 use crate::store::accounts::Account;
-use crate::store::audit::Record;
+use crate::store::audit::{AuditEvent, Record};
 use crate::store::passkeys::PasskeyRow;
 use crate::store::time::unix_now;
 
@@ -75,7 +75,7 @@ pub(super) async fn ask(
     second: Second,
 ) -> Result<Response, AppError> {
     let refuse = |reason: &'static str| {
-        Record::new("login_failed")
+        Record::new(AuditEvent::LoginFailed)
             .actor(&account.login)
             .with("addr", addr)
             .with("reason", reason)
@@ -140,7 +140,7 @@ pub async fn sign_in(
         state.store.count_failed_login(&pending.login).await?;
         audit(
             &state,
-            Record::new("login_failed")
+            Record::new(AuditEvent::LoginFailed)
                 .actor(&pending.login)
                 .with("addr", peer.ip())
                 .with("reason", "passkey"),
@@ -279,7 +279,11 @@ pub async fn enrol_finish(
     if headers.contains_key(ENROL_TICKET) {
         state.passkeys_state(|p| p.burn_ticket(&cookie));
     }
-    audit(&state, Record::new("passkey_added").actor(&account.login)).await?;
+    audit(
+        &state,
+        Record::new(AuditEvent::PasskeyAdded).actor(&account.login),
+    )
+    .await?;
     let rows = state.store.passkeys(&account.login).await?;
     Ok(list_body(&state, &rows))
 }
@@ -306,7 +310,11 @@ pub async fn remove(
     if !state.store.remove_passkey(&account.login, form.id).await? {
         return Err(AppError::BadRequest("unknown_passkey"));
     }
-    audit(&state, Record::new("passkey_removed").actor(&account.login)).await?;
+    audit(
+        &state,
+        Record::new(AuditEvent::PasskeyRemoved).actor(&account.login),
+    )
+    .await?;
     let rows = state.store.passkeys(&account.login).await?;
     Ok(list_body(&state, &rows))
 }

@@ -18,22 +18,13 @@ use super::hub::{
 use super::ice::{TurnOffer, with_session_ice};
 use crate::metrics::Metrics;
 use crate::store::Store;
-use crate::store::audit::Record;
+use crate::store::audit::{AuditEvent, Record};
 use crate::store::carry_over::ResumableRow;
 use crate::store::time::unix_now;
 use crate::turn::TurnService;
 
 /// What a peer is told when its step cannot be written to the audit log.
 pub const AUDIT_DOWN: &str = "the relay cannot write its audit log (disk full?); no session can start until an admin fixes it";
-
-/// Records that start something: if one cannot be written, what it records must not
-/// happen (the relay never runs a session unaudited).
-const STARTS: &[&str] = &[
-    "session_created",
-    "code_redeemed",
-    "view_allowed",
-    "control_allowed",
-];
 
 /// How many messages may wait for one slow connection before it is cut off.
 const PER_CONNECTION_QUEUE: usize = 64;
@@ -299,6 +290,10 @@ async fn run(task: HubTask, mut shutdown: watch::Receiver<bool>) {
         let mut records = Vec::new();
         let mut sends = Vec::new();
         let mut closes = Vec::new();
+        // What the step opens (TURN for a session, a saved resumption) waits for its
+        // audit record: a step that cannot be recorded must leave nothing behind.
+        let mut opened = Vec::new();
+        let mut saves = Vec::new();
         for output in outputs {
             match output {
                 Output::Audit(record) => records.push(record),
@@ -307,12 +302,8 @@ async fn run(task: HubTask, mut shutdown: watch::Receiver<bool>) {
                     session,
                     agent,
                     viewer,
-                } => {
-                    if let Some(turn) = &turn {
-                        turn.session_opened(&session, agent, viewer);
-                    }
-                }
-                Output::SaveResumable(r) => save_resumable(&store, &r).await,
+                } => opened.push((session, agent, viewer)),
+                Output::SaveResumable(r) => saves.push(r),
                 Output::ForgetResumable(session) => {
                     if let Err(e) = store.forget_resumable(&session).await {
                         tracing::warn!(error = %e, "cannot forget a resumable session");
@@ -336,12 +327,21 @@ async fn run(task: HubTask, mut shutdown: watch::Receiver<bool>) {
             // and disconnected; the hub hears `Left` and tidies up.
             let mut concerned: HashSet<ConnId> = sends.iter().map(|(c, _)| *c).collect();
             concerned.extend(from);
+            concerned.extend(opened.iter().flat_map(|(_, a, v)| [*a, *v]));
             for conn in concerned {
                 if let Some(tx) = conns.remove(&conn) {
-                    let _ = tx.try_send(SignalMessage::error(ErrorCode::Unavailable, AUDIT_DOWN));
+                    let _ = tx.try_send(SignalMessage::error(ErrorCode::AuditDown, AUDIT_DOWN));
                 }
             }
             continue;
+        }
+        if let Some(turn) = &turn {
+            for (session, agent, viewer) in &opened {
+                turn.session_opened(session, *agent, *viewer);
+            }
+        }
+        for r in &saves {
+            save_resumable(&store, r).await;
         }
         // Credentials are asked for here, after `SessionOpened` registered the session.
         let sends = with_session_ice(sends, |conn| offers.get(&conn)?.message(conn));
@@ -418,7 +418,7 @@ async fn restore(hub: &mut Hub, store: &Store) {
                 });
             }
             _ => ended.push(
-                Record::new("session_ended")
+                Record::new(AuditEvent::SessionEnded)
                     .session(&row.session)
                     .actor(&row.login)
                     .with("reason", "connection_lost"),
@@ -451,7 +451,7 @@ async fn restore_wrong_codes(hub: &mut Hub, store: &Store, now_unix: i64) {
     let now = Instant::now();
     let wrong = entries
         .into_iter()
-        .filter(|e| e.record.event == "code_wrong" && !e.record.actor.is_empty())
+        .filter(|e| e.record.event == AuditEvent::CodeWrong && !e.record.actor.is_empty())
         .filter_map(|e| {
             let ago = Duration::from_secs(u64::try_from(now_unix - e.at).unwrap_or(0));
             Some((now.checked_sub(ago)?, e.record.actor))
@@ -466,12 +466,12 @@ async fn write_audit(store: &Store, records: &[Record]) -> bool {
     for record in records {
         if let Err(e) = store.append(at, record).await {
             tracing::error!(error = %e, event = %record.event, "cannot write to the audit log");
-            if STARTS.contains(&record.event.as_str()) {
+            if record.event.starts_session() {
                 return false;
             }
             continue;
         }
-        if record.event == "code_wrong"
+        if record.event == AuditEvent::CodeWrong
             && let Err(e) = store.count_wrong_code(&record.actor).await
         {
             tracing::error!(error = %e, "cannot count a wrong code");

@@ -15,7 +15,7 @@ use acote_proto::{ByeReason, ErrorCode, Requester, Role, SessionCode, SignalMess
 pub use resume::Restored;
 
 use super::limits::{CreatedReports, WrongCodeLimits};
-use crate::store::audit::Record;
+use crate::store::audit::{AuditEvent, Record};
 
 /// Identifies one signaling connection for the life of the relay process.
 pub type ConnId = u64;
@@ -557,9 +557,9 @@ impl Hub {
     /// The audit record of the end of `agent`'s current session; counts it if paired.
     fn end_record(&mut self, now: Instant, agent: ConnId, reason: &str) -> Output {
         let Some(a) = self.agents.get(&agent) else {
-            return Output::Audit(Record::new("session_ended").with("reason", reason));
+            return Output::Audit(Record::new(AuditEvent::SessionEnded).with("reason", reason));
         };
-        let mut record = Record::new("session_ended")
+        let mut record = Record::new(AuditEvent::SessionEnded)
             .session(&a.session)
             .with("reason", reason);
         if let AgentState::Paired { viewer, since, .. } = a.state {
@@ -605,13 +605,13 @@ impl Hub {
         match self.created.report(now) {
             Some(0) => (
                 vec![Output::Audit(
-                    Record::new("session_created").session(session),
+                    Record::new(AuditEvent::SessionCreated).session(session),
                 )],
                 true,
             ),
             Some(unwritten) => (
                 vec![Output::Audit(
-                    Record::new("session_created")
+                    Record::new(AuditEvent::SessionCreated)
                         .session(session)
                         .with("unwritten_before", unwritten),
                 )],

@@ -7,7 +7,10 @@ use acote_proto::signal::{Feature, MAX_PROCEDURE_CHARS};
 use acote_proto::{ConsentEvent, ErrorCode, Redacted, SessionCode, SignalMessage};
 
 use super::{Agent, AgentState, ConnId, Hub, Output, Timing, error};
-use crate::store::audit::Record;
+use crate::store::audit::{AuditEvent, Record};
+
+/// When a caseworker refused by a full relay is told to try again (sessions last minutes).
+const FULL_RETRY_S: u32 = 180;
 
 impl Hub {
     pub(super) fn redeem(
@@ -35,16 +38,19 @@ impl Hub {
                 scope = limited.scope(),
                 "redeem refused: too many wrong codes"
             );
-            let record = Record::new("code_limited")
+            let record = Record::new(AuditEvent::CodeLimited)
                 .actor(&login)
                 .with("scope", limited.scope())
                 .with("addr", addr);
             return vec![
                 Output::Audit(record),
-                error(
+                Output::Send(
                     viewer_conn,
-                    ErrorCode::RateLimited,
-                    format!("too many wrong codes; try again in {minutes} min"),
+                    SignalMessage::error_retry(
+                        ErrorCode::RateLimited,
+                        format!("too many wrong codes; try again in {minutes} min"),
+                        u32::try_from(minutes * 60).unwrap_or(u32::MAX),
+                    ),
                 ),
             ];
         }
@@ -52,10 +58,13 @@ impl Hub {
             // Checked before the code is looked at: a full relay consumes nobody's code.
             self.stats.relay_full += 1;
             tracing::warn!(max = self.max_sessions, "redeem refused: the relay is full");
-            return vec![error(
+            return vec![Output::Send(
                 viewer_conn,
-                ErrorCode::Unavailable,
-                "the relay has as many sessions as it can take; try again in a few minutes",
+                SignalMessage::error_retry(
+                    ErrorCode::Unavailable,
+                    "the relay has as many sessions as it can take; try again in a few minutes",
+                    FULL_RETRY_S,
+                ),
             )];
         }
         let found = SessionCode::parse(typed)
@@ -65,7 +74,9 @@ impl Hub {
             self.stats.invalid_codes += 1;
             self.limits.failed(now, addr, &login);
             tracing::info!(code = %Redacted(typed), "redeem refused: unknown, used or expired code");
-            let record = Record::new("code_wrong").actor(&login).with("addr", addr);
+            let record = Record::new(AuditEvent::CodeWrong)
+                .actor(&login)
+                .with("addr", addr);
             return vec![
                 Output::Audit(record),
                 error(viewer_conn, ErrorCode::InvalidCode, "wrong or expired code"),
@@ -75,7 +86,7 @@ impl Hub {
         if let Some(v) = self.viewers.get_mut(&viewer_conn) {
             v.agent = Some(agent_conn);
         }
-        let mut record = Record::new("code_redeemed").actor(&login);
+        let mut record = Record::new(AuditEvent::CodeRedeemed).actor(&login);
         let mut opened = None;
         let mut late = None;
         if let Some(a) = self.agents.get_mut(&agent_conn) {
@@ -83,7 +94,7 @@ impl Hub {
                 // Only counted when the agent connected (a flood of them is); a session
                 // that pairs is always in the log, from its start.
                 late = Some(Output::Audit(
-                    Record::new("session_created")
+                    Record::new(AuditEvent::SessionCreated)
                         .session(&a.session)
                         .with("late", true),
                 ));
@@ -172,7 +183,9 @@ impl Hub {
             .get(&viewer)
             .map(|v| v.caseworker.login.clone())
             .unwrap_or_default();
-        let record = Record::new(event.as_str()).actor(&actor).session(&session);
+        let record = Record::new(AuditEvent::Consent(event))
+            .actor(&actor)
+            .session(&session);
         let mut out = vec![Output::Audit(record)];
         if event == ConsentEvent::ViewAllowed {
             out.extend(self.make_resumable(from));
@@ -206,7 +219,7 @@ impl Hub {
             return Vec::new();
         }
         agent.used.push(feature);
-        let record = Record::new("feature_used")
+        let record = Record::new(AuditEvent::FeatureUsed)
             .actor(&actor)
             .session(&agent.session)
             .with("feature", feature.as_str());

@@ -16,7 +16,7 @@ use acote_proto::resume::{RESUME_WINDOW, ResumeToken, TokenHash};
 use acote_proto::{ByeReason, Role, SignalMessage};
 
 use super::{Agent, AgentState, Caseworker, ConnId, Hub, Output, Viewer, bye};
-use crate::store::audit::Record;
+use crate::store::audit::{AuditEvent, Record};
 
 /// Connection ids from here on are stand-ins for sides that are away; real connection
 /// ids are counted from 1 and never get this far.
@@ -124,7 +124,7 @@ impl Hub {
         let agent = if role == Role::Agent { ghost } else { peer };
         tracing::info!(conn, side = ?role, "a side of a session dropped; keeping its place for 60 s");
         let mut out = vec![Output::Audit(
-            self.session_record(agent, "connection_interrupted")
+            self.session_record(agent, AuditEvent::ConnectionInterrupted)
                 .with("side", role_name(role)),
         )];
         if !self.is_ghost(peer) {
@@ -150,7 +150,8 @@ impl Hub {
             None => {
                 self.stats.resume_refused += 1;
                 tracing::info!(conn, side = ?role, "resumption refused");
-                let mut record = Record::new("resume_refused").with("side", role_name(role));
+                let mut record =
+                    Record::new(AuditEvent::ResumeRefused).with("side", role_name(role));
                 if let Some((cw, addr)) = &caseworker {
                     record = record.actor(&cw.login).with("addr", addr);
                 }
@@ -236,7 +237,7 @@ impl Hub {
         tracing::info!(conn, side = ?role, "a side of a session is back");
         let present = !self.is_ghost(peer);
         out.push(Output::Audit(
-            self.session_record(agent_now, "resumed")
+            self.session_record(agent_now, AuditEvent::Resumed)
                 .with("side", role_name(role)),
         ));
         // TURN learns the session's current connections, so the side that is back can
@@ -374,7 +375,7 @@ impl Hub {
     }
 
     /// A record about `agent`'s current session, with the caseworker as actor.
-    fn session_record(&self, agent: ConnId, event: &str) -> Record {
+    fn session_record(&self, agent: ConnId, event: AuditEvent) -> Record {
         let Some(a) = self.agents.get(&agent) else {
             return Record::new(event);
         };

@@ -48,7 +48,10 @@ pub(super) fn records(out: &[Output]) -> Vec<Record> {
 }
 
 pub(super) fn events(out: &[Output]) -> Vec<String> {
-    records(out).into_iter().map(|r| r.event).collect()
+    records(out)
+        .into_iter()
+        .map(|r| r.event.to_string())
+        .collect()
 }
 
 pub(super) fn addr(n: u8) -> IpAddr {
@@ -69,6 +72,14 @@ pub(super) fn sent_to(out: &[Output], conn: ConnId) -> Vec<SignalMessage> {
             _ => None,
         })
         .collect()
+}
+
+/// The `retry_after_s` of the error sent to `conn`.
+pub(super) fn retry_after(out: &[Output], conn: ConnId) -> Option<u32> {
+    sent_to(out, conn).into_iter().find_map(|m| match m {
+        SignalMessage::Error { retry_after_s, .. } => retry_after_s,
+        _ => None,
+    })
 }
 
 pub(super) fn error_code(out: &[Output], conn: ConnId) -> Option<ErrorCode> {
@@ -262,6 +273,9 @@ fn wrong_codes_are_counted_and_rate_limited_per_address() {
     // Even the right code is refused now from that address…
     let out = hub.message(now, V, redeem("111111"));
     assert_eq!(error_code(&out, V), Some(ErrorCode::RateLimited));
+    // The wait is a number the viewer counts down, never a sentence it must parse.
+    let wait = retry_after(&out, V).expect("a rate limit says when to try again");
+    assert!((60..=24 * 3600).contains(&wait), "{wait}");
     // …but another address is untouched.
     let out = hub.message(now, V2, redeem("111111"));
     assert_eq!(sent_to(&out, V2), vec![SignalMessage::Paired { by: None }]);
@@ -605,6 +619,7 @@ fn a_full_relay_refuses_redeems_without_consuming_the_code() {
     assert_eq!(hub.sessions(), 1);
     let out = hub.message(now, V2, redeem("222222"));
     assert_eq!(error_code(&out, V2), Some(ErrorCode::Unavailable));
+    assert_eq!(retry_after(&out, V2), Some(180));
     // Once a place frees up, the same code still works.
     hub.message(
         now,

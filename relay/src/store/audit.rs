@@ -16,6 +16,7 @@ use std::fmt;
 use ring::hmac;
 use sqlx::Row;
 
+pub use super::audit_event::AuditEvent;
 use super::{Store, StoreError};
 
 /// `prev_hash` of the very first record.
@@ -27,8 +28,8 @@ const MAX_FIELD: usize = 200;
 /// What happened, ready to append. Plain data, built by IO-free code (hub, auth).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
-    /// The event name, e.g. `code_redeemed`.
-    pub event: String,
+    /// What happened.
+    pub event: AuditEvent,
     /// Who did it: a caseworker's login, `admin`, `agent`, or empty.
     pub actor: String,
     /// The signaling session it belongs to, if any.
@@ -39,9 +40,9 @@ pub struct Record {
 
 impl Record {
     /// A record of `event` with no actor, session or detail yet.
-    pub fn new(event: &str) -> Self {
+    pub fn new(event: AuditEvent) -> Self {
         Self {
-            event: event.to_string(),
+            event,
             actor: String::new(),
             session: String::new(),
             detail: String::new(),
@@ -101,7 +102,7 @@ pub fn chain_hash(key: &hmac::Key, seq: i64, at: i64, record: &Record, prev_hash
     for field in [
         &seq.to_string(),
         &at.to_string(),
-        &record.event,
+        &record.event.to_string(),
         &record.actor,
         &record.session,
         &record.detail,
@@ -207,7 +208,7 @@ pub fn verify_entries(key: &hmac::Key, entries: &[Entry], anchor: Option<&str>) 
         let retained = format!("last_hash={anchor}");
         let found = entries.iter().any(|e| {
             e.hash == anchor
-                || (e.record.event == "retention"
+                || (e.record.event == AuditEvent::Retention
                     && e.record.detail.split("; ").any(|kv| kv == retained))
         });
         if !found {
@@ -227,7 +228,7 @@ fn start_is_anchored(first: &Entry, entries: &[Entry]) -> bool {
     let through = format!("deleted_through={}", first.seq - 1);
     let last = format!("last_hash={}", first.prev_hash);
     entries.iter().any(|e| {
-        e.record.event == "retention"
+        e.record.event == AuditEvent::Retention
             && e.record.detail.split("; ").any(|kv| kv == through)
             && e.record.detail.split("; ").any(|kv| kv == last)
     })
@@ -238,7 +239,7 @@ fn entry(row: &sqlx::sqlite::SqliteRow) -> Result<Entry, sqlx::Error> {
         seq: row.try_get("seq")?,
         at: row.try_get("at")?,
         record: Record {
-            event: row.try_get("event")?,
+            event: AuditEvent::from_name(&row.try_get::<String, _>("event")?),
             actor: row.try_get("actor")?,
             session: row.try_get("session")?,
             detail: row.try_get("detail")?,
@@ -346,7 +347,7 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        let record = Record::new("retention")
+        let record = Record::new(AuditEvent::Retention)
             .actor("relay")
             .with("deleted_through", through)
             .with("last_hash", &last_hash)
@@ -381,7 +382,7 @@ async fn append_in(
     )
     .bind(seq)
     .bind(at)
-    .bind(&record.event)
+    .bind(record.event.as_str())
     .bind(&record.actor)
     .bind(&record.session)
     .bind(&record.detail)
@@ -401,7 +402,7 @@ pub fn write_csv(out: &mut dyn std::io::Write, entries: &[Entry]) -> std::io::Re
             "{},{},{},{},{},{}",
             e.seq,
             super::time::format_utc(e.at),
-            csv_field(&e.record.event),
+            csv_field(e.record.event.as_str()),
             csv_field(&e.record.actor),
             csv_field(&e.record.session),
             csv_field(&e.record.detail)

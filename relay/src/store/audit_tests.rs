@@ -14,7 +14,7 @@ fn chain(n: i64) -> Vec<Entry> {
     let mut out: Vec<Entry> = Vec::new();
     for seq in 1..=n {
         let prev = out.last().map_or(GENESIS.to_string(), |e| e.hash.clone());
-        let record = Record::new("session_created").session(&format!("s{seq}"));
+        let record = Record::new(AuditEvent::SessionCreated).session(&format!("s{seq}"));
         let hash = chain_hash(&key(), seq, 1000 + seq, &record, &prev);
         out.push(Entry {
             seq,
@@ -69,7 +69,7 @@ fn a_rehashed_forgery_still_breaks_the_link() {
 
 #[test]
 fn fields_are_cleaned_and_csv_is_safe() {
-    let r = Record::new("login_failed")
+    let r = Record::new(AuditEvent::LoginFailed)
         .actor("=cmd|' /C calc'!A0\n")
         .with("why", "bad password");
     assert_eq!(r.detail, "why=bad password");
@@ -101,7 +101,7 @@ async fn tampering_on_disk_is_detected_and_retention_keeps_the_chain_valid() {
     let store = Store::open(&dir).await.unwrap();
     let day = 86_400;
     for i in 0..6 {
-        let r = Record::new("session_created").session(&format!("s{i}"));
+        let r = Record::new(AuditEvent::SessionCreated).session(&format!("s{i}"));
         assert_eq!(store.append(i * day, &r).await.unwrap(), i + 1);
     }
     assert!(store.verify().await.unwrap().problems.is_empty());
@@ -142,7 +142,7 @@ async fn two_writers_on_one_database_keep_one_chain() {
     );
     let write = |s: Store, who: &'static str| async move {
         for i in 0..20 {
-            s.append(i, &Record::new("login_ok").actor(who))
+            s.append(i, &Record::new(AuditEvent::LoginOk).actor(who))
                 .await
                 .unwrap();
         }
@@ -164,7 +164,7 @@ fn plain_hash(seq: i64, at: i64, r: &Record, prev: &str) -> String {
     for field in [
         &seq.to_string(),
         &at.to_string(),
-        &r.event,
+        &r.event.to_string(),
         &r.actor,
         &r.session,
         &r.detail,
@@ -184,7 +184,7 @@ async fn issue16_an_edited_row_with_recomputed_hashes_fails_verification() {
     let dir = temp_dir("rehash");
     let store = Store::open(&dir).await.unwrap();
     for i in 0..5 {
-        let r = Record::new("login_ok").actor(&format!("cw{i}"));
+        let r = Record::new(AuditEvent::LoginOk).actor(&format!("cw{i}"));
         store.append(1000 + i, &r).await.unwrap();
     }
     assert!(store.verify().await.unwrap().problems.is_empty());
@@ -222,7 +222,7 @@ async fn issue16_the_database_and_its_wal_are_private_to_the_relay() {
     let dir = temp_dir("perms");
     let store = Store::open(&dir).await.unwrap();
     store
-        .append(1, &Record::new("session_created"))
+        .append(1, &Record::new(AuditEvent::SessionCreated))
         .await
         .unwrap();
     for name in [crate::store::DB_FILE, "acote.db-wal"] {
@@ -244,7 +244,7 @@ async fn issue16_records_removed_from_the_end_are_caught_by_the_anchor() {
     let store = Store::open(&dir).await.unwrap();
     for i in 0..4 {
         store
-            .append(1000 + i, &Record::new("login_ok").actor("cw"))
+            .append(1000 + i, &Record::new(AuditEvent::LoginOk).actor("cw"))
             .await
             .unwrap();
     }
@@ -276,7 +276,7 @@ async fn issue16_records_removed_from_the_end_are_caught_by_the_anchor() {
 fn an_anchor_removed_by_retention_is_vouched_for_by_its_record() {
     let mut c = chain(3);
     let anchor = c[1].hash.clone();
-    let mut retention = Record::new("retention")
+    let mut retention = Record::new(AuditEvent::Retention)
         .actor("relay")
         .with("deleted_through", 2)
         .with("last_hash", &anchor);

@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod audit_event;
 pub mod carry_over;
 pub mod passkeys;
 pub mod time;
