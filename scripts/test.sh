@@ -44,11 +44,13 @@ say "a short load run on a real relay (the full one is acote-bench load, on purp
 ./target/debug/acote-bench load --agents 100 --sessions 5 --json target/load-short.json
 
 # The fuzz targets (fuzz/, outside the workspace) are built and run briefly so they never
-# rot; long runs are done on purpose (see docs/reliability.md).
+# rot; long runs are done on purpose, optimised and with AddressSanitizer (see
+# docs/reliability.md). Here they are built unoptimised and without a sanitizer (safe
+# Rust; debug assertions and overflow checks on): 2.5 minutes instead of 9.5 to build.
 need_cargo_fuzz
-say "building the fuzz targets and running each for 10 seconds"
-(cd fuzz && for target in $(cargo fuzz list); do
-  RUSTC_BOOTSTRAP=1 cargo fuzz run -O "$target" -- -max_total_time=10 2>&1 | tail -n 2
+say "building the fuzz targets (unoptimised, no sanitizer) and running each for 10 seconds"
+(cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz build --dev -s none && for target in $(cargo fuzz list); do
+  RUSTC_BOOTSTRAP=1 cargo fuzz run --dev -s none "$target" -- -max_total_time=10 2>&1 | tail -n 2
 done)
 
 say "the viewer's own unit tests (Node's test runner, no browser)"

@@ -99,44 +99,9 @@ impl Peer {
         relay_only: bool,
         events: mpsc::Sender<PeerEvent>,
     ) -> Result<Self, PeerError> {
-        let mut media = MediaEngine::default();
-        let feedback = |typ: &str, parameter: &str| RTCPFeedback {
-            typ: typ.into(),
-            parameter: parameter.into(),
-        };
-        media.register_codec(
-            RTCRtpCodecParameters {
-                capability: RTCRtpCodecCapability {
-                    mime_type: MIME_TYPE_H264.into(),
-                    clock_rate: 90_000,
-                    channels: 0,
-                    sdp_fmtp_line: H264_FMTP.into(),
-                    // goog-remb without transport-cc: Chromium then estimates the
-                    // bandwidth itself and sends REMB. With transport-cc it leaves the
-                    // estimate to the sender, and webrtc-rs has no send-side estimator.
-                    rtcp_feedback: vec![
-                        feedback("goog-remb", ""),
-                        feedback("ccm", "fir"),
-                        feedback("nack", ""),
-                        feedback("nack", "pli"),
-                    ],
-                },
-                payload_type: 102,
-                ..Default::default()
-            },
-            RTPCodecType::Video,
-        )?;
-        // Send times on every picture's last packet: Chromium's bandwidth estimate (REMB)
-        // then measures queueing from them rather than from capture timestamps, which on a
-        // screen that sends only on change say little.
-        media.register_header_extension(
-            RTCRtpHeaderExtensionCapability {
-                uri: ABS_SEND_TIME_URI.into(),
-            },
-            RTPCodecType::Video,
-            None,
-        )?;
-        // The default interceptors minus transport-wide congestion control (see above).
+        let mut media = media_engine()?;
+        // The default interceptors minus transport-wide congestion control (see
+        // `media_engine`).
         let registry = configure_rtcp_reports(configure_nack(Registry::new(), &mut media));
         let mut settings = SettingEngine::default();
         settings.set_include_loopback_candidate(include_loopback);
@@ -145,129 +110,12 @@ impl Peer {
             .with_interceptor_registry(registry)
             .with_setting_engine(settings)
             .build();
-        let config = RTCConfiguration {
-            ice_servers: ice_servers
-                .iter()
-                .filter_map(|s| {
-                    let urls: Vec<String> =
-                        s.urls.iter().filter(|u| usable_url(u)).cloned().collect();
-                    (!urls.is_empty()).then(|| RTCIceServer {
-                        urls,
-                        username: s.username.clone().unwrap_or_default(),
-                        credential: s.credential.clone().unwrap_or_default(),
-                    })
-                })
-                .collect(),
-            ice_transport_policy: if relay_only {
-                RTCIceTransportPolicy::Relay
-            } else {
-                RTCIceTransportPolicy::All
-            },
-            ..Default::default()
-        };
+        let config = rtc_config(ice_servers, relay_only);
         let pc = Arc::new(api.new_peer_connection(config).await?);
-
-        // RTP packets are made by the pipeline, which stamps each picture with its capture
-        // time (see pipeline::write_frames).
-        let track = Arc::new(TrackLocalStaticRTP::new(
-            RTCRtpCodecCapability {
-                mime_type: MIME_TYPE_H264.into(),
-                clock_rate: 90_000,
-                sdp_fmtp_line: H264_FMTP.into(),
-                ..Default::default()
-            },
-            "screen".into(),
-            "acote".into(),
-        ));
-        let transceiver = pc
-            .add_transceiver_from_track(
-                Arc::clone(&track) as Arc<dyn TrackLocal + Send + Sync>,
-                Some(RTCRtpTransceiverInit {
-                    direction: RTCRtpTransceiverDirection::Sendonly,
-                    send_encodings: vec![],
-                }),
-            )
-            .await?;
-        let feedback = Arc::new(Feedback::default());
-        let sender = transceiver.sender().await;
-        let heard = Arc::clone(&feedback);
-        let mut meter = pace::DeliveryMeter::default();
-        tokio::spawn(async move {
-            // Reading RTCP also lets the interceptors (NACK, reports) do their work.
-            while let Ok((packets, _)) = sender.read_rtcp().await {
-                for p in packets {
-                    read_feedback(p.as_any(), &heard, &mut meter);
-                }
-            }
-        });
-
-        // The data channel is created by the agent so it is part of the offer.
-        let init = RTCDataChannelInit {
-            ordered: Some(true),
-            ..Default::default()
-        };
-        let channel = pc.create_data_channel("acote", Some(init)).await?;
-        let tx = events.clone();
-        channel.on_open(Box::new(move || {
-            Box::pin(async move {
-                let _ = tx.send(PeerEvent::ChannelOpen).await;
-            })
-        }));
-        let tx = events.clone();
-        channel.on_message(Box::new(move |msg| {
-            let tx = tx.clone();
-            Box::pin(async move {
-                // Binary frames are not part of the protocol; they fail validation as text.
-                let text = String::from_utf8_lossy(&msg.data).into_owned();
-                // Waiting here pushes back on the viewer (SCTP flow control) in a flood.
-                let _ = tx.send(PeerEvent::Channel(text)).await;
-            })
-        }));
-
-        let tx = events.clone();
-        pc.on_ice_candidate(Box::new(move |candidate| {
-            let tx = tx.clone();
-            Box::pin(async move {
-                let Some(c) = candidate else { return };
-                // Relay-only: no address of the resident's network leaves the PC.
-                if relay_only && c.typ != RTCIceCandidateType::Relay {
-                    return;
-                }
-                let Ok(json) = c.to_json() else { return };
-                let msg = SignalMessage::Candidate {
-                    candidate: json.candidate,
-                    // One bundled transport: every candidate belongs to the first section.
-                    sdp_mid: None,
-                    sdp_mline_index: Some(0),
-                    username_fragment: json.username_fragment,
-                };
-                let _ = tx.send(PeerEvent::Candidate(msg)).await;
-            })
-        }));
-        let tx = events;
-        let wanted = Arc::clone(&feedback);
-        pc.on_peer_connection_state_change(Box::new(move |state| {
-            let tx = tx.clone();
-            let wanted = Arc::clone(&wanted);
-            Box::pin(async move {
-                tracing::info!(?state, "peer connection state");
-                let event = match state {
-                    RTCPeerConnectionState::Connected => {
-                        // Pictures sent before the path was up are lost: start the viewer
-                        // on a fresh keyframe now rather than when it asks for one.
-                        wanted.want_keyframe();
-                        Some(PeerEvent::Connected)
-                    }
-                    RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
-                        Some(PeerEvent::Failed)
-                    }
-                    _ => None,
-                };
-                if let Some(e) = event {
-                    let _ = tx.send(e).await;
-                }
-            })
-        }));
+        let (track, feedback) = add_screen_track(&pc).await?;
+        let channel = open_channel(&pc, events.clone()).await?;
+        send_candidates(&pc, relay_only, events.clone());
+        report_state(&pc, Arc::clone(&feedback), events);
         Ok(Self {
             pc,
             track,
@@ -442,6 +290,190 @@ fn round_trip(now: u32, lsr: u32, dlsr: u32) -> Option<std::time::Duration> {
     let rtt = now.wrapping_sub(lsr).wrapping_sub(dlsr);
     // Over 60 s is a wrapped (negative) figure, not a round trip.
     (rtt < 60 << 16).then(|| std::time::Duration::from_micros((u64::from(rtt) * 1_000_000) >> 16))
+}
+
+/// H.264 with the feedback Chromium needs, and send times on every picture.
+fn media_engine() -> Result<MediaEngine, PeerError> {
+    let mut media = MediaEngine::default();
+    let feedback = |typ: &str, parameter: &str| RTCPFeedback {
+        typ: typ.into(),
+        parameter: parameter.into(),
+    };
+    media.register_codec(
+        RTCRtpCodecParameters {
+            capability: RTCRtpCodecCapability {
+                mime_type: MIME_TYPE_H264.into(),
+                clock_rate: 90_000,
+                channels: 0,
+                sdp_fmtp_line: H264_FMTP.into(),
+                // goog-remb without transport-cc: Chromium then estimates the
+                // bandwidth itself and sends REMB. With transport-cc it leaves the
+                // estimate to the sender, and webrtc-rs has no send-side estimator.
+                rtcp_feedback: vec![
+                    feedback("goog-remb", ""),
+                    feedback("ccm", "fir"),
+                    feedback("nack", ""),
+                    feedback("nack", "pli"),
+                ],
+            },
+            payload_type: 102,
+            ..Default::default()
+        },
+        RTPCodecType::Video,
+    )?;
+    // Send times on every picture's last packet: Chromium's bandwidth estimate (REMB)
+    // then measures queueing from them rather than from capture timestamps, which on a
+    // screen that sends only on change say little.
+    media.register_header_extension(
+        RTCRtpHeaderExtensionCapability {
+            uri: ABS_SEND_TIME_URI.into(),
+        },
+        RTPCodecType::Video,
+        None,
+    )?;
+    Ok(media)
+}
+
+/// The relay's ICE servers this stack can use, and relay-only when asked.
+fn rtc_config(ice_servers: &[IceServer], relay_only: bool) -> RTCConfiguration {
+    RTCConfiguration {
+        ice_servers: ice_servers
+            .iter()
+            .filter_map(|s| {
+                let urls: Vec<String> = s.urls.iter().filter(|u| usable_url(u)).cloned().collect();
+                (!urls.is_empty()).then(|| RTCIceServer {
+                    urls,
+                    username: s.username.clone().unwrap_or_default(),
+                    credential: s.credential.clone().unwrap_or_default(),
+                })
+            })
+            .collect(),
+        ice_transport_policy: if relay_only {
+            RTCIceTransportPolicy::Relay
+        } else {
+            RTCIceTransportPolicy::All
+        },
+        ..Default::default()
+    }
+}
+
+/// The send-only screen track, and the feedback read from its RTCP.
+async fn add_screen_track(
+    pc: &RTCPeerConnection,
+) -> Result<(Arc<TrackLocalStaticRTP>, Arc<Feedback>), PeerError> {
+    // RTP packets are made by the pipeline, which stamps each picture with its capture
+    // time (see pipeline::write_frames).
+    let track = Arc::new(TrackLocalStaticRTP::new(
+        RTCRtpCodecCapability {
+            mime_type: MIME_TYPE_H264.into(),
+            clock_rate: 90_000,
+            sdp_fmtp_line: H264_FMTP.into(),
+            ..Default::default()
+        },
+        "screen".into(),
+        "acote".into(),
+    ));
+    let transceiver = pc
+        .add_transceiver_from_track(
+            Arc::clone(&track) as Arc<dyn TrackLocal + Send + Sync>,
+            Some(RTCRtpTransceiverInit {
+                direction: RTCRtpTransceiverDirection::Sendonly,
+                send_encodings: vec![],
+            }),
+        )
+        .await?;
+    let feedback = Arc::new(Feedback::default());
+    let sender = transceiver.sender().await;
+    let heard = Arc::clone(&feedback);
+    let mut meter = pace::DeliveryMeter::default();
+    tokio::spawn(async move {
+        // Reading RTCP also lets the interceptors (NACK, reports) do their work.
+        while let Ok((packets, _)) = sender.read_rtcp().await {
+            for p in packets {
+                read_feedback(p.as_any(), &heard, &mut meter);
+            }
+        }
+    });
+    Ok((track, feedback))
+}
+
+/// The data channel, created by the agent so it is part of the offer; its opening and
+/// messages go to `events`.
+async fn open_channel(
+    pc: &RTCPeerConnection,
+    events: mpsc::Sender<PeerEvent>,
+) -> Result<Arc<RTCDataChannel>, PeerError> {
+    let init = RTCDataChannelInit {
+        ordered: Some(true),
+        ..Default::default()
+    };
+    let channel = pc.create_data_channel("acote", Some(init)).await?;
+    let tx = events.clone();
+    channel.on_open(Box::new(move || {
+        Box::pin(async move {
+            let _ = tx.send(PeerEvent::ChannelOpen).await;
+        })
+    }));
+    channel.on_message(Box::new(move |msg| {
+        let tx = events.clone();
+        Box::pin(async move {
+            // Binary frames are not part of the protocol; they fail validation as text.
+            let text = String::from_utf8_lossy(&msg.data).into_owned();
+            // Waiting here pushes back on the viewer (SCTP flow control) in a flood.
+            let _ = tx.send(PeerEvent::Channel(text)).await;
+        })
+    }));
+    Ok(channel)
+}
+
+/// Our ICE candidates, as signaling messages for the viewer (relayed ones only when
+/// relay-only).
+fn send_candidates(pc: &RTCPeerConnection, relay_only: bool, events: mpsc::Sender<PeerEvent>) {
+    pc.on_ice_candidate(Box::new(move |candidate| {
+        let tx = events.clone();
+        Box::pin(async move {
+            let Some(c) = candidate else { return };
+            // Relay-only: no address of the resident's network leaves the PC.
+            if relay_only && c.typ != RTCIceCandidateType::Relay {
+                return;
+            }
+            let Ok(json) = c.to_json() else { return };
+            let msg = SignalMessage::Candidate {
+                candidate: json.candidate,
+                // One bundled transport: every candidate belongs to the first section.
+                sdp_mid: None,
+                sdp_mline_index: Some(0),
+                username_fragment: json.username_fragment,
+            };
+            let _ = tx.send(PeerEvent::Candidate(msg)).await;
+        })
+    }));
+}
+
+/// The connection coming up or failing, for the driver.
+fn report_state(pc: &RTCPeerConnection, wanted: Arc<Feedback>, events: mpsc::Sender<PeerEvent>) {
+    pc.on_peer_connection_state_change(Box::new(move |state| {
+        let tx = events.clone();
+        let wanted = Arc::clone(&wanted);
+        Box::pin(async move {
+            tracing::info!(?state, "peer connection state");
+            let event = match state {
+                RTCPeerConnectionState::Connected => {
+                    // Pictures sent before the path was up are lost: start the viewer
+                    // on a fresh keyframe now rather than when it asks for one.
+                    wanted.want_keyframe();
+                    Some(PeerEvent::Connected)
+                }
+                RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
+                    Some(PeerEvent::Failed)
+                }
+                _ => None,
+            };
+            if let Some(e) = event {
+                let _ = tx.send(e).await;
+            }
+        })
+    }));
 }
 
 #[cfg(test)]

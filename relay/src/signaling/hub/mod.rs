@@ -149,7 +149,7 @@ struct Agent {
     /// only counted, see [`CreatedReports`]; then it is written when the code is redeemed).
     created: bool,
     /// Hashes of the two sides' resumption tokens, once the resident let the caseworker
-    /// see the screen: from then on a dropped side is waited for (see `hub_resume.rs`).
+    /// see the screen: from then on a dropped side is waited for (see `resume.rs`).
     resume: Option<TokenPair>,
     /// The guidance features already in the audit log for this session (each is
     /// recorded once, however often it is used).
@@ -670,17 +670,13 @@ pub(super) fn error(conn: ConnId, code: ErrorCode, message: impl Into<String>) -
     Output::Send(conn, SignalMessage::error(code, message))
 }
 
-#[path = "hub_redeem.rs"]
 mod redeem;
 
-#[path = "hub_resume.rs"]
 mod resume;
 pub use resume::{GHOST_BASE, Resumable, TokenPair};
 
 #[cfg(test)]
-#[path = "hub_tests.rs"]
 mod tests;
 
 #[cfg(test)]
-#[path = "hub_resume_tests.rs"]
 mod resume_tests;
