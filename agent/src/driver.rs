@@ -24,7 +24,7 @@ use crate::screens::{self, Monitor, Shown};
 use crate::session::{Action, Event, Session, ViewGrant};
 use crate::transport::peer::{Peer, PeerEvent};
 use crate::transport::signal_client::{SignalClient, SignalClientError};
-use crate::ui::{Prompter, Status, UiEvent};
+use crate::ui::{Prompter, Question, Status, UiEvent};
 
 /// Everything the driver needs to know to run.
 pub struct Options {
@@ -327,10 +327,14 @@ impl Live<'_> {
     /// What the resident, the peer connection and the clock say, online or not.
     async fn local(&mut self, now: Instant, input: Input) -> Vec<Action> {
         match input {
-            Input::Ui(Some(UiEvent::Answer(yes))) if self.session.is_asking() => {
-                self.session.handle(now, Event::Answer(yes))
-            }
-            Input::Ui(Some(UiEvent::Answer(yes))) => {
+            Input::Ui(Some(UiEvent::Answer {
+                question: Question::View,
+                yes,
+            })) => self.session.handle(now, Event::Answer(yes)),
+            Input::Ui(Some(UiEvent::Answer {
+                question: Question::Control,
+                yes,
+            })) => {
                 self.control(|c| c.answer(now, yes)).await;
                 Vec::new()
             }

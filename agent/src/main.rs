@@ -264,8 +264,9 @@ fn run_console(setup: Setup) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async {
         let (ui_tx, mut ui_rx) = tokio::sync::mpsc::unbounded_channel();
-        console::spawn_stdin_reader(ui_tx);
-        let mut prompter = ConsolePrompter::stdout(setup.lang);
+        let asked = console::AskedQuestion::default();
+        console::spawn_stdin_reader(ui_tx, asked.clone());
+        let mut prompter = ConsolePrompter::stdout(setup.lang, asked);
         driver::run(setup.options, &mut prompter, &mut ui_rx, shutdown(None))
             .await
             .map_err(driver_error)

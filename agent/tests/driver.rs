@@ -15,7 +15,7 @@ use acote_agent::input::consent::Grant;
 use acote_agent::input::inject::{self, InjectError, Injector};
 use acote_agent::transport::signal_client::{SignalClient, SignalClientError, signal_url};
 use acote_agent::transport::tls::{self, Fingerprint};
-use acote_agent::ui::{Prompter, Status, UiEvent};
+use acote_agent::ui::{Prompter, Question, Status, UiEvent};
 use acote_proto::{ByeReason, Requester, Role, SignalMessage};
 use acote_relay::Relay;
 use acote_relay::config::Config;
@@ -361,7 +361,11 @@ async fn yes_leads_to_an_offer_with_video_and_the_acote_channel() {
         0,
         "nothing captured before yes"
     );
-    ui.send(UiEvent::Answer(true)).unwrap();
+    ui.send(UiEvent::Answer {
+        question: Question::View,
+        yes: true,
+    })
+    .unwrap();
     let offer = loop {
         match v.recv().await.unwrap() {
             Some(SignalMessage::Offer { sdp }) => break sdp,
@@ -412,7 +416,18 @@ async fn no_shares_nothing_and_the_viewer_is_told() {
         _stop: _keep_running,
         ..
     } = asked(&h).await;
-    ui.send(UiEvent::Answer(false)).unwrap();
+    // A yes given to the control question (say, a window late to redraw) is not a yes
+    // to being seen: nothing is shared by it.
+    ui.send(UiEvent::Answer {
+        question: Question::Control,
+        yes: true,
+    })
+    .unwrap();
+    ui.send(UiEvent::Answer {
+        question: Question::View,
+        yes: false,
+    })
+    .unwrap();
     loop {
         match v.recv().await.unwrap() {
             Some(SignalMessage::Bye { reason }) => {

@@ -12,6 +12,8 @@
 
 use std::io::{BufRead, Write};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use acote_proto::channel::ControlState;
@@ -22,28 +24,55 @@ use tokio::sync::mpsc;
 
 use super::i18n::{Lang, Strings};
 use super::text;
-use super::{Prompter, Status, UiEvent};
+use super::{Prompter, Question, Status, UiEvent};
 use crate::files::FileReport;
+
+/// The question last put to the resident on the console, shared with the stdin reader so
+/// that `y` or `n` names the question it answers.
+#[derive(Debug, Clone, Default)]
+pub struct AskedQuestion(Arc<AtomicU8>);
+
+impl AskedQuestion {
+    fn set(&self, question: Option<Question>) {
+        let n = match question {
+            None => 0,
+            Some(Question::View) => 1,
+            Some(Question::Control) => 2,
+        };
+        self.0.store(n, Ordering::SeqCst);
+    }
+
+    /// The question open now, if any.
+    pub fn get(&self) -> Option<Question> {
+        match self.0.load(Ordering::SeqCst) {
+            1 => Some(Question::View),
+            2 => Some(Question::Control),
+            _ => None,
+        }
+    }
+}
 
 /// Prints to stdout and reads answers from stdin.
 pub struct ConsolePrompter {
     strings: Strings,
+    asked: AskedQuestion,
     out: Box<dyn Write + Send>,
     /// The session's data counter, printed when it ends.
     data_sent: u64,
 }
 
 impl ConsolePrompter {
-    /// A console prompter writing to stdout.
-    pub fn stdout(lang: Lang) -> Self {
-        Self::new(lang, Box::new(std::io::stdout()))
+    /// A console prompter writing to stdout; `asked` is shared with the stdin reader.
+    pub fn stdout(lang: Lang, asked: AskedQuestion) -> Self {
+        Self::new(lang, Box::new(std::io::stdout()), asked)
     }
 
     /// A console prompter writing elsewhere (tests).
-    pub fn new(lang: Lang, out: Box<dyn Write + Send>) -> Self {
+    pub fn new(lang: Lang, out: Box<dyn Write + Send>, asked: AskedQuestion) -> Self {
         // Plain text (no Unicode isolates): scripts read these lines.
         Self {
             strings: Strings::new(lang, false),
+            asked,
             out,
             data_sent: 0,
         }
@@ -57,7 +86,9 @@ impl ConsolePrompter {
 }
 
 /// Interprets one line typed by the resident.
-pub fn parse_line(line: &str) -> Option<UiEvent> {
+/// One stdin line as the resident's action; `y`/`n` answer `open`, and mean nothing
+/// when no question is open.
+pub fn parse_line(line: &str, open: Option<Question>) -> Option<UiEvent> {
     let trimmed = line.trim_start();
     for prefix in ["m ", "msg "] {
         if let Some(rest) = trimmed.strip_prefix(prefix) {
@@ -72,8 +103,14 @@ pub fn parse_line(line: &str) -> Option<UiEvent> {
         }
     }
     match line.trim().to_lowercase().as_str() {
-        "y" | "yes" | "o" | "oui" => Some(UiEvent::Answer(true)),
-        "n" | "no" | "non" => Some(UiEvent::Answer(false)),
+        "y" | "yes" | "o" | "oui" => open.map(|question| UiEvent::Answer {
+            question,
+            yes: true,
+        }),
+        "n" | "no" | "non" => open.map(|question| UiEvent::Answer {
+            question,
+            yes: false,
+        }),
         "s" | "stop" => Some(UiEvent::StopControl),
         "q" | "quit" | "quitter" => Some(UiEvent::EndSession),
         "save" | "enregistrer" => Some(UiEvent::SaveFile(true)),
@@ -88,14 +125,14 @@ fn one_line(text: &str) -> String {
 }
 
 /// Reads stdin on its own thread (stdin reads block) and forwards what it understands.
-pub fn spawn_stdin_reader(tx: mpsc::UnboundedSender<UiEvent>) {
+pub fn spawn_stdin_reader(tx: mpsc::UnboundedSender<UiEvent>, asked: AskedQuestion) {
     let _ = std::thread::Builder::new()
         .name("acote-stdin".into())
         .spawn(move || {
             let stdin = std::io::stdin();
             for line in stdin.lock().lines() {
                 let Ok(line) = line else { break };
-                if let Some(event) = parse_line(&line)
+                if let Some(event) = parse_line(&line, asked.get())
                     && tx.send(event).is_err()
                 {
                     break;
@@ -121,10 +158,12 @@ impl Prompter for ConsolePrompter {
     }
 
     fn ask_view(&mut self, by: &Requester, timeout: Duration) {
+        self.asked.set(Some(Question::View));
         self.line(&text::ask_view(&self.strings, by, timeout.as_secs()));
     }
 
     fn cancel_question(&mut self) {
+        self.asked.set(None);
         self.line(&text::question_withdrawn(&self.strings));
     }
 
@@ -133,6 +172,7 @@ impl Prompter for ConsolePrompter {
     }
 
     fn ask_control(&mut self, by: &Requester, timeout: Duration) {
+        self.asked.set(Some(Question::Control));
         self.line(&text::ask_control(&self.strings, by, timeout.as_secs()));
     }
 
@@ -217,6 +257,7 @@ impl Prompter for ConsolePrompter {
     }
 
     fn ended(&mut self, reason: ByeReason, frames: u64) {
+        self.asked.set(None);
         self.line(&text::ended(&self.strings, reason));
         let data = text::data_line(std::mem::take(&mut self.data_sent));
         self.line(&data);
@@ -249,25 +290,66 @@ mod tests {
 
     #[test]
     fn answers_in_french_and_english() {
-        assert_eq!(parse_line("y"), Some(UiEvent::Answer(true)));
-        assert_eq!(parse_line(" OUI "), Some(UiEvent::Answer(true)));
-        assert_eq!(parse_line("n"), Some(UiEvent::Answer(false)));
-        assert_eq!(parse_line("q"), Some(UiEvent::EndSession));
-        assert_eq!(parse_line("s"), Some(UiEvent::StopControl));
-        assert_eq!(parse_line("maybe"), None);
+        let view = Some(Question::View);
+        let yes = |question| {
+            Some(UiEvent::Answer {
+                question,
+                yes: true,
+            })
+        };
+        assert_eq!(parse_line("y", view), yes(Question::View));
+        assert_eq!(parse_line(" OUI ", view), yes(Question::View));
         assert_eq!(
-            parse_line("m Merci, J'ai le PDF "),
+            parse_line("n", view),
+            Some(UiEvent::Answer {
+                question: Question::View,
+                yes: false
+            })
+        );
+        assert_eq!(parse_line("q", None), Some(UiEvent::EndSession));
+        assert_eq!(parse_line("s", None), Some(UiEvent::StopControl));
+        assert_eq!(parse_line("maybe", view), None);
+        assert_eq!(
+            parse_line("m Merci, J'ai le PDF ", None),
             Some(UiEvent::Chat("Merci, J'ai le PDF".into()))
         );
-        assert_eq!(parse_line("msg شكرا"), Some(UiEvent::Chat("شكرا".into())));
-        assert_eq!(parse_line("mm"), None);
-        assert_eq!(parse_line(""), None);
+        assert_eq!(
+            parse_line("msg شكرا", None),
+            Some(UiEvent::Chat("شكرا".into()))
+        );
+        assert_eq!(parse_line("mm", None), None);
+        assert_eq!(parse_line("", None), None);
+    }
+
+    #[test]
+    fn a_yes_names_the_question_last_asked_and_means_nothing_without_one() {
+        let asked = AskedQuestion::default();
+        let mut p = ConsolePrompter::new(Lang::En, Box::new(Shared::default()), asked.clone());
+        assert_eq!(parse_line("y", asked.get()), None, "no question yet");
+        let by = Requester {
+            name: Some("Marie Dupont".into()),
+            site: "CHRS".into(),
+        };
+        p.ask_view(&by, Duration::from_secs(60));
+        assert_eq!(asked.get(), Some(Question::View));
+        p.sharing(&by);
+        p.ask_control(&by, Duration::from_secs(60));
+        // The control question came after the view question: a yes now is for control.
+        assert_eq!(
+            parse_line("y", asked.get()),
+            Some(UiEvent::Answer {
+                question: Question::Control,
+                yes: true
+            })
+        );
+        p.ended(ByeReason::Ended, 0);
+        assert_eq!(parse_line("y", asked.get()), None, "nothing left to answer");
     }
 
     #[test]
     fn machine_lines_are_stable() {
         let out = Shared::default();
-        let mut p = ConsolePrompter::new(Lang::Fr, Box::new(out.clone()));
+        let mut p = ConsolePrompter::new(Lang::Fr, Box::new(out.clone()), AskedQuestion::default());
         p.show_code("482 913");
         p.ended(ByeReason::Refused, 0);
         p.data_sent(2_400_000);

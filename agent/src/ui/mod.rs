@@ -35,11 +35,26 @@ use acote_proto::channel::ControlState;
 use acote_proto::sas::SecurityCode;
 use acote_proto::{ByeReason, Requester};
 
+/// The questions the resident is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Question {
+    /// May the caseworker see the screen?
+    View,
+    /// May the caseworker use the mouse and keyboard?
+    Control,
+}
+
 /// Something the resident did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UiEvent {
-    /// Answer to the open question.
-    Answer(bool),
+    /// Answer to a question, naming which: a yes meant for one question never answers
+    /// another that came up meanwhile.
+    Answer {
+        /// The question the resident saw when they answered.
+        question: Question,
+        /// Yes or no.
+        yes: bool,
+    },
     /// End the session now (stop sharing).
     EndSession,
     /// Take control back from the caseworker (Stop).
