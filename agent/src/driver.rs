@@ -22,6 +22,7 @@ use crate::input::inject::InjectorHandle;
 use crate::pipeline::{self, OpenCapturer, Pacing, PipelineError, Sharing, Source};
 use crate::screens::{self, Monitor, Shown};
 use crate::session::{Action, Event, Session, ViewGrant};
+use crate::stall::StallWatch;
 use crate::transport::peer::{Peer, PeerEvent};
 use crate::transport::signal_client::{SignalClient, SignalClientError};
 use crate::ui::{Prompter, Question, Status, UiEvent};
@@ -113,7 +114,7 @@ pub async fn run(
         unsent_consents: Vec::new(),
         features_used: Vec::new(),
         transfers: Transfers::new(0, Box::new(Downloads::new(opts.downloads.clone()))),
-        last_turn: (Instant::now(), SystemTime::now()),
+        stall: StallWatch::new(Instant::now(), SystemTime::now()),
     };
     let mut delay = Duration::ZERO;
     loop {
@@ -214,15 +215,9 @@ struct Live<'a> {
     features_used: Vec<Feature>,
     /// Files between the caseworker and the resident in the current session.
     transfers: Transfers,
-    /// When the event loop last turned (it turns at least every 250 ms), on both clocks:
-    /// the monotonic one stops during a system suspend, the wall clock does not.
-    last_turn: (Instant, SystemTime),
+    /// When the event loop last turned, to notice that the agent was not running.
+    stall: StallWatch,
 }
-
-/// A gap this long between two turns of the event loop means the agent was not running
-/// (laptop asleep, process stopped): control is taken back before anything queued
-/// meanwhile is handled.
-const STALL: Duration = Duration::from_secs(10);
 
 enum Input {
     Signal(Result<Option<SignalMessage>, SignalClientError>),
@@ -761,24 +756,14 @@ impl Live<'_> {
         had_control
     }
 
-    /// After a stall (see [`STALL`]) control is taken back, as after an interruption:
-    /// the resident may have walked away meanwhile, and input the caseworker sent during
-    /// the stall must not land unseen. The view consent stands.
+    /// After a stall (see [`crate::stall`]) control is taken back, as after an
+    /// interruption: the resident may have walked away meanwhile, and input the
+    /// caseworker sent during the stall must not land unseen. The view consent stands.
     async fn check_stall(&mut self) {
-        let (mono, wall) = (Instant::now(), SystemTime::now());
-        let (last_mono, last_wall) = std::mem::replace(&mut self.last_turn, (mono, wall));
-        let gap = mono
-            .duration_since(last_mono)
-            .max(wall.duration_since(last_wall).unwrap_or_default());
         let control = self.media.as_ref().map(|m| m.control.state());
-        if gap < STALL
-            || !matches!(
-                control,
-                Some(ControlState::Controlling | ControlState::Asking)
-            )
-        {
+        let Some(gap) = self.stall.turn(Instant::now(), SystemTime::now(), control) else {
             return;
-        }
+        };
         tracing::warn!(
             secs = gap.as_secs(),
             "the agent was not running (suspended or stopped); control is taken back"

@@ -29,5 +29,6 @@ pub mod pipeline;
 pub mod platform;
 pub mod screens;
 pub mod session;
+pub mod stall;
 pub mod transport;
 pub mod ui;
