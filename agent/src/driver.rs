@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use acote_proto::signal::Feature;
-use acote_proto::{ErrorCode, IceServer, Requester, Role, SignalMessage};
+use acote_proto::{ErrorCode, Requester, Role, SignalMessage};
 use tokio::sync::mpsc;
 
 use acote_proto::channel::{AgentMessage, ClipboardStatus, ControlState};
@@ -19,6 +19,7 @@ use crate::encode::h264::{H264Encoder, H264Settings};
 use crate::files::{self, Downloads, Transfers};
 use crate::input::clipboard::{self, ClipboardAccess, ClipboardError, Outcome as ClipboardOutcome};
 use crate::input::inject::InjectorHandle;
+use crate::link::Link;
 use crate::pipeline::{self, OpenCapturer, Pacing, PipelineError, Sharing, Source};
 use crate::screens::{self, Monitor, Shown};
 use crate::session::{Action, Event, Session, ViewGrant};
@@ -107,11 +108,9 @@ pub async fn run(
         session: Session::new(),
         media: None,
         who: None,
-        ice_servers: Vec::new(),
-        site_relay_only: false,
+        link: Link::default(),
         frames: 0,
         bytes_sent: 0,
-        unsent_consents: Vec::new(),
         features_used: Vec::new(),
         transfers: Transfers::new(0, Box::new(Downloads::new(opts.downloads.clone()))),
         stall: StallWatch::new(Instant::now(), SystemTime::now()),
@@ -201,16 +200,12 @@ struct Live<'a> {
     session: Session,
     media: Option<Media>,
     who: Option<Requester>,
-    ice_servers: Vec<IceServer>,
-    /// The relay asked for relayed paths only (its `ice_servers` message).
-    site_relay_only: bool,
+    /// ICE servers, relay-only and audit steps kept across drops.
+    link: Link,
     /// Frames captured in the current session, reported when it ends.
     frames: u64,
     /// Bytes sent in the current session by connections already closed.
     bytes_sent: u64,
-    /// Consent steps taken while the relay was out of reach, sent for its audit log once
-    /// the session resumed.
-    unsent_consents: Vec<SignalMessage>,
     /// The guidance features already reported for the current session.
     features_used: Vec<Feature>,
     /// Files between the caseworker and the resident in the current session.
@@ -579,13 +574,7 @@ impl Live<'_> {
         match self.client.as_mut() {
             Some(client) => client.send(&msg).await,
             None => {
-                let audited = matches!(
-                    msg,
-                    SignalMessage::Consent { .. } | SignalMessage::Used { .. }
-                );
-                if audited && self.session.is_sharing() {
-                    self.unsent_consents.push(msg);
-                }
+                self.link.unsent(msg, self.session.is_sharing());
                 Err(SignalClientError::Unreachable("not connected".into()))
             }
         }
@@ -602,12 +591,7 @@ impl Live<'_> {
                 ..
             } => {
                 self.transfers.set_limit(max_file_bytes.unwrap_or(0));
-                // Back after a drop, a live session keeps its own TURN credentials (an
-                // ICE restart needs them); hello's list is for sessions to come.
-                if self.media.is_none() {
-                    self.ice_servers = ice_servers;
-                    self.site_relay_only = false;
-                }
+                self.link.hello(ice_servers, self.media.is_some());
                 self.prompter.status(&Status::Connected {
                     site: site.unwrap_or_default(),
                 });
@@ -620,9 +604,7 @@ impl Live<'_> {
                 ice_servers,
                 relay_only,
             } => {
-                // This session's TURN credentials; they replace hello's STUN-only list.
-                self.ice_servers = ice_servers;
-                self.site_relay_only = relay_only;
+                self.link.session_servers(ice_servers, relay_only);
                 Vec::new()
             }
             SignalMessage::Paired { by: Some(by) } => {
@@ -658,7 +640,7 @@ impl Live<'_> {
                 self.session.handle(now, Event::ResumeToken(token))
             }
             SignalMessage::Resumed { peer_present, .. } => {
-                for consent in std::mem::take(&mut self.unsent_consents) {
+                for consent in self.link.resumed() {
                     let _ = self.send(consent).await;
                 }
                 self.session.handle(now, Event::Resumed { peer_present })
@@ -700,7 +682,7 @@ impl Live<'_> {
                 let _ = self.send(msg).await;
             }
             Action::Ended(reason) => {
-                self.unsent_consents.clear();
+                self.link.session_ended();
                 self.prompter.data_sent(self.bytes_sent);
                 self.prompter.ended(reason, self.frames);
                 self.frames = 0;
@@ -798,25 +780,19 @@ impl Live<'_> {
     async fn start_sharing(&mut self, grant: ViewGrant) {
         self.features_used.clear();
         let (peer_tx, peer_events) = mpsc::channel(64);
-        let relay_only = self.opts.relay_only || self.site_relay_only;
-        let peer = match Peer::new(
-            &self.ice_servers,
-            self.opts.include_loopback,
-            relay_only,
-            peer_tx,
-        )
-        .await
-        {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot set up WebRTC");
-                let actions = self.session.handle(Instant::now(), Event::MediaFailed);
-                for a in actions {
-                    Box::pin(self.perform(a)).await;
+        let (ice_servers, relay_only) = self.link.ice(self.opts.relay_only);
+        let peer =
+            match Peer::new(ice_servers, self.opts.include_loopback, relay_only, peer_tx).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot set up WebRTC");
+                    let actions = self.session.handle(Instant::now(), Event::MediaFailed);
+                    for a in actions {
+                        Box::pin(self.perform(a)).await;
+                    }
+                    return;
                 }
-                return;
-            }
-        };
+            };
         let (fail_tx, failures) = mpsc::channel(1);
         let shown = Shown::default();
         let source = Source {

@@ -24,6 +24,7 @@ pub mod driver;
 pub mod encode;
 pub mod files;
 pub mod input;
+pub mod link;
 pub mod pace;
 pub mod pipeline;
 pub mod platform;
