@@ -242,21 +242,18 @@ fn audit_event(state: ControlState) -> Option<ConsentEvent> {
     }
 }
 
+/// Stand-ins for the injector, the marker and the clipboard, for IO-free tests.
 #[cfg(test)]
-mod tests {
+pub(crate) mod fakes {
     use super::*;
     use crate::input::inject::{self, InjectError, Injector};
-    use acote_proto::channel::ViewerMessage;
     use std::sync::{Arc, Mutex};
 
+    /// Counts what it was asked to inject.
     #[derive(Clone, Default)]
-    struct Played(Arc<Mutex<usize>>);
+    pub(crate) struct Played(pub(crate) Arc<Mutex<usize>>);
     impl Injector for Played {
-        fn inject(
-            &mut self,
-            _: &crate::input::consent::Grant,
-            _: &ViewerMessage,
-        ) -> Result<(), InjectError> {
+        fn inject(&mut self, _: &Grant, _: &ViewerMessage) -> Result<(), InjectError> {
             *self.0.lock().unwrap() += 1;
             Ok(())
         }
@@ -264,13 +261,15 @@ mod tests {
             Ok(())
         }
     }
-    struct NoMarker;
+
+    /// Draws nothing.
+    pub(crate) struct NoMarker;
     impl Marker for NoMarker {
         fn show(&self, _: f64, _: f64) {}
     }
 
     /// A clipboard thread whose clipboard never opens, and what it reports.
-    fn no_clipboard() -> (
+    pub(crate) fn no_clipboard() -> (
         ClipboardHandle,
         tokio::sync::mpsc::UnboundedReceiver<crate::input::clipboard::Outcome>,
     ) {
@@ -286,19 +285,32 @@ mod tests {
         (handle, rx)
     }
 
-    #[test]
-    fn the_security_code_nonce_needs_no_control_and_is_checked_first() {
+    /// A session's control with a counting injector, and the count.
+    pub(crate) fn control() -> (Control, Played) {
         let played = Played::default();
         let injector = {
             let p = played.clone();
             inject::spawn(move || Ok(p))
         };
-        let mut c = Control::new(
+        let control = Control::new(
             injector,
             Box::new(NoMarker),
             no_clipboard().0,
             Shown::default(),
         );
+        (control, played)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fakes::{Played, control, no_clipboard};
+    use super::*;
+    use crate::input::inject;
+
+    #[test]
+    fn the_security_code_nonce_needs_no_control_and_is_checked_first() {
+        let (mut c, played) = control();
         let now = Instant::now();
         let n = "ab".repeat(32);
         assert_eq!(
@@ -318,17 +330,7 @@ mod tests {
 
     #[test]
     fn low_data_needs_no_control_and_is_nothing_injected() {
-        let played = Played::default();
-        let injector = {
-            let p = played.clone();
-            inject::spawn(move || Ok(p))
-        };
-        let mut c = Control::new(
-            injector,
-            Box::new(NoMarker),
-            no_clipboard().0,
-            Shown::default(),
-        );
+        let (mut c, played) = control();
         let now = Instant::now();
         assert_eq!(
             c.on_message(now, r#"{"type":"low_data","on":true}"#),
@@ -346,17 +348,7 @@ mod tests {
 
     #[test]
     fn chat_needs_no_control_and_is_never_typed() {
-        let played = Played::default();
-        let injector = {
-            let p = played.clone();
-            inject::spawn(move || Ok(p))
-        };
-        let mut c = Control::new(
-            injector,
-            Box::new(NoMarker),
-            no_clipboard().0,
-            Shown::default(),
-        );
+        let (mut c, played) = control();
         let now = Instant::now();
         assert_eq!(
             c.on_message(now, r#"{"type":"chat","text":"Cliquez sur « Suivant »"}"#),
@@ -377,7 +369,12 @@ mod tests {
     fn the_clipboard_is_refused_without_control() {
         let injector = inject::spawn(|| Ok(Played::default()));
         let (clipboard, mut done) = no_clipboard();
-        let mut c = Control::new(injector, Box::new(NoMarker), clipboard, Shown::default());
+        let mut c = Control::new(
+            injector,
+            Box::new(super::fakes::NoMarker),
+            clipboard,
+            Shown::default(),
+        );
         let now = Instant::now();
         assert_eq!(c.on_message(now, r#"{"type":"clipboard_get"}"#), vec![]);
         let put = r#"{"type":"clipboard_put","text":"FR76"}"#;

@@ -9,6 +9,8 @@
 //! - [`pace`]: when the next frame may go, from the browser's congestion feedback;
 //! - [`transport`]: WSS signaling with certificate pinning, the WebRTC peer;
 //! - [`session`]: the IO-free session and view-consent state machine;
+//! - [`assist`]: the IO-free core owning the session, its control, stalls and the link's
+//!   memory: every consent decision, tested in virtual time;
 //! - [`input`]: the control consent gate (IO-free) and the injector behind it;
 //! - [`control`]: data-channel messages → gate → injector, for one session;
 //! - [`ui`]: the `Prompter` trait (what the resident sees): the resident's window
@@ -17,6 +19,7 @@
 //! - [`config`]: the admin's optional config file;
 //! - [`platform`]: the one place that picks the X11 or the Windows implementations.
 
+pub mod assist;
 pub mod capture;
 pub mod config;
 pub mod control;

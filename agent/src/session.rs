@@ -69,7 +69,7 @@ pub enum Event {
     PeerBack,
 }
 
-/// What the driver must do.
+/// What the session decided; the core ([`crate::assist`]) turns it into steps.
 #[derive(Debug)]
 pub enum Action {
     /// Show this code to the resident.

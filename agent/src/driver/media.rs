@@ -4,58 +4,6 @@
 use super::*;
 
 impl Live<'_> {
-    /// A side's signaling is down: control is taken back at once (held keys and buttons
-    /// released), the caseworker's page is told over the data channel if it still
-    /// works, and the resident hears it in their words. A resume never brings control
-    /// back: the caseworker must ask and the resident say yes again.
-    pub(super) async fn interrupted(&mut self) {
-        if self.media.is_none() {
-            return;
-        }
-        let had_control = self.take_control_back().await;
-        if let Some(by) = &self.who {
-            self.prompter.interrupted(by, had_control);
-        }
-    }
-
-    /// Ends control, if held, without the usual notice (the caller tells the resident);
-    /// true if it was held.
-    pub(super) async fn take_control_back(&mut self) -> bool {
-        let Some(media) = self.media.as_mut() else {
-            return false;
-        };
-        let effects = media.control.stop();
-        let had_control = effects
-            .iter()
-            .any(|e| matches!(e, ControlEffect::Changed(ControlState::TakenBack)));
-        let effects = effects
-            .into_iter()
-            .filter(|e| !matches!(e, ControlEffect::Changed(_)))
-            .collect();
-        self.apply(effects).await;
-        had_control
-    }
-
-    /// After a stall (see [`crate::stall`]) control is taken back, as after an
-    /// interruption: the resident may have walked away meanwhile, and input the
-    /// caseworker sent during the stall must not land unseen. The view consent stands.
-    pub(super) async fn check_stall(&mut self) {
-        let control = self.media.as_ref().map(|m| m.control.state());
-        let Some(gap) = self.stall.turn(Instant::now(), SystemTime::now(), control) else {
-            return;
-        };
-        tracing::warn!(
-            secs = gap.as_secs(),
-            "the agent was not running (suspended or stopped); control is taken back"
-        );
-        self.interrupted().await;
-        if self.client.is_some()
-            && let Some(by) = &self.who
-        {
-            self.prompter.resumed(by);
-        }
-    }
-
     /// The path failed while a side was away: offer again with new ICE credentials.
     pub(super) async fn restart_ice(&mut self) {
         let Some(media) = &self.media else {
@@ -68,9 +16,7 @@ impl Live<'_> {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot restart ICE");
-                for a in self.session.handle(Instant::now(), Event::MediaFailed) {
-                    Box::pin(self.perform(a)).await;
-                }
+                Box::pin(self.step(Happened::MediaFailed)).await;
             }
         }
     }
@@ -78,16 +24,13 @@ impl Live<'_> {
     pub(super) async fn start_sharing(&mut self, grant: ViewGrant) {
         self.features_used.clear();
         let (peer_tx, peer_events) = mpsc::channel(64);
-        let (ice_servers, relay_only) = self.link.ice(self.opts.relay_only);
+        let (ice_servers, relay_only) = self.assist.ice(self.opts.relay_only);
         let peer =
             match Peer::new(ice_servers, self.opts.include_loopback, relay_only, peer_tx).await {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot set up WebRTC");
-                    let actions = self.session.handle(Instant::now(), Event::MediaFailed);
-                    for a in actions {
-                        Box::pin(self.perform(a)).await;
-                    }
+                    Box::pin(self.step(Happened::MediaFailed)).await;
                     return;
                 }
             };
@@ -116,12 +59,12 @@ impl Live<'_> {
             clipboard,
             shown.clone(),
         );
+        self.assist.attach(control);
         self.media = Some(Media {
             peer,
             sent: 0,
             sent_at: Instant::now(),
             sharing,
-            control,
             sas: None,
             peer_events,
             failures,
@@ -132,67 +75,54 @@ impl Live<'_> {
         match offer {
             Ok(sdp) => {
                 let _ = self.send(SignalMessage::Offer { sdp }).await;
-                if let Some(by) = &self.who {
+                if let Some(by) = self.assist.who() {
                     self.prompter.sharing(by);
                 }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot create the offer");
-                for a in self.session.handle(Instant::now(), Event::MediaFailed) {
-                    Box::pin(self.perform(a)).await;
-                }
+                Box::pin(self.step(Happened::MediaFailed)).await;
             }
         }
     }
 
-    /// Runs `f` on the session's control, if sharing, and carries out its effects.
-    pub(super) async fn control(&mut self, f: impl FnOnce(&mut Control) -> Vec<ControlEffect>) {
-        let Some(media) = self.media.as_mut() else {
-            return;
-        };
-        let effects = f(&mut media.control);
-        self.apply(effects).await;
-    }
-
     /// Who the caseworker is, for the resident's window (nameless if not yet known).
     pub(super) fn requester(&self) -> Requester {
-        self.who.clone().unwrap_or_else(|| Requester {
+        self.assist.who().cloned().unwrap_or_else(|| Requester {
             name: None,
             site: String::new(),
         })
     }
 
     /// Carries out what control decided.
-    pub(super) async fn apply(&mut self, effects: Vec<ControlEffect>) {
+    pub(super) async fn apply(&mut self, effect: ControlEffect) {
         let who = self.requester();
-        for effect in effects {
-            match effect {
-                ControlEffect::Ask { timeout } => self.prompter.ask_control(&who, timeout),
-                ControlEffect::Withdraw => self.prompter.cancel_question(),
-                ControlEffect::Changed(state) => self.prompter.control_changed(state, &who),
-                ControlEffect::Audit(event) => {
-                    let _ = self.send(SignalMessage::Consent { event }).await;
+        match effect {
+            ControlEffect::Ask { timeout } => self.prompter.ask_control(&who, timeout),
+            ControlEffect::Withdraw => self.prompter.cancel_question(),
+            ControlEffect::Changed(state) => self.prompter.control_changed(state, &who),
+            ControlEffect::Audit(event) => {
+                let _ = self.send(SignalMessage::Consent { event }).await;
+            }
+            ControlEffect::LowData(on) => {
+                if let Some(media) = &self.media {
+                    tracing::info!(on, "low data set by the caseworker");
+                    media.peer.feedback.set_low_data(on);
                 }
-                ControlEffect::LowData(on) => {
-                    if let Some(media) = &self.media {
-                        tracing::info!(on, "low data set by the caseworker");
-                        media.peer.feedback.set_low_data(on);
-                    }
-                }
-                ControlEffect::SasNonce(n) => self.on_sas_nonce(&n).await,
-                ControlEffect::ShowScreen(id) => self.show_screen(id).await,
-                ControlEffect::File(msg) => {
-                    let effects = self.transfers.on_message(msg);
-                    Box::pin(self.file_effects(effects)).await;
-                }
-                ControlEffect::Chat(text) => {
-                    self.prompter.chat_received(&who, &text);
-                    self.used(Feature::Chat).await;
-                }
-                ControlEffect::Reply(msg) => {
-                    if let Some(media) = &self.media {
-                        media.peer.send_channel(msg.to_json()).await;
-                    }
+            }
+            ControlEffect::SasNonce(n) => self.on_sas_nonce(&n).await,
+            ControlEffect::ShowScreen(id) => self.show_screen(id).await,
+            ControlEffect::File(msg) => {
+                let effects = self.transfers.on_message(msg);
+                Box::pin(self.file_effects(effects)).await;
+            }
+            ControlEffect::Chat(text) => {
+                self.prompter.chat_received(&who, &text);
+                self.used(Feature::Chat).await;
+            }
+            ControlEffect::Reply(msg) => {
+                if let Some(media) = &self.media {
+                    media.peer.send_channel(msg.to_json()).await;
                 }
             }
         }
@@ -242,9 +172,9 @@ impl Live<'_> {
         self.prompter.security_code(code);
     }
 
+    /// Stops the session's media; its control already ended (in the core, first, so the
+    /// injector let go of every key before anything else).
     pub(super) async fn stop_media(&mut self) {
-        // Control ends before anything else: the injector lets go of every key first.
-        self.control(Control::end).await;
         // Transfers end with the session; partial files are removed.
         let effects = self.transfers.end_all();
         self.file_effects(effects).await;
