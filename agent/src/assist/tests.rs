@@ -22,9 +22,8 @@ fn wall(secs: u64) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs((1 << 30) + secs)
 }
 
-/// An agent online, sharing its screen with Marie Dupont (view consent given, resume
-/// token received), its control attached but not granted.
-fn sharing(t0: Instant) -> (Assist, Played) {
+/// An agent online, its code redeemed by Marie Dupont: the view question is open.
+fn asked(t0: Instant) -> Assist {
     let mut a = Assist::new(t0, wall(0));
     a.handle(t0, Happened::LinkUp);
     let code = SignalMessage::Code {
@@ -36,6 +35,13 @@ fn sharing(t0: Instant) -> (Assist, Played) {
         t0,
         Happened::Relay(SignalMessage::Paired { by: Some(who()) }),
     );
+    a
+}
+
+/// An agent online, sharing its screen with Marie Dupont (view consent given, resume
+/// token received), its control attached but not granted.
+fn sharing(t0: Instant) -> (Assist, Played) {
+    let mut a = asked(t0);
     let steps = a.handle(
         t0,
         Happened::Answer {
@@ -279,17 +285,7 @@ fn the_relay_being_unable_to_serve_means_reconnecting() {
 #[test]
 fn a_control_yes_while_the_view_question_is_open_shares_nothing() {
     let t0 = Instant::now();
-    let mut a = Assist::new(t0, wall(0));
-    a.handle(t0, Happened::LinkUp);
-    let code = SignalMessage::Code {
-        code: "482913".into(),
-        expires_in: 600,
-    };
-    a.handle(t0, Happened::Relay(code));
-    a.handle(
-        t0,
-        Happened::Relay(SignalMessage::Paired { by: Some(who()) }),
-    );
+    let mut a = asked(t0);
     let late = Happened::Answer {
         question: Question::Control,
         yes: true,
