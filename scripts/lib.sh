@@ -85,6 +85,9 @@ need_windows_build_tools() {
 # language from the Unix locale, which must exist on the machine.
 need_wine() {
   [ -x /usr/lib/wine/wine64 ] || apt_install wine64 wine
+  # Xorg's dummy driver: a PC with two monitors, whose RandR outputs Wine lists as
+  # monitors (Xvfb has a single output).
+  [ -e /usr/lib/xorg/modules/drivers/dummy_drv.so ] || apt_install xserver-xorg-core xserver-xorg-video-dummy
   if ! locale -a 2>/dev/null | grep -qi '^uk_UA\.utf-\?8$'; then
     command -v localedef >/dev/null 2>&1 || apt_install locales
     say "generating the uk_UA.UTF-8 locale (a Ukrainian Windows under Wine, for the tests)"

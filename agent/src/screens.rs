@@ -57,6 +57,23 @@ pub fn describe(monitors: &[Monitor]) -> Vec<ScreenInfo> {
         .collect()
 }
 
+/// Where a monitor given by its edges in the system's own coordinates (Windows' virtual
+/// screen, whose origin is the primary monitor's corner, so others may lie at negative
+/// positions) sits on the captured desktop, whose top-left corner is `origin` in those
+/// coordinates. `None` for an empty monitor or one not wholly on the desktop.
+pub fn place(origin: (i32, i32), left: i32, top: i32, right: i32, bottom: i32) -> Option<Rect> {
+    let x = u32::try_from(i64::from(left) - i64::from(origin.0)).ok()?;
+    let y = u32::try_from(i64::from(top) - i64::from(origin.1)).ok()?;
+    let width = u32::try_from(i64::from(right) - i64::from(left)).ok()?;
+    let height = u32::try_from(i64::from(bottom) - i64::from(top)).ok()?;
+    (width > 0 && height > 0).then_some(Rect {
+        x,
+        y,
+        width,
+        height,
+    })
+}
+
 #[derive(Debug, Default)]
 struct State {
     /// The monitor shown; `None`: the whole desktop.
@@ -193,6 +210,34 @@ mod tests {
         );
         assert!((y - 1.0).abs() < 1e-9);
         assert_eq!(shown.to_desktop(1.0, 0.0), (1.0, 0.0));
+    }
+
+    #[test]
+    fn monitors_left_of_or_above_the_primary_are_placed_from_the_desktop_corner() {
+        // A laptop (primary, 1920×1080 at 0,0) with a 1280×1024 screen on its left, its
+        // top 200 px higher: the desktop starts at (-1280, -200).
+        let origin = (-1280, -200);
+        assert_eq!(
+            place(origin, 0, 0, 1920, 1080),
+            Some(Rect {
+                x: 1280,
+                y: 200,
+                width: 1920,
+                height: 1080
+            })
+        );
+        assert_eq!(
+            place(origin, -1280, -200, 0, 824),
+            Some(Rect {
+                x: 0,
+                y: 0,
+                width: 1280,
+                height: 1024
+            })
+        );
+        assert_eq!(place(origin, -1300, 0, 0, 10), None, "left of the desktop");
+        assert_eq!(place(origin, 10, 10, 10, 20), None, "no width");
+        assert_eq!(place(origin, 10, 10, 5, 20), None, "edges reversed");
     }
 
     #[test]

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import assert from 'node:assert/strict';
 
 const execFileP = promisify(execFile);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -253,6 +254,20 @@ function withTimeout(promise, ms, what) {
 export async function startXvfb(h, { width = 1366, height = 768 } = {}) {
   const proc = h.spawn('xvfb', 'Xvfb', ['-displayfd', '3', '-screen', '0', `${width}x${height}x24`,
     '-noreset', '-nolisten', 'tcp'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const display = await displayFromFd(proc, 'Xvfb');
+  // The display number is written once the server listens; check it really answers.
+  const { stdout } = await execFileP('xdpyinfo', ['-display', display], { timeout: 10_000 });
+  const dims = stdout.match(/dimensions:\s+(\d+)x(\d+) pixels/);
+  if (!dims || +dims[1] !== width || +dims[2] !== height) {
+    throw new Error(`Xvfb ${display} has unexpected dimensions: ${dims ? dims[0] : stdout.slice(0, 300)}`);
+  }
+  log(`Xvfb ready on ${display} (${width}x${height})`);
+  return { display, proc, width, height };
+}
+
+/** The display an X server started with `-displayfd 3` (`proc` from h.spawn with a pipe as
+ * fd 3) reports once it listens, e.g. ':5'. */
+export async function displayFromFd(proc, what, timeoutMs = 15_000) {
   const fd3 = proc.child.stdio[3];
   let out = '';
   const number = await withTimeout(new Promise((resolve, reject) => {
@@ -262,17 +277,9 @@ export async function startXvfb(h, { width = 1366, height = 768 } = {}) {
       const m = out.match(/^(\d+)\n/);
       if (m) resolve(m[1]);
     });
-    proc.exitPromise.then(() => reject(new Error(`Xvfb exited before it was ready\n${tail(proc.stderr)}`)));
-  }), 15_000, () => `Xvfb to report its display number\n${tail(proc.stderr)}`);
-  const display = `:${number}`;
-  // The display number is written once the server listens; check it really answers.
-  const { stdout } = await execFileP('xdpyinfo', ['-display', display], { timeout: 10_000 });
-  const dims = stdout.match(/dimensions:\s+(\d+)x(\d+) pixels/);
-  if (!dims || +dims[1] !== width || +dims[2] !== height) {
-    throw new Error(`Xvfb ${display} has unexpected dimensions: ${dims ? dims[0] : stdout.slice(0, 300)}`);
-  }
-  log(`Xvfb ready on ${display} (${width}x${height})`);
-  return { display, proc, width, height };
+    proc.exitPromise.then(() => reject(new Error(`${what} exited before it was ready\n${tail(proc.stderr)}`)));
+  }), timeoutMs, () => `${what} to report its display number\n${tail(proc.stderr)}`);
+  return `:${number}`;
 }
 
 /** Fill the X root window with one colour, e.g. '#1e90ff'. */
@@ -499,6 +506,42 @@ export async function openSignedInViewer(h, relay, caseworker, options = {}) {
   await viewer.signIn(caseworker.login, caseworker.password);
   await viewer.waitForState('enter-code');
   return viewer;
+}
+
+/** The decoded picture's size, once it is `width`×`height`. */
+export async function waitForVideoSize(viewer, width, height, timeoutMs = 15_000) {
+  try {
+    await viewer.page.waitForFunction(([w, h]) => {
+      const v = document.getElementById('screen');
+      return v.videoWidth === w && v.videoHeight === h;
+    }, [width, height], { timeout: timeoutMs, polling: 100 });
+  } catch {
+    const got = await viewer.page.evaluate(() => {
+      const v = document.getElementById('screen');
+      return `${v.videoWidth}×${v.videoHeight}`;
+    });
+    assert.fail(`the picture is ${got}, not ${width}×${height}`);
+  }
+  log(`viewer: the picture is ${width}×${height}`);
+}
+
+/** Clicks the middle of the picture (a `width`×`height` one) and waits for the resident's
+ * X pointer to be within `slack` of (x, y). */
+export async function clickMiddleLands(viewer, xvfb, { width, height }, { x, y }, what) {
+  const frame = await viewer.page.evaluate(() => document.getElementById('frame').getBoundingClientRect().width);
+  const slack = Math.max(2, Math.ceil(width / frame));
+  await viewer.clickOnScreen(Math.floor(width / 2), Math.floor(height / 2), width, height);
+  const deadline = Date.now() + 10_000;
+  let at = null;
+  while (Date.now() < deadline) {
+    at = await pointerLocation(xvfb);
+    if (Math.abs(at.x - x) <= slack && Math.abs(at.y - y) <= slack) {
+      log(`${what}: the click landed at (${at.x}, ${at.y})`);
+      return;
+    }
+    await sleep(100);
+  }
+  assert.fail(`${what}: the click in the picture's middle put the pointer at (${at.x}, ${at.y}), not (${x}±${slack}, ${y})`);
 }
 
 /** The caseworker asks for control and the resident says yes to that separate question.

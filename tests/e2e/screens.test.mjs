@@ -15,7 +15,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
   Harness, startXvfb, startRelay, startAgent, openSignedInViewer, addCaseworker, relayAdmin, grantControl,
-  pointerLocation, log, sleep, QUESTION_LINE,
+  waitForVideoSize, clickMiddleLands, log, sleep, QUESTION_LINE,
 } from './harness.mjs';
 
 const execFileP = promisify(execFile);
@@ -26,23 +26,6 @@ const HALF = 1366;
 
 async function xrandr(xvfb, ...args) {
   await execFileP('xrandr', args, { timeout: 10_000, env: { ...process.env, DISPLAY: xvfb.display } });
-}
-
-/** The decoded picture's size, once it is `width`×`height`. */
-async function waitForVideoSize(viewer, width, height, timeoutMs = 15_000) {
-  try {
-    await viewer.page.waitForFunction(([w, h]) => {
-      const v = document.getElementById('screen');
-      return v.videoWidth === w && v.videoHeight === h;
-    }, [width, height], { timeout: timeoutMs, polling: 100 });
-  } catch {
-    const got = await viewer.page.evaluate(() => {
-      const v = document.getElementById('screen');
-      return `${v.videoWidth}×${v.videoHeight}`;
-    });
-    assert.fail(`the picture is ${got}, not ${width}×${height}`);
-  }
-  log(`viewer: the picture is ${width}×${height}`);
 }
 
 /** The picture's box keeps the picture's proportions, inside the window, under the
@@ -64,25 +47,6 @@ async function assertFitted(viewer, what) {
   assert.ok(g.page.w <= g.win.width && g.page.h <= g.win.height, `${what}: the page does not scroll: ${s}`);
   const ratio = (g.frame.width / g.frame.height) / (g.video.width / g.video.height);
   assert.ok(Math.abs(ratio - 1) < 0.01, `${what}: proportions kept: ${s}`);
-}
-
-/** Clicks the middle of the picture (a `width`×`height` one) and waits for the resident's
- * X pointer to be within `slack` of (x, y). */
-async function clickMiddleLands(viewer, xvfb, { width, height }, { x, y }, what) {
-  const frame = await viewer.page.evaluate(() => document.getElementById('frame').getBoundingClientRect().width);
-  const slack = Math.max(2, Math.ceil(width / frame));
-  await viewer.clickOnScreen(Math.floor(width / 2), Math.floor(height / 2), width, height);
-  const deadline = Date.now() + 10_000;
-  let at = null;
-  while (Date.now() < deadline) {
-    at = await pointerLocation(xvfb);
-    if (Math.abs(at.x - x) <= slack && Math.abs(at.y - y) <= slack) {
-      log(`${what}: the click landed at (${at.x}, ${at.y})`);
-      return;
-    }
-    await sleep(100);
-  }
-  assert.fail(`${what}: the click in the picture's middle put the pointer at (${at.x}, ${at.y}), not (${x}±${slack}, ${y})`);
 }
 
 test('two monitors: the caseworker picks one by keyboard, sees it alone and clicks on it', { timeout: 240_000 }, async (t) => {

@@ -17,10 +17,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import {
   REPO, Harness, startXvfb, startRelay, restartRelay, startAgent, openSignedInViewer, addCaseworker,
-  setLayout, fillScreen, log, sleep, QUESTION_LINE, CODE_LINE,
+  setLayout, fillScreen, grantControl, waitForVideoSize, clickMiddleLands, log, sleep, QUESTION_LINE, CODE_LINE,
 } from './harness.mjs';
 import {
-  WINE, WIN_AGENT, startWine, startForm, setMode, registryKeys, filesWrittenSince,
+  WINE, WIN_AGENT, startWine, startForm, startMonitors, setMode, registryKeys, filesWrittenSince,
 } from './wine.mjs';
 
 const execFileP = promisify(execFile);
@@ -425,5 +425,50 @@ test('the Windows window in the eight languages, right to left mirrored, and the
     await clicked.kill();
     assert.equal(pc.pixels, screens.get('uk'), "the PC's language (Ukrainian) is the window's");
     log('double-clicked with no arguments: the relay from the file beside the exe, Ukrainian from the PC');
+  });
+});
+
+test('the Windows agent with two monitors under Wine: the caseworker picks one, sees it alone and clicks on it', { timeout: 300_000 }, async (t) => {
+  // A 1024×768 primary with an 800×600 monitor on its right: Windows' virtual desktop is
+  // 1824×768, and Wine lists DISPLAY1 and DISPLAY2 from the X server's RandR outputs.
+  const h = await Harness.create(t);
+  await h.run(async () => {
+    const x = await startMonitors(h, [[W, H], [800, 600]]);
+    const wine = await startWine(h, x);
+    const relay = await startRelay(h);
+    await addCaseworker(h, relay, CASEWORKER);
+    const agent = await startAgent(h, relay, x, { bin: WIN_AGENT, wrap: [WINE], env: wine.env });
+    const code = await agent.nextCode(90_000);
+    const viewer = await openSignedInViewer(h, relay, CASEWORKER);
+    const { page } = viewer;
+    await viewer.connect(code.digits);
+    await agent.nextLine(QUESTION_LINE, 20_000);
+    agent.write('y\n');
+    await viewer.waitForState('watching', 60_000);
+    // The whole desktop first: both monitors (GDI reads the virtual desktop).
+    await waitForVideoSize(viewer, W + 800, H, 30_000);
+
+    const group = page.getByRole('group', { name: "Resident's screen to show" });
+    await group.waitFor({ state: 'visible', timeout: 20_000 });
+    assert.deepEqual(await group.getByRole('button').allTextContents(), ['Screen 1 (main)', 'Screen 2', 'All screens']);
+    const screen2 = group.getByRole('button', { name: 'Screen 2', exact: true });
+    assert.equal(await screen2.getAttribute('title'), 'DISPLAY2 · 800 × 600');
+
+    // Screen 2 alone: the picture is that monitor, and the desktop's colour shows in it.
+    await screen2.click();
+    await waitForVideoSize(viewer, 800, 600, 20_000);
+    await fillScreen(x, '#1e90ff');
+    await viewer.waitForColourAt(400, 300, [30, 144, 255], { tolerance: 24, timeoutMs: 20_000 });
+
+    // With control, the middle of the picture is the middle of the right monitor on the
+    // real screen (SendInput over the virtual desktop), then the middle of the primary.
+    await grantControl(viewer, agent);
+    await clickMiddleLands(viewer, x, { width: 800, height: 600 }, { x: W + 400, y: 300 }, 'screen 2');
+    await group.getByRole('button', { name: 'Screen 1 (main)' }).click();
+    await waitForVideoSize(viewer, W, H, 20_000);
+    await clickMiddleLands(viewer, x, { width: W, height: H }, { x: W / 2, y: H / 2 }, 'screen 1');
+
+    await viewer.endSession();
+    await agent.nextEnded(30_000);
   });
 });

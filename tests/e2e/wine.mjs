@@ -6,11 +6,11 @@
 // $ACOTE_WIN_BIN_DIR.
 
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, readFile, readdir, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { REPO, log } from './harness.mjs';
+import { REPO, displayFromFd, log } from './harness.mjs';
 
 const execFileP = promisify(execFile);
 export const WINE = process.env.ACOTE_WINE || '/usr/lib/wine/wine64';
@@ -28,7 +28,9 @@ async function buildHelpers(dir) {
     path.join(SRC, 'processprng.def'), '-ladvapi32'], { timeout: 60_000 });
   await execFileP(MINGW, ['-O2', '-o', form, path.join(SRC, 'form.c'), '-lgdi32', '-lshell32'],
     { timeout: 60_000 });
-  return { dll, form };
+  const monitors = path.join(dir, 'monitors.exe');
+  await execFileP(MINGW, ['-O2', '-o', monitors, path.join(SRC, 'monitors.c'), '-luser32'], { timeout: 60_000 });
+  return { dll, form, monitors };
 }
 
 /** Switches Xvfb's screen to a `width`×`height` mode at 60 Hz (at most its own size).
@@ -52,6 +54,71 @@ export async function setMode(xvfb, width = xvfb.width, height = xvfb.height) {
   await x(['--output', 'screen', '--mode', name]);
 }
 
+/** A resident's PC with several monitors side by side, left to right, each [width, height]
+ * (the first the primary): Xorg with the dummy video driver, whose RandR outputs Wine lists
+ * as monitors (Xvfb has one output; its Xinerama screens all sit at 0,0). Returns an
+ * Xvfb-like { display, proc, width, height, dummy: true, monitors: their count }. Xorg takes a config path outside
+ * /etc only from root, as the tests run. */
+export async function startMonitors(h, monitors) {
+  const width = monitors.reduce((sum, [w]) => sum + w, 0);
+  const height = Math.max(...monitors.map(([, hh]) => hh));
+  // A 60 Hz mode per size (Slint divides by the refresh rate; see setMode).
+  const modeline = ([w, hh]) => {
+    const clockMHz = (((w + 304) * (hh + 30) * 60) / 1e6).toFixed(2);
+    return `  Modeline "${w}x${hh}" ${clockMHz} ${w} ${w + 48} ${w + 152} ${w + 304} ${hh} ${hh + 3} ${hh + 7} ${hh + 30} -hsync +vsync`;
+  };
+  const sizes = [...new Set(monitors.map(([w, hh]) => `${w}x${hh}`))].map((s) => s.split('x').map(Number));
+  const config = path.join(h.dir, 'xorg-dummy.conf');
+  await writeFile(config, [
+    'Section "ServerFlags"', '  Option "AutoAddDevices" "false"', '  Option "AutoEnableDevices" "false"',
+    '  Option "DontVTSwitch" "true"', 'EndSection',
+    'Section "Device"', '  Identifier "card"', '  Driver "dummy"', '  VideoRam 131072', 'EndSection',
+    'Section "Monitor"', '  Identifier "monitor"', '  HorizSync 5.0-1000.0', '  VertRefresh 5.0-200.0',
+    ...sizes.map(modeline), 'EndSection',
+    'Section "Screen"', '  Identifier "screen"', '  Device "card"', '  Monitor "monitor"', '  DefaultDepth 24',
+    '  SubSection "Display"', '    Depth 24', `    Modes "${monitors[0][0]}x${monitors[0][1]}"`,
+    `    Virtual ${width} ${height}`, '  EndSubSection', 'EndSection', '',
+  ].join('\n'));
+  const proc = h.spawn('xorg', 'Xorg', ['-displayfd', '3', '-config', config, '-noreset', '-nolisten', 'tcp',
+    '-logfile', path.join(h.dir, 'xorg.log'), '-sharevts', 'vt7'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const display = await displayFromFd(proc, 'Xorg (dummy driver)', 30_000);
+  const xrandr = (args) => execFileP('xrandr', ['-display', display, ...args], { timeout: 10_000 });
+  let left = 0;
+  for (const [i, [w, hh]] of monitors.entries()) {
+    const mode = `${w}x${hh}`;
+    if (i > 0) await xrandr(['--addmode', `DUMMY${i}`, mode]);
+    await xrandr(['--output', `DUMMY${i}`, '--mode', mode, '--pos', `${left}x0`, ...(i === 0 ? ['--primary'] : [])]);
+    left += w;
+  }
+  await xrandr(['--fb', `${width}x${height}`]);
+  // A plain query makes the server probe its outputs; Wine reads the unprobed ("current")
+  // state, which otherwise may still have one monitor.
+  await xrandr(['--query']);
+  log(`Xorg (dummy) on ${display}: ${monitors.map(([w, hh]) => `${w}x${hh}`).join(' + ')}`);
+  return { display, proc, width, height, dummy: true, monitors: monitors.length };
+}
+
+/** Waits until Wine lists `count` monitors. Wine reads RandR's unprobed state, which
+ * startMonitors has the server refresh; should Wine still have read an older layout, a
+ * fresh Wine server reads it again. */
+async function waitForMonitors(env, exe, count) {
+  const server = path.join(path.dirname(WINE), 'wineserver');
+  let listed = '';
+  for (let attempt = 1; attempt <= 6; attempt++) {
+    ({ stdout: listed } = await execFileP(WINE, [exe], { env, timeout: 60_000 }));
+    const found = listed.trim().split('\n').filter(Boolean).length;
+    if (found === count) {
+      log(`Wine lists ${count} monitors: ${listed.trim().replaceAll('\n', '; ')}`);
+      return;
+    }
+    log(`Wine lists ${found} of ${count} monitors (attempt ${attempt}); starting its server afresh`);
+    await execFileP(server, ['-k'], { env, timeout: 20_000 }).catch(() => {});
+    await execFileP(server, ['-w'], { env, timeout: 60_000 }).catch(() => {});
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+  throw new Error(`Wine does not list the ${count} monitors of the X server: ${listed}`);
+}
+
 /** A fresh Wine prefix in the harness's temp dir, booted on `xvfb`. Returns
  * { env, prefix, form, winPath(unixPath), kill() }; the prefix's wineserver is stopped
  * when the harness closes. */
@@ -60,7 +127,8 @@ export async function startWine(h, xvfb) {
   if (!existsSync(WIN_AGENT)) {
     throw new Error(`Windows agent not found at ${WIN_AGENT} (run scripts/build-windows.sh, or set ACOTE_WIN_BIN_DIR)`);
   }
-  await setMode(xvfb);
+  // The dummy driver's modes have their 60 Hz already.
+  if (!xvfb.dummy) await setMode(xvfb);
   const prefix = path.join(h.dir, 'wine');
   const helpers = path.join(h.dir, 'wine-helpers');
   await mkdir(helpers, { recursive: true });
@@ -75,6 +143,7 @@ export async function startWine(h, xvfb) {
   await execFileP(WINE, ['wineboot', '--init'], { env: base, timeout: 180_000 });
   await execFileP(path.join(path.dirname(WINE), 'wineserver'), ['-w'], { env: base, timeout: 60_000 });
   await copyFile(built.dll, path.join(prefix, 'drive_c', 'windows', 'system32', 'bcryptprimitives.dll'));
+  if (xvfb.dummy) await waitForMonitors(base, built.monitors, xvfb.monitors);
   log(`Wine prefix ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   h.cleanups.push(async () => {
     await execFileP(path.join(path.dirname(WINE), 'wineserver'), ['-k'], { env: base, timeout: 20_000 })

@@ -1,14 +1,10 @@
 //! Screen capture, behind the [`Capturer`] trait so the rest of the agent does not care
-//! which platform the pixels come from: `x11` (MIT-SHM, XDamage, XFIXES) and `windows`
-//! (DXGI Desktop Duplication, GDI as the fallback), chosen by [`crate::platform`]; see
-//! docs/platforms.md.
+//! which platform the pixels come from: `platform/x11/capture/` (MIT-SHM, XDamage,
+//! XFIXES) and `platform/windows/capture/` (DXGI Desktop Duplication, GDI as the
+//! fallback), chosen by [`crate::platform`]; see docs/platforms.md.
 
 pub mod fake;
 pub mod protected;
-#[cfg(windows)]
-pub mod windows;
-#[cfg(not(windows))]
-pub mod x11;
 
 /// One captured screen image, 32 bits per pixel in B, G, R, X byte order.
 pub struct Frame<'a> {

@@ -1,12 +1,10 @@
 //! Input from the caseworker to the resident's PC: the consent gate that decides, and the
 //! injector that acts, and the clipboard under the same gate. Data flows
-//! `viewer → data channel → consent → inject` (or `→ clipboard`).
+//! `viewer → data channel → consent → inject` (or `→ clipboard`); each platform's
+//! injector is in `platform/x11/input.rs` or `platform/windows/input.rs`.
 
 pub mod clipboard;
 pub mod consent;
+pub(crate) mod hands;
 pub mod inject;
 pub mod keys;
-#[cfg(windows)]
-pub mod windows;
-#[cfg(not(windows))]
-pub mod x11;

@@ -6,7 +6,7 @@
 //! [`screen`] (IO-free window state) → [`window`] (Slint glue), with [`fonts`],
 //! [`receipt`] and the [`border`] trait. The pieces outside the window — the frame
 //! around the screen, the caseworker's marker, the Stop hotkey — are per platform, in
-//! `x11` and `windows`, chosen by [`crate::platform`].
+//! `platform/x11/` and `platform/windows/`, chosen by [`crate::platform`].
 
 pub mod border;
 pub mod chat;
@@ -19,10 +19,6 @@ pub mod receipt;
 pub mod screen;
 pub mod text;
 pub mod window;
-#[cfg(windows)]
-pub mod windows;
-#[cfg(not(windows))]
-pub mod x11;
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,10 +1,14 @@
-//! The X11 pieces outside the window: the frame around the screen ([`border`]), the
-//! caseworker's marker ([`highlight`]) and the Stop hotkey ([`hotkey`]), each on its own
-//! thread with its own display connection.
+//! Everything the agent does through X11, in one folder that `windows/` mirrors: screen
+//! [`capture`] (MIT-SHM, XDamage, XFIXES), the [`input`] injector (XTEST), and the
+//! pieces outside the window, the frame around the screen ([`border`]), the caseworker's
+//! marker ([`highlight`]) and the Stop hotkey ([`hotkey`]), each on its own thread with
+//! its own display connection.
 
 pub mod border;
+pub mod capture;
 pub mod highlight;
 pub mod hotkey;
+pub mod input;
 
 use x11rb::connection::Connection;
 

@@ -13,7 +13,7 @@ use x11rb::protocol::xfixes::{self, ConnectionExt as _};
 use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat, Window};
 use x11rb::rust_connection::RustConnection;
 
-use super::{CaptureError, Capturer, Frame};
+use crate::capture::{CaptureError, Capturer, Frame};
 use cursor::Pointer;
 
 /// Captures the root window of an X display.

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use windows::core::w;
 
+use super::capture::desktop;
 use super::overlay::{Overlay, pump};
-use crate::capture::windows::screen_size;
 use crate::ui::border::{BorderColour, ScreenBorder, THICKNESS};
 
 /// How often the thread looks at its window messages while waiting for orders.
@@ -53,9 +53,10 @@ fn run(rx: &Receiver<Option<BorderColour>>) -> Result<(), windows::core::Error> 
     loop {
         match rx.recv_timeout(TICK) {
             Ok(Some(colour)) => {
-                // The screen's size now: it may have changed since the last time.
-                let (w, h) = screen_size();
-                let bounds = (0, 0, w as i32, h as i32);
+                // Around the whole desktop, every monitor, as it is now: it may have
+                // changed since the last time.
+                let d = desktop();
+                let bounds = (d.x, d.y, d.width as i32, d.height as i32);
                 overlay.show_frame(bounds, i32::from(THICKNESS), colour.rgb());
                 shown = true;
                 raised = Instant::now();

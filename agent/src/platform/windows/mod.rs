@@ -1,15 +1,18 @@
-//! The Windows pieces outside the window: the frame around the screen ([`border`]), the
-//! caseworker's marker ([`highlight`]), both layered click-through [`overlay`] windows,
-//! and the Stop hotkey ([`hotkey`]); plus the console for `--console` and the
-//! Documents folder for the receipt.
+//! Everything the agent does through Win32, mirroring `x11/`: screen [`capture`] (DXGI,
+//! GDI), the [`input`] injector (SendInput), and the pieces outside the window, the
+//! frame around the screen ([`border`]), the caseworker's marker ([`highlight`]), both
+//! layered click-through [`overlay`] windows, and the Stop hotkey ([`hotkey`]); plus the
+//! console for `--console` and the Documents folder for the receipt.
 //!
 //! Unsafe: AttachConsole, GetStdHandle, SHGetKnownFolderPath, MessageBeep and the
 //! language queries have no safe wrapper.
 #![allow(unsafe_code)]
 
 pub mod border;
+pub mod capture;
 pub mod highlight;
 pub mod hotkey;
+pub mod input;
 mod overlay;
 
 use std::path::PathBuf;
@@ -70,7 +73,7 @@ pub fn attach_console() {
 
 /// The primary screen's size in pixels.
 pub fn screen_size(_display: Option<&str>) -> Option<(u16, u16)> {
-    let (w, h) = crate::capture::windows::screen_size();
+    let (w, h) = capture::primary_size();
     Some((u16::try_from(w).ok()?, u16::try_from(h).ok()?))
 }
 

@@ -4,15 +4,25 @@
 //! [`Marker`](crate::control::Marker) and the Stop hotkey. Shared code calls these
 //! functions and never looks at the platform itself. `display` names the X display on
 //! Linux (`None`: `$DISPLAY`); Windows has one desktop and ignores it.
+//!
+//! Each platform's code lives in one folder, [`x11`] or `windows`, with the same shape:
+//! `capture/`, `input.rs`, `border.rs`, `highlight.rs`, `hotkey.rs` and the desktop's odds
+//! and ends in its `mod.rs`. The traits they implement stay with the data flow
+//! (`capture/`, `input/`, `ui/`); a macOS port would add a third folder and one `imp`.
+
+#[cfg(windows)]
+pub mod windows;
+#[cfg(not(windows))]
+pub mod x11;
 
 #[cfg(windows)]
 mod imp {
-    pub(super) use crate::capture::windows::{monitors, open as open_capturer};
-    pub(super) use crate::input::windows::WindowsInjector as PlatformInjector;
-    pub(super) use crate::ui::windows::border::WindowsBorder as PlatformBorder;
-    pub(super) use crate::ui::windows::highlight::Highlighter;
-    pub(super) use crate::ui::windows::hotkey;
-    pub(super) use crate::ui::windows::{
+    pub(super) use super::windows::border::WindowsBorder as PlatformBorder;
+    pub(super) use super::windows::capture::{monitors, open as open_capturer};
+    pub(super) use super::windows::highlight::Highlighter;
+    pub(super) use super::windows::hotkey;
+    pub(super) use super::windows::input::WindowsInjector as PlatformInjector;
+    pub(super) use super::windows::{
         attach_console, chime, documents_folder, has_display, open_folder, screen_size,
         system_languages,
     };
@@ -20,12 +30,12 @@ mod imp {
 
 #[cfg(not(windows))]
 mod imp {
-    pub(super) use crate::capture::x11::{monitors, open as open_capturer};
-    pub(super) use crate::input::x11::EnigoInjector as PlatformInjector;
-    pub(super) use crate::ui::x11::border::X11Border as PlatformBorder;
-    pub(super) use crate::ui::x11::highlight::Highlighter;
-    pub(super) use crate::ui::x11::hotkey;
-    pub(super) use crate::ui::x11::{attach_console, chime, has_display, open_folder, screen_size};
+    pub(super) use super::x11::border::X11Border as PlatformBorder;
+    pub(super) use super::x11::capture::{monitors, open as open_capturer};
+    pub(super) use super::x11::highlight::Highlighter;
+    pub(super) use super::x11::hotkey;
+    pub(super) use super::x11::input::EnigoInjector as PlatformInjector;
+    pub(super) use super::x11::{attach_console, chime, has_display, open_folder, screen_size};
 
     /// The XDG Documents folder is found by the receipt's own search under $HOME.
     pub(super) fn documents_folder() -> Option<std::path::PathBuf> {

@@ -3,7 +3,12 @@
 //! drivers, remote sessions. The secure desktop (UAC, lock screen) cannot be read by any
 //! ordinary program: meanwhile the caseworker sees a "protected screen" picture.
 //!
-//! Unsafe: only GetSystemMetrics here; the rest lives in the backend files.
+//! Several monitors: the caseworker sees the whole virtual desktop, or one monitor cut
+//! from it (crate::screens). DXGI duplicates one output, so with more than one monitor
+//! GDI reads the whole virtual desktop instead.
+//!
+//! Unsafe: GetSystemMetrics, EnumDisplayMonitors and GetMonitorInfoW here; the rest
+//! lives in the backend files.
 #![allow(unsafe_code)]
 
 mod desktop;
@@ -12,37 +17,125 @@ mod gdi;
 
 use std::time::{Duration, Instant};
 
-use windows::Win32::UI::WindowsAndMessaging::{GetSystemMetrics, SM_CXSCREEN, SM_CYSCREEN};
+use windows::Win32::Foundation::{LPARAM, RECT};
+use windows::Win32::Graphics::Gdi::{
+    EnumDisplayMonitors, GetMonitorInfoW, HDC, HMONITOR, MONITORINFO, MONITORINFOEXW,
+};
+use windows::Win32::UI::WindowsAndMessaging::{
+    GetSystemMetrics, MONITORINFOF_PRIMARY, SM_CMONITORS, SM_CXSCREEN, SM_CXVIRTUALSCREEN,
+    SM_CYSCREEN, SM_CYVIRTUALSCREEN, SM_XVIRTUALSCREEN, SM_YVIRTUALSCREEN,
+};
+use windows::core::BOOL;
 
-use super::{CaptureError, Capturer, Frame, protected};
+use crate::capture::{CaptureError, Capturer, Frame, protected};
+use crate::screens::{Monitor, place};
 use dxgi::DxgiCapturer;
 use gdi::GdiCapturer;
 
 /// How often the input desktop is checked (one cheap system call).
 const DESKTOP_EVERY: Duration = Duration::from_millis(250);
 
-/// The primary screen's size in pixels.
-pub(crate) fn screen_size() -> (u32, u32) {
+/// The whole desktop, every monitor, in virtual-screen coordinates: its top-left corner
+/// (negative when a monitor sits left of or above the primary) and its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Desktop {
+    /// Left edge.
+    pub(crate) x: i32,
+    /// Top edge.
+    pub(crate) y: i32,
+    /// Width in pixels.
+    pub(crate) width: u32,
+    /// Height in pixels.
+    pub(crate) height: u32,
+}
+
+/// The virtual desktop now.
+pub(crate) fn desktop() -> Desktop {
+    // SAFETY: GetSystemMetrics only reads system values.
+    let [x, y, w, h] = [
+        SM_XVIRTUALSCREEN,
+        SM_YVIRTUALSCREEN,
+        SM_CXVIRTUALSCREEN,
+        SM_CYVIRTUALSCREEN,
+    ]
+    .map(|m| unsafe { GetSystemMetrics(m) });
+    Desktop {
+        x,
+        y,
+        width: w.max(1) as u32,
+        height: h.max(1) as u32,
+    }
+}
+
+/// The primary monitor's size in pixels (where the resident's window sits).
+pub(crate) fn primary_size() -> (u32, u32) {
     // SAFETY: GetSystemMetrics only reads system values.
     let (w, h) = unsafe { (GetSystemMetrics(SM_CXSCREEN), GetSystemMetrics(SM_CYSCREEN)) };
     (w.max(1) as u32, h.max(1) as u32)
 }
 
-/// The monitors the caseworker can choose from. Capture covers the primary monitor
-/// only (DXGI duplicates one output, GDI reads the primary screen), so that is the one
-/// listed; docs/platforms.md says what a PC with several monitors shows.
-pub fn monitors(_display: Option<&str>) -> Vec<crate::screens::Monitor> {
-    let (width, height) = screen_size();
-    vec![crate::screens::Monitor {
-        name: "primary".into(),
-        rect: crate::screens::Rect {
-            x: 0,
-            y: 0,
-            width,
-            height,
+/// How many monitors make up the desktop.
+fn monitor_count() -> i32 {
+    // SAFETY: GetSystemMetrics only reads system values.
+    unsafe { GetSystemMetrics(SM_CMONITORS) }
+}
+
+/// One monitor as Windows lists it: device name, edges, primary.
+type Found = (String, RECT, bool);
+
+/// EnumDisplayMonitors' callback: adds the monitor to the Vec<Found> behind `data`.
+unsafe extern "system" fn collect(monitor: HMONITOR, _: HDC, _: *mut RECT, data: LPARAM) -> BOOL {
+    // SAFETY: `data` is the &mut Vec<Found> that `monitors` passes, alive during the call.
+    let found = unsafe { &mut *(data.0 as *mut Vec<Found>) };
+    let mut info = MONITORINFOEXW {
+        monitorInfo: MONITORINFO {
+            cbSize: size_of::<MONITORINFOEXW>() as u32,
+            ..Default::default()
         },
-        primary: true,
-    }]
+        ..Default::default()
+    };
+    // SAFETY: `info` is a MONITORINFOEXW whose cbSize says so.
+    if unsafe { GetMonitorInfoW(monitor, &mut info.monitorInfo) }.as_bool() {
+        let len = info.szDevice.iter().position(|&c| c == 0).unwrap_or(32);
+        let device = String::from_utf16_lossy(&info.szDevice[..len]);
+        let name = device.trim_start_matches(r"\\.\").to_owned();
+        let primary = info.monitorInfo.dwFlags & MONITORINFOF_PRIMARY != 0;
+        found.push((name, info.monitorInfo.rcMonitor, primary));
+    }
+    BOOL::from(true)
+}
+
+/// The monitors the caseworker can choose from, where they sit on the captured (virtual)
+/// desktop, in the order of their device numbers (DISPLAY1, DISPLAY2…), the numbers
+/// Windows' display settings show the resident.
+pub fn monitors(_display: Option<&str>) -> Vec<Monitor> {
+    let mut found: Vec<Found> = Vec::new();
+    // SAFETY: the callback only writes into `found`, which outlives the call.
+    let listed = unsafe {
+        EnumDisplayMonitors(
+            None,
+            None,
+            Some(collect),
+            LPARAM(&mut found as *mut Vec<Found> as isize),
+        )
+    };
+    if !listed.as_bool() {
+        tracing::debug!("EnumDisplayMonitors failed; no monitor list");
+        return Vec::new();
+    }
+    found.sort_by(|a, b| (a.0.len(), &a.0).cmp(&(b.0.len(), &b.0)));
+    let d = desktop();
+    found
+        .into_iter()
+        .filter_map(|(name, r, primary)| {
+            let rect = place((d.x, d.y), r.left, r.top, r.right, r.bottom)?;
+            Some(Monitor {
+                name,
+                rect,
+                primary,
+            })
+        })
+        .collect()
 }
 
 /// Opens the Windows capturer, boxed for the pipeline (`display` is for X11 only).
@@ -57,6 +150,10 @@ enum Backend {
 
 /// The best backend there is, now.
 fn best_backend() -> Result<Backend, CaptureError> {
+    if monitor_count() > 1 {
+        tracing::info!("several monitors; capturing the whole desktop with GDI");
+        return Ok(Backend::Gdi(GdiCapturer::open()?));
+    }
     match DxgiCapturer::open() {
         Ok(d) => {
             tracing::info!("capturing with DXGI Desktop Duplication");
@@ -102,8 +199,8 @@ impl WindowsCapturer {
         match (ours, self.protected.is_some()) {
             (false, false) => {
                 tracing::info!("the secure desktop is showing; sending the protected picture");
-                let (w, h) = screen_size();
-                self.protected = Some((protected::picture(w, h), w, h, false));
+                let Desktop { width, height, .. } = desktop();
+                self.protected = Some((protected::picture(width, height), width, height, false));
             }
             (true, true) => {
                 tracing::info!("back on the resident's desktop");

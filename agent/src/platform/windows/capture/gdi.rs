@@ -1,4 +1,4 @@
-//! GDI capture: BitBlt of the whole desktop into a DIB section we own, the pointer drawn
+//! GDI capture: BitBlt of the whole virtual desktop (every monitor) into a DIB section we own, the pointer drawn
 //! with DrawIconEx. Works everywhere (Wine included), but GDI says nothing about what
 //! changed, so each grab is compared with the one before.
 //!
@@ -18,7 +18,7 @@ use windows::Win32::UI::WindowsAndMessaging::{
     ICONINFO,
 };
 
-use super::screen_size;
+use super::{Desktop, desktop};
 use crate::capture::{CaptureError, Frame};
 
 /// How often the desktop is grabbed at most. GDI has no damage events: a grab (and the
@@ -147,7 +147,7 @@ pub(super) struct GdiCapturer {
 unsafe impl Send for GdiCapturer {}
 
 impl GdiCapturer {
-    /// Prepares a canvas the size of the screen.
+    /// Prepares a canvas the size of the desktop.
     pub(super) fn open() -> Result<Self, CaptureError> {
         // SAFETY: GetDC(None) is the whole desktop's DC, released by ScreenDc.
         let dc = unsafe { GetDC(None) };
@@ -155,8 +155,8 @@ impl GdiCapturer {
             return Err(gdi_err("GetDC"));
         }
         let screen = ScreenDc(dc);
-        let (w, h) = screen_size();
-        let canvas = Canvas::new(screen.0, w, h)?;
+        let d = desktop();
+        let canvas = Canvas::new(screen.0, d.width, d.height)?;
         Ok(Self {
             screen,
             clean: vec![0; canvas.len()],
@@ -176,19 +176,20 @@ impl GdiCapturer {
         if !(due || pointer_moved) {
             return Ok(false);
         }
-        let (w, h) = screen_size();
-        if (w, h) != (self.canvas.width, self.canvas.height) {
-            // The resolution changed: a new canvas, and the next frame is a full one.
-            tracing::info!(width = w, height = h, "screen resolution changed");
-            self.canvas = Canvas::new(self.screen.0, w, h)?;
+        let d = desktop();
+        if (d.width, d.height) != (self.canvas.width, self.canvas.height) {
+            // The resolution or the monitors changed: a new canvas, and the next frame is
+            // a full one.
+            tracing::info!(width = d.width, height = d.height, "desktop size changed");
+            self.canvas = Canvas::new(self.screen.0, d.width, d.height)?;
             self.clean = vec![0; self.canvas.len()];
         }
-        if let Err(e) = self.blit(w, h) {
+        if let Err(e) = self.blit(d) {
             if self.rop != SRCCOPY {
                 // Some GDIs (older Wine) refuse CAPTUREBLT: copy without layered windows.
                 tracing::info!(error = %e, "BitBlt with CAPTUREBLT refused; copying without it");
                 self.rop = SRCCOPY;
-                self.blit(w, h)?;
+                self.blit(d)?;
             } else {
                 return Err(e);
             }
@@ -207,10 +208,12 @@ impl GdiCapturer {
         if let Some(p) = pointer {
             // SAFETY: the cursor handle comes from GetCursorInfo; drawing into our DC.
             unsafe {
+                // The pointer is in virtual-screen coordinates, the canvas starts at
+                // the desktop's corner.
                 let _ = DrawIconEx(
                     self.canvas.dc,
-                    p.at.x - p.hotspot.0,
-                    p.at.y - p.hotspot.1,
+                    p.at.x - p.hotspot.0 - d.x,
+                    p.at.y - p.hotspot.1 - d.y,
                     HICON(p.cursor.0),
                     0,
                     0,
@@ -236,19 +239,19 @@ impl GdiCapturer {
 }
 
 impl GdiCapturer {
-    /// Copies the desktop into the canvas.
-    fn blit(&self, w: u32, h: u32) -> Result<(), CaptureError> {
+    /// Copies the whole virtual desktop into the canvas.
+    fn blit(&self, d: Desktop) -> Result<(), CaptureError> {
         // SAFETY: both DCs are valid for the canvas's size.
         unsafe {
             BitBlt(
                 self.canvas.dc,
                 0,
                 0,
-                w as i32,
-                h as i32,
+                d.width as i32,
+                d.height as i32,
                 Some(self.screen.0),
-                0,
-                0,
+                d.x,
+                d.y,
                 self.rop,
             )
         }

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use windows::core::w;
 
+use super::capture::desktop;
 use super::overlay::{Overlay, pump};
-use crate::capture::windows::screen_size;
 use crate::control::Marker;
 use crate::ui::marker::{COLOUR, SHOW_FOR, SIZE, THICKNESS};
 
@@ -43,9 +43,10 @@ fn run(rx: &Receiver<(f64, f64)>) -> Result<(), windows::core::Error> {
     loop {
         match rx.recv_timeout(TICK) {
             Ok((x, y)) => {
-                let (w, h) = screen_size();
-                let cx = (x * f64::from(w)).round() as i32 - size / 2;
-                let cy = (y * f64::from(h)).round() as i32 - size / 2;
+                // (x, y) are of the whole desktop, whose corner may be off (0, 0).
+                let d = desktop();
+                let cx = d.x + (x * f64::from(d.width)).round() as i32 - size / 2;
+                let cy = d.y + (y * f64::from(d.height)).round() as i32 - size / 2;
                 overlay.show_frame((cx, cy, size, size), i32::from(THICKNESS), COLOUR);
                 hide_at = Some(Instant::now() + SHOW_FOR);
             }

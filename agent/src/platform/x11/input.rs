@@ -8,15 +8,15 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use acote_proto::channel::{ButtonAction, Modifiers, MouseButton, ViewerMessage};
-use enigo::{Axis, Button, Coordinate, Direction, Enigo, Key, Keyboard, Mouse, Settings};
+use acote_proto::channel::{Modifiers, ViewerMessage};
+use enigo::{Coordinate, Direction, Enigo, Key, Keyboard, Mouse, Settings};
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{AtomEnum, ConnectionExt as _, Window};
 use x11rb::rust_connection::RustConnection;
 
-use super::consent::Grant;
-use super::inject::{InjectError, Injector};
-use super::keys::{KeyAction, interpret};
+use crate::input::consent::Grant;
+use crate::input::hands::{self, Devices, Hands, err};
+use crate::input::inject::{InjectError, Injector};
 
 /// How long applications get to learn a keysym newly mapped onto a spare keycode before
 /// that key is pressed. Without it, Chromium sometimes reads the press with its old
@@ -25,10 +25,9 @@ const REMAP_SETTLE: Duration = Duration::from_millis(25);
 
 /// Injects into an X display with XTEST.
 pub struct EnigoInjector {
-    enigo: Enigo,
     settings: Settings,
-    /// Buttons pressed and not yet released (drags).
-    held_buttons: Vec<Button>,
+    /// The enigo, and the buttons it holds.
+    hands: Hands,
     /// A connection of our own to notice layout changes (`setxkbmap`, layout switchers).
     x: RustConnection,
     root: Window,
@@ -46,10 +45,6 @@ fn settings(display: Option<&str>) -> Settings {
         release_keys_when_dropped: true,
         ..Settings::default()
     }
-}
-
-fn err(e: impl std::fmt::Display) -> InjectError {
-    InjectError::Inject(e.to_string())
 }
 
 impl EnigoInjector {
@@ -72,9 +67,8 @@ impl EnigoInjector {
             .map_err(|e| open(&e))?
             .atom;
         let mut injector = Self {
-            enigo,
+            hands: Hands::new(enigo),
             settings,
-            held_buttons: Vec::new(),
             x,
             root,
             rules_atom,
@@ -122,12 +116,22 @@ impl EnigoInjector {
         let now = self.current_layout()?;
         if now != self.layout {
             tracing::info!("keyboard layout changed; reloading the keymap");
-            self.enigo =
+            self.hands.enigo =
                 Enigo::new(&self.settings).map_err(|e| InjectError::Open(e.to_string()))?;
             self.layout = now;
             self.level0 = self.first_level_keysyms()?;
         }
         Ok(())
+    }
+}
+
+impl Devices for EnigoInjector {
+    fn hands(&mut self) -> &mut Hands {
+        &mut self.hands
+    }
+
+    fn before_keys(&mut self) -> Result<(), InjectError> {
+        self.follow_layout()
     }
 
     fn pointer(&mut self, x: f64, y: f64) -> Result<(), InjectError> {
@@ -143,33 +147,10 @@ impl EnigoInjector {
         // Normalised 0..=1 onto pixel centres 0..=w-1: 1.0 is the last pixel, not past it.
         let px = (x * f64::from((w - 1).max(0))).round() as i32;
         let py = (y * f64::from((h - 1).max(0))).round() as i32;
-        self.enigo.move_mouse(px, py, Coordinate::Abs).map_err(err)
-    }
-
-    fn button(&mut self, button: MouseButton, action: ButtonAction) -> Result<(), InjectError> {
-        let b = match button {
-            MouseButton::Left => Button::Left,
-            MouseButton::Middle => Button::Middle,
-            MouseButton::Right => Button::Right,
-        };
-        match action {
-            ButtonAction::Press => {
-                self.enigo.button(b, Direction::Press).map_err(err)?;
-                if !self.held_buttons.contains(&b) {
-                    self.held_buttons.push(b);
-                }
-            }
-            ButtonAction::Release => {
-                self.enigo.button(b, Direction::Release).map_err(err)?;
-                self.held_buttons.retain(|h| *h != b);
-            }
-            ButtonAction::Click => self.enigo.button(b, Direction::Click).map_err(err)?,
-            ButtonAction::Double => {
-                self.enigo.button(b, Direction::Click).map_err(err)?;
-                self.enigo.button(b, Direction::Click).map_err(err)?;
-            }
-        }
-        Ok(())
+        self.hands
+            .enigo
+            .move_mouse(px, py, Coordinate::Abs)
+            .map_err(err)
     }
 
     /// Ctrl+A and friends: by character where the layout has it on a key of its own
@@ -182,41 +163,13 @@ impl EnigoInjector {
         mods: Modifiers,
     ) -> Result<(), InjectError> {
         match x_keycode {
-            Some(code) if !self.level0.contains(&keysym(ch)) => self
-                .with_modifiers(mods, |enigo| {
+            Some(code) if !self.level0.contains(&keysym(ch)) => {
+                self.hands.with_modifiers(mods, |enigo| {
                     enigo.raw(u16::from(code), Direction::Click).map_err(err)
-                }),
+                })
+            }
             _ => self.chord(Key::Unicode(ch), mods),
         }
-    }
-
-    /// Presses the modifiers, runs `press`, and lets the modifiers go whatever happened.
-    fn with_modifiers(
-        &mut self,
-        mods: Modifiers,
-        press: impl FnOnce(&mut Enigo) -> Result<(), InjectError>,
-    ) -> Result<(), InjectError> {
-        let held: Vec<Key> = [
-            (mods.ctrl, Key::Control),
-            (mods.alt, Key::Alt),
-            (mods.shift, Key::Shift),
-            (mods.meta, Key::Meta),
-        ]
-        .into_iter()
-        .filter_map(|(on, k)| on.then_some(k))
-        .collect();
-        let mut result = Ok(());
-        for m in &held {
-            result = result.and(self.enigo.key(*m, Direction::Press).map_err(err));
-        }
-        if result.is_ok() {
-            result = press(&mut self.enigo);
-        }
-        // Modifiers are let go even if the key failed: nothing may stay held.
-        for m in held.iter().rev() {
-            let _ = self.enigo.key(*m, Direction::Release);
-        }
-        result
     }
 
     fn chord(&mut self, key: Key, mods: Modifiers) -> Result<(), InjectError> {
@@ -224,10 +177,11 @@ impl EnigoInjector {
             && !self.level0.contains(&keysym(c))
         {
             // As for text: let applications learn a remapped key before it is pressed.
-            self.enigo.key(key, Direction::Release).map_err(err)?;
+            self.hands.enigo.key(key, Direction::Release).map_err(err)?;
             std::thread::sleep(REMAP_SETTLE);
         }
-        self.with_modifiers(mods, |enigo| enigo.key(key, Direction::Click).map_err(err))
+        self.hands
+            .with_modifiers(mods, |enigo| enigo.key(key, Direction::Click).map_err(err))
     }
 
     fn text(&mut self, grant: &Grant, text: &str) -> Result<(), InjectError> {
@@ -245,10 +199,10 @@ impl EnigoInjector {
             if !self.level0.contains(&keysym(c)) {
                 // A release of a key that is not down is ignored by the X server, but it
                 // makes enigo map the keysym now; the press comes once clients caught up.
-                self.enigo.key(key, Direction::Release).map_err(err)?;
+                self.hands.enigo.key(key, Direction::Release).map_err(err)?;
                 std::thread::sleep(REMAP_SETTLE);
             }
-            self.enigo.key(key, Direction::Click).map_err(err)?;
+            self.hands.enigo.key(key, Direction::Click).map_err(err)?;
         }
         Ok(())
     }
@@ -256,72 +210,11 @@ impl EnigoInjector {
 
 impl Injector for EnigoInjector {
     fn inject(&mut self, grant: &Grant, input: &ViewerMessage) -> Result<(), InjectError> {
-        if !grant.is_live() {
-            return Ok(());
-        }
-        match input {
-            ViewerMessage::Pointer { x, y } => self.pointer(*x, *y),
-            ViewerMessage::Button { button, action } => self.button(*button, *action),
-            ViewerMessage::Wheel { dx, dy } => {
-                if *dy != 0 {
-                    self.enigo.scroll(*dy, Axis::Vertical).map_err(err)?;
-                }
-                if *dx != 0 {
-                    self.enigo.scroll(*dx, Axis::Horizontal).map_err(err)?;
-                }
-                Ok(())
-            }
-            ViewerMessage::Key {
-                code,
-                key,
-                down,
-                mods,
-            } => match interpret(code, key, *down, *mods) {
-                KeyAction::Text(t) => {
-                    self.follow_layout()?;
-                    self.text(grant, &t)
-                }
-                KeyAction::Chord(k, m) => {
-                    self.follow_layout()?;
-                    self.chord(k, m)
-                }
-                KeyAction::Shortcut {
-                    ch,
-                    x_keycode,
-                    mods,
-                } => {
-                    self.follow_layout()?;
-                    self.shortcut(ch, x_keycode, mods)
-                }
-                KeyAction::Nothing => Ok(()),
-            },
-            ViewerMessage::Text { text } => {
-                self.follow_layout()?;
-                self.text(grant, text)
-            }
-            ViewerMessage::Control { .. }
-            | ViewerMessage::Highlight { .. }
-            | ViewerMessage::LowData { .. }
-            | ViewerMessage::SasNonce { .. }
-            | ViewerMessage::Chat { .. }
-            | ViewerMessage::ClipboardPut { .. }
-            | ViewerMessage::ClipboardGet
-            | ViewerMessage::ShowScreen { .. }
-            | ViewerMessage::FileOffer(_)
-            | ViewerMessage::FileAccept(_)
-            | ViewerMessage::FileChunk(_)
-            | ViewerMessage::FileAck(_)
-            | ViewerMessage::FileEnd(_) => Ok(()),
-        }
+        hands::inject(self, grant, input)
     }
 
     fn release_all(&mut self) -> Result<(), InjectError> {
-        for b in std::mem::take(&mut self.held_buttons) {
-            let _ = self.enigo.button(b, Direction::Release);
-        }
-        for k in [Key::Control, Key::Alt, Key::Shift, Key::Meta] {
-            let _ = self.enigo.key(k, Direction::Release);
-        }
+        self.hands.release_all();
         Ok(())
     }
 }
