@@ -186,7 +186,7 @@ impl WindowsCapturer {
         })
     }
 
-    /// Follows switches to and from the secure desktop.
+    /// Follows switches to and from the secure desktop, and monitors plugged in.
     fn check_desktop(&mut self) -> Result<(), CaptureError> {
         if self
             .desktop_checked
@@ -195,6 +195,13 @@ impl WindowsCapturer {
             return Ok(());
         }
         self.desktop_checked = Some(Instant::now());
+        if matches!(self.backend, Backend::Dxgi(_)) && monitor_count() > 1 {
+            // A monitor was plugged in without breaking the duplication of the first:
+            // DXGI would go on showing that one alone, while the monitor list and the
+            // pointer cover the whole desktop.
+            tracing::info!("a monitor was added; capturing the whole desktop with GDI");
+            self.backend = Backend::Gdi(GdiCapturer::open()?);
+        }
         let ours = desktop::input_is_default();
         match (ours, self.protected.is_some()) {
             (false, false) => {
