@@ -42,6 +42,12 @@ need_runtime_tools() {
     xclip:xclip adduser:adduser systemd-analyze:systemd
 }
 
+# podman builds the relay's container image in its test (tests/e2e/package.test.mjs);
+# debootstrap makes its Debian base, as no registry is reachable from the test machines.
+need_container_tools() {
+  need_apt podman:podman debootstrap:debootstrap
+}
+
 # Let's Encrypt's test authority and its DNS, for the relay's ACME test (relay/tests/acme.rs).
 need_acme_authority() {
   need_apt pebble:pebble pebble-challtestsrv:pebble

@@ -106,3 +106,99 @@ test('the Debian package: installed with dpkg, a hardened unit, the relay runs f
       log(`after dpkg -r: ${audit.trim().split('\n').pop()}`);
     });
   });
+
+// The container image (packaging/Containerfile), built by podman from the same package.
+// Its base is Debian's own minimal system of the machine's release, made by debootstrap
+// from Debian's archive and imported (no registry is reachable here); the Containerfile
+// is otherwise built as an admin builds it. This sandbox refuses a container's init its
+// resource limits (setrlimit RLIMIT_NPROC), so `podman run` cannot start a container
+// here: the image's entrypoint runs from the image's own files, its user and its config
+// instead (chroot into the container's file system as podman mounts it), and a caseworker
+// pairs through it. Where `podman run` works, the image's program answers --version there too.
+const BASE = 'localhost/acote-test-base';
+const IMAGE = 'localhost/acote-relay:test';
+
+/** Debian's minimal system of this machine's release, as a local image (kept between runs). */
+async function baseImage(h) {
+  const release = /^VERSION_CODENAME=(\w+)$/m.exec(await readFile('/etc/os-release', 'utf8'))?.[1];
+  assert.ok(release, 'the machine\'s Debian release');
+  const tag = `${BASE}:${release}`;
+  if ((await execFileP('podman', ['image', 'exists', tag]).then(() => true, () => false))) return tag;
+  const rootfs = path.join(h.dir, 'rootfs');
+  log(`making ${tag} with debootstrap (minbase) from deb.debian.org`);
+  await execFileP('debootstrap', ['--variant=minbase', release, rootfs, 'http://deb.debian.org/debian'],
+    { timeout: 600_000, maxBuffer: 64 << 20 });
+  await execFileP('bash', ['-c', 'tar -C "$1" -c . | podman import - "$2"', 'import', rootfs, tag],
+    { timeout: 300_000, maxBuffer: 64 << 20 });
+  await run('rm', '-rf', rootfs);
+  return tag;
+}
+
+const canBuildImages = process.getuid?.() !== 0 ? 'needs root (podman\'s storage, chroot)'
+  : !['podman', 'debootstrap'].every((c) => ['/usr/bin', '/usr/sbin'].some((d) => existsSync(path.join(d, c))))
+    && 'needs podman and debootstrap (scripts/lib.sh installs them)';
+
+test('the container image: built by podman from the package; its entrypoint, user and volume serve a session',
+  { timeout: 600_000, skip: canBuildImages }, async (t) => {
+    const h = await Harness.create(t);
+    await h.run(async () => {
+      const base = await baseImage(h);
+      const { stdout } = await run('bash', path.join(REPO, 'scripts/package-deb.sh'), '--bin', path.join(BIN_DIR, 'acote-relay'));
+      assert.match(stdout.trim().split('\n').pop(), /\.deb$/);
+      const build = ['build', '--isolation', 'chroot', '--pull=never', '--network', 'host', '--from', base,
+        '-f', path.join(REPO, 'packaging/Containerfile'), '-t', IMAGE, REPO];
+      await execFileP('podman', build, { timeout: 300_000, maxBuffer: 64 << 20 });
+      h.cleanups.push(() => run('podman', 'rmi', '-f', IMAGE));
+      log(`built ${IMAGE} from ${base}`);
+
+      // What the image says about itself: the admin's ports, volume and user.
+      const [config] = JSON.parse((await run('podman', 'image', 'inspect', IMAGE)).stdout).map((i) => i.Config);
+      assert.equal(config.User, 'acote', 'the relay does not run as root');
+      assert.deepEqual(Object.keys(config.ExposedPorts).sort(), ['3478/tcp', '3478/udp', '443/tcp', '9464/tcp']);
+      assert.deepEqual(Object.keys(config.Volumes), ['/var/lib/acote'], 'the data (accounts, audit log) is a volume');
+      assert.deepEqual(config.Entrypoint, ['/usr/bin/acote-relay', 'serve', '--config', '/etc/acote/relay.toml']);
+      assert.equal(config.StopSignal, 'SIGTERM');
+      const version = (await run(path.join(BIN_DIR, 'acote-relay'), '--version')).stdout.trim();
+      const probe = await execFileP('podman', ['run', '--rm', '--network', 'none', '--entrypoint', '/usr/bin/acote-relay', IMAGE, '--version'],
+        { timeout: 120_000 }).catch((e) => e);
+      if (probe.code) log(`podman run is refused here: ${probe.stderr.trim().split('\n').pop()}`);
+      else assert.equal(probe.stdout.trim(), version, 'the image\'s program, run by podman');
+
+      // The container's file system, as podman gives it to the container's process.
+      const container = (await run('podman', 'create', '--name', 'acote-relay-test', IMAGE)).stdout.trim();
+      const rootfs = (await run('podman', 'mount', container)).stdout.trim();
+      h.cleanups.push(async () => {
+        for (const p of h.procs) await p.kill(); // nothing may hold the mount
+        await run('podman', 'rm', '-f', container);
+      });
+      const passwd = (await readFile(path.join(rootfs, 'etc/passwd'), 'utf8')).split('\n').find((l) => l.startsWith('acote:'));
+      assert.ok(passwd, 'the image has the acote system user');
+      const [, , uid, gid, , home] = passwd.split(':');
+      assert.equal(home, '/var/lib/acote', 'its home is the volume');
+      assert.deepEqual(await mode(path.join(rootfs, 'var/lib/acote')), { mode: '700', uid: Number(uid), gid: Number(gid) },
+        'the volume\'s folder is acote\'s, 0700 (a new volume starts from it)');
+      assert.equal((await run(path.join(rootfs, 'usr/bin/acote-relay'), '--version')).stdout.trim(), version);
+
+      // Its entrypoint, as its user, with its config (our own address instead of 443).
+      const [bin, , , imageConfig] = config.Entrypoint;
+      const inImage = ['chroot', `--userspec=${uid}:${gid}`, rootfs];
+      const relay = await serveRelay(h, { bin, config: imageConfig, dataDir: null, listen: '127.0.0.1:0', wrap: inImage });
+      await addCaseworker(h, relay, CASEWORKER);
+      assert.deepEqual(await mode(path.join(rootfs, 'var/lib/acote/acote.db')), { mode: '600', uid: Number(uid), gid: Number(gid) },
+        'the database is written in the volume, acote\'s, 0600');
+      const xvfb = await startXvfb(h, { width: 1024, height: 768 });
+      const agent = await startAgent(h, relay, xvfb);
+      const code = await agent.nextCode(30_000);
+      const viewer = await openSignedInViewer(h, relay, CASEWORKER);
+      await viewer.connect(code.digits);
+      await agent.nextLine(QUESTION_LINE, 30_000);
+      agent.write('y\n');
+      await viewer.waitForState('watching', 45_000);
+      log('paired through the relay of the container image');
+      await viewer.endSession();
+      process.kill(-relay.proc.child.pid, 'SIGTERM');
+      await relay.proc.exitPromise;
+      const audit = (await run(path.join(BIN_DIR, 'acote-relay'), 'admin', '--data-dir', path.join(rootfs, 'var/lib/acote'), 'audit', 'verify')).stdout;
+      log(`the volume's audit log: ${audit.trim().split('\n').pop()}`);
+    });
+  });
