@@ -48,6 +48,12 @@ need_container_tools() {
   need_apt podman:podman debootstrap:debootstrap
 }
 
+# PostgreSQL for the relay's store tests on a real server (relay/tests/postgres.rs starts
+# its own, in a temporary folder); the package's own cluster is not used.
+need_postgres() {
+  compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || apt_install postgresql
+}
+
 # Let's Encrypt's test authority and its DNS, for the relay's ACME test (relay/tests/acme.rs).
 need_acme_authority() {
   need_apt pebble:pebble pebble-challtestsrv:pebble

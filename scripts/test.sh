@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 need_build_tools
 need_runtime_tools
 need_container_tools
+need_postgres
 need_acme_authority
 need_bench_tools
 need_node_tests

@@ -3,6 +3,7 @@
 //! SQLite's WAL lets both work at once.
 
 use std::io::{BufRead, Write};
+use std::path::Path;
 
 use clap::Subcommand;
 
@@ -11,7 +12,7 @@ use crate::config::Config;
 use crate::store::accounts::{self, Account};
 use crate::store::audit::{AuditEvent, Record, write_csv};
 use crate::store::time::{format_utc, parse_date, unix_now};
-use crate::store::{Store, StoreError};
+use crate::store::{self, Store, StoreError};
 
 /// How long a set-password link works.
 pub const LINK_VALID_SECS: i64 = 24 * 3600;
@@ -25,6 +26,21 @@ pub enum AdminCommand {
     /// Check or export the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Move the database to PostgreSQL.
+    #[command(subcommand)]
+    Store(StoreCommand),
+}
+
+/// `admin store …`
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy the data dir's SQLite database (accounts, passkeys, sign-ins, the audit log)
+    /// into a new, empty PostgreSQL database; then set `[store] url` and restart.
+    CopyTo {
+        /// The PostgreSQL database, postgres://user@host/name (the password from
+        /// PGPASSWORD or ~/.pgpass rather than on the command line).
+        url: String,
+    },
 }
 
 /// `admin caseworker …`
@@ -130,7 +146,10 @@ pub async fn run(
             data_dir.display()
         ))
     })?;
-    let store = Store::open(data_dir).await?;
+    if let AdminCommand::Store(StoreCommand::CopyTo { url }) = command {
+        return copy_to(data_dir, &url, out).await;
+    }
+    let store = Store::open_at(data_dir, config.store.url.as_deref()).await?;
     let result = match command {
         AdminCommand::Caseworker(c) => caseworker(config, &store, c, stdin, out).await,
         AdminCommand::Audit(AuditCommand::Verify { anchor }) => {
@@ -139,6 +158,7 @@ pub async fn run(
         AdminCommand::Audit(AuditCommand::Export { from, to }) => {
             export(&store, &from, &to, out).await
         }
+        AdminCommand::Store(_) => Ok(()),
     };
     store.close().await;
     result
@@ -272,6 +292,55 @@ fn list(accounts: &[Account], out: &mut dyn Write) -> Result<(), AdminError> {
             a.login, a.display_name, a.site, a.wrong_codes, a.failed_logins
         )?;
     }
+    Ok(())
+}
+
+/// Copies `acote.db` into the PostgreSQL database `url`, and checks the copied chain.
+async fn copy_to(data_dir: &Path, url: &str, out: &mut dyn Write) -> Result<(), AdminError> {
+    let file = data_dir.join(store::DB_FILE);
+    if !file.exists() {
+        return Err(usage(format!(
+            "there is no database to copy: {} does not exist (give --data-dir or --config)",
+            file.display()
+        )));
+    }
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(usage("copy-to needs a postgres:// URL"));
+    }
+    let source = Store::open(data_dir).await?;
+    let target = Store::open_at(data_dir, Some(url)).await;
+    let target = match target {
+        Ok(target) => target,
+        Err(e) => {
+            source.close().await;
+            return Err(e.into());
+        }
+    };
+    let copied = async {
+        let copied = source.copy_into(&target).await?;
+        Ok::<_, StoreError>((copied, target.verify().await?))
+    }
+    .await;
+    source.close().await;
+    target.close().await;
+    let (copied, v) = copied?;
+    for (table, rows) in copied {
+        writeln!(out, "{table}: {rows} rows copied")?;
+    }
+    if !v.problems.is_empty() {
+        return Err(AdminError::ChainBroken(v.problems.len()));
+    }
+    writeln!(
+        out,
+        "audit log verified in {}: {} records, chain intact",
+        store::redacted(url),
+        v.records
+    )?;
+    writeln!(
+        out,
+        "now set [store] url in the relay's configuration and restart it; {} stays as it was",
+        file.display()
+    )?;
     Ok(())
 }
 

@@ -54,6 +54,18 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// `[log]`: how log lines are written.
     pub log: LogConfig,
+    /// `[store]`: where accounts and the audit log are kept (SQLite in the data dir by default).
+    pub store: StoreConfig,
+}
+
+/// `[store]` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// A PostgreSQL database, `postgres://user:password@host/name` (TLS with
+    /// `?sslmode=verify-full`), shared by the relays of one service; unset (the
+    /// default), `acote.db` in the data dir.
+    pub url: Option<String>,
 }
 
 /// `[metrics]` section.
@@ -421,6 +433,14 @@ impl Config {
                  (browsers refuse passkeys for an address such as {rp_id}); set [sign_in] \
                  rp_id, [server] public_url or [tls] hostnames"
             )));
+        }
+        if let Some(url) = &self.store.url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Value(
+                "[store] url must be a postgres:// URL (leave it out for SQLite in the data dir)"
+                    .into(),
+            ));
         }
         if self.server.site_name.trim().is_empty() || self.server.site_name.len() > 100 {
             return Err(ConfigError::Value(

@@ -4,7 +4,7 @@
 //! - [`config`]: the TOML file and its safe defaults;
 //! - [`http`]: TLS, the embedded viewer, sign-in routes, the signaling WebSocket route;
 //! - [`auth`]: IO-free sign-in rules: passwords, lock-out, sessions and CSRF tokens;
-//! - [`store`]: SQLite accounts and the hash-chained audit log;
+//! - [`store`]: accounts and the hash-chained audit log (SQLite, or a shared PostgreSQL);
 //! - [`signaling`]: the IO-free pairing hub, the task that owns it, the WebSocket adapter;
 //! - [`turn`]: NAT traversal: STUN, and TURN to carry media when no direct path exists;
 //! - [`metrics`]: Prometheus metrics and readiness for monitoring;
@@ -200,7 +200,15 @@ impl Relay {
                 (files, identity.server_config, identity.fingerprint, None)
             }
         };
-        let store = Store::open(data_dir).await?;
+        let store = Store::open_at(data_dir, config.store.url.as_deref()).await?;
+        match &config.store.url {
+            Some(url) => {
+                tracing::info!(database = %store::redacted(url), "accounts and audit log in PostgreSQL")
+            }
+            None => {
+                tracing::info!(database = %data_dir.join(store::DB_FILE).display(), "accounts and audit log in SQLite")
+            }
+        }
         let addr = config.server.listen;
         let listener = std::net::TcpListener::bind(addr)
             .and_then(|l| l.set_nonblocking(true).map(|_| l))

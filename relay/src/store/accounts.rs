@@ -81,7 +81,7 @@ pub fn is_bidi_control(c: char) -> bool {
 const COLUMNS: &str = "id, login, display_name, site, password_hash, disabled, wrong_codes, \
                        failed_logins, last_login_at";
 
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Account, sqlx::Error> {
+fn from_row(row: &sqlx::any::AnyRow) -> Result<Account, sqlx::Error> {
     Ok(Account {
         id: row.try_get("id")?,
         login: row.try_get("login")?,
@@ -113,7 +113,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO accounts (id, login, display_name, site, password_hash, \
              setup_token_hash, setup_expires_at, created_at) \
-             SELECT COALESCE(MAX(id), 0) + 1, ?, ?, ?, ?, ?, ?, ? FROM accounts",
+             SELECT COALESCE(MAX(id), 0) + 1, $1, $2, $3, $4, $5, $6, $7 FROM accounts",
         )
         .bind(login)
         .bind(display_name)
@@ -131,7 +131,7 @@ impl Store {
 
     /// The account with this login, if any.
     pub async fn account(&self, login: &str) -> Result<Option<Account>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM accounts WHERE login = ?"))
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM accounts WHERE login = $1"))
             .bind(login)
             .fetch_optional(self.pool())
             .await?;
@@ -149,9 +149,9 @@ impl Store {
     /// Disables or re-enables an account. Enabling also clears its wrong-code counter.
     pub async fn set_disabled(&self, login: &str, disabled: bool) -> Result<(), StoreError> {
         let sql = if disabled {
-            "UPDATE accounts SET disabled = 1 WHERE login = ?"
+            "UPDATE accounts SET disabled = 1 WHERE login = $1"
         } else {
-            "UPDATE accounts SET disabled = 0, wrong_codes = 0, failed_logins = 0 WHERE login = ?"
+            "UPDATE accounts SET disabled = 0, wrong_codes = 0, failed_logins = 0 WHERE login = $1"
         };
         self.expect_one(sqlx::query(sql).bind(login), login).await
     }
@@ -165,8 +165,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         let done = sqlx::query(
-            "UPDATE accounts SET password_hash = NULL, setup_token_hash = ?, \
-             setup_expires_at = ? WHERE login = ?",
+            "UPDATE accounts SET password_hash = NULL, setup_token_hash = $1, \
+             setup_expires_at = $2 WHERE login = $3",
         )
         .bind(token_hash)
         .bind(expires_at)
@@ -176,7 +176,7 @@ impl Store {
         if done.rows_affected() != 1 {
             return Err(StoreError::UnknownLogin(login.to_string()));
         }
-        sqlx::query("DELETE FROM passkeys WHERE login = ?")
+        sqlx::query("DELETE FROM passkeys WHERE login = $1")
             .bind(login)
             .execute(&mut *tx)
             .await?;
@@ -193,8 +193,8 @@ impl Store {
         now: i64,
     ) -> Result<String, StoreError> {
         let row = sqlx::query(
-            "UPDATE accounts SET password_hash = ?, setup_token_hash = NULL, \
-             setup_expires_at = NULL WHERE setup_token_hash = ? AND setup_expires_at > ? \
+            "UPDATE accounts SET password_hash = $1, setup_token_hash = NULL, \
+             setup_expires_at = NULL WHERE setup_token_hash = $2 AND setup_expires_at > $3 \
              RETURNING login",
         )
         .bind(password_hash)
@@ -215,7 +215,7 @@ impl Store {
         now: i64,
     ) -> Result<Option<String>, StoreError> {
         let row = sqlx::query(
-            "SELECT login FROM accounts WHERE setup_token_hash = ? AND setup_expires_at > ?",
+            "SELECT login FROM accounts WHERE setup_token_hash = $1 AND setup_expires_at > $2",
         )
         .bind(token_hash)
         .bind(now)
@@ -226,7 +226,7 @@ impl Store {
 
     /// Records a successful sign-in.
     pub async fn record_login(&self, login: &str, now: i64) -> Result<(), StoreError> {
-        let q = sqlx::query("UPDATE accounts SET last_login_at = ? WHERE login = ?")
+        let q = sqlx::query("UPDATE accounts SET last_login_at = $1 WHERE login = $2")
             .bind(now)
             .bind(login);
         self.expect_one(q, login).await
@@ -234,7 +234,7 @@ impl Store {
 
     /// Counts a failed sign-in against an existing account (unknown logins are ignored).
     pub async fn count_failed_login(&self, login: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE accounts SET failed_logins = failed_logins + 1 WHERE login = ?")
+        sqlx::query("UPDATE accounts SET failed_logins = failed_logins + 1 WHERE login = $1")
             .bind(login)
             .execute(self.pool())
             .await?;
@@ -243,7 +243,7 @@ impl Store {
 
     /// Counts a wrong session code typed by this caseworker.
     pub async fn count_wrong_code(&self, login: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE accounts SET wrong_codes = wrong_codes + 1 WHERE login = ?")
+        sqlx::query("UPDATE accounts SET wrong_codes = wrong_codes + 1 WHERE login = $1")
             .bind(login)
             .execute(self.pool())
             .await?;
@@ -252,7 +252,7 @@ impl Store {
 
     async fn expect_one<'q>(
         &self,
-        q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+        q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
         login: &str,
     ) -> Result<(), StoreError> {
         if q.execute(self.pool()).await?.rows_affected() == 1 {

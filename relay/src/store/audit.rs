@@ -17,7 +17,7 @@ use ring::hmac;
 use sqlx::Row;
 
 pub use super::audit_event::AuditEvent;
-use super::{Store, StoreError};
+use super::{Backend, Store, StoreError};
 
 /// `prev_hash` of the very first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -234,7 +234,7 @@ fn start_is_anchored(first: &Entry, entries: &[Entry]) -> bool {
     })
 }
 
-fn entry(row: &sqlx::sqlite::SqliteRow) -> Result<Entry, sqlx::Error> {
+fn entry(row: &sqlx::any::AnyRow) -> Result<Entry, sqlx::Error> {
     Ok(Entry {
         seq: row.try_get("seq")?,
         at: row.try_get("at")?,
@@ -249,6 +249,9 @@ fn entry(row: &sqlx::sqlite::SqliteRow) -> Result<Entry, sqlx::Error> {
     })
 }
 
+/// The advisory lock's key for the audit chain ("acote" in ASCII).
+const CHAIN_LOCK: i64 = 0x61_636f_7465;
+
 const SELECT: &str = "SELECT seq, at, event, actor, session, detail, prev_hash, hash FROM audit";
 
 impl Store {
@@ -256,7 +259,8 @@ impl Store {
     ///
     /// Another process (the admin command) may append at the same moment: SQLite then
     /// refuses the later writer (stale snapshot, or the same `seq` taken), and the append
-    /// is retried a few times from a fresh read of the chain head.
+    /// is retried a few times from a fresh read of the chain head. On PostgreSQL, relays
+    /// sharing the database take turns on an advisory lock, so none is refused.
     pub async fn append(&self, at: i64, record: &Record) -> Result<i64, StoreError> {
         let _one_at_a_time = self.append_lock.lock().await;
         let mut attempt = 0u64;
@@ -279,9 +283,26 @@ impl Store {
 
     async fn try_append(&self, at: i64, record: &Record) -> Result<i64, StoreError> {
         let mut tx = self.pool().begin().await?;
+        self.chain_lock(&mut tx).await?;
         let seq = append_in(&mut tx, &self.audit_key, at, record).await?;
         tx.commit().await?;
         Ok(seq)
+    }
+
+    /// On PostgreSQL, holds the chain's advisory lock until `tx` ends: every relay
+    /// sharing the database appends in turn, each reading the head the last one wrote
+    /// (a statement in a read-committed transaction sees what committed before it).
+    async fn chain_lock(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    ) -> Result<(), StoreError> {
+        if self.backend() == Backend::Postgres {
+            sqlx::query("SELECT 1 AS locked FROM pg_advisory_xact_lock($1)")
+                .bind(CHAIN_LOCK)
+                .fetch_one(&mut **tx)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Every record, oldest first.
@@ -294,7 +315,7 @@ impl Store {
 
     /// Records with `from <= at < to`, oldest first.
     pub async fn entries_between(&self, from: i64, to: i64) -> Result<Vec<Entry>, StoreError> {
-        let rows = sqlx::query(&format!("{SELECT} WHERE at >= ? AND at < ? ORDER BY seq"))
+        let rows = sqlx::query(&format!("{SELECT} WHERE at >= $1 AND at < $2 ORDER BY seq"))
             .bind(from)
             .bind(to)
             .fetch_all(self.pool())
@@ -332,8 +353,9 @@ impl Store {
         let cutoff = now - i64::from(retention_days) * 86_400;
         let _one_at_a_time = self.append_lock.lock().await;
         let mut tx = self.pool().begin().await?;
+        self.chain_lock(&mut tx).await?;
         let last_old =
-            sqlx::query("SELECT seq, hash FROM audit WHERE at < ? ORDER BY seq DESC LIMIT 1")
+            sqlx::query("SELECT seq, hash FROM audit WHERE at < $1 ORDER BY seq DESC LIMIT 1")
                 .bind(cutoff)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -342,7 +364,7 @@ impl Store {
         };
         let through: i64 = last_old.try_get("seq")?;
         let last_hash: String = last_old.try_get("hash")?;
-        let deleted = sqlx::query("DELETE FROM audit WHERE seq <= ?")
+        let deleted = sqlx::query("DELETE FROM audit WHERE seq <= $1")
             .bind(through)
             .execute(&mut *tx)
             .await?
@@ -360,7 +382,7 @@ impl Store {
 }
 
 async fn append_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     key: &hmac::Key,
     at: i64,
     record: &Record,
@@ -378,7 +400,7 @@ async fn append_in(
     let hash = chain_hash(key, seq, at, record, &prev);
     sqlx::query(
         "INSERT INTO audit (seq, at, event, actor, session, detail, prev_hash, hash) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(seq)
     .bind(at)

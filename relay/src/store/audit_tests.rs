@@ -196,7 +196,7 @@ async fn issue16_an_edited_row_with_recomputed_hashes_fails_verification() {
         let e = &mut entries[k];
         e.prev_hash = prev;
         e.hash = plain_hash(e.seq, e.at, &e.record, &e.prev_hash);
-        sqlx::query("UPDATE audit SET actor = ?, prev_hash = ?, hash = ? WHERE seq = ?")
+        sqlx::query("UPDATE audit SET actor = $1, prev_hash = $2, hash = $3 WHERE seq = $4")
             .bind(&e.record.actor)
             .bind(&e.prev_hash)
             .bind(&e.hash)

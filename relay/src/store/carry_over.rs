@@ -37,12 +37,12 @@ pub struct WebSessionRow {
 impl Store {
     /// Saves (or replaces, after a token changed) a resumable session.
     pub async fn save_resumable(&self, row: &ResumableRow) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM resumptions WHERE session = ?")
+        sqlx::query("DELETE FROM resumptions WHERE session = $1")
             .bind(&row.session)
             .execute(self.pool())
             .await?;
         sqlx::query(
-            "INSERT INTO resumptions (session, agent_hash, viewer_hash, login) VALUES (?, ?, ?, ?)",
+            "INSERT INTO resumptions (session, agent_hash, viewer_hash, login) VALUES ($1, $2, $3, $4)",
         )
         .bind(&row.session)
         .bind(&row.agent_hash)
@@ -55,7 +55,7 @@ impl Store {
 
     /// Forgets a session that ended.
     pub async fn forget_resumable(&self, session: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM resumptions WHERE session = ?")
+        sqlx::query("DELETE FROM resumptions WHERE session = $1")
             .bind(session)
             .execute(self.pool())
             .await?;
@@ -90,7 +90,7 @@ impl Store {
         sqlx::query("DELETE FROM relay_clock")
             .execute(self.pool())
             .await?;
-        sqlx::query("INSERT INTO relay_clock (id, alive_at) VALUES (1, ?)")
+        sqlx::query("INSERT INTO relay_clock (id, alive_at) VALUES (1, $1)")
             .bind(at)
             .execute(self.pool())
             .await?;
@@ -113,13 +113,13 @@ impl Store {
         expired_before: i64,
         too_old: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM web_sessions WHERE last_seen_at < ? OR created_at < ?")
+        sqlx::query("DELETE FROM web_sessions WHERE last_seen_at < $1 OR created_at < $2")
             .bind(expired_before)
             .bind(too_old)
             .execute(self.pool())
             .await?;
         sqlx::query(
-            "INSERT INTO web_sessions (token_hash, login, csrf, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO web_sessions (token_hash, login, csrf, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&row.token_hash)
         .bind(&row.login)
@@ -134,7 +134,7 @@ impl Store {
     /// The saved web session of a cookie hash, if any.
     pub async fn web_session(&self, token_hash: &str) -> Result<Option<WebSessionRow>, StoreError> {
         let row = sqlx::query(
-            "SELECT token_hash, login, csrf, created_at, last_seen_at FROM web_sessions WHERE token_hash = ?",
+            "SELECT token_hash, login, csrf, created_at, last_seen_at FROM web_sessions WHERE token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(self.pool())
@@ -153,7 +153,7 @@ impl Store {
 
     /// Records a use of a web session (its idle timer survives a restart).
     pub async fn touch_web_session(&self, token_hash: &str, at: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE web_sessions SET last_seen_at = ? WHERE token_hash = ?")
+        sqlx::query("UPDATE web_sessions SET last_seen_at = $1 WHERE token_hash = $2")
             .bind(at)
             .bind(token_hash)
             .execute(self.pool())
@@ -163,7 +163,7 @@ impl Store {
 
     /// Ends every saved web session of a login (password reset or set, account disabled).
     pub async fn forget_web_sessions_of(&self, login: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM web_sessions WHERE login = ?")
+        sqlx::query("DELETE FROM web_sessions WHERE login = $1")
             .bind(login)
             .execute(self.pool())
             .await?;
@@ -172,7 +172,7 @@ impl Store {
 
     /// Ends a saved web session (sign-out, rotation, disabled account).
     pub async fn forget_web_session(&self, token_hash: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM web_sessions WHERE token_hash = ?")
+        sqlx::query("DELETE FROM web_sessions WHERE token_hash = $1")
             .bind(token_hash)
             .execute(self.pool())
             .await?;

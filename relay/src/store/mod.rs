@@ -1,26 +1,31 @@
 //! The relay's database: caseworker accounts, the audit log and what a restart carries
-//! over (resumable sessions, web sessions), and caseworkers' passkeys, in SQLite inside the data
-//! dir (`acote.db`), through sqlx with versioned migrations (`relay/migrations/`).
+//! over (resumable sessions, web sessions), and caseworkers' passkeys. SQLite inside the
+//! data dir (`acote.db`) by default; PostgreSQL when `[store] url` names one, for sites
+//! whose relays share accounts and one audit log. Both through sqlx's `Any` driver with
+//! the same versioned migrations (`relay/migrations/`) and the same portable SQL
+//! (`$N` parameters, BIGINT and TEXT columns).
 //!
-//! Durability: WAL journal with `synchronous = FULL`, so a record is on disk when its
-//! insert returns; a `kill -9` at any moment loses no acknowledged record and leaves a
-//! database SQLite recovers on the next open. Queries stay portable SQL so a PostgreSQL
-//! backend can follow for multi-instance sites.
+//! Durability: SQLite runs a WAL journal with `synchronous = FULL`, so a record is on
+//! disk when its insert returns; a `kill -9` at any moment loses no acknowledged record
+//! and leaves a database SQLite recovers on the next open. PostgreSQL commits are durable
+//! by its own defaults.
 
 pub mod accounts;
 pub mod audit;
 pub mod audit_event;
 pub mod carry_over;
+pub mod copy;
 pub mod passkeys;
 pub mod time;
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::sqlite::SqliteSynchronous;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::AnyPool;
+use sqlx::ConnectOptions;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::sqlite::SqliteConnectOptions;
 
 /// The database file's name inside the data dir.
 pub const DB_FILE: &str = "acote.db";
@@ -38,6 +43,17 @@ pub enum StoreError {
         /// The cause.
         source: sqlx::Error,
     },
+    /// The PostgreSQL database of `[store] url` could not be reached or used.
+    #[error("cannot connect to the database {url}: {source}")]
+    Connect {
+        /// The URL, its password left out.
+        url: String,
+        /// The cause.
+        source: sqlx::Error,
+    },
+    /// `[store] url` is not a database this relay can use.
+    #[error("{0}")]
+    BadUrl(String),
     /// The schema could not be brought up to date.
     #[error("cannot update the database schema: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -61,16 +77,30 @@ pub enum StoreError {
     /// The audit key file does not hold a key.
     #[error("{0} does not hold an audit key (64 hex digits); restore it from a backup")]
     BadAuditKey(PathBuf),
+    /// `admin store copy-to` found rows in the database it was to fill.
+    #[error("the target database already has {0}: copy only into a new, empty database")]
+    TargetNotEmpty(&'static str),
     /// The set-password link is unknown, used or expired.
     #[error("this set-password link is not valid (unknown, already used or expired)")]
     BadSetupToken,
 }
 
+/// Which engine holds the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// `acote.db` in the data dir: one relay.
+    Sqlite,
+    /// A PostgreSQL database: one or several relays share it.
+    Postgres,
+}
+
 /// A handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
-    /// Serialises audit appends in this process so each reads the true chain head.
+    pool: AnyPool,
+    backend: Backend,
+    /// Serialises audit appends in this process so each reads the true chain head
+    /// (PostgreSQL also takes an advisory lock, for the other relays).
     append_lock: Arc<tokio::sync::Mutex<()>>,
     /// The key of the audit chain's HMAC.
     audit_key: Arc<ring::hmac::Key>,
@@ -78,43 +108,43 @@ pub struct Store {
     audit_errors: Arc<std::sync::atomic::AtomicU64>,
 }
 
+/// How long a query waits for a PostgreSQL connection from the pool.
+const WAIT: Duration = Duration::from_secs(5);
+
 impl Store {
-    /// Opens (creating if needed) the database in `data_dir` and applies migrations.
+    /// Opens (creating if needed) the SQLite database in `data_dir` and applies migrations.
     pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        let path = data_dir.join(DB_FILE);
+        Self::open_at(data_dir, None).await
+    }
+
+    /// Opens the database `url` names (`postgres://…`), or SQLite in `data_dir` when
+    /// there is none, and applies migrations. The audit key stays a file of the data dir
+    /// either way: relays sharing a database need the same `audit.key`.
+    pub async fn open_at(data_dir: &Path, url: Option<&str>) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
         let audit_key = audit_key(&data_dir.join(AUDIT_KEY_FILE))?;
-        private_files(&path)?;
-        let options = SqliteConnectOptions::from_str("sqlite:")
-            .map_err(|source| StoreError::Open {
-                path: path.clone(),
-                source,
-            })?
-            .filename(&path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: the WAL is synced at every commit, so an acknowledged audit record
-            // survives a power cut or kill -9 (NORMAL could lose the last commits).
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|source| StoreError::Open {
-                path: path.clone(),
-                source,
-            })?;
+        let (pool, backend) = match url {
+            None => (open_sqlite(&data_dir.join(DB_FILE)).await?, Backend::Sqlite),
+            Some(url) => (open_postgres(url).await?, Backend::Postgres),
+        };
         sqlx::migrate!("./migrations").run(&pool).await?;
-        // SQLite gives its -wal and -shm files the database's mode; older databases made
-        // before this rule are tightened here too.
-        private_files(&path)?;
+        if backend == Backend::Sqlite {
+            // SQLite gives its -wal and -shm files the database's mode; older databases
+            // made before this rule are tightened here too.
+            private_files(&data_dir.join(DB_FILE))?;
+        }
         Ok(Self {
             pool,
+            backend,
             append_lock: Arc::default(),
             audit_key: Arc::new(audit_key),
             audit_errors: Arc::default(),
         })
+    }
+
+    /// Which engine holds the store.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Audit records this process could not write since it started.
@@ -123,9 +153,14 @@ impl Store {
     }
 
     /// Whether the database takes writes now: a write transaction is opened and rolled
-    /// back (for `/readyz`). Waits up to the busy timeout (5 s) for another writer.
+    /// back (for `/readyz`). SQLite waits up to 5 s for another writer; a PostgreSQL
+    /// standby (read only) refuses it.
     pub async fn writable(&self) -> Result<(), StoreError> {
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let begin = match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN READ WRITE",
+        };
+        let tx = self.pool.begin_with(begin).await?;
         tx.rollback().await?;
         Ok(())
     }
@@ -135,8 +170,78 @@ impl Store {
         self.pool.close().await;
     }
 
-    pub(crate) fn pool(&self) -> &SqlitePool {
+    pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+}
+
+/// The SQLite file, created 0600 if missing, in WAL mode with full syncs.
+async fn open_sqlite(path: &Path) -> Result<AnyPool, StoreError> {
+    let open_err = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    private_files(path)?;
+    let file = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true);
+    let options = AnyConnectOptions::from_url(&file.to_url_lossy()).map_err(open_err)?;
+    AnyPoolOptions::new()
+        .max_connections(4)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                // FULL: the WAL is synced at every commit, so an acknowledged audit
+                // record survives a power cut or kill -9 (NORMAL could lose the last
+                // commits). Set on every connection: sqlx's `Any` takes only a URL.
+                for pragma in [
+                    "PRAGMA journal_mode = WAL",
+                    "PRAGMA synchronous = FULL",
+                    "PRAGMA foreign_keys = ON",
+                    "PRAGMA busy_timeout = 5000",
+                ] {
+                    sqlx::query(pragma).execute(&mut *conn).await?;
+                }
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+        .map_err(open_err)
+}
+
+/// A pool on the PostgreSQL database of `url`.
+async fn open_postgres(url: &str) -> Result<AnyPool, StoreError> {
+    let shown = redacted(url);
+    let parsed: url::Url = url
+        .parse()
+        .map_err(|e| StoreError::BadUrl(format!("[store] url {shown} is not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+        return Err(StoreError::BadUrl(format!(
+            "[store] url {shown}: only postgres:// databases are supported (SQLite is the default, without a url)"
+        )));
+    }
+    let options = AnyConnectOptions::from_url(&parsed).map_err(|source| StoreError::Connect {
+        url: shown.clone(),
+        source,
+    })?;
+    AnyPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(WAIT)
+        .connect_with(options)
+        .await
+        .map_err(|source| StoreError::Connect { url: shown, source })
+}
+
+/// `url` with its password replaced, fit for errors and logs.
+pub fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) => {
+            if parsed.password().is_some() {
+                let _ = parsed.set_password(Some("***"));
+            }
+            parsed.to_string()
+        }
+        Err(_) => "(not a URL)".to_string(),
     }
 }
 

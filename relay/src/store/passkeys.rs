@@ -22,7 +22,7 @@ pub struct PasskeyRow {
     pub last_used_at: Option<i64>,
 }
 
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<PasskeyRow, sqlx::Error> {
+fn from_row(row: &sqlx::any::AnyRow) -> Result<PasskeyRow, sqlx::Error> {
     Ok(PasskeyRow {
         id: row.try_get("id")?,
         login: row.try_get("login")?,
@@ -38,7 +38,7 @@ impl Store {
     pub async fn passkeys(&self, login: &str) -> Result<Vec<PasskeyRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, login, cred_id, passkey, created_at, last_used_at FROM passkeys \
-             WHERE login = ? ORDER BY id",
+             WHERE login = $1 ORDER BY id",
         )
         .bind(login)
         .fetch_all(self.pool())
@@ -56,8 +56,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO passkeys (id, login, cred_id, passkey, created_at) \
-             SELECT COALESCE(MAX(id), 0) + 1, ?, ?, ?, ? FROM passkeys \
-             HAVING NOT EXISTS (SELECT 1 FROM passkeys WHERE cred_id = ?)",
+             SELECT COALESCE(MAX(id), 0) + 1, $1, $2, $3, $4 FROM passkeys \
+             HAVING NOT EXISTS (SELECT 1 FROM passkeys WHERE cred_id = $5)",
         )
         .bind(login)
         .bind(cred_id)
@@ -71,7 +71,7 @@ impl Store {
 
     /// Stores a passkey's new state (counter) after it signed in.
     pub async fn passkey_used(&self, id: i64, passkey: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE passkeys SET passkey = ?, last_used_at = ? WHERE id = ?")
+        sqlx::query("UPDATE passkeys SET passkey = $1, last_used_at = $2 WHERE id = $3")
             .bind(passkey)
             .bind(now)
             .bind(id)
@@ -82,7 +82,7 @@ impl Store {
 
     /// Removes one passkey of this account; `false` if it has none with that id.
     pub async fn remove_passkey(&self, login: &str, id: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM passkeys WHERE login = ? AND id = ?")
+        let done = sqlx::query("DELETE FROM passkeys WHERE login = $1 AND id = $2")
             .bind(login)
             .bind(id)
             .execute(self.pool())

@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is the failure report
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
+pub mod postgres;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -211,9 +213,24 @@ impl TestRelay {
 
     /// A relay whose configuration file also says `extra` (e.g. a `[limits]` section).
     pub async fn start_with(name: &str, extra: &str) -> Self {
+        Self::start_sharing(name, extra, None).await
+    }
+
+    /// A relay as `start_with` makes it; with `audit_key`, that file is its audit key
+    /// (relays sharing one database share it). The test caseworker is added unless the
+    /// shared database has it already.
+    pub async fn start_sharing(
+        name: &str,
+        extra: &str,
+        audit_key: Option<&std::path::Path>,
+    ) -> Self {
         let data_dir =
             std::env::temp_dir().join(format!("acote-relay-test-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&data_dir);
+        if let Some(key) = audit_key {
+            std::fs::create_dir_all(&data_dir).unwrap();
+            std::fs::copy(key, data_dir.join(acote_relay::store::AUDIT_KEY_FILE)).unwrap();
+        }
         let mut config = Config::parse(&format!(
             "[server]\nsite_name = \"Test site\"\n[turn]\nlisten = \"127.0.0.1:0\"\n{extra}"
         ))
@@ -226,11 +243,13 @@ impl TestRelay {
         let store = relay.store();
         let turn = relay.turn.clone();
         let metrics_addr = relay.metrics_addr;
-        let hash = acote_relay::auth::password::hash(PASSWORD).unwrap();
-        store
-            .add_account(LOGIN, NAME, SITE, Some(&hash), None, 0)
-            .await
-            .unwrap();
+        if store.account(LOGIN).await.unwrap().is_none() {
+            let hash = acote_relay::auth::password::hash(PASSWORD).unwrap();
+            store
+                .add_account(LOGIN, NAME, SITE, Some(&hash), None, 0)
+                .await
+                .unwrap();
+        }
         let tls = Endpoint::new(addr, &data_dir).tls;
         let (stop, stopped) = oneshot::channel::<()>();
         let served = tokio::spawn(relay.serve(async {
