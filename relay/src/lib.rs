@@ -242,6 +242,15 @@ impl Relay {
         let metrics = Arc::new(metrics::Metrics::new());
         let (hub, hub_task) =
             signaling::driver::new(hub_core, store.clone(), turn.clone(), metrics.clone());
+        // Relays sharing a PostgreSQL database pair and resume across each other.
+        let hub_task = match &config.store.url {
+            Some(url) if store.backend() == store::Backend::Postgres => {
+                let me = format!("{:016x}", rand::random::<u64>());
+                tracing::info!(relay = %me, "one of the relays sharing the database");
+                hub_task.federated(me, url.clone())
+            }
+            _ => hub_task,
+        };
         let metrics_listener = match config.metrics.listen {
             Some(addr) => Some(
                 std::net::TcpListener::bind(addr)

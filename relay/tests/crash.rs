@@ -9,76 +9,16 @@
 
 mod common;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use acote_proto::{Role, SignalMessage};
 use common::Endpoint;
+use common::process::{admin, serve};
 
-const BIN: &str = env!("CARGO_BIN_EXE_acote-relay");
 const PASSWORD: &str = "cheval agrafe batterie";
-
-fn admin(dir: &Path, args: &[&str], stdin: &str) -> (bool, String) {
-    let mut child = Command::new(BIN)
-        .args(["admin", "--data-dir"])
-        .arg(dir)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
-}
-
-/// Starts `acote-relay serve` and waits for its address. Its stdout goes to a file, so
-/// nothing in the test can close the pipe under it.
-#[allow(clippy::zombie_processes)] // the caller kills and waits for the child it gets
-fn serve(dir: &Path, config: &Path) -> (Child, Endpoint) {
-    let out_path = dir.join(format!(
-        "serve-{}.out",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    let out = std::fs::File::create(&out_path).unwrap();
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(config)
-        .arg("--data-dir")
-        .arg(dir)
-        .env("RUST_LOG", "error")
-        .stdout(out)
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let text = std::fs::read_to_string(&out_path).unwrap_or_default();
-        if let Some(addr) = text
-            .lines()
-            .find_map(|l| l.strip_prefix("listening on https://"))
-        {
-            return (child, Endpoint::new(addr.trim().parse().unwrap(), dir));
-        }
-        assert!(Instant::now() < deadline, "the relay did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// One client pair looping: agent hello → code (acked), viewer redeem → paired (acked).
 async fn burst_loop(
@@ -139,6 +79,7 @@ async fn issue7_sigkill_during_a_burst_loses_no_acknowledged_record() {
     std::fs::write(&config, "[turn]\nenabled = false\n").unwrap();
     let (ok, out) = admin(
         &dir,
+        &config,
         &[
             "caseworker",
             "add",
@@ -194,11 +135,12 @@ async fn issue7_sigkill_during_a_burst_loses_no_acknowledged_record() {
     relay.kill().unwrap();
     relay.wait().unwrap();
 
-    let (ok, out) = admin(&dir, &["audit", "verify"], "");
+    let (ok, out) = admin(&dir, &config, &["audit", "verify"], "");
     assert!(ok, "audit verify failed after the crash: {out}");
     assert!(out.contains("chain intact"), "{out}");
     let (ok, csv) = admin(
         &dir,
+        &config,
         &[
             "audit",
             "export",

@@ -176,6 +176,7 @@ async fn every_table_of_the_store_works_on_postgresql() {
         agent_hash: "a".into(),
         viewer_hash: "v".into(),
         login: "amina".into(),
+        relay: "r1".into(),
     };
     store.save_resumable(&resumable).await.unwrap();
     store

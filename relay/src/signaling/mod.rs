@@ -3,6 +3,7 @@
 
 pub mod caseworker;
 pub mod driver;
+pub mod federation;
 pub mod hub;
 pub mod ice;
 pub mod limits;

@@ -17,6 +17,9 @@ pub struct ResumableRow {
     pub viewer_hash: String,
     /// The caseworker's login.
     pub login: String,
+    /// The relay holding the session, when several share a PostgreSQL database (empty
+    /// with SQLite, or when copied from it).
+    pub relay: String,
 }
 
 /// A saved web session, as stored.
@@ -42,12 +45,14 @@ impl Store {
             .execute(self.pool())
             .await?;
         sqlx::query(
-            "INSERT INTO resumptions (session, agent_hash, viewer_hash, login) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO resumptions (session, agent_hash, viewer_hash, login, relay) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&row.session)
         .bind(&row.agent_hash)
         .bind(&row.viewer_hash)
         .bind(&row.login)
+        .bind(&row.relay)
         .execute(self.pool())
         .await?;
         Ok(())
@@ -66,7 +71,7 @@ impl Store {
     /// once (the hub saves again what it restores).
     pub async fn take_resumables(&self) -> Result<Vec<ResumableRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT session, agent_hash, viewer_hash, login FROM resumptions ORDER BY session",
+            "SELECT session, agent_hash, viewer_hash, login, relay FROM resumptions ORDER BY session",
         )
         .fetch_all(self.pool())
         .await?;
@@ -80,6 +85,7 @@ impl Store {
                     agent_hash: r.try_get("agent_hash")?,
                     viewer_hash: r.try_get("viewer_hash")?,
                     login: r.try_get("login")?,
+                    relay: r.try_get("relay")?,
                 })
             })
             .collect()
@@ -194,6 +200,7 @@ mod tests {
             agent_hash: "a".repeat(64),
             viewer_hash: "b".repeat(64),
             login: "marie".into(),
+            relay: String::new(),
         };
         let web = WebSessionRow {
             token_hash: "c".repeat(64),

@@ -55,6 +55,7 @@ pub(crate) const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("agent_hash", T),
             ("viewer_hash", T),
             ("login", T),
+            ("relay", T),
         ],
     ),
     ("relay_clock", &[("id", I), ("alive_at", I)]),
@@ -129,6 +130,10 @@ impl Store {
 mod tests {
     use super::*;
 
+    /// Tables of the moment, not copied: which relays are alive, the codes they handed
+    /// out, the mail between them (issue 19).
+    const NOT_COPIED: &[&str] = &["codes", "relay_mail", "relays"];
+
     #[tokio::test]
     async fn the_copy_list_is_the_whole_schema() {
         // A migration that adds a table or a column must add it here too, or a move to
@@ -147,6 +152,9 @@ mod tests {
         .unwrap();
         for table in tables {
             let name: String = table.try_get("name").unwrap();
+            if NOT_COPIED.contains(&name.as_str()) {
+                continue;
+            }
             let columns = sqlx::query(&format!(
                 "SELECT name, type FROM pragma_table_info('{name}')"
             ))

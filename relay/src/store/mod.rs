@@ -16,6 +16,7 @@ pub mod audit_event;
 pub mod carry_over;
 pub mod copy;
 pub mod passkeys;
+pub mod relays;
 pub mod time;
 
 use std::path::{Path, PathBuf};

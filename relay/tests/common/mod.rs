@@ -4,6 +4,7 @@
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
 pub mod postgres;
+pub mod process;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -321,6 +321,11 @@ impl Hub {
         }
     }
 
+    /// Whether viewer `conn` is paired with an agent of this relay.
+    pub fn viewer_in_session(&self, conn: ConnId) -> bool {
+        self.viewers.get(&conn).is_some_and(|v| v.agent.is_some())
+    }
+
     /// A signed-in caseworker's viewer said hello. `caseworker` comes from the store
     /// (never from what the viewer claims); `addr` is where it connects from.
     pub fn viewer_joined(&mut self, conn: ConnId, caseworker: Caseworker, addr: IpAddr) {
@@ -446,6 +451,24 @@ impl Hub {
         out.extend(self.expire_ghosts(now));
         self.limits.prune(now);
         out
+    }
+
+    /// Whether `typed` is the live code of an agent of this relay (several relays on one
+    /// database ask before looking further).
+    pub fn knows_code(&self, typed: &str, now: Instant) -> bool {
+        SessionCode::parse(typed)
+            .ok()
+            .and_then(|code| self.find_agent(&code, now))
+            .is_some()
+    }
+
+    /// Gives a waiting agent another code in the same session (another relay sharing the
+    /// database holds the one it was given).
+    pub fn reissue_code(&mut self, now: Instant, agent: ConnId) -> Vec<Output> {
+        match self.agents.get(&agent).map(|a| &a.state) {
+            Some(AgentState::Waiting(_)) => self.back_to_waiting(now, agent, false),
+            _ => Vec::new(),
+        }
     }
 
     /// Compares against every waiting code so the time taken does not reveal which

@@ -166,6 +166,19 @@ impl Hub {
         }
     }
 
+    /// Whether `token` is a live token of a session of this relay, for that side.
+    pub fn knows_token(&self, role: Role, token: &str) -> bool {
+        let Ok(presented) = ResumeToken::parse(token).map(|t| t.hash()) else {
+            return false;
+        };
+        self.agents.values().any(|a| {
+            a.resume.is_some_and(|pair| match role {
+                Role::Agent => pair.agent.matches(&presented),
+                Role::Viewer => pair.viewer.matches(&presented),
+            })
+        })
+    }
+
     fn try_resume(
         &mut self,
         now: Instant,
