@@ -44,6 +44,8 @@ linted test --workspace --locked
 
 say "a short load run on a real relay (the full one is acote-bench load, on purpose)"
 ./target/debug/acote-bench load --agents 100 --sessions 5 --json target/load-short.json
+say "the same across three relays sharing a PostgreSQL the bench starts (issue 19)"
+./target/debug/acote-bench load --agents 100 --sessions 6 --relays 3 --json target/load-short-3.json
 
 # The fuzz targets (fuzz/, outside the workspace) are built and run briefly so they never
 # rot; long runs are done on purpose, optimised and with AddressSanitizer (see

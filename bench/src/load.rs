@@ -17,12 +17,18 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
+use crate::postgres::Postgres;
+
 /// What to run.
 pub(crate) struct Plan {
     /// Idle agents.
     pub(crate) agents: usize,
     /// Sessions paired among them.
     pub(crate) sessions: usize,
+    /// Relays sharing one PostgreSQL database (1: a single relay on SQLite).
+    pub(crate) relays: usize,
+    /// The PostgreSQL database for several relays; the bench starts its own when none.
+    pub(crate) store: Option<String>,
     /// The relay binary.
     pub(crate) relay: PathBuf,
     /// Output file.
@@ -61,11 +67,36 @@ pub(crate) async fn run(plan: Plan) -> anyhow::Result<()> {
             plan.agents
         );
     }
-    let relay = start_relay(&plan.relay, "[turn]\nenabled = false\n")?;
-    let cookie = sign_in(&relay).await?;
-    let pid = relay.child.id();
+    if plan.relays == 0 {
+        bail!("--relays must be at least 1");
+    }
+    if plan.relays == 1 && plan.store.is_some() {
+        bail!("--store is for several relays (--relays 2 or more)");
+    }
+    let own_db = match (&plan.store, plan.relays) {
+        (None, n) if n > 1 => Some(Postgres::start()?),
+        _ => None,
+    };
+    let store = plan
+        .store
+        .clone()
+        .or_else(|| own_db.as_ref().map(|db| db.url.clone()));
+    // Every agent may come from any of the 40 source addresses, all to one relay.
+    let room = plan.agents + plan.sessions + 100;
+    let mut config = format!(
+        "[turn]\nenabled = false\n[limits]\nconnections_per_address = {room}\nmax_connections = {room}\n"
+    );
+    if let Some(url) = &store {
+        config.push_str(&format!("[store]\nurl = \"{url}\"\n"));
+    }
+    let relays = start_relays(&plan.relay, &config, plan.relays)?;
+    let cookie = sign_in(&relays[0]).await?;
+    let pids: Vec<u32> = relays.iter().map(|r| r.child.id()).collect();
+    let rss = || -> anyhow::Result<u64> { pids.iter().map(|p| rss_kib(*p)).sum() };
+    let cpu = || -> anyhow::Result<u64> { pids.iter().map(|p| cpu_ticks(*p)).sum() };
+    let db_cpu = || own_db.as_ref().map_or(0, Postgres::cpu_ticks);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let (rss_base, cpu_base) = (rss_kib(pid)?, cpu_ticks(pid)?);
+    let (rss_base, cpu_base, db_base) = (rss()?, cpu()?, db_cpu());
 
     let started = Instant::now();
     let mut codes = Vec::with_capacity(plan.agents);
@@ -73,7 +104,10 @@ pub(crate) async fn run(plan: Plan) -> anyhow::Result<()> {
     for batch in (0..plan.agents).collect::<Vec<_>>().chunks(50) {
         let joins: Vec<_> = batch
             .iter()
-            .map(|&i| tokio::spawn(agent(relay.addr, relay.tls.clone(), source(i))))
+            .map(|&i| {
+                let relay = &relays[i % relays.len()];
+                tokio::spawn(agent(relay.addr, relay.tls.clone(), source(i)))
+            })
             .collect();
         for j in joins {
             let (socket, code) = j.await.context("agent task")??;
@@ -83,13 +117,19 @@ pub(crate) async fn run(plan: Plan) -> anyhow::Result<()> {
     }
     let connect_seconds = started.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (rss_loaded, cpu_loaded) = (rss_kib(pid)?, cpu_ticks(pid)?);
+    let (rss_loaded, cpu_loaded, db_loaded) = (rss()?, cpu()?, db_cpu());
     let connect_cpu = percent(cpu_loaded - cpu_base, started.elapsed());
+    let connect_db_cpu = percent(db_loaded - db_base, started.elapsed());
 
-    let mut pair_ms = Vec::with_capacity(plan.sessions);
+    // Session j pairs agent j (on relay j mod n); with several relays, every other
+    // caseworker is on the next relay: pairing across relays beside pairing on one.
+    let (mut same_ms, mut across_ms) = (Vec::new(), Vec::new());
     let mut viewers = Vec::with_capacity(plan.sessions);
     let pairing_started = Instant::now();
     for (j, code) in codes.iter().take(plan.sessions).enumerate() {
+        let n = relays.len();
+        let across = n > 1 && j % 2 == 1;
+        let relay = &relays[if across { (j + 1) % n } else { j % n }];
         let (socket, ms, _) = viewer(
             relay.addr,
             relay.tls.clone(),
@@ -98,7 +138,11 @@ pub(crate) async fn run(plan: Plan) -> anyhow::Result<()> {
             code,
         )
         .await?;
-        pair_ms.push(ms);
+        if across {
+            across_ms.push(ms)
+        } else {
+            same_ms.push(ms)
+        }
         viewers.push(socket);
     }
     // Each session exchanges a round of signaling, as an offer with candidates would.
@@ -117,49 +161,83 @@ pub(crate) async fn run(plan: Plan) -> anyhow::Result<()> {
         }
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let cpu_end = cpu_ticks(pid)?;
+    let (cpu_end, db_end) = (cpu()?, db_cpu());
     let sessions_cpu = percent(cpu_end - cpu_loaded, pairing_started.elapsed());
-    let rss_sessions = rss_kib(pid)?;
+    let sessions_db_cpu = percent(db_end - db_loaded, pairing_started.elapsed());
+    let rss_sessions = rss()?;
     for task in idle {
         task.abort();
     }
 
-    pair_ms.sort_by(f64::total_cmp);
-    let q = |p: f64| {
-        let ms = pair_ms
-            .get(((pair_ms.len() as f64 - 1.0) * p).round() as usize)
-            .copied()
-            .unwrap_or(0.0);
-        (ms * 10.0).round() / 10.0
-    };
+    let mut all_ms: Vec<f64> = same_ms.iter().chain(&across_ms).copied().collect();
+    let (same, across, all) = (
+        quantiles(&mut same_ms),
+        quantiles(&mut across_ms),
+        quantiles(&mut all_ms),
+    );
     let per_agent = (rss_loaded.saturating_sub(rss_base)) as f64 / plan.agents.max(1) as f64;
-    let figures = serde_json::json!({
+    let mut figures = serde_json::json!({
         "agents": plan.agents,
         "sessions": plan.sessions,
+        "relays": relays.len(),
+        "store": if store.is_some() { "postgresql" } else { "sqlite" },
         "source_addresses": SOURCES,
         "relay_rss_kib": { "started": rss_base, "with_idle_agents": rss_loaded, "with_sessions": rss_sessions },
         "kib_per_idle_agent": (per_agent * 10.0).round() / 10.0,
         "connect_seconds": (connect_seconds * 100.0).round() / 100.0,
         "relay_cpu_percent_of_one_core": { "while_agents_connect": connect_cpu, "while_pairing": sessions_cpu },
-        "pair_ms": { "p50": q(0.5), "p95": q(0.95), "max": q(1.0) },
+        "pair_ms": all,
     });
+    if relays.len() > 1 {
+        figures["pair_ms_same_relay"] = same;
+        figures["pair_ms_across_relays"] = across;
+        if own_db.is_some() {
+            figures["postgres_cpu_percent_of_one_core"] = serde_json::json!({
+                "while_agents_connect": connect_db_cpu, "while_pairing": sessions_db_cpu,
+            });
+        }
+    }
     let mut out = std::fs::File::create(&plan.json)
         .with_context(|| format!("cannot write {}", plan.json.display()))?;
     writeln!(out, "{}", serde_json::to_string_pretty(&figures)?)?;
     println!(
-        "{} idle agents: relay {} KiB → {} KiB ({:.1} KiB per agent), connected in {:.1} s at {:.0} % of one core",
-        plan.agents, rss_base, rss_loaded, per_agent, connect_seconds, connect_cpu
+        "{} idle agents on {} relay(s): {} KiB → {} KiB ({:.1} KiB per agent), connected in {:.1} s at {:.0} % of one core",
+        plan.agents,
+        relays.len(),
+        rss_base,
+        rss_loaded,
+        per_agent,
+        connect_seconds,
+        connect_cpu
     );
     println!(
-        "{} sessions paired under that load: p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms; relay at {:.0} % of one core",
-        plan.sessions,
-        q(0.5),
-        q(0.95),
-        q(1.0),
-        sessions_cpu
+        "{} sessions paired under that load: {}; relays at {:.0} % of one core",
+        plan.sessions, figures["pair_ms"], sessions_cpu
     );
+    if relays.len() > 1 {
+        println!(
+            "pairing on one relay {}, across relays {}; PostgreSQL at {} / {} % of one core",
+            figures["pair_ms_same_relay"],
+            figures["pair_ms_across_relays"],
+            connect_db_cpu,
+            sessions_db_cpu
+        );
+    }
     println!("figures written to {}", plan.json.display());
     Ok(())
+}
+
+/// p50, p95 and max of `ms`, rounded to 0.1 ms.
+fn quantiles(ms: &mut [f64]) -> serde_json::Value {
+    ms.sort_by(f64::total_cmp);
+    let q = |p: f64| {
+        let v = ms
+            .get(((ms.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(0.0);
+        (v * 10.0).round() / 10.0
+    };
+    serde_json::json!({ "p50": q(0.5), "p95": q(0.95), "max": q(1.0) })
 }
 
 fn source(i: usize) -> String {
@@ -174,18 +252,49 @@ fn percent(ticks: u64, over: Duration) -> f64 {
 
 /// Starts `bin` with a caseworker `bench` and `config` after a `[server]` section.
 pub(crate) fn start_relay(bin: &PathBuf, config: &str) -> anyhow::Result<Relay> {
-    let extra = config;
-    let dir = std::env::temp_dir().join(format!("acote-bench-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
-    let config = dir.join("relay.toml");
-    std::fs::write(&config, format!("[server]\nsite_name = \"Load\"\n{extra}"))?;
-    let data = dir.join("data");
+    let mut relays = start_relays(bin, config, 1)?;
+    relays.pop().ok_or_else(|| anyhow!("no relay started"))
+}
+
+/// Starts `n` relays with one configuration (several share its `[store]` database): the
+/// first makes the certificate and the audit key, the others get copies, as an admin
+/// sets up relays behind one name. The caseworker `bench` is added once.
+pub(crate) fn start_relays(bin: &PathBuf, config: &str, n: usize) -> anyhow::Result<Vec<Relay>> {
+    let mut relays: Vec<Relay> = Vec::with_capacity(n);
+    for i in 0..n {
+        let dir = std::env::temp_dir().join(format!("acote-bench-{}-{i}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let data = dir.join("data");
+        std::fs::create_dir_all(&data)?;
+        let file = dir.join("relay.toml");
+        std::fs::write(&file, format!("[server]\nsite_name = \"Load\"\n{config}"))?;
+        match relays.first() {
+            None => add_caseworker(bin, &file, &data)?,
+            Some(first) => {
+                let from = first.dir.join("data");
+                std::fs::create_dir_all(data.join("tls"))?;
+                for entry in std::fs::read_dir(from.join("tls"))? {
+                    let entry = entry?;
+                    std::fs::copy(entry.path(), data.join("tls").join(entry.file_name()))?;
+                }
+                std::fs::copy(from.join("audit.key"), data.join("audit.key"))?;
+            }
+        }
+        relays.push(serve(bin, &file, &data, dir)?);
+    }
+    Ok(relays)
+}
+
+fn add_caseworker(
+    bin: &PathBuf,
+    config: &std::path::Path,
+    data: &std::path::Path,
+) -> anyhow::Result<()> {
     let admin = Command::new(bin)
         .args(["admin", "--config"])
-        .arg(&config)
+        .arg(config)
         .arg("--data-dir")
-        .arg(&data)
+        .arg(data)
         .args([
             "caseworker",
             "add",
@@ -207,11 +316,20 @@ pub(crate) fn start_relay(bin: &PathBuf, config: &str) -> anyhow::Result<Relay> 
     if !admin.wait()?.success() {
         bail!("could not create the bench caseworker");
     }
+    Ok(())
+}
+
+fn serve(
+    bin: &PathBuf,
+    config: &std::path::Path,
+    data: &std::path::Path,
+    dir: PathBuf,
+) -> anyhow::Result<Relay> {
     let mut child = Command::new(bin)
         .args(["serve", "--config"])
-        .arg(&config)
+        .arg(config)
         .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data)
+        .arg(data)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -15,6 +15,7 @@
 mod link;
 mod load;
 mod marker;
+mod postgres;
 mod turn;
 
 use std::path::PathBuf;
@@ -33,7 +34,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Idle agents and paired sessions on one relay: memory, CPU, pairing time.
+    /// Idle agents and paired sessions on one relay, or several sharing PostgreSQL:
+    /// memory, CPU, pairing time.
     Load {
         /// Idle agents to connect.
         #[arg(long, default_value_t = 1000)]
@@ -41,6 +43,13 @@ enum Command {
         /// Sessions to pair among them (each gets a viewer exchanging signaling).
         #[arg(long, default_value_t = 50)]
         sessions: usize,
+        /// Relays sharing one PostgreSQL database, agents spread over them, every other
+        /// caseworker on another relay than the agent's.
+        #[arg(long, default_value_t = 1)]
+        relays: usize,
+        /// Their database (postgres://…); by default the bench starts its own PostgreSQL.
+        #[arg(long)]
+        store: Option<String>,
         /// The relay binary to start.
         #[arg(long, default_value = "target/debug/acote-relay")]
         relay: PathBuf,
@@ -124,6 +133,8 @@ fn main() -> ExitCode {
         Command::Load {
             agents,
             sessions,
+            relays,
+            store,
             relay,
             json,
         } => tokio::runtime::Runtime::new()
@@ -132,6 +143,8 @@ fn main() -> ExitCode {
                 rt.block_on(load::run(load::Plan {
                     agents,
                     sessions,
+                    relays,
+                    store,
                     relay,
                     json,
                 }))
