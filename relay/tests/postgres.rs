@@ -323,6 +323,38 @@ async fn two_relays_on_one_postgresql_share_sign_ins_and_the_audit_log() {
 }
 
 #[tokio::test]
+async fn a_guesser_locked_out_on_one_relay_is_locked_out_on_the_others() {
+    let url = Postgres::shared().database("lockout").await;
+    let store = format!("[store]\nurl = \"{url}\"\n");
+    let mut a = TestRelay::start_with("lock-a", &store).await;
+    let key = a.data_dir.join(acote_relay::store::AUDIT_KEY_FILE);
+    let mut b = TestRelay::start_sharing("lock-b", &store, Some(&key)).await;
+    for _ in 0..acote_relay::auth::lockout::FREE_PER_ACCOUNT {
+        assert_eq!(a.sign_in(common::LOGIN, "wrong guess").await.status, 401);
+    }
+    // Locked on relay a: even the right password waits...
+    assert_eq!(a.sign_in(common::LOGIN, common::PASSWORD).await.status, 429);
+    // ...and on relay b, which saw none of the guesses.
+    let locked = b.sign_in(common::LOGIN, common::PASSWORD).await;
+    assert_eq!(locked.status, 429, "{locked:?}");
+    assert!(locked.body.contains("wait_secs"), "{}", locked.body);
+    // The keys are not in the database in clear (a login field may hold a password).
+    let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT tag FROM sign_in_counts")
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+    assert!(!rows.is_empty());
+    assert!(
+        rows.iter()
+            .all(|(tag,)| !tag.contains(common::LOGIN) && !tag.contains("127.0.0.1"))
+    );
+    db.close().await.unwrap();
+    a.shutdown();
+    b.shutdown();
+}
+
+#[tokio::test]
 async fn a_wrong_store_url_is_a_clear_error_that_names_no_password() {
     let dir = data_dir("wrong");
     // A server that is not there: the error says which database, without its password.

@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use super::lockout::{FREE_PER_ACCOUNT, Lockout};
+use super::lockout::{FREE_PER_ACCOUNT, Lockout, Shared};
 
 /// Failures of one login from one address allowed before the first wait.
 pub const FREE_PER_PAIR: u32 = FREE_PER_ACCOUNT;
@@ -77,6 +77,28 @@ impl Default for Attempts {
             busy_logins: HashSet::new(),
             busy_addrs: HashSet::new(),
             reports: Reports::default(),
+        }
+    }
+}
+
+/// Which of the three counts a shared count belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// One login from one address (the lock-out).
+    Pair,
+    /// One login from everywhere (a slow-down).
+    Login,
+    /// One address for every login (a slow-down).
+    Address,
+}
+
+impl Count {
+    /// Its name in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Count::Pair => "pair",
+            Count::Login => "login",
+            Count::Address => "address",
         }
     }
 }
@@ -163,6 +185,39 @@ impl Attempts {
         r.in_window += 1;
         r.last.insert(key, now);
         Some(std::mem::take(&mut r.unwritten))
+    }
+
+    /// The three counts an attempt of `login` from `addr` touches, with their keys.
+    pub fn counts_of(login: &str, addr: IpAddr) -> [(Count, String); 3] {
+        [
+            (Count::Pair, pair_key(login, addr)),
+            (Count::Login, login.to_string()),
+            (Count::Address, addr.to_string()),
+        ]
+    }
+
+    fn lockout(&mut self, count: Count) -> &mut Lockout {
+        match count {
+            Count::Pair => &mut self.by_pair,
+            Count::Login => &mut self.by_login,
+            Count::Address => &mut self.by_addr,
+        }
+    }
+
+    /// This relay's value of one count, for the relays sharing its database.
+    pub fn export(
+        &mut self,
+        count: Count,
+        key: &str,
+        now: Instant,
+        now_unix: i64,
+    ) -> Option<Shared> {
+        self.lockout(count).export(key, now, now_unix)
+    }
+
+    /// Takes in the value the relays sharing the database hold for one count.
+    pub fn import(&mut self, count: Count, key: &str, shared: Shared, now: Instant, now_unix: i64) {
+        self.lockout(count).import(key, shared, now, now_unix);
     }
 
     /// Forgets counts idle for a day.

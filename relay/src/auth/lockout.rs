@@ -18,6 +18,17 @@ pub const MAX_WAIT: Duration = Duration::from_secs(3600);
 /// A key with no failure for this long starts afresh.
 pub const FORGET_AFTER: Duration = Duration::from_secs(24 * 3600);
 
+/// A key's count as relays sharing a database keep it: unix seconds instead of instants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shared {
+    /// Failures counted.
+    pub failures: u32,
+    /// When the last one was, unix seconds.
+    pub last: i64,
+    /// Until when the key is locked, unix seconds.
+    pub locked_until: Option<i64>,
+}
+
 #[derive(Debug, Clone)]
 struct Entry {
     failures: u32,
@@ -99,6 +110,48 @@ impl Lockout {
         }
     }
 
+    /// The count of `key` as other relays may take it in (`now` is `now_unix`).
+    pub fn export(&self, key: &str, now: Instant, now_unix: i64) -> Option<Shared> {
+        let e = self.entries.get(key)?;
+        let unix = |t: Instant| {
+            if t >= now {
+                now_unix.saturating_add(secs(t - now))
+            } else {
+                now_unix.saturating_sub(secs(now - t))
+            }
+        };
+        Some(Shared {
+            failures: e.failures,
+            last: unix(e.last),
+            locked_until: e.locked_until.map(unix),
+        })
+    }
+
+    /// Takes in another relay's count of `key` where it is ahead of this one's (more
+    /// failures, a later lock): a guesser spreading tries over relays is counted as one.
+    pub fn import(&mut self, key: &str, shared: Shared, now: Instant, now_unix: i64) {
+        let at = |t: i64| {
+            let d = Duration::from_secs(t.abs_diff(now_unix));
+            if t >= now_unix {
+                now.checked_add(d).unwrap_or(now)
+            } else {
+                now.checked_sub(d).unwrap_or(now)
+            }
+        };
+        let entry = self.entries.entry(key.to_string()).or_insert(Entry {
+            failures: 0,
+            last: at(shared.last),
+            locked_until: None,
+        });
+        if shared.failures > entry.failures {
+            entry.failures = shared.failures;
+            entry.last = entry.last.max(at(shared.last));
+        }
+        if let Some(until) = shared.locked_until.map(at) {
+            entry.locked_until = Some(entry.locked_until.map_or(until, |mine| mine.max(until)));
+        }
+    }
+
     /// Forgets keys idle for a day.
     pub fn prune(&mut self, now: Instant) {
         self.entries
@@ -106,9 +159,58 @@ impl Lockout {
     }
 }
 
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_count_shared_by_another_relay_locks_here_too_and_the_larger_count_wins() {
+        // Relay A: five failures of one key lock it for 30 s.
+        let (t0, unix0) = (Instant::now(), 1_000_000);
+        let mut a = Lockout::new(FREE_PER_ACCOUNT);
+        for _ in 0..FREE_PER_ACCOUNT {
+            a.failure(t0, "k");
+        }
+        let shared = a
+            .export("k", t0, unix0)
+            .unwrap_or_else(|| panic!("no count"));
+        assert_eq!(
+            shared,
+            Shared {
+                failures: 5,
+                last: unix0,
+                locked_until: Some(unix0 + 30)
+            }
+        );
+        // Relay B, whose clock's instants differ: it takes the count in and is locked
+        // for what is left of the 30 s, then its next failure doubles the wait.
+        let t1 = t0 + Duration::from_secs(10);
+        let mut b = Lockout::new(FREE_PER_ACCOUNT);
+        b.failure(t1, "k");
+        b.import("k", shared, t1, unix0 + 10);
+        assert_eq!(b.check(t1, "k"), Err(Duration::from_secs(20)));
+        assert_eq!(
+            b.failure(t1 + Duration::from_secs(20), "k"),
+            Some(Duration::from_secs(60))
+        );
+        // A smaller count from elsewhere changes nothing here.
+        b.import(
+            "k",
+            Shared {
+                failures: 1,
+                last: unix0,
+                locked_until: None,
+            },
+            t1,
+            unix0 + 10,
+        );
+        assert_eq!(b.export("k", t1, unix0 + 10).map(|s| s.failures), Some(6));
+        assert_eq!(b.export("nobody", t1, unix0 + 10), None);
+    }
 
     #[test]
     fn waits_begin_after_the_free_failures_and_double() {

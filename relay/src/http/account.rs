@@ -13,13 +13,15 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::AppState;
-use crate::auth::attempts::{Refusal, Ticket};
+use crate::auth::attempts::{Attempts, Refusal, Ticket};
 use crate::auth::forms::{LoginForm, PasswordForm};
+use crate::auth::lockout::Shared;
 use crate::auth::{self, password};
 use crate::metrics::SignIn;
 use crate::signaling::caseworker::SignInCheck;
 use crate::store::accounts::Account;
 use crate::store::audit::{AuditEvent, Record};
+use crate::store::relays::SignInCount;
 use crate::store::time::unix_now;
 
 /// The session cookie's name.
@@ -281,6 +283,71 @@ impl Drop for InFlight<'_> {
     }
 }
 
+/// With relays sharing a PostgreSQL database: takes in their counts of the keys an
+/// attempt of `login` from `addr` touches, so a guesser spreading tries over relays is
+/// counted as one. Nothing to do on SQLite (one relay).
+pub(super) async fn pull_counts(state: &AppState, login: &str, addr: std::net::IpAddr) {
+    if state.store.backend() != crate::store::Backend::Postgres {
+        return;
+    }
+    let counts = Attempts::counts_of(login, addr);
+    let keys: Vec<(&str, &str)> = counts
+        .iter()
+        .map(|(c, k)| (c.as_str(), k.as_str()))
+        .collect();
+    let shared = match state.store.sign_in_counts(&keys).await {
+        Ok(shared) => shared,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the sign-in counts of the other relays");
+            return;
+        }
+    };
+    let (now, now_unix) = (Instant::now(), unix_now());
+    let mut auth = state.auth_state();
+    for ((count, key), row) in counts.iter().zip(shared) {
+        if let Some(row) = row {
+            let shared = Shared {
+                failures: u32::try_from(row.failures).unwrap_or(u32::MAX),
+                last: row.last_at,
+                locked_until: row.locked_until,
+            };
+            auth.attempts.import(*count, key, shared, now, now_unix);
+        }
+    }
+}
+
+/// ...and gives them this relay's counts of those keys after an attempt changed them.
+pub(super) async fn push_counts(state: &AppState, login: &str, addr: std::net::IpAddr) {
+    if state.store.backend() != crate::store::Backend::Postgres {
+        return;
+    }
+    let counts = Attempts::counts_of(login, addr);
+    let (now, now_unix) = (Instant::now(), unix_now());
+    let values: Vec<Option<SignInCount>> = {
+        let mut auth = state.auth_state();
+        counts
+            .iter()
+            .map(|(count, key)| {
+                auth.attempts
+                    .export(*count, key, now, now_unix)
+                    .map(|s| SignInCount {
+                        failures: i64::from(s.failures),
+                        last_at: s.last,
+                        locked_until: s.locked_until,
+                    })
+            })
+            .collect()
+    };
+    let rows: Vec<(&str, &str, Option<SignInCount>)> = counts
+        .iter()
+        .zip(values)
+        .map(|((c, k), v)| (c.as_str(), k.as_str(), v))
+        .collect();
+    if let Err(e) = state.store.save_sign_in_counts(&rows).await {
+        tracing::warn!(error = %e, "cannot share the sign-in counts with the other relays");
+    }
+}
+
 /// `POST /api/login`: checks the password (with lock-out), rotates the session cookie.
 pub async fn login(
     State(state): State<Arc<AppState>>,
@@ -296,11 +363,16 @@ pub async fn login(
     };
     // Counted as a failure before the hash, and alone for this login and this address
     // while it is checked: attempts sent together cannot all pass the lock-out.
-    let begun = state.auth_state().attempts.begin(
-        Instant::now(),
-        &login,
-        crate::conn_limit::source_key(peer.ip()),
-    );
+    let source = crate::conn_limit::source_key(peer.ip());
+    pull_counts(&state, &login, source).await;
+    let begun = state
+        .auth_state()
+        .attempts
+        .begin(Instant::now(), &login, source);
+    if begun.is_ok() {
+        // Counted before the check: the other relays see this failure at once.
+        push_counts(&state, &login, source).await;
+    }
     let ticket = match begun {
         Ok(ticket) => InFlight {
             state: &state,
@@ -364,6 +436,7 @@ pub async fn login(
         ticket.succeeded();
     }
     drop(ticket);
+    push_counts(&state, &login, source).await;
     if account.disabled {
         audit(
             &state,

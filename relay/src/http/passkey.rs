@@ -156,6 +156,7 @@ pub async fn sign_in(
         .auth_state()
         .attempts
         .passkey_succeeded(&pending.login, pending.addr);
+    super::account::push_counts(&state, &pending.login, pending.addr).await;
     if let Some(row) = rows.iter().find(|r| r.cred_id == cred_id_text(&used)) {
         let text = serde_json::to_string(&used).map_err(|e| AppError::Internal(e.to_string()))?;
         state.store.passkey_used(row.id, &text, unix_now()).await?;

@@ -560,6 +560,10 @@ impl Fed {
         if let Err(e) = store.prune_codes(now).await {
             tracing::debug!(error = %e, "cannot prune codes");
         }
+        let day = i64::try_from(crate::auth::lockout::FORGET_AFTER.as_secs()).unwrap_or(86_400);
+        if let Err(e) = store.prune_sign_in_counts(now - day).await {
+            tracing::debug!(error = %e, "cannot prune sign-in counts");
+        }
     }
 
     /// The heartbeat; sides proxied to a relay that died are dropped (they come back

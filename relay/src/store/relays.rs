@@ -232,6 +232,100 @@ impl Store {
     }
 }
 
+/// A sign-in failure count as relays sharing the database keep it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInCount {
+    /// Failures counted.
+    pub failures: i64,
+    /// The last one, unix seconds.
+    pub last_at: i64,
+    /// Locked until, unix seconds.
+    pub locked_until: Option<i64>,
+}
+
+impl Store {
+    fn count_tag(&self, kind: &str, key: &str) -> String {
+        hex::encode(hmac::sign(
+            &self.audit_key,
+            format!("signin:{kind}:{key}").as_bytes(),
+        ))
+    }
+
+    /// The shared counts of these (kind, key) pairs, in their order.
+    pub async fn sign_in_counts(
+        &self,
+        keys: &[(&str, &str)],
+    ) -> Result<Vec<Option<SignInCount>>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for (kind, key) in keys {
+            let row = sqlx::query(
+                "SELECT failures, last_at, locked_until FROM sign_in_counts WHERE kind = $1 AND tag = $2",
+            )
+            .bind(*kind)
+            .bind(self.count_tag(kind, key))
+            .fetch_optional(self.pool())
+            .await?;
+            out.push(
+                row.map(|r| {
+                    Ok::<_, sqlx::Error>(SignInCount {
+                        failures: r.try_get("failures")?,
+                        last_at: r.try_get("last_at")?,
+                        locked_until: r.try_get("locked_until")?,
+                    })
+                })
+                .transpose()?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Saves this relay's counts of these (kind, key) pairs; `None` clears one.
+    pub async fn save_sign_in_counts(
+        &self,
+        counts: &[(&str, &str, Option<SignInCount>)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for (kind, key, count) in counts {
+            let tag = self.count_tag(kind, key);
+            match count {
+                Some(c) => {
+                    sqlx::query(
+                        "INSERT INTO sign_in_counts (kind, tag, failures, last_at, locked_until) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kind, tag) DO UPDATE SET \
+                         failures = excluded.failures, last_at = excluded.last_at, \
+                         locked_until = excluded.locked_until",
+                    )
+                    .bind(*kind)
+                    .bind(tag)
+                    .bind(c.failures)
+                    .bind(c.last_at)
+                    .bind(c.locked_until)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                None => {
+                    sqlx::query("DELETE FROM sign_in_counts WHERE kind = $1 AND tag = $2")
+                        .bind(*kind)
+                        .bind(tag)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Forgets counts idle since before `before` (unix seconds).
+    pub async fn prune_sign_in_counts(&self, before: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sign_in_counts WHERE last_at < $1")
+            .bind(before)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}
+
 fn resumable_row(r: &sqlx::any::AnyRow) -> Result<ResumableRow, sqlx::Error> {
     Ok(ResumableRow {
         session: r.try_get("session")?,
