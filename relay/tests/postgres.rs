@@ -355,6 +355,49 @@ async fn a_guesser_locked_out_on_one_relay_is_locked_out_on_the_others() {
 }
 
 #[tokio::test]
+async fn an_accounts_wrong_codes_count_on_every_relay() {
+    use acote_proto::{ErrorCode, Role, SignalMessage};
+    let url = Postgres::shared().database("wrongcodes").await;
+    let store = format!("[store]\nurl = \"{url}\"\n");
+    let mut a = TestRelay::start_with("codes-a", &store).await;
+    let key = a.data_dir.join(acote_relay::store::AUDIT_KEY_FILE);
+    let mut b = TestRelay::start_sharing("codes-b", &store, Some(&key)).await;
+    let redeem = |code: &str| SignalMessage::Redeem {
+        code: code.into(),
+        procedure: None,
+    };
+    let refusal = |msg: Option<SignalMessage>| match msg {
+        Some(SignalMessage::Error { code, .. }) => code,
+        other => panic!("expected an error, got {other:?}"),
+    };
+    // The account's burst of wrong codes, all on relay a.
+    let mut on_a = a.connect_viewer().await;
+    on_a.hello(Role::Viewer).await;
+    for code in ["111111", "222222", "333333"] {
+        on_a.send(&redeem(code)).await;
+        assert_eq!(refusal(on_a.recv().await), ErrorCode::InvalidCode);
+    }
+    on_a.send(&redeem("444444")).await;
+    assert_eq!(refusal(on_a.recv().await), ErrorCode::RateLimited);
+    // Relay b takes them in at its next heartbeat (every 2 s) and refuses the account
+    // too. Two tries at most: alone, b would let three wrong codes through.
+    let mut on_b = b.connect_viewer().await;
+    on_b.hello(Role::Viewer).await;
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        on_b.send(&redeem("555555")).await;
+        answers.push(refusal(on_b.recv().await));
+        if answers.last() == Some(&ErrorCode::RateLimited) {
+            break;
+        }
+    }
+    assert_eq!(answers.last(), Some(&ErrorCode::RateLimited), "{answers:?}");
+    a.shutdown();
+    b.shutdown();
+}
+
+#[tokio::test]
 async fn a_wrong_store_url_is_a_clear_error_that_names_no_password() {
     let dir = data_dir("wrong");
     // A server that is not there: the error says which database, without its password.

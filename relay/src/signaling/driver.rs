@@ -217,11 +217,15 @@ async fn run(task: HubTask, mut shutdown: watch::Receiver<bool>) {
         Some(setup) => {
             let (wake_tx, wake) = mpsc::channel(1);
             let listener = tokio::spawn(listen(setup.url, setup.me.clone(), wake_tx));
+            // The wrong codes already in the log are read back below (`restore`).
+            let audit_seen = store.head().await.ok().flatten().map_or(0, |(seq, _)| seq);
             let mut fed = Fed {
                 routes: Routes::new(setup.me),
                 live: HashSet::new(),
                 wake,
                 joined: HashMap::new(),
+                audit_seen,
+                own_wrong: HashSet::new(),
             };
             fed.beat(&store).await;
             (Some(fed), Some(listener))
@@ -406,7 +410,8 @@ async fn run(task: HubTask, mut shutdown: watch::Receiver<bool>) {
                 f.routes.ended(&session);
             }
         }
-        if !write_audit(&store, &records).await {
+        let own_wrong = fed.as_mut().map(|f| &mut f.own_wrong);
+        if !write_audit_noting(&store, &records, own_wrong).await {
             // Refuse rather than run unaudited: whoever this step concerns is told why
             // and disconnected; the hub hears `Left` and tidies up.
             let mut concerned: HashSet<ConnId> = sends.iter().map(|(c, _)| *c).collect();
@@ -538,6 +543,10 @@ struct Fed {
     wake: mpsc::Receiver<()>,
     /// What each local viewer joined as, to join another relay with it.
     joined: HashMap<ConnId, JoinedAs>,
+    /// The audit log's position up to which the wrong codes were taken in.
+    audit_seen: i64,
+    /// Positions of the wrong codes this relay wrote (already counted here).
+    own_wrong: HashSet<i64>,
 }
 
 impl Fed {
@@ -588,6 +597,7 @@ impl Fed {
             // Its task sees its queue closed and ends the socket; the side comes back.
             conns.remove(&conn);
         }
+        self.take_in_wrong_codes(hub, store).await;
         let now = Instant::now();
         let mut out = Vec::new();
         for conn in self.routes.remote_on_gone(&self.live) {
@@ -595,6 +605,31 @@ impl Fed {
             out.extend(hub.left(now, conn));
         }
         out
+    }
+
+    /// Takes in the wrong codes the other relays recorded since the last heartbeat: an
+    /// account's limit holds over all the relays, as it does across a restart.
+    async fn take_in_wrong_codes(&mut self, hub: &mut Hub, store: &Store) {
+        let rows = match store.wrong_codes_after(self.audit_seen).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the other relays' wrong codes");
+                return;
+            }
+        };
+        let (now, now_unix) = (Instant::now(), unix_now());
+        let mut theirs = Vec::new();
+        for (seq, at, login) in rows {
+            self.audit_seen = self.audit_seen.max(seq);
+            if self.own_wrong.remove(&seq) || login.is_empty() {
+                continue;
+            }
+            let ago = Duration::from_secs(u64::try_from(now_unix - at).unwrap_or(0));
+            theirs.extend(now.checked_sub(ago).map(|t| (t, login)));
+        }
+        let seen = self.audit_seen;
+        self.own_wrong.retain(|s| *s > seen);
+        hub.restore_wrong_codes(theirs);
     }
 
     /// A connection said hello: served here, or proxied to the relay holding the session
@@ -1059,19 +1094,35 @@ async fn restore_wrong_codes(hub: &mut Hub, store: &Store, now_unix: i64) {
 /// Writes the records in order. Returns false when a record that starts something could
 /// not be written (the step must not go ahead); other failures are logged.
 async fn write_audit(store: &Store, records: &[Record]) -> bool {
+    write_audit_noting(store, records, None).await
+}
+
+/// The same, noting in `own` the positions of the wrong codes written (relays sharing a
+/// database take in the others' wrong codes from the log, not their own twice).
+async fn write_audit_noting(
+    store: &Store,
+    records: &[Record],
+    mut own: Option<&mut HashSet<i64>>,
+) -> bool {
     let at = unix_now();
     for record in records {
-        if let Err(e) = store.append(at, record).await {
-            tracing::error!(error = %e, event = %record.event, "cannot write to the audit log");
-            if record.event.starts_session() {
-                return false;
+        let seq = match store.append(at, record).await {
+            Ok(seq) => seq,
+            Err(e) => {
+                tracing::error!(error = %e, event = %record.event, "cannot write to the audit log");
+                if record.event.starts_session() {
+                    return false;
+                }
+                continue;
             }
-            continue;
-        }
-        if record.event == AuditEvent::CodeWrong
-            && let Err(e) = store.count_wrong_code(&record.actor).await
-        {
-            tracing::error!(error = %e, "cannot count a wrong code");
+        };
+        if record.event == AuditEvent::CodeWrong {
+            if let Some(own) = own.as_deref_mut() {
+                own.insert(seq);
+            }
+            if let Err(e) = store.count_wrong_code(&record.actor).await {
+                tracing::error!(error = %e, "cannot count a wrong code");
+            }
         }
     }
     true

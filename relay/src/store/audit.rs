@@ -323,6 +323,24 @@ impl Store {
         Ok(rows.iter().map(entry).collect::<Result<_, _>>()?)
     }
 
+    /// The wrong codes recorded after position `seq` (by any relay sharing the
+    /// database): (position, when, which account).
+    pub async fn wrong_codes_after(&self, seq: i64) -> Result<Vec<(i64, i64, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor FROM audit WHERE seq > $1 AND event = $2 ORDER BY seq",
+        )
+        .bind(seq)
+        .bind(AuditEvent::CodeWrong.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                Ok::<_, sqlx::Error>((r.try_get("seq")?, r.try_get("at")?, r.try_get("actor")?))
+            })
+            .collect::<Result<_, _>>()?)
+    }
+
     /// Checks the whole chain.
     pub async fn verify(&self) -> Result<Verification, StoreError> {
         self.verify_anchored(None).await
