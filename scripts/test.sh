@@ -52,9 +52,9 @@ say "the same across three relays sharing a PostgreSQL the bench starts (issue 1
 # docs/reliability.md). Here they are built unoptimised and without a sanitizer (safe
 # Rust; debug assertions and overflow checks on): 2.5 minutes instead of 9.5 to build.
 need_cargo_fuzz
-say "building the fuzz targets (unoptimised, no sanitizer) and running each for 10 seconds"
+say "building the fuzz targets (unoptimised, no sanitizer) and running each for 5 seconds"
 (cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz build --dev -s none && for target in $(cargo fuzz list); do
-  RUSTC_BOOTSTRAP=1 cargo fuzz run --dev -s none "$target" -- -max_total_time=10 2>&1 | tail -n 2
+  RUSTC_BOOTSTRAP=1 cargo fuzz run --dev -s none "$target" -- -max_total_time=5 2>&1 | tail -n 2
 done)
 
 say "the viewer's own unit tests (Node's test runner, no browser)"

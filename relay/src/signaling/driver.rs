@@ -886,13 +886,7 @@ impl Fed {
                     agent,
                 } => {
                     if let Some(turn) = turn {
-                        // The other side's id is the holder's: nothing here asks for it.
-                        let (a, v) = if agent {
-                            (conn, NO_CONN)
-                        } else {
-                            (NO_CONN, conn)
-                        };
-                        turn.session_opened(&session, a, v);
+                        turn.side_opened(&session, conn, agent);
                     }
                 }
                 Arrived::Close(conn) => {
@@ -909,9 +903,6 @@ impl Fed {
         out
     }
 }
-
-/// The id given to TURN for the side of a session served by another relay.
-const NO_CONN: ConnId = ConnId::MAX;
 
 /// Restores a session taken over from a relay that died: both sides are away until they
 /// resume, within what is left of their 60 s since it was last alive.

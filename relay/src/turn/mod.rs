@@ -26,7 +26,7 @@ use turn::allocation::allocation_manager::{Manager, ManagerConfig};
 
 use crate::config::TurnConfig;
 use crate::signaling::hub::ConnId;
-use creds::Credentials;
+use creds::{Credentials, Side};
 use listen::Engine;
 use policy::{PeerPolicy, Quotas};
 use registry::Registry;
@@ -263,6 +263,13 @@ impl TurnService {
     /// A session was paired: its two sides may now get credentials.
     pub fn session_opened(&self, session: &str, agent: ConnId, viewer: ConnId) {
         self.registry.open(session, agent, viewer);
+    }
+
+    /// One side of a session another relay holds is served here: `conn` may ask for
+    /// credentials, from this relay's TURN.
+    pub fn side_opened(&self, session: &str, conn: ConnId, agent: bool) {
+        let side = if agent { Side::Agent } else { Side::Viewer };
+        self.registry.open_side(session, conn, side);
     }
 
     /// A session ended: its credentials are refused from now on and its allocations go.

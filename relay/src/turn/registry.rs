@@ -156,6 +156,33 @@ impl Registry {
 
     /// A session was paired: its two connections may now ask for credentials.
     pub fn open(&self, session: &str, agent: ConnId, viewer: ConnId) {
+        let mut inner = self.lock();
+        self.ensure(&mut inner, session);
+        // Opened again when a side resumes on a new connection: the session keeps its
+        // state (allocations, revocation), only its connections change.
+        inner.conns.retain(|_, (s, _)| s != session);
+        inner
+            .conns
+            .insert(agent, (session.to_string(), Side::Agent));
+        inner
+            .conns
+            .insert(viewer, (session.to_string(), Side::Viewer));
+    }
+
+    /// One side of a session held by another relay is served here (issue 19): that
+    /// connection may ask for credentials; the session's other side is left as it is
+    /// (it may be served here too, or elsewhere).
+    pub fn open_side(&self, session: &str, conn: ConnId, side: Side) {
+        let mut inner = self.lock();
+        self.ensure(&mut inner, session);
+        inner
+            .conns
+            .retain(|_, (s, which)| !(s == session && *which == side));
+        inner.conns.insert(conn, (session.to_string(), side));
+    }
+
+    /// The state of `session`, made if it is new.
+    fn ensure(&self, inner: &mut Inner, session: &str) {
         let state = Arc::new(SessionState {
             revoked: AtomicBool::new(false),
             allocations: AtomicU32::new(0),
@@ -166,17 +193,7 @@ impl Registry {
             )),
             usernames: Mutex::default(),
         });
-        let mut inner = self.lock();
-        // Opened again when a side resumes on a new connection: the session keeps its
-        // state (allocations, revocation), only its connections change.
         inner.sessions.entry(session.to_string()).or_insert(state);
-        inner.conns.retain(|_, (s, _)| s != session);
-        inner
-            .conns
-            .insert(agent, (session.to_string(), Side::Agent));
-        inner
-            .conns
-            .insert(viewer, (session.to_string(), Side::Viewer));
     }
 
     /// The session ended: returns the usernames whose allocations must be deleted.
@@ -378,6 +395,21 @@ mod tests {
         assert!(viewer.username.ends_with(":s-1:v"));
         assert_ne!(agent.password, viewer.password, "each side its own");
         assert!(r.credentials_for(3).is_none(), "another connection");
+    }
+
+    #[test]
+    fn both_sides_of_a_session_held_elsewhere_can_be_served_here() {
+        let r = registry();
+        r.open_side("s-1", 7, Side::Agent);
+        r.open_side("s-1", 8, Side::Viewer);
+        assert!(r.credentials_for(7).unwrap().username.ends_with(":s-1:a"));
+        assert!(r.credentials_for(8).unwrap().username.ends_with(":s-1:v"));
+        // The agent comes back on another connection: only its side moves.
+        r.open_side("s-1", 9, Side::Agent);
+        assert!(r.credentials_for(7).is_none());
+        assert!(r.credentials_for(8).is_some() && r.credentials_for(9).is_some());
+        r.close("s-1");
+        assert!(r.credentials_for(8).is_none() && r.credentials_for(9).is_none());
     }
 
     #[test]
