@@ -575,6 +575,27 @@ impl Fed {
         }
     }
 
+    /// Whether relay `id` is alive: from the last heartbeat's list, else asked of the
+    /// database (a relay that started since then is not on the list yet).
+    async fn is_live(&mut self, store: &Store, id: &str) -> bool {
+        if self.live.contains(id) {
+            return true;
+        }
+        let since = unix_now() - i64::try_from(DEAD_AFTER.as_secs()).unwrap_or(8);
+        match store.relay_alive_at(id).await {
+            Ok(Some(at)) if at >= since => {
+                self.live.insert(id.to_string());
+                true
+            }
+            Ok(_) => false,
+            Err(e) => {
+                // In doubt, not gone: a session is never taken from a relay that may live.
+                tracing::warn!(error = %e, "cannot tell whether another relay is alive");
+                true
+            }
+        }
+    }
+
     /// The heartbeat; sides proxied to a relay that died are dropped (they come back
     /// and resume), and sides of ours on a relay that died are away.
     async fn beat_and_forget_the_gone(
@@ -687,7 +708,7 @@ impl Fed {
             if row.relay == self.routes.me() {
                 return None;
             }
-            if self.live.contains(&row.relay) {
+            if self.is_live(store, &row.relay).await {
                 return Some(row.relay);
             }
             // Its relay is gone: take it over, unless another relay just did.
@@ -744,7 +765,12 @@ impl Fed {
             None
         } else {
             match store.code_owner(&code, unix_now()).await {
-                Ok(owner) => owner.filter(|o| o != self.routes.me() && self.live.contains(o)),
+                Ok(Some(owner))
+                    if owner != self.routes.me() && self.is_live(store, &owner).await =>
+                {
+                    Some(owner)
+                }
+                Ok(_) => None,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot look up which relay handed out a code");
                     None
