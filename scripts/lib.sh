@@ -30,6 +30,10 @@ apt_install() {
 # fontconfig to find the system's fonts beside the ones built into the agent.
 need_build_tools() {
   need_apt g++:g++ nasm:nasm pkg-config:pkg-config
+  # cmake builds libopus (the voice call's codec) from its bundled sources; ALSA's
+  # headers let the agent reach the microphone and speakers on Linux.
+  need_apt cmake:cmake
+  pkg-config --exists alsa || apt_install libasound2-dev
   pkg-config --exists fontconfig || apt_install libfontconfig-dev
   # OpenSSL headers for webauthn-rs (the relay's passkeys).
   pkg-config --exists openssl || apt_install libssl-dev
@@ -40,6 +44,10 @@ need_runtime_tools() {
   need_apt Xvfb:xvfb xsetroot:x11-xserver-utils xdpyinfo:x11-utils chromium:chromium \
     setxkbmap:x11-xkb-utils xdotool:xdotool ip:iproute2 nft:nftables import:imagemagick \
     xclip:xclip adduser:adduser systemd-analyze:systemd
+  # The voice call's test: a PulseAudio server with null sinks is the resident's sound
+  # card, reached through ALSA's pulse plugin (tests/e2e/voice.test.mjs).
+  need_apt pulseaudio:pulseaudio paplay:pulseaudio-utils
+  [ -e /usr/lib/x86_64-linux-gnu/alsa-lib/libasound_module_pcm_pulse.so ] || apt_install libasound2-plugins
 }
 
 # podman builds the relay's container image in its test (tests/e2e/package.test.mjs);
@@ -86,7 +94,7 @@ need_node_tests() {
 # nasm for OpenH264's win64 assembly; that toolchain's clippy lints the Windows-only code.
 need_windows_build_tools() {
   local missing=() pkg
-  for pkg in rustc-web cargo-web rust-web-src rust-web-clippy gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 nasm; do
+  for pkg in rustc-web cargo-web rust-web-src rust-web-clippy gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64 nasm cmake; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
   done
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"

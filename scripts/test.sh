@@ -60,6 +60,8 @@ done)
 say "the viewer's own unit tests (Node's test runner, no browser)"
 (cd tests && node --test unit/)
 
-say "end-to-end tests: Xvfb, relay, agent and the viewer in headless Chromium"
-(cd tests && node --test e2e/)
+# Two test files at a time: many wait on timers (a minute without the relay, a cut
+# network), and each starts its own Xvfb, relay, namespaces and browser.
+say "end-to-end tests: Xvfb, relay, agent and the viewer in headless Chromium (two files at a time)"
+(cd tests && node --test --test-concurrency=2 e2e/)
 

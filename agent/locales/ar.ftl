@@ -118,3 +118,16 @@ files-back = رجوع
 files-asking = في انتظار إجابتك.
 files-receiving = جارٍ الاستلام… { $percent } %
 files-sending = جارٍ الإرسال… { $percent } %
+
+# Talking through the computer (issue 17): a separate question for the microphone.
+ask-voice = { $who } يطلب التحدث معك عبر الكمبيوتر.
+ask-voice-detail = سيكون الميكروفون لديك مشغّلًا، وستسمع صوته من السماعات. يمكنك إطفاء الميكروفون في أي وقت.
+voice-bar = أنت تتحدث مع { $name }.
+voice-bar-muted = الميكروفون لديك مطفأ. لا يستطيع { $name } سماعك.
+voice-mute = إطفاء الميكروفون
+voice-unmute = تشغيل الميكروفون
+voice-hang-up = إنهاء المكالمة
+voice-ended = انتهت المكالمة مع { $name }.
+voice-refused = قلت لا للمكالمة. لا يستطيع { $name } سماعك.
+voice-no-device = الميكروفون أو السماعات لا تعمل على هذا الكمبيوتر. لا يمكنك التحدث عبره.
+console-voice = الميكروفون: اكتب mute أو unmute أو hangup ثم Enter.

@@ -117,3 +117,16 @@ files-back = Back
 files-asking = Waiting for your answer.
 files-receiving = Receiving… { $percent } %
 files-sending = Sending… { $percent } %
+
+# Talking through the computer (issue 17): a separate question for the microphone.
+ask-voice = { $who } asks to talk with you through the computer.
+ask-voice-detail = Your microphone will be on, and you will hear them in the speakers. You can turn the microphone off at any time.
+voice-bar = You are talking with { $name }.
+voice-bar-muted = Your microphone is off. { $name } cannot hear you.
+voice-mute = Turn off microphone
+voice-unmute = Turn on microphone
+voice-hang-up = End the call
+voice-ended = The call with { $name } has ended.
+voice-refused = You said no to the call. { $name } cannot hear you.
+voice-no-device = No microphone or speaker works on this computer. You cannot talk through it.
+console-voice = Microphone: type mute, unmute or hangup then Enter.

@@ -108,3 +108,16 @@ files-back = برگشت
 files-asking = در انتظار پاسخ شما.
 files-receiving = در حال دریافت… { $percent } %
 files-sending = در حال فرستادن… { $percent } %
+
+# Talking through the computer (issue 17): a separate question for the microphone.
+ask-voice = { $who } می‌خواهد از طریق کمپیوتر با شما صحبت کند.
+ask-voice-detail = مایکروفون شما روشن می‌شود و صدای او را از سپیکر می‌شنوید. هر وقت بخواهید می‌توانید مایکروفون را خاموش کنید.
+voice-bar = شما با { $name } صحبت می‌کنید.
+voice-bar-muted = مایکروفون شما خاموش است. { $name } صدای شما را نمی‌شنود.
+voice-mute = خاموش کردن مایکروفون
+voice-unmute = روشن کردن مایکروفون
+voice-hang-up = ختم تماس
+voice-ended = تماس با { $name } ختم شد.
+voice-refused = شما به تماس نخیر گفتید. { $name } صدای شما را نمی‌شنود.
+voice-no-device = مایکروفون یا سپیکر در این کمپیوتر کار نمی‌کند. از طریق این کمپیوتر نمی‌توانید صحبت کنید.
+console-voice = مایکروفون: mute، unmute یا hangup را بنویسید و Enter را فشار دهید.

@@ -115,3 +115,16 @@ files-back = Retour
 files-asking = En attente de votre réponse.
 files-receiving = Réception… { $percent } %
 files-sending = Envoi… { $percent } %
+
+# Talking through the computer (issue 17): a separate question for the microphone.
+ask-voice = { $who } demande à vous parler par l'ordinateur.
+ask-voice-detail = Votre micro sera allumé, et vous entendrez cette personne dans les haut-parleurs. Vous pourrez couper le micro à tout moment.
+voice-bar = Vous parlez avec { $name }.
+voice-bar-muted = Votre micro est coupé. { $name } ne vous entend pas.
+voice-mute = Couper le micro
+voice-unmute = Allumer le micro
+voice-hang-up = Terminer l'appel
+voice-ended = L'appel avec { $name } est terminé.
+voice-refused = Vous avez dit non à l'appel. { $name } ne vous entend pas.
+voice-no-device = Le micro ou les haut-parleurs ne marchent pas sur cet ordinateur. Vous ne pouvez pas parler par l'ordinateur.
+console-voice = Micro : tapez mute, unmute ou hangup puis Entrée.

@@ -114,3 +114,16 @@ files-back = شاته
 files-asking = ستاسو ځواب ته انتظار.
 files-receiving = ترلاسه کېږي… { $percent } %
 files-sending = لیږل کېږي… { $percent } %
+
+# Talking through the computer (issue 17): a separate question for the microphone.
+ask-voice = { $who } غواړي د کمپیوټر له لارې له تاسو سره خبرې وکړي.
+ask-voice-detail = ستاسو مایکروفون به روښانه وي، او د هغه غږ به په سپیکر کې واورئ. تاسو هر وخت مایکروفون بندولی شئ.
+voice-bar = تاسو له { $name } سره خبرې کوئ.
+voice-bar-muted = ستاسو مایکروفون بند دی. { $name } ستاسو غږ نشي اورېدلی.
+voice-mute = مایکروفون بند کړئ
+voice-unmute = مایکروفون روښانه کړئ
+voice-hang-up = خبرې پای ته ورسوئ
+voice-ended = له { $name } سره خبرې پای ته ورسېدې.
+voice-refused = تاسو خبرو ته نه وویل. { $name } ستاسو غږ نشي اورېدلی.
+voice-no-device = په دې کمپیوټر کې مایکروفون یا سپیکر کار نه کوي. د دې کمپیوټر له لارې خبرې نشئ کولی.
+console-voice = مایکروفون: mute، unmute یا hangup ولیکئ او بیا Enter.

@@ -116,3 +116,16 @@ files-back = Назад
 files-asking = Ждём вашего ответа.
 files-receiving = Получение… { $percent } %
 files-sending = Отправка… { $percent } %
+
+# Talking through the computer (issue 17): a separate question for the microphone.
+ask-voice = { $who } просит поговорить с вами через компьютер.
+ask-voice-detail = Ваш микрофон будет включён, и вы будете слышать этого человека в динамиках. Вы можете выключить микрофон в любой момент.
+voice-bar = Идёт разговор. Вас слышит { $name }.
+voice-bar-muted = Ваш микрофон выключен. { $name } вас не слышит.
+voice-mute = Выключить микрофон
+voice-unmute = Включить микрофон
+voice-hang-up = Завершить разговор
+voice-ended = Разговор завершён. { $name } вас больше не слышит.
+voice-refused = Вы отказались от разговора. { $name } вас не слышит.
+voice-no-device = Микрофон или динамики не работают на этом компьютере. Говорить через него нельзя.
+console-voice = Микрофон: введите mute, unmute или hangup и нажмите Enter.

@@ -108,3 +108,16 @@ files-back = ተመለስ
 files-asking = መልስኹም ይጽበ ኣሎ።
 files-receiving = ይቕበል ኣሎ… { $percent } %
 files-sending = ይሰድድ ኣሎ… { $percent } %
+
+# Talking through the computer (issue 17): a separate question for the microphone.
+ask-voice = { $who } ብኮምፒዩተር ምሳኹም ክዛረብ ይደሊ።
+ask-voice-detail = ማይክሮፎንኩም ክኽፈት እዩ፣ ድምጹ ድማ ብስፒከር ክትሰምዑ ኢኹም። ኣብ ዝኾነ እዋን ማይክሮፎን ክትዓጽዉ ትኽእሉ ኢኹም።
+voice-bar = ምስ { $name } ትዛረቡ ኣለኹም።
+voice-bar-muted = ማይክሮፎንኩም ዕጹው እዩ። { $name } ክሰምዓኩም ኣይክእልን።
+voice-mute = ማይክሮፎን ዕጸው
+voice-unmute = ማይክሮፎን ክፈት
+voice-hang-up = ዝርርብ ወድኡ
+voice-ended = ምስ { $name } ዝነበረ ዝርርብ ተወዲኡ።
+voice-refused = ነቲ ዝርርብ ኣይፋል ኢልኩም። { $name } ክሰምዓኩም ኣይክእልን።
+voice-no-device = ኣብዚ ኮምፒዩተር ማይክሮፎን ወይ ስፒከር ኣይሰርሕን። ብእኡ ክትዛረቡ ኣይትኽእሉን።
+console-voice = ማይክሮፎን: mute፣ unmute ወይ hangup ጽሓፉ ድሕሪኡ Enter።

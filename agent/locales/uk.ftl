@@ -116,3 +116,16 @@ files-back = Назад
 files-asking = Чекаємо на вашу відповідь.
 files-receiving = Отримання… { $percent } %
 files-sending = Надсилання… { $percent } %
+
+# Talking through the computer (issue 17): a separate question for the microphone.
+ask-voice = { $who } просить поговорити з вами через комп'ютер.
+ask-voice-detail = Ваш мікрофон буде увімкнено, і ви чутимете цю людину в динаміках. Ви можете вимкнути мікрофон будь-коли.
+voice-bar = Триває розмова. Вас чує { $name }.
+voice-bar-muted = Ваш мікрофон вимкнено. { $name } вас не чує.
+voice-mute = Вимкнути мікрофон
+voice-unmute = Увімкнути мікрофон
+voice-hang-up = Завершити розмову
+voice-ended = Розмову завершено. { $name } вас більше не чує.
+voice-refused = Ви відмовилися від розмови. { $name } вас не чує.
+voice-no-device = Мікрофон або динаміки не працюють на цьому комп'ютері. Говорити через нього не можна.
+console-voice = Мікрофон: введіть mute, unmute або hangup і натисніть Enter.

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use acote_proto::ConsentEvent;
 use acote_proto::channel::{
-    AgentMessage, ControlAction, ControlState, InputRefusal, ViewerMessage,
+    AgentMessage, ControlAction, ControlState, InputRefusal, ViewerMessage, VoiceAction,
 };
 
 use crate::input::clipboard::{ClipboardHandle, Request};
@@ -48,6 +48,9 @@ pub enum ControlEffect {
     ShowScreen(Option<u32>),
     /// A `file_*` message (checked), for the session's transfers ([`crate::files`]).
     File(ViewerMessage),
+    /// The caseworker asks to talk or hangs up: for the call's own consent
+    /// ([`crate::voice::call`]).
+    Voice(VoiceAction),
 }
 
 /// Control for one sharing session.
@@ -145,6 +148,8 @@ impl Control {
             | ViewerMessage::FileChunk(_)
             | ViewerMessage::FileAck(_)
             | ViewerMessage::FileEnd(_)) => vec![ControlEffect::File(file)],
+            // The resident is asked apart before any microphone opens.
+            ViewerMessage::Voice { action } => vec![ControlEffect::Voice(action)],
             // Admitted (or not) above.
             ViewerMessage::Pointer { .. }
             | ViewerMessage::Button { .. }

@@ -13,6 +13,8 @@
 //!   memory: every consent decision, tested in virtual time;
 //! - [`input`]: the control consent gate (IO-free) and the injector behind it;
 //! - [`control`]: data-channel messages → gate → injector, for one session;
+//! - [`voice`]: the voice call: its own consent (IO-free), microphone and speakers,
+//!   Opus, and the playout of the caseworker's voice;
 //! - [`ui`]: the `Prompter` trait (what the resident sees): the resident's window
 //!   (Slint, eight languages) and the console dialogue;
 //! - [`driver`]: the async task that connects it all and reconnects;
@@ -36,3 +38,4 @@ pub mod session;
 pub mod stall;
 pub mod transport;
 pub mod ui;
+pub mod voice;

@@ -73,6 +73,17 @@ impl Prompter for Recorder {
     fn control_changed(&mut self, state: acote_proto::channel::ControlState, _by: &Requester) {
         self.push(Shown::Status(format!("control {state:?}")));
     }
+    fn ask_voice(&mut self, _by: &Requester, _timeout: Duration) {
+        self.push(Shown::Status("asked for voice".into()));
+    }
+    fn voice_changed(
+        &mut self,
+        state: acote_proto::channel::VoiceState,
+        muted: bool,
+        _by: &Requester,
+    ) {
+        self.push(Shown::Status(format!("voice {state:?} muted {muted}")));
+    }
     fn chat_received(&mut self, _by: &Requester, text: &str) {
         self.push(Shown::Status(format!("chat received {text}")));
     }

@@ -175,6 +175,43 @@ pub enum ViewerMessage {
     FileAck(FileAck),
     /// A transfer is over.
     FileEnd(FileEnd),
+    /// Ask to talk through the computer, or hang up (see [`VoiceAction`]). Needs no
+    /// control; the resident is asked apart for the microphone.
+    Voice {
+        /// Which.
+        action: VoiceAction,
+    },
+}
+
+/// What the caseworker does about the voice call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VoiceAction {
+    /// Ask the resident to talk (a question of its own).
+    Request,
+    /// Hang up, or withdraw the request.
+    Stop,
+}
+
+/// Where the voice call stands, as the agent tells the viewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VoiceState {
+    /// The resident is being asked.
+    Asking,
+    /// The call is on: the resident's microphone and speaker are open.
+    On,
+    /// The resident said no.
+    Refused,
+    /// The resident did not answer in time.
+    NoAnswer,
+    /// The call ended (either side hung up, or the connection was interrupted).
+    Off,
+    /// This PC has no working microphone or speaker.
+    Unavailable,
+    /// A state named by a newer agent (taken for `off`).
+    #[serde(other)]
+    Other,
 }
 
 /// Most monitors described to the viewer.
@@ -303,6 +340,14 @@ pub enum AgentMessage {
     FileAck(FileAck),
     /// A transfer is over.
     FileEnd(FileEnd),
+    /// Where the voice call stands.
+    Voice {
+        /// The call's state.
+        state: VoiceState,
+        /// The resident turned their microphone off (they still hear the caseworker).
+        #[serde(default)]
+        muted: bool,
+    },
 }
 
 /// How a clipboard request ended.
@@ -458,7 +503,7 @@ impl ViewerMessage {
             ViewerMessage::SasNonce { n } => hex_field(n),
             ViewerMessage::Chat { text } => check_chat(text),
             ViewerMessage::ClipboardPut { text } => check_clipboard(text),
-            ViewerMessage::ClipboardGet => Ok(()),
+            ViewerMessage::ClipboardGet | ViewerMessage::Voice { .. } => Ok(()),
             ViewerMessage::ShowScreen { id } => {
                 if id.is_none_or(|id| (id as usize) < MAX_SCREENS) {
                     Ok(())
@@ -499,7 +544,8 @@ impl ViewerMessage {
             | ViewerMessage::FileAccept(_)
             | ViewerMessage::FileChunk(_)
             | ViewerMessage::FileAck(_)
-            | ViewerMessage::FileEnd(_) => false,
+            | ViewerMessage::FileEnd(_)
+            | ViewerMessage::Voice { .. } => false,
         }
     }
 
@@ -524,6 +570,7 @@ impl ViewerMessage {
             ViewerMessage::FileChunk(_) => "file_chunk",
             ViewerMessage::FileAck(_) => "file_ack",
             ViewerMessage::FileEnd(_) => "file_end",
+            ViewerMessage::Voice { .. } => "voice",
         }
     }
 }
@@ -554,7 +601,8 @@ impl AgentMessage {
             AgentMessage::ClipboardStatus { .. } | AgentMessage::Screens { .. } => {}
             AgentMessage::Control { .. }
             | AgentMessage::Refused { .. }
-            | AgentMessage::DataSent { .. } => {}
+            | AgentMessage::DataSent { .. }
+            | AgentMessage::Voice { .. } => {}
         }
         Ok(msg)
     }
@@ -676,6 +724,49 @@ mod tests {
         assert!(!chat.needs_control());
         let point = ViewerMessage::parse(r#"{"type":"highlight","x":0.5,"y":0.5}"#).unwrap();
         assert!(!point.needs_control(), "pointing only draws");
+    }
+
+    #[test]
+    fn voice_needs_no_control_and_a_newer_state_reads_as_off() {
+        let ask = ViewerMessage::parse(r#"{"type":"voice","action":"request"}"#).unwrap();
+        assert_eq!(
+            ask,
+            ViewerMessage::Voice {
+                action: VoiceAction::Request
+            }
+        );
+        assert!(
+            !ask.needs_control(),
+            "talking is not acting for the resident"
+        );
+        assert_eq!(ask.kind(), "voice");
+        for bad in [
+            r#"{"type":"voice"}"#,
+            r#"{"type":"voice","action":"shout"}"#,
+            r#"{"type":"voice","action":1}"#,
+        ] {
+            assert!(
+                matches!(ViewerMessage::parse(bad), Err(ChannelError::Malformed(_))),
+                "{bad}"
+            );
+        }
+        let on = AgentMessage::Voice {
+            state: VoiceState::On,
+            muted: true,
+        };
+        assert_eq!(
+            on.to_json(),
+            r#"{"type":"voice","state":"on","muted":true}"#
+        );
+        assert_eq!(AgentMessage::parse(&on.to_json()).unwrap(), on);
+        let newer = AgentMessage::parse(r#"{"type":"voice","state":"ringing"}"#).unwrap();
+        assert_eq!(
+            newer,
+            AgentMessage::Voice {
+                state: VoiceState::Other,
+                muted: false
+            }
+        );
     }
 
     #[test]

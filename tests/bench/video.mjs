@@ -37,7 +37,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import {
   Harness, startXvfb, startRelay, startAgent, openSignedInViewer, addCaseworker, startResidentBrowser,
-  QUESTION_LINE, BIN_DIR, REPO, log, sleep,
+  QUESTION_LINE, BIN_DIR, REPO, log, sleep, startResidentSound, audioStats, pulsedTone,
 } from '../e2e/harness.mjs';
 
 const execFileP = promisify(execFile);
@@ -49,14 +49,17 @@ const AGENT_IP = `${SUBNET}.2`;
 const ROOT_IP = `${SUBNET}.1`;
 /** The picture scenarios: what runs when no --scenarios is given. */
 const VIDEO_SCENARIOS = ['static', 'typing', 'scrolling', 'video'];
-/** Every scenario; `file` is asked for by name (or by the default and full sets). */
-const SCENARIOS = [...VIDEO_SCENARIOS, 'file'];
+/** Every scenario; `file` and `voice` are asked for by name (or by the default and full
+ * sets). */
+const SCENARIOS = [...VIDEO_SCENARIOS, 'file', 'voice'];
 /** The file the caseworker sends in the `file` scenario: 10 MB of random bytes. */
 const FILE_BYTES = 10_000_000;
 /** The relay's per-file limit for the bench (MB): above FILE_BYTES whatever the default. */
 const MAX_FILE_MB = 25;
 /** What the x11vnc side records for the `file` scenario. */
 const VNC_NO_FILE = 'VNC has no file transfer: not measured, not compared';
+/** What the x11vnc side records for the `voice` scenario. */
+const VNC_NO_VOICE = 'VNC has no voice: not measured, not compared';
 const PROFILES = {
   loopback: { rate_kbit: 0, rtt_ms: 0, loss_pct: 0 },
   'shelter-wifi': { rate_kbit: 10_000, rtt_ms: 30, loss_pct: 1 },
@@ -64,7 +67,7 @@ const PROFILES = {
   'very-poor': { rate_kbit: 256, rtt_ms: 300, loss_pct: 5 },
 };
 /** Marker pace per scenario: a static desktop changes only every few seconds. */
-const MARKER_EVERY_MS = { static: 2000, typing: 250, scrolling: 250, video: 250, file: 250 };
+const MARKER_EVERY_MS = { static: 2000, typing: 250, scrolling: 250, video: 250, file: 250, voice: 2000 };
 const FREEZE_MS = 500;
 
 // ---------------------------------------------------------------------------------------
@@ -125,13 +128,14 @@ function plan(opts) {
     }
   } else if (opts.set === 'default') {
     // Every picture scenario at both sizes on loopback; the form (still, then typed into)
-    // on each poor network at 1920x1080, and a 10 MB file sent on shelter wifi (issue 17);
+    // on each poor network at 1920x1080, and a 10 MB file sent and a voice call on shelter
+    // wifi (issue 17);
     // x11vnc beside each at 1920x1080 (not for the file). About 6.5 minutes.
     runs = [
       { ...res('1920x1080'), profile: 'loopback', scenarios: VIDEO_SCENARIOS },
       { ...res('1366x768'), profile: 'loopback', scenarios: VIDEO_SCENARIOS, vnc: false },
       ...['shelter-wifi', 'weak-4g', 'very-poor'].map((p) => ({ ...res('1920x1080'), profile: p,
-        scenarios: p === 'shelter-wifi' ? ['static', 'typing', 'file'] : ['static', 'typing'] })),
+        scenarios: p === 'shelter-wifi' ? ['static', 'typing', 'file', 'voice'] : ['static', 'typing'] })),
       // The caseworker's "low data" box on the poorest link (Acote only: VNC has none).
       { ...res('1920x1080'), profile: 'very-poor', scenarios: ['typing'], lowData: true, vnc: false },
     ];
@@ -570,13 +574,73 @@ async function measureFile({ h, xvfb, resident, link, viewer, agent, run, second
   };
 }
 
+/** The `voice` scenario: the still form, first without a call (what the screen costs),
+ * then with a voice call both ways (the resident's microphone plays a pulsed tone, the
+ * caseworker's fake microphone another). What the call adds on the wire, each way, and
+ * how its sound arrived. */
+async function measureVoice(args) {
+  const { viewer, agent, sound } = args;
+  const page = viewer.page;
+  const before = await measureWindow({ ...args, scenario: 'static' });
+  await page.waitForFunction(() => window.acote?.channel?.readyState === 'open', null, { timeout: 30_000 });
+  await page.locator('#voice-talk:enabled').click({ timeout: 10_000 });
+  await agent.nextLine(QUESTION_LINE, 30_000);
+  agent.write('y\n');
+  await agent.nextLine(/^voice on$/, 30_000);
+  await page.waitForFunction(() => window.acote.voice?.micAttached, null, { timeout: 30_000 });
+  await sleep(2000); // the call's start is not what is measured
+  const a0 = await audioStats(viewer);
+  const during = await measureWindow({ ...args, scenario: 'static' });
+  const a1 = await audioStats(viewer);
+  const speakersRms = Math.round(sound.speakers(2000));
+  await page.locator('#voice-hangup').click({ timeout: 10_000 });
+  await agent.nextLine(/^voice off$/, 30_000);
+  const d = (k) => a1[k] - a0[k];
+  const frames = d('emitted');
+  const add = (k) => round(during.wire[k] - before.wire[k]);
+  return {
+    ...during,
+    scenario: 'voice',
+    voice: {
+      opus_kbit_s: 24,
+      added_kbit_s: { from_resident: add('up_kbit_s'), to_resident: add('down_kbit_s'), total: add('total_kbit_s') },
+      mb_per_10_min_added: round(((during.wire.total_kbit_s - before.wire.total_kbit_s) * 1000 / 8) * 600 / 1e6, 2),
+      without_call: { total_kbit_s: before.wire.total_kbit_s, cpu_percent_of_one_core: before.cpu_percent_of_one_core },
+      agent_cpu_added_percent: round(during.cpu_percent_of_one_core - before.cpu_percent_of_one_core),
+      // The resident's voice as the caseworker's browser received it.
+      from_resident: {
+        packets: d('received'), lost: d('lost'),
+        concealed_percent: d('samples') ? round((d('concealed') / d('samples')) * 100, 2) : null,
+        jitter_buffer_ms: frames ? round((d('jitterDelay') / frames) * 1000) : null,
+        energy_per_s: round(d('energy') / Math.max(d('duration'), 1e-9), 5),
+        payload_kbit_s: round(d('receivedBytes') * 8 / 1000 / during.seconds),
+      },
+      // The caseworker's voice, as sent and as the resident's speakers played it.
+      to_resident: {
+        packets_sent: d('sent'), payload_kbit_s: round(d('sentBytes') * 8 / 1000 / during.seconds),
+        speakers_rms_16bit: speakersRms,
+      },
+    },
+  };
+}
+
+function voiceLine(m) {
+  const v = m.voice;
+  return `+${v.added_kbit_s.total} kbit/s both ways (${v.added_kbit_s.from_resident} from, ${v.added_kbit_s.to_resident} to the resident; ` +
+    `+${v.mb_per_10_min_added} MB/10 min), agent CPU +${v.agent_cpu_added_percent} %; from the resident ` +
+    `${v.from_resident.packets} packets, ${v.from_resident.lost} lost, ${v.from_resident.concealed_percent} % concealed, ` +
+    `jitter buffer ${v.from_resident.jitter_buffer_ms} ms; to the resident ${v.to_resident.packets_sent} packets, ` +
+    `speakers RMS ${v.to_resident.speakers_rms_16bit}`;
+}
+
 // ---------------------------------------------------------------------------------------
 // Acote and VNC sessions
 
 async function acoteSession(h, ctx, run, seconds) {
   const { xvfb, relay, viewer, resident } = ctx;
   const link = await startLink(h, run.profile);
-  const agent = await startAgent(h, { ...relay }, xvfb, { netns: NETNS, url: relay.agentUrl, logLevel: process.env.ACOTE_BENCH_AGENT_LOG || 'warn' });
+  const agent = await startAgent(h, { ...relay }, xvfb, { netns: NETNS, url: relay.agentUrl,
+    logLevel: process.env.ACOTE_BENCH_AGENT_LOG || 'warn', env: ctx.sound?.agentEnv ?? {} });
   try {
     const code = await agent.nextCode(20_000);
     // The caseworker's "low data" box, kept per browser: set before the page starts.
@@ -606,14 +670,21 @@ async function acoteSession(h, ctx, run, seconds) {
     };
     const scenarios = [];
     for (const scenario of run.scenarios) {
-      const m = scenario === 'file'
-        ? await measureFile({ h, xvfb, resident, link, viewer, agent, run, seconds, drain: () => drainProbe(viewer.page), settle: 1500 })
-        : await measureWindow({ h, xvfb, resident, link, scenario, seconds, pid: agent.child.pid,
-          drain: () => drainProbe(viewer.page), settle: 1500, grabViewer });
+      const windowArgs = { h, xvfb, resident, link, scenario, seconds, pid: agent.child.pid,
+        drain: () => drainProbe(viewer.page), settle: 1500, grabViewer };
+      let m;
+      if (scenario === 'file') {
+        m = await measureFile({ h, xvfb, resident, link, viewer, agent, run, seconds, drain: () => drainProbe(viewer.page), settle: 1500 });
+      } else if (scenario === 'voice') {
+        m = await measureVoice({ ...windowArgs, viewer, agent, sound: ctx.sound });
+      } else {
+        m = await measureWindow(windowArgs);
+      }
       m.viewer = await viewerStats(viewer.page);
       scenarios.push(m);
       log(`acote ${run.profile} ${run.width}x${run.height} ${scenario}: ${summaryLine(m)}`);
       if (m.file) log(`acote ${run.profile} ${run.width}x${run.height} file: ${fileLine(m)}`);
+      if (m.voice) log(`acote ${run.profile} ${run.width}x${run.height} voice: ${voiceLine(m)}`);
     }
     await viewer.endSession().catch(() => {});
     return { first_frame_ms: firstFrameMs, scenarios };
@@ -627,8 +698,8 @@ async function acoteSession(h, ctx, run, seconds) {
 async function vncSession(h, ctx, run, seconds) {
   const { xvfb, resident, vncScreen } = ctx;
   // Nothing to compare the file with: the entry says so, at the file's place in the list.
-  const noFile = { scenario: 'file', skipped: VNC_NO_FILE };
-  if (run.scenarios.every((s) => s === 'file')) return { scenarios: run.scenarios.map(() => noFile) };
+  const skipped = { file: { scenario: 'file', skipped: VNC_NO_FILE }, voice: { scenario: 'voice', skipped: VNC_NO_VOICE } };
+  if (run.scenarios.every((s) => skipped[s])) return { scenarios: run.scenarios.map((s) => skipped[s]) };
   const link = await startLink(h, run.profile);
   const server = h.spawn('x11vnc', 'ip', ['netns', 'exec', NETNS, 'x11vnc', '-display', xvfb.display, '-rfbport', '5900',
     '-forever', '-shared', '-nopw', '-quiet', '-norc'], { env: { ...process.env, DISPLAY: xvfb.display } });
@@ -649,8 +720,8 @@ async function vncSession(h, ctx, run, seconds) {
     };
     const scenarios = [];
     for (const scenario of run.scenarios) {
-      if (scenario === 'file') {
-        scenarios.push(noFile);
+      if (skipped[scenario]) {
+        scenarios.push(skipped[scenario]);
         continue;
       }
       const m = await measureWindow({ h, xvfb, resident, link, scenario, seconds, pid: server.child.pid, drain,
@@ -747,7 +818,29 @@ function summarise(result) {
           : '– | – | – | – | – | – |'));
     }
   }
-  return `${rows.join('\n')}\n\n${fileTable(result)}${targets(result)}`;
+  return `${rows.join('\n')}\n\n${fileTable(result)}${voiceTable(result)}${targets(result)}`;
+}
+
+/** What a voice call costs and how its sound arrived, per run that had one. */
+function voiceTable(result) {
+  const rows = [];
+  for (const r of result.runs) {
+    for (const a of r.acote.scenarios) {
+      if (a.scenario !== 'voice' || !a.voice) continue;
+      const v = a.voice;
+      rows.push(`| ${r.width}×${r.height} | ${r.profile} | ${v.without_call.total_kbit_s} | ${a.wire.total_kbit_s} | ` +
+        `${v.added_kbit_s.from_resident} / ${v.added_kbit_s.to_resident} | ${v.mb_per_10_min_added} | ` +
+        `${v.from_resident.packets} / ${v.from_resident.lost} / ${v.from_resident.concealed_percent} | ${v.from_resident.jitter_buffer_ms} | ` +
+        `${v.to_resident.packets_sent} / ${v.to_resident.speakers_rms_16bit} | ${v.agent_cpu_added_percent} | ` +
+        `${a.latency_ms.p50}/${a.latency_ms.p95} |`);
+    }
+  }
+  if (!rows.length) return '';
+  return `**A voice call** (still form; Acote only: ${VNC_NO_VOICE}). kbit/s on the wire without and with the call, ` +
+    'what the call adds from / to the resident; the resident\'s voice as the caseworker\'s browser got it (packets, lost, ' +
+    '% of samples concealed, jitter buffer); the caseworker\'s voice (packets sent, RMS of the resident\'s speakers, 16-bit).\n\n' +
+    '| size | network | kbit/s without | kbit/s with | added from / to kbit/s | MB/10 min added | from resident: packets / lost / concealed % | jitter buffer ms | to resident: packets / speakers RMS | agent CPU % added | g2g p50/p95 ms during |\n' +
+    '|---|---|---|---|---|---|---|---|---|---|---|\n' + `${rows.join('\n')}\n\n`;
 }
 
 /** DESIGN §6's targets beside what this run measured (1920×1080 unless said). */
@@ -816,8 +909,15 @@ async function main() {
         relay.url = `https://127.0.0.1:${port}`;
         relay.agentUrl = `https://${ROOT_IP}:${port}`;
         await addCaseworker(h, relay, CASEWORKER);
-        const viewer = await openSignedInViewer(h, relay, CASEWORKER);
-        const ctx = { xvfb, vncScreen, resident, relay, viewer };
+        // A voice call needs the resident's sound system and the caseworker's microphone.
+        const sound = sizeRuns.some((r) => r.scenarios.includes('voice')) ? await startResidentSound(h) : null;
+        const wav = path.join(h.dir, 'caseworker.wav');
+        if (sound) await writeFile(wav, pulsedTone(660, 30));
+        const viewer = await openSignedInViewer(h, relay, CASEWORKER, sound ? {
+          extraArgs: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+            `--use-file-for-fake-audio-capture=${wav}`],
+        } : {});
+        const ctx = { xvfb, vncScreen, resident, relay, viewer, sound };
         for (const run of sizeRuns) {
           const entry = { width: run.width, height: run.height, profile: run.profile, network: PROFILES[run.profile],
             low_data: Boolean(run.lowData) };

@@ -870,3 +870,138 @@ Viewer.prototype.sendRaw = function sendRaw(messages) {
     for (const m of msgs) window.acote.channel.send(JSON.stringify(m));
   }, messages);
 };
+
+// ---------------------------------------------------------------------------------------
+// Sound (the voice call: tests/e2e/voice.test.mjs, the bench's `voice` scenario)
+
+/** The sample rate of the resident's sound system and the test tones. */
+export const SOUND_RATE = 48_000;
+const RATE = SOUND_RATE;
+
+/** A mono 16-bit WAV of `secs` seconds: `hz` on for 200 ms, off for 100 ms (noise
+ * suppressors let a pulsed tone through, they flatten a steady one). */
+export function pulsedTone(hz, secs) {
+  const n = RATE * secs;
+  const data = Buffer.alloc(n * 2);
+  for (let i = 0; i < n; i += 1) {
+    const on = (i % (RATE * 0.3)) < RATE * 0.2;
+    const s = on ? Math.round(0.4 * 32767 * Math.sin((2 * Math.PI * hz * i) / RATE)) : 0;
+    data.writeInt16LE(s, i * 2);
+  }
+  const head = Buffer.alloc(44);
+  head.write('RIFF', 0); head.writeUInt32LE(36 + data.length, 4); head.write('WAVE', 8);
+  head.write('fmt ', 12); head.writeUInt32LE(16, 16); head.writeUInt16LE(1, 20); head.writeUInt16LE(1, 22);
+  head.writeUInt32LE(RATE, 24); head.writeUInt32LE(RATE * 2, 28); head.writeUInt16LE(2, 32);
+  head.writeUInt16LE(16, 34); head.write('data', 36); head.writeUInt32LE(data.length, 40);
+  return Buffer.concat([head, data]);
+}
+
+function runQuiet(cmd, args, env) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('error', reject);
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')}: ${code} ${err}`))));
+  });
+}
+
+/** The resident's sound system: PulseAudio with a `mic` sink (what is played into it is
+ * the microphone, through its monitor) and a `spk` sink (the speakers, recorded through
+ * its monitor). Returns the agent's environment and a recorder of the speakers. */
+export async function startResidentSound(h, { tone = 440 } = {}) {
+  const dir = path.join(h.dir, 'pulse');
+  await mkdir(dir, { recursive: true });
+  const own = { ...process.env, HOME: dir, XDG_RUNTIME_DIR: dir, PULSE_RUNTIME_PATH: dir };
+  delete own.DISPLAY;
+  h.spawn('pulseaudio', 'pulseaudio', ['-n', '--daemonize=no', '--exit-idle-time=-1', '--use-pid-file=no',
+    '--log-target=stderr', '-L', `module-native-protocol-unix socket=${dir}/native auth-anonymous=1`,
+    '-L', `module-null-sink sink_name=spk rate=${RATE} channels=2`,
+    '-L', `module-null-sink sink_name=mic rate=${RATE} channels=1`], { env: own });
+  const env = { ...own, PULSE_SERVER: `unix:${dir}/native` };
+  for (let i = 0; ; i += 1) {
+    try {
+      await runQuiet('pactl', ['info'], env);
+      break;
+    } catch (err) {
+      if (i > 50) throw err;
+      await sleep(100);
+    }
+  }
+  await runQuiet('pactl', ['set-default-sink', 'spk'], env);
+  await runQuiet('pactl', ['set-default-source', 'mic.monitor'], env);
+  // The agent's ALSA "default" device goes to this server (libasound2-plugins' pulse).
+  const asound = path.join(dir, 'asound.conf');
+  await writeFile(asound, 'pcm.!default { type pulse }\nctl.!default { type pulse }\n');
+  const wav = path.join(dir, 'resident.wav');
+  await writeFile(wav, pulsedTone(tone, 20));
+  // The microphone plays the tone over and over, until the test ends.
+  let player = null;
+  let playing = true;
+  const play = () => {
+    player = spawn('paplay', ['-d', 'mic', wav], { env, stdio: 'ignore' });
+    player.on('exit', () => { if (playing) play(); });
+  };
+  play();
+  h.cleanups.push(async () => { playing = false; player?.kill(); });
+  // The speakers, as 16-bit mono samples at 48 kHz, kept as they come.
+  const recorder = spawn('parec', ['-d', 'spk.monitor', '--raw', '--format=s16le', `--rate=${RATE}`, '--channels=1',
+    '--latency-msec=20'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+  h.cleanups.push(async () => recorder.kill());
+  // The last 10 s are kept (all a check looks at).
+  const keep = RATE * 2 * 10;
+  const chunks = [];
+  let kept = 0;
+  let bytes = 0;
+  recorder.stdout.on('data', (d) => {
+    chunks.push(d);
+    kept += d.length;
+    bytes += d.length;
+    while (chunks.length > 1 && kept - chunks[0].length >= keep) kept -= chunks.shift().length;
+  });
+  /** RMS (in 16-bit units) of the speakers over the last `ms`: silence ≈ 0, the call's
+   * tone thousands. */
+  const speakers = (ms) => {
+    const want = Math.floor((RATE * ms) / 1000) * 2;
+    const all = Buffer.concat(chunks);
+    const tail = all.subarray(Math.max(0, all.length - want));
+    let sum = 0;
+    for (let i = 0; i + 1 < tail.length; i += 2) sum += tail.readInt16LE(i) ** 2;
+    return Math.sqrt(sum / Math.max(1, tail.length / 2));
+  };
+  const recorded = () => bytes;
+  return {
+    agentEnv: { PULSE_SERVER: env.PULSE_SERVER, ALSA_CONFIG_PATH: `/usr/share/alsa/alsa.conf:${asound}` },
+    speakers,
+    recorded,
+  };
+}
+
+/** The viewer's inbound and outbound audio, from the peer connection's statistics. */
+export function audioStats(viewer) {
+  return viewer.page.evaluate(async () => {
+    const out = { received: 0, energy: 0, duration: 0, level: 0, sent: 0, lost: 0, samples: 0, concealed: 0,
+      jitterDelay: 0, emitted: 0, sentBytes: 0, receivedBytes: 0 };
+    const pc = window.acote.pc;
+    if (!pc) return out;
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'audio') {
+        out.received += r.packetsReceived ?? 0;
+        out.energy += r.totalAudioEnergy ?? 0;
+        out.duration += r.totalSamplesDuration ?? 0;
+        out.level = Math.max(out.level, r.audioLevel ?? 0);
+        out.lost += r.packetsLost ?? 0;
+        out.samples += r.totalSamplesReceived ?? 0;
+        out.concealed += r.concealedSamples ?? 0;
+        out.jitterDelay += r.jitterBufferDelay ?? 0;
+        out.emitted += r.jitterBufferEmittedCount ?? 0;
+        out.receivedBytes += r.bytesReceived ?? 0;
+      }
+      if (r.type === 'outbound-rtp' && r.kind === 'audio') {
+        out.sent += r.packetsSent ?? 0;
+        out.sentBytes += r.bytesSent ?? 0;
+      }
+    });
+    return out;
+  });
+}

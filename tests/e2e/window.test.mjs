@@ -14,11 +14,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import {
   Harness, startXvfb, startRelay, startAgent, openViewer, addCaseworker, log, sleep, BIN_DIR,
+  startResidentSound, pulsedTone,
 } from './harness.mjs';
 
 const execFileP = promisify(execFile);
@@ -53,6 +54,11 @@ const CHAT_HEADER = { x: CHAT.x + 8, y: CHAT.y + 8 };
 const MESSAGES = { x: BAR.x + BAR_W - 14 - 170 - 14 - 14 - 75, y: BAR.y + 56 };
 // The files window (560×600), at the screen's left end under the bar.
 const FILES_HEADER = { x: 8 + 4 + 8, y: 8 + 4 + 112 + 8 + 8 };
+// The call panel (560×168), at the screen's left end under the bar: blue while the
+// resident's microphone is on, slate grey while it is off.
+const CALL = { x: 8 + 4, y: 8 + 4 + 112 + 8 };
+const CALL_EDGE = { x: CALL.x + 6, y: CALL.y + 6 };
+const SLATE = [0x45, 0x5a, 0x64];
 // A point on the screen's left edge, inside the 8 px border.
 const BORDER = { x: 3, y: Math.floor(HEIGHT / 2) };
 
@@ -97,7 +103,7 @@ async function click(xvfb, { x, y }, what) {
   await xdotool(xvfb, ['mousemove', String(x), String(y), 'click', '1']);
 }
 
-async function withWindowAgent(t, body, { lang = 'en' } = {}) {
+async function withWindowAgent(t, body, { lang = 'en', voice = false } = {}) {
   const h = await Harness.create(t);
   await h.run(async () => {
     const xvfb = await startXvfb(h, { width: WIDTH, height: HEIGHT });
@@ -105,8 +111,14 @@ async function withWindowAgent(t, body, { lang = 'en' } = {}) {
     await addCaseworker(h, relay, CASEWORKER);
     const tmp = path.join(h.dir, 'agent-tmp');
     await mkdir(tmp);
-    const agent = await startAgent(h, relay, xvfb, { lang, consoleMode: false, env: { TMPDIR: tmp } });
-    const viewer = await openViewer(h, relay.url);
+    // For a voice call: the resident's sound system, the caseworker's fake microphone.
+    const sound = voice ? await startResidentSound(h) : null;
+    const wav = path.join(h.dir, 'caseworker.wav');
+    if (voice) await writeFile(wav, pulsedTone(660, 20));
+    const agent = await startAgent(h, relay, xvfb, { lang, consoleMode: false,
+      env: { TMPDIR: tmp, ...(sound?.agentEnv ?? {}) } });
+    const viewer = await openViewer(h, relay.url, voice ? { extraArgs: ['--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream', `--use-file-for-fake-audio-capture=${wav}`] } : {});
     await viewer.waitForState('sign-in');
     await viewer.switchToEnglish();
     await viewer.signIn(CASEWORKER.login, CASEWORKER.password);
@@ -251,6 +263,55 @@ test('the window: control is asked apart; Take back, the hotkey and the bar foll
     assert.ok(ended.frames > 0);
     await viewer.waitForState('ended');
   });
+});
+
+test('the window: the microphone is asked apart, answered from the keyboard; the call panel mutes and hangs up', { timeout: 150_000 }, async (t) => {
+  await withWindowAgent(t, async ({ xvfb, agent, viewer }) => {
+    await ask(xvfb, agent, viewer);
+    await click(xvfb, ALLOW, 'Allow');
+    await viewer.waitForState('watching', 30_000);
+    await waitForPixel(xvfb, BAR_EDGE, RED, 'the red sharing bar');
+    const page = viewer.page;
+    const voice = () => page.evaluate(() => window.acote.voice);
+
+    // The caseworker asks to talk: the window asks the resident, apart from the screen.
+    await page.getByRole('button', { name: 'Talk to the resident', exact: true }).click();
+    await waitForPixel(xvfb, ALLOW_EDGE, GREEN, 'the microphone question');
+    const [question] = (await xdotool(xvfb, ['search', '--onlyvisible', '--name', '^Acote$'])).trim().split('\n').slice(-1);
+    // Keyboard only: the focus starts on No; Tab moves to Yes, Enter answers.
+    await xdotool(xvfb, ['windowfocus', '--sync', question]);
+    await xdotool(xvfb, ['key', 'Tab']);
+    await xdotool(xvfb, ['key', 'Return']);
+    await agent.nextLine(/^voice on$/, 15_000);
+    await page.waitForFunction(() => window.acote.voice?.state === 'on', null, { timeout: 15_000 });
+    await waitForPixel(xvfb, CALL_EDGE, BLUE, 'the call panel');
+    // Titled with who the resident talks with (the name between Unicode isolates).
+    const [panel] = (await xdotool(xvfb, ['search', '--sync', '--onlyvisible', '--name', '^You are talking with .*Marie Dupont'])).trim().split('\n');
+    assert.ok(panel, 'the call panel is titled with who the resident talks with');
+
+    // Its focus starts on the microphone button: Enter turns the microphone off, again on.
+    await xdotool(xvfb, ['windowfocus', '--sync', panel]);
+    await xdotool(xvfb, ['key', 'Return']);
+    await agent.nextLine(/^voice on, muted$/, 15_000);
+    await waitForPixel(xvfb, CALL_EDGE, SLATE, 'the call panel, microphone off');
+    await page.waitForFunction(() => window.acote.voice?.residentMuted === true, null, { timeout: 15_000 });
+    const [mutedPanel] = (await xdotool(xvfb, ['search', '--sync', '--onlyvisible', '--name', '^Your microphone is off'])).trim().split('\n');
+    await xdotool(xvfb, ['windowfocus', '--sync', mutedPanel]);
+    await xdotool(xvfb, ['key', 'Return']);
+    await agent.nextLine(/^voice on$/, 15_000);
+    await waitForPixel(xvfb, CALL_EDGE, BLUE, 'the call panel, microphone on again');
+
+    // Tab to End the call, Enter: the call ends on both sides, the panel goes.
+    const [again] = (await xdotool(xvfb, ['search', '--sync', '--onlyvisible', '--name', '^You are talking with'])).trim().split('\n');
+    await xdotool(xvfb, ['windowfocus', '--sync', again]);
+    await xdotool(xvfb, ['key', 'Tab']);
+    await xdotool(xvfb, ['key', 'Return']);
+    await page.waitForFunction(() => window.acote.voice?.state === 'off', null, { timeout: 15_000 });
+    await waitForPixel(xvfb, CALL_EDGE, BLUE, 'the call panel to go', { not: true });
+    assert.equal((await voice()).micAttached, false, "the caseworker's microphone is released");
+    await click(xvfb, STOP, 'Stop');
+    assert.equal((await agent.nextEnded()).reason, 'ended');
+  }, { voice: true });
 });
 
 test("the window: a relay-less agent says so in the PC's language and exits with 2 when closed", { timeout: 60_000 }, async (t) => {

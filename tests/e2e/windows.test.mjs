@@ -18,6 +18,7 @@ import { promisify } from 'node:util';
 import {
   REPO, Harness, startXvfb, startRelay, restartRelay, startAgent, openSignedInViewer, addCaseworker,
   setLayout, fillScreen, grantControl, waitForVideoSize, clickMiddleLands, log, sleep, QUESTION_LINE, CODE_LINE,
+  startResidentSound, pulsedTone, audioStats,
 } from './harness.mjs';
 import {
   WINE, WIN_AGENT, startWine, startForm, startMonitors, setMode, registryKeys, filesWrittenSince,
@@ -470,5 +471,52 @@ test('the Windows agent with two monitors under Wine: the caseworker picks one, 
 
     await viewer.endSession();
     await agent.nextEnded(30_000);
+  });
+});
+
+test('the Windows agent under Wine: a voice call through WASAPI, heard both ways only after the yes', { timeout: 240_000 }, async (t) => {
+  const h = await Harness.create(t);
+  await h.run(async () => {
+    // Wine's WASAPI (mmdevapi) plays and records through its PulseAudio driver: the
+    // test's own server, as for the Linux agent (tests/e2e/voice.test.mjs).
+    const sound = await startResidentSound(h);
+    const xvfb = await startXvfb(h, { width: W, height: H });
+    const wine = await startWine(h, xvfb);
+    const relay = await startRelay(h);
+    await addCaseworker(h, relay, CASEWORKER);
+    const agent = await startAgent(h, relay, xvfb, { bin: WIN_AGENT, wrap: [WINE],
+      env: { ...wine.env, PULSE_SERVER: sound.agentEnv.PULSE_SERVER } });
+    const code = await agent.nextCode(90_000);
+    const wav = path.join(h.dir, 'caseworker.wav');
+    await writeFile(wav, pulsedTone(660, 20));
+    const viewer = await openSignedInViewer(h, relay, CASEWORKER, { extraArgs: ['--use-fake-device-for-media-stream',
+      '--use-fake-ui-for-media-stream', `--use-file-for-fake-audio-capture=${wav}`] });
+    await viewer.connect(code.digits);
+    await agent.nextLine(QUESTION_LINE, 20_000);
+    agent.write('y\n');
+    await viewer.waitForState('watching', 60_000);
+
+    await viewer.page.getByRole('button', { name: 'Talk to the resident', exact: true }).click();
+    await agent.nextLine(QUESTION_LINE, 20_000);
+    await sleep(1_000);
+    assert.equal((await audioStats(viewer)).received, 0, 'nothing from the resident before the yes');
+    assert.ok(sound.speakers(800) < 50, `nothing played before the yes: ${sound.speakers(800)}`);
+    agent.write('y\n');
+    await agent.nextLine(/^voice on$/, 20_000);
+    let s = null;
+    for (let i = 0; i < 75; i += 1) {
+      s = await audioStats(viewer);
+      if (s.received > 50 && s.energy / Math.max(s.duration, 1e-9) > 1e-4 && sound.speakers(600) > 500) break;
+      await sleep(200);
+    }
+    assert.ok(s.received > 50 && s.energy / Math.max(s.duration, 1e-9) > 1e-4,
+      `the caseworker hears the Windows microphone: ${JSON.stringify(s)}`);
+    assert.ok(sound.speakers(600) > 500, `the Windows speakers play the caseworker: ${sound.speakers(600)}`);
+    log(`under Wine: ${s.received} packets from the resident, speakers RMS ${sound.speakers(600).toFixed(0)}`);
+
+    await viewer.page.getByRole('button', { name: 'Hang up', exact: true }).click();
+    await agent.nextLine(/^voice off$/, 20_000);
+    agent.write('q\n');
+    assert.equal((await agent.nextEnded(30_000)).reason, 'ended');
   });
 });

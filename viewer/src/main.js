@@ -14,13 +14,21 @@ import * as chat from '/src/chat-ui.js';
 import * as files from '/src/files-ui.js';
 import * as clipboard from '/src/clipboard-ui.js';
 import * as screens from '/src/screens-ui.js';
+import * as voice from '/src/voice-ui.js';
 import { signIn, signOut, whoAmI } from '/src/account.js';
 import * as passkeys from '/src/passkeys-ui.js';
 import * as session from '/src/session-state.js';
 import { $ } from '/src/dom.js';
 
 // Shared with tests and later features (pointer, chat, control over the data channel).
-window.acote = { pc: null, channel: null, state: 'enter-code', stats: null };
+// voice: the call as this page shows it (voice-ui.js keeps it up to date).
+window.acote = {
+  pc: null,
+  channel: null,
+  state: 'enter-code',
+  stats: null,
+  voice: { state: 'idle', residentMuted: false, micAttached: false, muted: false },
+};
 
 const screen = createScreen($('screen'), { frame: $('frame'), stage: $('stage') });
 let attempt = null;
@@ -50,6 +58,7 @@ function start(code, procedure) {
   files.reset(); // and its files
   clipboard.reset();
   screens.reset();
+  voice.reset(); // and its call: the microphone closed
   const first = session.start(code, procedure, relayBox.checked);
   const a = { sm: first.state, sig: null, peer: null, timers: new Map(), stopStats: null };
   attempt = a;
@@ -135,6 +144,9 @@ function createPeerFor(a, e) {
   a.peer = createPeer(iceServers, e.relayOnly, {
     onCandidate: (candidate) => dispatch(a, { type: 'local-candidate', candidate }),
     onTrack: (stream) => screen.show(stream, () => dispatch(a, { type: 'first-frame' })),
+    onAudio: (track, transceiver) => {
+      if (attempt === a && !a.sm.over) voice.setAudio(track, transceiver);
+    },
     onChannel: (channel) => {
       if (a.sm.over) return;
       window.acote.channel = channel;
@@ -143,11 +155,13 @@ function createPeerFor(a, e) {
       files.attach(channel);
       clipboard.attach(channel);
       screens.attach(channel);
+      voice.attach(channel);
       window.dispatchEvent(new CustomEvent('acote:channel', { detail: channel }));
     },
     onFailed: () => dispatch(a, { type: 'peer-failed' }),
   });
   window.acote.pc = a.peer.pc;
+  voice.setPeer(a.peer.pc); // a new connection: voice off on both sides
   // What the connection was set up with, for support (no credentials).
   window.acote.ice = {
     relayOnly: e.relayOnly,
@@ -168,6 +182,7 @@ function endAttempt(a, e) {
     files.detach();
     clipboard.detach();
     screens.detach();
+    voice.detach();
     Object.assign(window.acote, { pc: null, channel: null, stats: null });
     ui.setState(e.state, e.key, e.params);
   }
@@ -242,6 +257,7 @@ onLangChange(() => {
   files.refresh();
   clipboard.refresh();
   screens.refresh();
+  voice.refresh();
 });
 
 // Closing the tab mid-session: tell the resident's side right away.
@@ -254,6 +270,7 @@ chat.setup();
 files.setup();
 clipboard.setup();
 screens.setup();
+voice.setup({ changed: (state) => { window.acote.voice = state; } });
 passkeys.setup();
 // Signed in already (cookie still alive)? Straight to the code; else the sign-in form.
 whoAmI().then((account) => {

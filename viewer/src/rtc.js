@@ -1,6 +1,8 @@
-// The receive-only peer connection. The agent makes the offer (one video track and the
-// "acote" data channel); the viewer only answers, trickles its candidates and applies
-// the agent's, queued until the remote description exists (addIceCandidate fails before).
+// The peer connection. The agent makes the offer (one video track, one audio track for
+// voice, and the "acote" data channel); the viewer only answers, trickles its candidates
+// and applies the agent's, queued until the remote description exists (addIceCandidate
+// fails before). The picture is received only; audio goes both ways once a call is on
+// (voice-ui.js puts the caseworker's microphone on the audio sender).
 
 // The relay's ice_servers, in the shape RTCPeerConnection accepts. Absent credentials are
 // left out: a null would be turned into the string "null".
@@ -17,10 +19,19 @@ export function toIceServers(list) {
   return servers;
 }
 
-// handlers: onCandidate(init), onTrack(stream), onChannel(channel), onFailed().
-// relayOnly: only candidates through the relay's TURN (the caseworker's choice or the
-// site's policy), so no address of this network is revealed to the other side.
-export function createPeer(iceServers, relayOnly, { onCandidate, onTrack, onChannel, onFailed }) {
+// The audio transceivers of the agent's offer: one for voice, none from an agent older
+// than voice.
+function audioTransceivers(pc) {
+  return pc.getTransceivers().filter((t) => t.receiver.track?.kind === 'audio'
+    && t.direction !== 'stopped' && t.currentDirection !== 'stopped');
+}
+
+// handlers: onCandidate(init), onTrack(stream), onAudio(track, transceiver), onChannel(channel),
+// onFailed(). relayOnly: only candidates through the relay's TURN (the caseworker's choice
+// or the site's policy), so no address of this network is revealed to the other side.
+export function createPeer(iceServers, relayOnly, {
+  onCandidate, onTrack, onAudio = () => {}, onChannel, onFailed,
+}) {
   const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: relayOnly ? 'relay' : 'all' });
   let remoteSet = false;
   let pending = [];
@@ -33,6 +44,11 @@ export function createPeer(iceServers, relayOnly, { onCandidate, onTrack, onChan
   };
 
   pc.ontrack = (event) => {
+    if (event.track.kind === 'audio') {
+      // The resident's voice: played through a media element of its own (voice-ui.js).
+      onAudio(event.track, event.transceiver);
+      return;
+    }
     if (event.track.kind !== 'video') return;
     // Show each picture as soon as it is decoded: no delay beyond what the network's own
     // jitter needs (a pointer that lags the hand is worse than an uneven frame rate).
@@ -68,6 +84,15 @@ export function createPeer(iceServers, relayOnly, { onCandidate, onTrack, onChan
       const queued = pending;
       pending = [];
       for (const init of queued) await apply(init);
+      // The answer must offer to send audio now (with no track yet): otherwise it says
+      // recvonly, and the caseworker's voice could never be added without a new offer.
+      for (const t of audioTransceivers(pc)) {
+        try {
+          t.direction = 'sendrecv';
+        } catch {
+          // Stopped meanwhile: nothing to answer on it.
+        }
+      }
       await pc.setLocalDescription(await pc.createAnswer());
       return pc.localDescription.sdp;
     },

@@ -18,6 +18,7 @@ use crate::link::Link;
 use crate::session::{Action, Event, Session, ViewGrant};
 use crate::stall::StallWatch;
 use crate::ui::Question;
+use crate::voice::call::{Call, CallEffect};
 
 /// Whose signaling link to the relay dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +50,12 @@ pub enum Happened {
     },
     /// The resident takes control back.
     StopControl,
+    /// The resident turns their microphone off (`true`) or on, in a call.
+    MuteVoice(bool),
+    /// The resident ends the voice call.
+    HangUp,
+    /// The microphone or speakers cannot be opened, or failed: the call ends.
+    VoiceFailed,
     /// The resident stops sharing.
     EndSession,
     /// A message on the viewer's data channel.
@@ -87,6 +94,8 @@ pub enum Step {
     RestartIce,
     /// What control decided: a question, a notice, a reply, an audit step.
     Control(ControlEffect),
+    /// What the voice call decided: a question, the devices, its state.
+    Voice(CallEffect),
     /// Tell the resident the connection is interrupted.
     Interrupted {
         /// The caseworker.
@@ -117,6 +126,8 @@ pub struct Assist {
     session: Session,
     /// The current sharing session's control, from [`Assist::attach`] until it ends.
     control: Option<Control>,
+    /// The current sharing session's voice call (none, asked, or on).
+    call: Call,
     stall: StallWatch,
     link: Link,
     /// The caseworker of the current (or last) session, once they asked.
@@ -131,6 +142,7 @@ impl Assist {
         Self {
             session: Session::new(),
             control: None,
+            call: Call::new(),
             stall: StallWatch::new(mono, wall),
             link: Link::default(),
             who: None,
@@ -175,6 +187,12 @@ impl Assist {
     /// control, viewing only until the resident says yes.
     pub fn attach(&mut self, control: Control) {
         self.control = Some(control);
+        self.call = Call::new();
+    }
+
+    /// Whether the voice call is on.
+    pub fn voice_on(&self) -> bool {
+        self.call.is_on()
     }
 
     /// One turn of the driver's loop, before it handles what woke it: after a stall
@@ -225,7 +243,14 @@ impl Assist {
                 question: Question::Control,
                 yes,
             } => self.with_control(|c| c.answer(now, yes)),
+            Happened::Answer {
+                question: Question::Voice,
+                yes,
+            } => voice(self.call.answer(yes)),
             Happened::StopControl => self.with_control(Control::stop),
+            Happened::MuteVoice(muted) => voice(self.call.mute(muted)),
+            Happened::HangUp => voice(self.call.hang_up()),
+            Happened::VoiceFailed => voice(self.call.device_failed()),
             Happened::EndSession if self.session.is_sharing() => {
                 let mut out = vec![Step::Send(SignalMessage::Bye {
                     reason: ByeReason::Ended,
@@ -234,10 +259,22 @@ impl Assist {
                 out
             }
             Happened::EndSession => Vec::new(),
-            Happened::Channel(text) => self.with_control(|c| c.on_message(now, &text)),
+            Happened::Channel(text) => {
+                let mut out = Vec::new();
+                for step in self.with_control(|c| c.on_message(now, &text)) {
+                    match step {
+                        Step::Control(ControlEffect::Voice(action)) if self.control.is_some() => {
+                            out.extend(voice(self.call.viewer(now, action)));
+                        }
+                        other => out.push(other),
+                    }
+                }
+                out
+            }
             Happened::MediaFailed => self.session_event(now, Event::MediaFailed),
             Happened::Tick => {
                 let mut out = self.with_control(|c| c.poll(now));
+                out.extend(voice(self.call.poll(now)));
                 let actions = self.session.poll(now);
                 out.extend(self.translate(actions));
                 out
@@ -375,6 +412,8 @@ impl Assist {
             return Vec::new();
         }
         let (had_control, mut out) = self.take_back();
+        // The microphone is asked for again after an interruption, like control.
+        out.extend(voice(self.call.hang_up()));
         if let Some(by) = &self.who {
             out.push(Step::Interrupted {
                 by: by.clone(),
@@ -404,10 +443,11 @@ impl Assist {
 
     /// The session's control ends with its sharing; everything held is released.
     fn end_control(&mut self) -> Vec<Step> {
-        match self.control.take() {
-            Some(mut control) => control.end().into_iter().map(Step::Control).collect(),
-            None => Vec::new(),
+        let mut out = voice(self.call.hang_up());
+        if let Some(mut control) = self.control.take() {
+            out.extend(control.end().into_iter().map(Step::Control));
         }
+        out
     }
 
     fn with_control(&mut self, f: impl FnOnce(&mut Control) -> Vec<ControlEffect>) -> Vec<Step> {
@@ -416,6 +456,11 @@ impl Assist {
             None => Vec::new(),
         }
     }
+}
+
+/// The call's decisions as steps.
+fn voice(effects: Vec<CallEffect>) -> Vec<Step> {
+    effects.into_iter().map(Step::Voice).collect()
 }
 
 #[cfg(test)]

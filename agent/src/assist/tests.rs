@@ -5,6 +5,7 @@ use acote_proto::ConsentEvent;
 
 use super::*;
 use crate::control::fakes::{self, Played};
+use crate::voice::call::CallEffect;
 use acote_proto::resume::RESUME_WINDOW;
 
 const REQUEST: &str = r#"{"type":"control","action":"request"}"#;
@@ -293,4 +294,100 @@ fn a_control_yes_while_the_view_question_is_open_shares_nothing() {
     assert!(a.handle(t0, late).is_empty());
     assert!(!a.is_sharing());
     assert_eq!(a.control_state(), None);
+}
+
+const TALK: &str = r#"{"type":"voice","action":"request"}"#;
+
+fn voice_states(steps: &[Step]) -> Vec<acote_proto::channel::VoiceState> {
+    steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Voice(CallEffect::State { state, .. }) => Some(*state),
+            _ => None,
+        })
+        .collect()
+}
+
+fn opens_mic(steps: &[Step]) -> bool {
+    steps
+        .iter()
+        .any(|s| matches!(s, Step::Voice(CallEffect::Open(_))))
+}
+
+#[test]
+fn the_microphone_opens_on_its_own_yes_not_on_a_yes_to_control() {
+    use acote_proto::channel::VoiceState;
+    let t0 = Instant::now();
+    let (mut a, _) = sharing(t0);
+    let asked = a.handle(t0, Happened::Channel(TALK.into()));
+    assert!(
+        asked
+            .iter()
+            .any(|s| matches!(s, Step::Voice(CallEffect::Ask { .. })))
+    );
+    assert_eq!(voice_states(&asked), [VoiceState::Asking]);
+    // A yes meant for control answers nothing about the microphone.
+    let control_yes = a.handle(
+        t0,
+        Happened::Answer {
+            question: Question::Control,
+            yes: true,
+        },
+    );
+    assert!(!opens_mic(&control_yes));
+    assert!(!a.voice_on());
+    let yes = a.handle(
+        t0,
+        Happened::Answer {
+            question: Question::Voice,
+            yes: true,
+        },
+    );
+    assert!(opens_mic(&yes));
+    assert!(a.voice_on());
+    assert_ne!(
+        a.control_state(),
+        Some(ControlState::Controlling),
+        "talking gives no control"
+    );
+}
+
+#[test]
+fn an_interruption_or_the_end_hangs_up_and_the_call_must_be_asked_again() {
+    use acote_proto::channel::VoiceState;
+    let t0 = Instant::now();
+    let (mut a, _) = sharing(t0);
+    a.handle(t0, Happened::Channel(TALK.into()));
+    a.handle(
+        t0,
+        Happened::Answer {
+            question: Question::Voice,
+            yes: true,
+        },
+    );
+    let down = a.handle(t0, Happened::LinkDown { side: Side::Viewer });
+    assert!(
+        down.iter()
+            .any(|s| matches!(s, Step::Voice(CallEffect::Close)))
+    );
+    assert_eq!(voice_states(&down), [VoiceState::Off]);
+    assert!(!a.voice_on());
+    let t1 = t0 + Duration::from_secs(5);
+    a.handle(t1, Happened::Relay(SignalMessage::PeerBack));
+    let again = a.handle(t1, Happened::Channel(TALK.into()));
+    assert!(!opens_mic(&again), "asked again, not opened");
+    a.handle(
+        t1,
+        Happened::Answer {
+            question: Question::Voice,
+            yes: true,
+        },
+    );
+    assert!(a.voice_on());
+    let end = a.handle(t1, Happened::EndSession);
+    assert!(
+        end.iter()
+            .any(|s| matches!(s, Step::Voice(CallEffect::Close)))
+    );
+    assert!(!a.voice_on());
 }

@@ -176,6 +176,51 @@ impl Live<'_> {
         media.peer.send_channel(msg.to_json()).await;
     }
 
+    /// Carries out what the voice call decided: the resident's question, the devices
+    /// (opened only with the consent the call made), and its state to both sides.
+    pub(super) async fn voice(&mut self, effect: CallEffect) {
+        let who = self.requester();
+        match effect {
+            CallEffect::Ask { timeout } => self.prompter.ask_voice(&who, timeout),
+            CallEffect::Withdraw => self.prompter.cancel_question(),
+            CallEffect::Open(consent) => {
+                let opened = match self.media.as_mut() {
+                    Some(media) => media.voice.open(
+                        consent,
+                        Arc::clone(&media.peer.voice),
+                        &media.peer.voice_in,
+                    ),
+                    None => Ok(()),
+                };
+                if let Err(e) = opened {
+                    tracing::warn!(error = %e, "the voice call cannot start");
+                    Box::pin(self.step(Happened::VoiceFailed)).await;
+                }
+            }
+            CallEffect::Close => {
+                if let Some(media) = self.media.as_mut() {
+                    media.voice.close(&media.peer.voice_in);
+                }
+            }
+            CallEffect::Mute(muted) => {
+                if let Some(media) = &self.media {
+                    media.voice.mute(muted);
+                }
+            }
+            CallEffect::State { state, muted } => {
+                tracing::info!(?state, muted, "voice call");
+                if let Some(media) = &self.media {
+                    let msg = AgentMessage::Voice { state, muted };
+                    media.peer.send_channel(msg.to_json()).await;
+                }
+                self.prompter.voice_changed(state, muted, &who);
+                if state == VoiceState::On {
+                    self.used(Feature::Voice).await;
+                }
+            }
+        }
+    }
+
     /// Reports a guidance feature's first use in this session, for the relay's audit log
     /// (that it was used, never what was said).
     pub(super) async fn used(&mut self, feature: Feature) {

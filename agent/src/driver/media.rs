@@ -71,6 +71,7 @@ impl Live<'_> {
             clipboard_done,
             monitors: None,
             shown,
+            voice: VoiceIo::new(),
         });
         match offer {
             Ok(sdp) => {
@@ -120,6 +121,8 @@ impl Live<'_> {
                 self.prompter.chat_received(&who, &text);
                 self.used(Feature::Chat).await;
             }
+            // Taken by the core for the call (assist), never carried out here.
+            ControlEffect::Voice(_) => {}
             ControlEffect::Reply(msg) => {
                 if let Some(media) = &self.media {
                     media.peer.send_channel(msg.to_json()).await;
@@ -178,7 +181,8 @@ impl Live<'_> {
         // Transfers end with the session; partial files are removed.
         let effects = self.transfers.end_all();
         self.file_effects(effects).await;
-        if let Some(media) = self.media.take() {
+        if let Some(mut media) = self.media.take() {
+            media.voice.close(&media.peer.voice_in);
             self.frames += media.sharing.stop().await;
             // The counter only grows; a smaller figure would be a reset, not a refund.
             self.bytes_sent += media.peer.bytes_sent().await.max(media.sent);
@@ -216,6 +220,7 @@ pub(super) async fn media_event(media: &mut Option<Media>) -> Input {
     tokio::select! {
         e = m.peer_events.recv() => Input::Peer(e),
         Some(outcome) = m.clipboard_done.recv() => Input::Clipboard(outcome),
+        Some(event) = m.voice.events.recv() => Input::Voice(event),
         failure = m.failures.recv() => match failure {
             Some(_) => Input::PipelineFailed,
             // The pipeline ended without error (stopped): wait for the peer alone.

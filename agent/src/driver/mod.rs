@@ -11,7 +11,7 @@ use acote_proto::signal::Feature;
 use acote_proto::{Requester, Role, SignalMessage};
 use tokio::sync::mpsc;
 
-use acote_proto::channel::{AgentMessage, ClipboardStatus};
+use acote_proto::channel::{AgentMessage, ClipboardStatus, VoiceState};
 use acote_proto::files::FileStatus;
 use acote_proto::sas::{AgentSas, Nonce};
 
@@ -26,6 +26,9 @@ use crate::session::ViewGrant;
 use crate::transport::peer::{Peer, PeerEvent};
 use crate::transport::signal_client::{SignalClient, SignalClientError};
 use crate::ui::{Prompter, Status, UiEvent};
+use crate::voice::VoiceIo;
+use crate::voice::call::CallEffect;
+use crate::voice::device::DeviceEvent;
 
 mod guidance;
 mod media;
@@ -137,6 +140,8 @@ struct Media {
     monitors: Option<Vec<Monitor>>,
     /// The monitor the caseworker sees (or all).
     shown: Shown,
+    /// The voice call's devices and encoder.
+    voice: VoiceIo,
 }
 
 /// The agent's state across connections to the relay.
@@ -163,6 +168,7 @@ enum Input {
     Ui(Option<UiEvent>),
     Peer(Option<PeerEvent>),
     Clipboard(ClipboardOutcome),
+    Voice(DeviceEvent),
     PipelineFailed,
     Tick,
     Shutdown,
@@ -249,6 +255,12 @@ impl Live<'_> {
                 Happened::Answer { question, yes }
             }
             Input::Ui(Some(UiEvent::StopControl)) => Happened::StopControl,
+            Input::Ui(Some(UiEvent::MuteVoice(muted))) => Happened::MuteVoice(muted),
+            Input::Ui(Some(UiEvent::HangUp)) => Happened::HangUp,
+            Input::Voice(DeviceEvent::Failed(e)) => {
+                tracing::warn!(error = %e, "the voice call cannot go on");
+                Happened::VoiceFailed
+            }
             Input::Ui(Some(UiEvent::EndSession)) => Happened::EndSession,
             Input::Peer(Some(PeerEvent::Channel(text))) => Happened::Channel(text),
             Input::Peer(Some(PeerEvent::Failed) | None) | Input::PipelineFailed => {

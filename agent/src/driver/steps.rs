@@ -49,6 +49,7 @@ impl Live<'_> {
             }
             Step::RestartIce => Box::pin(self.restart_ice()).await,
             Step::Control(effect) => self.apply(effect).await,
+            Step::Voice(effect) => Box::pin(self.voice(effect)).await,
             Step::Interrupted { by, had_control } => self.prompter.interrupted(&by, had_control),
             Step::Resumed { by } => self.prompter.resumed(&by),
             Step::Connected {

@@ -192,6 +192,7 @@ pub(crate) fn inject(
         | ViewerMessage::FileAccept(_)
         | ViewerMessage::FileChunk(_)
         | ViewerMessage::FileAck(_)
-        | ViewerMessage::FileEnd(_) => Ok(()),
+        | ViewerMessage::FileEnd(_)
+        | ViewerMessage::Voice { .. } => Ok(()),
     }
 }

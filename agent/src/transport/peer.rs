@@ -1,5 +1,7 @@
 //! The agent's WebRTC peer connection (webrtc crate, classic API): one send-only H.264
-//! video track for the screen and the reliable, ordered data channel `acote`.
+//! video track for the screen, one Opus audio track each way for the voice call (silent
+//! until the resident says yes to the microphone), and the reliable, ordered data
+//! channel `acote`.
 //! Media is DTLS-SRTP end to end; the relay only ever forwards its SDP and candidates.
 
 use std::sync::Arc;
@@ -11,7 +13,7 @@ use crate::pace::{self, Feedback};
 use tokio::sync::mpsc;
 use webrtc::api::APIBuilder;
 use webrtc::api::interceptor_registry::{configure_nack, configure_rtcp_reports};
-use webrtc::api::media_engine::{MIME_TYPE_H264, MediaEngine};
+use webrtc::api::media_engine::{MIME_TYPE_H264, MIME_TYPE_OPUS, MediaEngine};
 use webrtc::api::setting_engine::SettingEngine;
 use webrtc::data_channel::RTCDataChannel;
 use webrtc::data_channel::data_channel_init::RTCDataChannelInit;
@@ -36,10 +38,15 @@ use webrtc::rtp_transceiver::{RTCPFeedback, RTCRtpTransceiverInit};
 use webrtc::stats::StatsReportType;
 use webrtc::track::track_local::TrackLocal;
 use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
+use webrtc::track::track_local::track_local_static_sample::TrackLocalStaticSample;
+
+use crate::voice::Inlet;
 
 /// The H.264 flavour Chromium decodes everywhere: constrained baseline, packetization
 /// mode 1 (what OpenH264 produces).
 const H264_FMTP: &str = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
+/// Opus as browsers offer it: 10 ms frames allowed, in-band FEC understood.
+const OPUS_FMTP: &str = "minptime=10;useinbandfec=1";
 /// The RTP header extension carrying send times (used for the bandwidth estimate).
 const ABS_SEND_TIME_URI: &str = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
 
@@ -86,6 +93,10 @@ pub struct Peer {
     /// The browser's keyframe requests, bandwidth estimate and loss reports, and the
     /// low-data switch.
     pub feedback: Arc<Feedback>,
+    /// Where the resident's voice goes (Opus samples), once the call is on.
+    pub voice: Arc<TrackLocalStaticSample>,
+    /// Where the caseworker's voice is played, while the call is on.
+    pub voice_in: Inlet,
     channel: Arc<RTCDataChannel>,
 }
 
@@ -113,6 +124,9 @@ impl Peer {
         let config = rtc_config(ice_servers, relay_only);
         let pc = Arc::new(api.new_peer_connection(config).await?);
         let (track, feedback) = add_screen_track(&pc).await?;
+        // After the screen: the video stays the first m-line, as older viewers expect.
+        let voice_in = Inlet::default();
+        let voice = add_voice_track(&pc, voice_in.clone()).await?;
         let channel = open_channel(&pc, events.clone()).await?;
         send_candidates(&pc, relay_only, events.clone());
         report_state(&pc, Arc::clone(&feedback), events);
@@ -120,6 +134,8 @@ impl Peer {
             pc,
             track,
             feedback,
+            voice,
+            voice_in,
             channel,
         })
     }
@@ -321,6 +337,21 @@ fn media_engine() -> Result<MediaEngine, PeerError> {
         },
         RTPCodecType::Video,
     )?;
+    // Opus for the voice call, as browsers offer it (payload type 111).
+    media.register_codec(
+        RTCRtpCodecParameters {
+            capability: RTCRtpCodecCapability {
+                mime_type: MIME_TYPE_OPUS.into(),
+                clock_rate: 48_000,
+                channels: 2,
+                sdp_fmtp_line: OPUS_FMTP.into(),
+                rtcp_feedback: vec![],
+            },
+            payload_type: 111,
+            ..Default::default()
+        },
+        RTPCodecType::Audio,
+    )?;
     // Send times on every picture's last packet: Chromium's bandwidth estimate (REMB)
     // then measures queueing from them rather than from capture timestamps, which on a
     // screen that sends only on change say little.
@@ -395,6 +426,53 @@ async fn add_screen_track(
         }
     });
     Ok((track, feedback))
+}
+
+/// The voice track, both ways (`sendrecv`): nothing is written to it before the
+/// resident's yes, and what the caseworker sends is played only while the call is on
+/// (the inlet holds the playout then).
+async fn add_voice_track(
+    pc: &RTCPeerConnection,
+    inlet: Inlet,
+) -> Result<Arc<TrackLocalStaticSample>, PeerError> {
+    let track = Arc::new(TrackLocalStaticSample::new(
+        RTCRtpCodecCapability {
+            mime_type: MIME_TYPE_OPUS.into(),
+            clock_rate: 48_000,
+            channels: 2,
+            sdp_fmtp_line: OPUS_FMTP.into(),
+            ..Default::default()
+        },
+        "voice".into(),
+        "acote".into(),
+    ));
+    let transceiver = pc
+        .add_transceiver_from_track(
+            Arc::clone(&track) as Arc<dyn TrackLocal + Send + Sync>,
+            Some(RTCRtpTransceiverInit {
+                direction: RTCRtpTransceiverDirection::Sendrecv,
+                send_encodings: vec![],
+            }),
+        )
+        .await?;
+    let sender = transceiver.sender().await;
+    tokio::spawn(async move {
+        // Read so the interceptors see the viewer's reports; nothing in them is used.
+        while sender.read_rtcp().await.is_ok() {}
+    });
+    pc.on_track(Box::new(move |remote, _, _| {
+        let inlet = inlet.clone();
+        Box::pin(async move {
+            if remote.kind() != RTPCodecType::Audio {
+                return;
+            }
+            tracing::debug!("the caseworker's voice track is up");
+            while let Ok((packet, _)) = remote.read_rtp().await {
+                inlet.packet(packet.header.sequence_number, &packet.payload);
+            }
+        })
+    }));
+    Ok(track)
 }
 
 /// The data channel, created by the agent so it is part of the offer; its opening and

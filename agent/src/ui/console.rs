@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
-use acote_proto::channel::ControlState;
+use acote_proto::channel::{ControlState, VoiceState};
 use acote_proto::files::FileStatus;
 use acote_proto::sas::SecurityCode;
 use acote_proto::{ByeReason, Requester};
@@ -38,6 +38,7 @@ impl AskedQuestion {
             None => 0,
             Some(Question::View) => 1,
             Some(Question::Control) => 2,
+            Some(Question::Voice) => 3,
         };
         self.0.store(n, Ordering::SeqCst);
     }
@@ -47,6 +48,7 @@ impl AskedQuestion {
         match self.0.load(Ordering::SeqCst) {
             1 => Some(Question::View),
             2 => Some(Question::Control),
+            3 => Some(Question::Voice),
             _ => None,
         }
     }
@@ -115,6 +117,9 @@ pub fn parse_line(line: &str, open: Option<Question>) -> Option<UiEvent> {
         "q" | "quit" | "quitter" => Some(UiEvent::EndSession),
         "save" | "enregistrer" => Some(UiEvent::SaveFile(true)),
         "skip" | "ignorer" => Some(UiEvent::SaveFile(false)),
+        "mute" => Some(UiEvent::MuteVoice(true)),
+        "unmute" => Some(UiEvent::MuteVoice(false)),
+        "hangup" => Some(UiEvent::HangUp),
         _ => None,
     }
 }
@@ -197,6 +202,26 @@ impl Prompter for ConsolePrompter {
     fn security_code(&mut self, code: SecurityCode) {
         self.line(&format!("security code {code}"));
         self.line(&text::security_code_explained(&self.strings));
+    }
+
+    fn ask_voice(&mut self, by: &Requester, timeout: Duration) {
+        self.asked.set(Some(Question::Voice));
+        self.line(&text::ask_voice(&self.strings, by, timeout.as_secs()));
+    }
+
+    fn voice_changed(&mut self, state: VoiceState, muted: bool, by: &Requester) {
+        if state != VoiceState::Asking && self.asked.get() == Some(Question::Voice) {
+            self.asked.set(None);
+        }
+        let sentence = text::voice_changed(&self.strings, state, muted, by);
+        if !sentence.is_empty() {
+            self.line(&sentence);
+        }
+        if state == VoiceState::On && !muted {
+            let how = self.strings.get("console-voice");
+            self.line(&how);
+        }
+        self.line(&text::voice_machine_line(state, muted));
     }
 
     fn chat_received(&mut self, _by: &Requester, text: &str) {

@@ -27,7 +27,7 @@ use acote_proto::files::FileStatus;
 
 use crate::files::FileReport;
 
-use acote_proto::channel::ControlState;
+use acote_proto::channel::{ControlState, VoiceState};
 use acote_proto::sas::SecurityCode;
 use acote_proto::{ByeReason, Requester};
 
@@ -38,6 +38,8 @@ pub enum Question {
     View,
     /// May the caseworker use the mouse and keyboard?
     Control,
+    /// Will the resident talk with the caseworker (the microphone)?
+    Voice,
 }
 
 /// Something the resident did.
@@ -61,6 +63,10 @@ pub enum UiEvent {
     SaveFile(bool),
     /// Send this file, which the resident chose, to the caseworker.
     SendFile(std::path::PathBuf),
+    /// Turn the microphone off (`true`) or on again, in a call.
+    MuteVoice(bool),
+    /// End the voice call (the session goes on).
+    HangUp,
 }
 
 /// How the connection to the relay is doing, for the resident.
@@ -140,6 +146,11 @@ pub trait Prompter: Send {
         status: FileStatus,
         saved_to: Option<&Path>,
     );
+    /// Asks whether the resident will talk with `by` through the computer (a question
+    /// of its own: the microphone); answered with [`UiEvent::Answer`].
+    fn ask_voice(&mut self, by: &Requester, timeout: Duration);
+    /// Where the voice call stands (`muted`: the resident's microphone is off).
+    fn voice_changed(&mut self, state: VoiceState, muted: bool, by: &Requester);
     /// The session goes on after an interruption (no new question was asked). The
     /// default shows the sharing notice again.
     fn resumed(&mut self, by: &Requester) {

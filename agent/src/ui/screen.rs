@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
-use acote_proto::channel::ControlState;
+use acote_proto::channel::{ControlState, VoiceState};
 use acote_proto::{ByeReason, Requester};
 
 use super::i18n::{Arg, Strings};
@@ -27,6 +27,8 @@ pub enum Screen {
     AskControl,
     /// The caseworker has control; the bar changes colour.
     Controlling,
+    /// "X asks to talk with you through the computer." (the bar stays)
+    AskVoice,
     /// What happened, in one sentence, and the receipt button.
     Ended,
     /// The agent cannot start (config file missing or broken).
@@ -43,13 +45,16 @@ impl Screen {
     pub fn is_shared(self) -> bool {
         matches!(
             self,
-            Screen::Sharing | Screen::AskControl | Screen::Controlling
+            Screen::Sharing | Screen::AskControl | Screen::Controlling | Screen::AskVoice
         )
     }
 
     /// Whether a yes/no question is open (Escape refuses it).
     pub fn is_question(self) -> bool {
-        matches!(self, Screen::AskView | Screen::AskControl)
+        matches!(
+            self,
+            Screen::AskView | Screen::AskControl | Screen::AskVoice
+        )
     }
 }
 
@@ -130,6 +135,15 @@ pub struct View {
     pub done: String,
     /// "Language" above the picker.
     pub language: String,
+    /// While a voice call is on: "You are talking with Marie Dupont." (or that the
+    /// microphone is off); empty otherwise.
+    pub call: String,
+    /// The microphone button ("Turn off microphone" / "Turn on microphone").
+    pub call_mute: String,
+    /// Whether the resident's microphone is off.
+    pub call_muted: bool,
+    /// The hang-up button.
+    pub call_hang_up: String,
 }
 
 /// The window's state, fed by the [`super::Prompter`] calls.
@@ -157,6 +171,15 @@ pub struct Model {
     clipboard: Option<(bool, Requester, Instant)>,
     /// The connection is interrupted (`true`: control was taken back because of it).
     interrupted: Option<bool>,
+    /// The voice call is on (`Some(muted)`).
+    talking: Option<bool>,
+    /// How the last call ended or was refused, by whom, and when: said in the bar for
+    /// [`CLIPBOARD_NOTE_FOR`].
+    voice_note: Option<(VoiceState, Requester, Instant)>,
+    /// The microphone question's deadline (kept apart: it may come over the control
+    /// question), and the screen to go back to after it.
+    voice_deadline: Option<Instant>,
+    back_to: Screen,
     finished: Option<Finished>,
     problem: Option<Problem>,
 }
@@ -180,6 +203,10 @@ impl Model {
             note: None,
             clipboard: None,
             interrupted: None,
+            talking: None,
+            voice_note: None,
+            voice_deadline: None,
+            back_to: Screen::Sharing,
             finished: None,
             problem: None,
         }
@@ -218,7 +245,12 @@ impl Model {
 
     /// Seconds left to answer the open question (rounded up), if one is open.
     pub fn seconds_left(&self, now: Instant) -> Option<u64> {
-        let left = self.deadline?.saturating_duration_since(now);
+        let deadline = if self.screen == Screen::AskVoice {
+            self.voice_deadline
+        } else {
+            self.deadline
+        };
+        let left = deadline?.saturating_duration_since(now);
         Some(left.as_secs() + u64::from(left.subsec_nanos() > 0))
     }
 
@@ -262,12 +294,54 @@ impl Model {
 
     /// The open question is withdrawn.
     pub fn cancel_question(&mut self) {
+        if self.screen == Screen::AskVoice {
+            self.voice_deadline = None;
+            self.screen = self.back_to;
+            return;
+        }
         self.deadline = None;
         self.screen = match self.screen {
             Screen::AskView => self.idle_screen(),
             Screen::AskControl => Screen::Sharing,
             other => other,
         };
+    }
+
+    /// The microphone question, over whatever the shared screen shows.
+    pub fn ask_voice(&mut self, now: Instant, by: &Requester, timeout: Duration) {
+        self.who = Some(by.clone());
+        self.voice_deadline = Some(now + timeout);
+        if self.screen != Screen::AskVoice {
+            self.back_to = self.screen;
+        }
+        self.screen = Screen::AskVoice;
+    }
+
+    /// Where the voice call stands.
+    pub fn voice_changed(&mut self, now: Instant, state: VoiceState, muted: bool, by: &Requester) {
+        if state == VoiceState::Asking {
+            return;
+        }
+        if self.screen == Screen::AskVoice {
+            self.screen = self.back_to;
+        }
+        self.voice_deadline = None;
+        if state == VoiceState::On {
+            self.talking = Some(muted);
+            self.voice_note = None;
+        } else {
+            self.talking = None;
+            self.voice_note = Some((state, by.clone(), now));
+        }
+    }
+
+    /// Goes to a shared screen, or, under the microphone question, back to it after.
+    fn go_shared(&mut self, screen: Screen) {
+        if self.screen == Screen::AskVoice {
+            self.back_to = screen;
+        } else if self.screen.is_shared() {
+            self.screen = screen;
+        }
     }
 
     /// The screen is now shared with `by`.
@@ -281,6 +355,8 @@ impl Model {
         self.security = None;
         self.note = None;
         self.clipboard = None;
+        self.talking = None;
+        self.voice_note = None;
         self.screen = Screen::Sharing;
     }
 
@@ -303,7 +379,11 @@ impl Model {
     pub fn ask_control(&mut self, now: Instant, by: &Requester, timeout: Duration) {
         self.who = Some(by.clone());
         self.deadline = Some(now + timeout);
-        self.screen = Screen::AskControl;
+        if self.screen == Screen::AskVoice {
+            self.back_to = Screen::AskControl;
+        } else {
+            self.screen = Screen::AskControl;
+        }
     }
 
     /// Control changed state.
@@ -313,14 +393,16 @@ impl Model {
             ControlState::Controlling => {
                 self.control_since = Some(now);
                 self.note = None;
-                self.screen = Screen::Controlling;
+                if self.screen == Screen::AskVoice {
+                    self.back_to = Screen::Controlling;
+                } else {
+                    self.screen = Screen::Controlling;
+                }
             }
             _ => {
                 self.stop_control_clock(now);
                 self.note = Some((state, by.clone()));
-                if self.screen.is_shared() {
-                    self.screen = Screen::Sharing;
-                }
+                self.go_shared(Screen::Sharing);
             }
         }
         self.deadline = None;
@@ -334,9 +416,7 @@ impl Model {
         self.deadline = None;
         self.note = None;
         self.interrupted = Some(had_control);
-        if self.screen.is_shared() {
-            self.screen = Screen::Sharing;
-        }
+        self.go_shared(Screen::Sharing);
     }
 
     /// The connection is back; sharing goes on without a new question.
@@ -367,6 +447,9 @@ impl Model {
         self.note = None;
         self.clipboard = None;
         self.interrupted = None;
+        self.talking = None;
+        self.voice_note = None;
+        self.voice_deadline = None;
         // A new code comes for the next session; the old one is spent.
         self.code = None;
         self.screen = Screen::Ended;
@@ -385,8 +468,21 @@ impl Model {
         match self.screen {
             Screen::Controlling => Some(UiEvent::StopControl),
             Screen::Sharing | Screen::AskControl => Some(UiEvent::EndSession),
+            Screen::AskVoice if self.back_to == Screen::Controlling => Some(UiEvent::StopControl),
+            Screen::AskVoice => Some(UiEvent::EndSession),
             _ => None,
         }
+    }
+
+    /// Whether a voice call is on, and if so whether the resident's microphone is off.
+    pub fn talking(&self) -> Option<bool> {
+        self.talking
+    }
+
+    /// Whether the caseworker has control (also under the microphone question).
+    pub fn controlling(&self) -> bool {
+        self.screen == Screen::Controlling
+            || (self.screen == Screen::AskVoice && self.back_to == Screen::Controlling)
     }
 
     fn idle_screen(&self) -> Screen {
@@ -427,12 +523,28 @@ impl Model {
         let who = self.who.as_ref();
         if let Some(by) = who {
             let name = text::name(s, by);
-            v.bar = match self.screen {
-                Screen::Controlling => s.with("control-bar", &[("name", Arg::Text(&name))]),
-                _ => s.with("sharing-bar", &[("name", Arg::Text(&name))]),
+            let key = if self.controlling() {
+                "control-bar"
+            } else {
+                "sharing-bar"
             };
+            v.bar = s.with(key, &[("name", Arg::Text(&name))]);
             if let (Some((state, by)), Screen::Sharing) = (&self.note, self.screen) {
                 v.bar_note = text::control_changed(s, *state, by);
+            }
+            if let Some((state, by, at)) = &self.voice_note
+                && self.screen.is_shared()
+                && now.saturating_duration_since(*at) < CLIPBOARD_NOTE_FOR
+            {
+                v.bar_note = text::voice_changed(s, *state, false, by);
+            }
+            if let Some(muted) = self.talking
+                && self.screen.is_shared()
+            {
+                v.call = text::voice_changed(s, VoiceState::On, muted, by);
+                v.call_muted = muted;
+                v.call_mute = s.get(if muted { "voice-unmute" } else { "voice-mute" });
+                v.call_hang_up = s.get("voice-hang-up");
             }
             if let Some((read, by, at)) = &self.clipboard
                 && self.screen.is_shared()
@@ -480,6 +592,14 @@ impl Model {
                 }
                 v.body = s.get("question");
                 v.detail = s.get("ask-control-detail");
+                countdown(&mut v);
+            }
+            Screen::AskVoice => {
+                if let Some(by) = who {
+                    (v.who, v.title) = question(s, "ask-voice", by);
+                }
+                v.body = s.get("question");
+                v.detail = s.get("ask-voice-detail");
                 countdown(&mut v);
             }
             Screen::Sharing | Screen::Controlling => {}
@@ -583,6 +703,77 @@ mod tests {
             Some(MIN),
             "control clock stopped at the cut"
         );
+    }
+
+    #[test]
+    fn the_microphone_question_comes_over_control_and_goes_back_to_it() {
+        let t0 = Instant::now();
+        let mut m = Model::new(None);
+        m.sharing(t0, &marie());
+        m.control_changed(t0, ControlState::Controlling, &marie());
+        m.ask_voice(t0, &marie(), Duration::from_secs(60));
+        assert_eq!(m.screen(), Screen::AskVoice);
+        assert!(m.screen().is_question() && m.screen().is_shared());
+        assert!(m.controlling(), "control stands under the question");
+        assert_eq!(m.hotkey(), Some(UiEvent::StopControl));
+        let v = m.view(&en(), t0 + Duration::from_secs(10), "");
+        assert_eq!(v.who, "Marie Dupont (CHRS Les Lilas)");
+        assert_eq!(v.title, "asks to talk with you through the computer.");
+        assert!(v.detail.contains("microphone"), "{}", v.detail);
+        assert_eq!(v.countdown, "50 seconds left. No answer means no.");
+        assert_eq!(v.bar, "Marie Dupont is using your mouse and keyboard.");
+        // Taken back meanwhile: the question stays, and after it, only sharing.
+        m.control_changed(t0, ControlState::TakenBack, &marie());
+        assert_eq!(m.screen(), Screen::AskVoice);
+        m.voice_changed(t0, VoiceState::On, false, &marie());
+        assert_eq!(m.screen(), Screen::Sharing);
+        let v = m.view(&en(), t0, "");
+        assert_eq!(v.call, "You are talking with Marie Dupont.");
+        assert_eq!(
+            (v.call_mute.as_str(), v.call_hang_up.as_str()),
+            ("Turn off microphone", "End the call")
+        );
+        m.voice_changed(t0, VoiceState::On, true, &marie());
+        let v = m.view(&en(), t0, "");
+        assert_eq!(
+            v.call,
+            "Your microphone is off. Marie Dupont cannot hear you."
+        );
+        assert_eq!(v.call_mute, "Turn on microphone");
+        assert!(v.call_muted);
+        m.voice_changed(t0, VoiceState::Off, false, &marie());
+        let v = m.view(&en(), t0, "");
+        assert_eq!(v.call, "", "no call, no call panel");
+        assert_eq!(v.bar_note, "The call with Marie Dupont has ended.");
+        assert_ne!(
+            m.view(&en(), t0 + CLIPBOARD_NOTE_FOR, "").bar_note,
+            v.bar_note,
+            "said for a while only"
+        );
+    }
+
+    #[test]
+    fn a_withdrawn_or_refused_microphone_question_goes_back_where_it_was() {
+        let t0 = Instant::now();
+        let mut m = Model::new(None);
+        m.sharing(t0, &marie());
+        m.ask_voice(t0, &marie(), Duration::from_secs(60));
+        m.cancel_question();
+        assert_eq!(m.screen(), Screen::Sharing);
+        m.ask_voice(t0, &marie(), Duration::from_secs(60));
+        m.voice_changed(t0, VoiceState::Refused, false, &marie());
+        assert_eq!(m.screen(), Screen::Sharing);
+        let v = m.view(&en(), t0, "");
+        assert_eq!(
+            v.bar_note,
+            "You said no to the call. Marie Dupont cannot hear you."
+        );
+        m.ask_voice(t0, &marie(), Duration::from_secs(60));
+        m.voice_changed(t0, VoiceState::On, false, &marie());
+        m.ended(t0, SystemTime::UNIX_EPOCH, ByeReason::Ended);
+        m.dismiss_end();
+        m.sharing(t0, &marie());
+        assert_eq!(m.view(&en(), t0, "").call, "", "a new session has no call");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use acote_proto::channel::ControlState;
+use acote_proto::channel::{ControlState, VoiceState};
 use acote_proto::{ByeReason, Requester};
 
 use super::i18n::{Arg, Lang, Strings};
@@ -167,6 +167,48 @@ pub fn ask_control(s: &Strings, by: &Requester, secs: u64) -> String {
         countdown(s, secs),
         s.get("no-answer-is-no"),
     )
+}
+
+/// The microphone question on one console line.
+pub fn ask_voice(s: &Strings, by: &Requester, secs: u64) -> String {
+    format!(
+        "{} {} {} {} ({} {})",
+        s.with("ask-voice", &[("who", Arg::Text(&who(s, by)))]),
+        s.get("ask-voice-detail"),
+        s.get("question"),
+        s.get("console-yes-no"),
+        countdown(s, secs),
+        s.get("no-answer-is-no"),
+    )
+}
+
+/// A sentence for the voice call's state; empty while asking (the question says it).
+pub fn voice_changed(s: &Strings, state: VoiceState, muted: bool, by: &Requester) -> String {
+    let n = name(s, by);
+    let name = [("name", Arg::Text(&n))];
+    match state {
+        VoiceState::On if muted => s.with("voice-bar-muted", &name),
+        VoiceState::On => s.with("voice-bar", &name),
+        VoiceState::Asking => String::new(),
+        VoiceState::Refused | VoiceState::NoAnswer => s.with("voice-refused", &name),
+        VoiceState::Unavailable => s.get("voice-no-device"),
+        VoiceState::Off | VoiceState::Other => s.with("voice-ended", &name),
+    }
+}
+
+/// The voice call's state as a machine line on stdout (`voice on, muted`), for scripts
+/// and tests, in both the console and the window.
+pub fn voice_machine_line(state: VoiceState, muted: bool) -> String {
+    let word = match state {
+        VoiceState::Asking => "asking",
+        VoiceState::On if muted => "on, muted",
+        VoiceState::On => "on",
+        VoiceState::Refused => "refused",
+        VoiceState::NoAnswer => "no answer",
+        VoiceState::Unavailable => "unavailable",
+        VoiceState::Off | VoiceState::Other => "off",
+    };
+    format!("voice {word}")
 }
 
 /// A sentence for a change of control; empty for "asking" (the question says it).

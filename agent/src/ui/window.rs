@@ -30,7 +30,9 @@ use super::{Question, UiEvent, receipt};
 mod generated {
     slint::include_modules!();
 }
-use generated::{ChatItem, ChatWindow, FileRow, FilesWindow, Page, ResidentWindow, SharingBar};
+use generated::{
+    CallWindow, ChatItem, ChatWindow, FileRow, FilesWindow, Page, ResidentWindow, SharingBar,
+};
 
 mod files;
 mod prompter;
@@ -44,6 +46,8 @@ const MAIN_SIZE: (f32, f32) = (640.0, 520.0);
 const BAR_SIZE: (f32, f32) = (1040.0, 112.0);
 /// The chat window's size (ui/window.slint).
 const CHAT_SIZE: (f32, f32) = (520.0, 560.0);
+/// The call panel's size (ui/window.slint).
+const CALL_SIZE: (f32, f32) = (560.0, 168.0);
 
 /// Why the window cannot be used (the agent then falls back to the console).
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +136,8 @@ struct App {
     files: Files,
     files_window: Option<FilesWindow>,
     files_shown: Option<FilesView>,
+    /// The call panel, while a voice call is on.
+    call_window: Option<CallWindow>,
     border: Box<dyn ScreenBorder>,
     tick: slint::Timer,
     note: String,
@@ -171,6 +177,7 @@ pub fn open(
         files: Files::default(),
         files_window: None,
         files_shown: None,
+        call_window: None,
         border: setup.border,
         tick: slint::Timer::default(),
         note: String::new(),
@@ -219,6 +226,10 @@ impl App {
                 }
                 Update::AskControl(by, t) => self.model.ask_control(now, &by, t),
                 Update::Control(state, by) => self.model.control_changed(now, state, &by),
+                Update::AskVoice(by, t) => self.model.ask_voice(now, &by, t),
+                Update::Voice(state, muted, by) => {
+                    self.model.voice_changed(now, state, muted, &by);
+                }
                 Update::Interrupted(by, had_control) => {
                     self.model.interrupted(now, &by, had_control);
                 }
@@ -267,6 +278,7 @@ impl App {
         let question = match self.model.screen() {
             Screen::AskView => Question::View,
             Screen::AskControl => Question::Control,
+            Screen::AskVoice => Question::Voice,
             _ => return,
         };
         self.send(UiEvent::Answer { question, yes });
@@ -359,9 +371,14 @@ impl App {
             self.files_shown = None;
             let _ = window.hide();
         }
+        if screen.is_shared() && !view.call.is_empty() {
+            self.show_call(&view);
+        } else if let Some(window) = self.call_window.take() {
+            let _ = window.hide();
+        }
         if screen.is_shared() {
-            self.show_bar(screen, &view, &chat, &files);
-            self.border.show(if screen == Screen::Controlling {
+            self.show_bar(&view, &chat, &files);
+            self.border.show(if self.model.controlling() {
                 BorderColour::Controlling
             } else {
                 BorderColour::Sharing
@@ -454,7 +471,7 @@ impl App {
         Ok(w)
     }
 
-    fn show_bar(&mut self, screen: Screen, view: &View, chat: &ChatView, files: &FilesView) {
+    fn show_bar(&mut self, view: &View, chat: &ChatView, files: &FilesView) {
         if self.bar.is_none() {
             match self.new_bar() {
                 Ok(bar) => self.bar = Some(bar),
@@ -466,7 +483,7 @@ impl App {
         }
         let Some(bar) = &self.bar else { return };
         bar.set_rtl(self.strings.lang().is_rtl());
-        bar.set_controlling(screen == Screen::Controlling);
+        bar.set_controlling(self.model.controlling());
         bar.set_text(view.bar.as_str().into());
         bar.set_detail(view.bar_note.as_str().into());
         bar.set_data(view.data.as_str().into());
@@ -567,6 +584,53 @@ impl App {
         Ok(w)
     }
 
+    /// The call panel, while a voice call is on.
+    fn show_call(&mut self, view: &View) {
+        if self.call_window.is_none() {
+            match self.new_call() {
+                Ok(w) => self.call_window = Some(w),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot open the call panel");
+                    return;
+                }
+            }
+        }
+        let Some(w) = &self.call_window else { return };
+        w.set_rtl(self.strings.lang().is_rtl());
+        w.set_text(view.call.as_str().into());
+        w.set_mute(view.call_mute.as_str().into());
+        w.set_muted(view.call_muted);
+        w.set_hang_up(view.call_hang_up.as_str().into());
+    }
+
+    fn on_mute(&mut self) {
+        if let Some(muted) = self.model.talking() {
+            self.send(UiEvent::MuteVoice(!muted));
+        }
+    }
+
+    fn new_call(&self) -> Result<CallWindow, slint::PlatformError> {
+        let w = CallWindow::new()?;
+        w.on_mute_clicked(|| later(App::on_mute));
+        w.on_hang_up_clicked(|| later(|app| app.send(UiEvent::HangUp)));
+        // Ending the call is a button of its own; the panel goes with the call.
+        w.window()
+            .on_close_requested(|| slint::CloseRequestResponse::KeepWindowShown);
+        // Under the bar, at the screen's reading start (the chat window is at its end).
+        let (sw, _) = self.screen_size.unwrap_or((1024, 768));
+        let edge = f32::from(super::border::THICKNESS) + 4.0;
+        let x = if self.strings.lang().is_rtl() {
+            (f32::from(sw) - CALL_SIZE.0 - edge).max(0.0)
+        } else {
+            edge
+        };
+        let y = edge + BAR_SIZE.1 + 8.0;
+        w.window().set_position(LogicalPosition::new(x, y));
+        w.show()?;
+        keep_on_top(w.as_weak(), |w: &CallWindow, on| w.set_on_top(on));
+        Ok(w)
+    }
+
     fn new_bar(&self) -> Result<SharingBar, slint::PlatformError> {
         let bar = SharingBar::new()?;
         bar.on_stop_clicked(|| later(|app| app.send(UiEvent::EndSession)));
@@ -612,6 +676,7 @@ fn page(screen: Screen) -> Page {
         Screen::Waiting => Page::Waiting,
         Screen::AskView => Page::AskView,
         Screen::AskControl => Page::AskControl,
+        Screen::AskVoice => Page::AskVoice,
         Screen::Ended => Page::Ended,
         Screen::Problem => Page::Problem,
         // No main window on these; the bar shows them.

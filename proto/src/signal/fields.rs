@@ -169,6 +169,8 @@ pub enum Feature {
     Screens,
     /// A file sent either way.
     Files,
+    /// A voice call through the computer.
+    Voice,
     /// A feature named by a newer agent.
     #[serde(other)]
     Other,
@@ -182,6 +184,7 @@ impl Feature {
             Feature::Clipboard => "clipboard",
             Feature::Screens => "screens",
             Feature::Files => "files",
+            Feature::Voice => "voice",
             Feature::Other => "other",
         }
     }

@@ -4,7 +4,7 @@
 use std::sync::mpsc;
 use std::time::Duration;
 
-use acote_proto::channel::ControlState;
+use acote_proto::channel::{ControlState, VoiceState};
 use acote_proto::files::FileStatus;
 use acote_proto::sas::SecurityCode;
 use acote_proto::{ByeReason, Requester};
@@ -23,6 +23,8 @@ pub(super) enum Update {
     Sharing(Requester),
     AskControl(Requester, Duration),
     Control(ControlState, Requester),
+    AskVoice(Requester, Duration),
+    Voice(VoiceState, bool, Requester),
     Interrupted(Requester, bool),
     Resumed(Requester),
     Data(u64),
@@ -40,7 +42,8 @@ pub(super) enum Update {
 
 /// The [`Prompter`] the driver holds: it forwards each call to the UI thread. It also
 /// prints the console's machine lines (`code NNN NNN`, `security code NNNN`, `data sent: …`,
-/// `session ended: …`, and `chat received` / `chat sent` without the words) on stdout,
+/// `session ended: …`, `voice on` and the call's other states, and `chat received` /
+/// `chat sent` without the words) on stdout,
 /// so scripts and tests can follow a window session too.
 pub struct WindowPrompter {
     tx: mpsc::Sender<Update>,
@@ -89,6 +92,15 @@ impl Prompter for WindowPrompter {
 
     fn control_changed(&mut self, state: ControlState, by: &Requester) {
         self.send(Update::Control(state, by.clone()));
+    }
+
+    fn ask_voice(&mut self, by: &Requester, timeout: Duration) {
+        self.send(Update::AskVoice(by.clone(), timeout));
+    }
+
+    fn voice_changed(&mut self, state: VoiceState, muted: bool, by: &Requester) {
+        machine_line(&crate::ui::text::voice_machine_line(state, muted));
+        self.send(Update::Voice(state, muted, by.clone()));
     }
 
     fn interrupted(&mut self, by: &Requester, had_control: bool) {
