@@ -908,7 +908,8 @@ function runQuiet(cmd, args, env) {
 
 /** The resident's sound system: PulseAudio with a `mic` sink (what is played into it is
  * the microphone, through its monitor) and a `spk` sink (the speakers, recorded through
- * its monitor). Returns the agent's environment and a recorder of the speakers. */
+ * its monitor), reached by the agent through ALSA's pulse plugin, as on a desktop.
+ * Returns the agent's environment and a recorder of the speakers. */
 export async function startResidentSound(h, { tone = 440 } = {}) {
   const dir = path.join(h.dir, 'pulse');
   await mkdir(dir, { recursive: true });
@@ -932,7 +933,8 @@ export async function startResidentSound(h, { tone = 440 } = {}) {
   await runQuiet('pactl', ['set-default-source', 'mic.monitor'], env);
   // The agent's ALSA "default" device goes to this server (libasound2-plugins' pulse).
   const asound = path.join(dir, 'asound.conf');
-  await writeFile(asound, 'pcm.!default { type pulse }\nctl.!default { type pulse }\n');
+  await writeFile(asound, `pcm.!default { type pulse server "${env.PULSE_SERVER}" }\n` +
+    `ctl.!default { type pulse server "${env.PULSE_SERVER}" }\n`);
   const wav = path.join(dir, 'resident.wav');
   await writeFile(wav, pulsedTone(tone, 20));
   // The microphone plays the tone over and over, until the test ends.
@@ -971,6 +973,8 @@ export async function startResidentSound(h, { tone = 440 } = {}) {
   };
   const recorded = () => bytes;
   return {
+    // ALSA's default device is the server's ALSA plugin; Wine's sound driver finds the
+    // server by its `PULSE_SERVER`.
     agentEnv: { PULSE_SERVER: env.PULSE_SERVER, ALSA_CONFIG_PATH: `/usr/share/alsa/alsa.conf:${asound}` },
     speakers,
     recorded,
