@@ -42,6 +42,11 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         ViewerMessage::FileAccept(_) | ViewerMessage::FileAck(_) | ViewerMessage::FileEnd(_) => {}
+        // Only a request or a stop: the resident is asked apart before any microphone opens.
+        ViewerMessage::Voice { action } => assert!(matches!(
+            action,
+            acote_proto::channel::VoiceAction::Request | acote_proto::channel::VoiceAction::Stop
+        )),
         ViewerMessage::Button { .. }
         | ViewerMessage::Control { .. }
         | ViewerMessage::LowData { .. }
