@@ -33,6 +33,7 @@ pub mod link;
 pub mod pace;
 pub mod pipeline;
 pub mod platform;
+pub mod refresh;
 pub mod screens;
 pub mod session;
 pub mod stall;

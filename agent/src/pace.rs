@@ -78,6 +78,8 @@ pub struct Pacer {
     last_sent: Option<Instant>,
     /// Feedback reports already taken from [`Feedback`].
     seen_reports: u64,
+    /// When a receiver report last told of a loss.
+    last_loss: Option<Instant>,
 }
 
 impl Pacer {
@@ -99,6 +101,7 @@ impl Pacer {
             at: now,
             last_sent: None,
             seen_reports: 0,
+            last_loss: None,
         }
     }
 
@@ -188,6 +191,9 @@ impl Pacer {
     /// A receiver report: `fraction_lost` is RTCP's loss since the last report, in 256ths.
     pub fn on_loss(&mut self, now: Instant, fraction_lost: u8) {
         self.drain(now);
+        if fraction_lost > 0 {
+            self.last_loss = Some(now);
+        }
         let loss = f64::from(fraction_lost) / 256.0;
         let target = self.target_bps();
         // Loss while we send far below the target is the path's, not ours: a few packets
@@ -202,6 +208,11 @@ impl Pacer {
             let grown = self.loss_rate as f64 * LOSS_RECOVERY;
             self.loss_rate = (grown as u64).min(MAX_RATE);
         }
+    }
+
+    /// When a receiver report last told of a loss, if ever.
+    pub fn last_loss(&self) -> Option<Instant> {
+        self.last_loss
     }
 
     /// Low data switched on or off by the caseworker.

@@ -22,6 +22,7 @@ use webrtc::track::track_local::track_local_static_rtp::TrackLocalStaticRTP;
 use crate::capture::{CaptureError, Capturer};
 use crate::encode::{EncodedFrame, Encoder};
 use crate::pace::{Feedback, Pacer};
+use crate::refresh::Refresh;
 use crate::screens::Shown;
 use crate::session::ViewGrant;
 
@@ -33,8 +34,6 @@ pub type OpenCapturer = Box<dyn FnOnce() -> Result<Box<dyn Capturer>, CaptureErr
 pub struct Pacing {
     /// Most frames per second sent while the screen changes.
     pub max_fps: u32,
-    /// An unchanged screen is re-sent this often, so a viewer that lost a packet recovers.
-    pub refresh: Duration,
     /// While nothing changes, how often to look for a change: a change is picked up
     /// within this rather than within a whole frame interval.
     pub poll: Duration,
@@ -44,7 +43,6 @@ impl Default for Pacing {
     fn default() -> Self {
         Self {
             max_fps: 30,
-            refresh: Duration::from_secs(1),
             poll: Duration::from_millis(8),
         }
     }
@@ -156,6 +154,7 @@ impl Worker {
         let interval = Duration::from_secs(1) / self.pacing.max_fps.max(1);
         let mut last_sent: Option<Instant> = None;
         let mut pacer = Pacer::new(Instant::now());
+        let mut refresh = Refresh::new(Instant::now());
         while !self.stop.load(Ordering::Relaxed) {
             let started = Instant::now();
             let before = pacer.target_bps();
@@ -170,8 +169,12 @@ impl Worker {
                 std::thread::sleep((ready - started).min(interval));
                 continue;
             }
+            if let Some(at) = pacer.last_loss() {
+                refresh.on_loss(at);
+            }
             let keyframe = self.feedback.take_keyframe_request() || last_sent.is_none();
-            let stale = last_sent.is_none_or(|t| started.duration_since(t) >= self.pacing.refresh);
+            // Due: the unchanged screen goes again (a probe for a lost last packet).
+            let stale = refresh.due(started);
             let mut sent = false;
             if let Some(frame) = capturer.capture(keyframe || stale)?
                 && let Some(encoded) = encoder.encode(&source.shown.crop(frame), keyframe)?
@@ -190,6 +193,7 @@ impl Worker {
                     break;
                 }
                 last_sent = Some(started);
+                refresh.on_sent(started, stale && !keyframe);
                 sent = true;
             }
             self.frames

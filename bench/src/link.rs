@@ -8,7 +8,8 @@
 //! bottleneck (serialisation at `rate`), then travels `delay`; a queue longer than
 //! [`QUEUE_PACKETS`] drops at the tail, and `loss` drops at random before the queue.
 //!
-//! Commands on stdin, one per line: `stats` prints one JSON line of counters; `quit` (or
+//! Commands on stdin, one per line: `stats` prints one JSON line of counters (bytes and
+//! packets each way, losses, and bytes per [`Kind`] of packet); `quit` (or
 //! the end of stdin) removes the namespace and exits.
 
 use std::io::{BufRead, Write};
@@ -163,6 +164,76 @@ struct Counters {
     packets: AtomicU64,
     lost: AtomicU64,
     queue_full: AtomicU64,
+    /// Bytes per [`Kind`], in [`Kind::ALL`]'s order: where a still screen's bytes go.
+    by_kind: [AtomicU64; Kind::ALL.len()],
+}
+
+/// What an IP packet carries, read from its first bytes (RFC 7983's demultiplexing of
+/// one UDP port shared by STUN, DTLS and SRTP; RFC 5761 for RTCP beside RTP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// STUN: ICE connectivity checks and consent freshness, TURN.
+    Stun,
+    /// DTLS: the handshake, and the data channel (SCTP inside).
+    Dtls,
+    /// SRTP media: pictures, sound, retransmissions, padding.
+    Rtp,
+    /// SRTCP: reports, NACKs, PLIs, REMB.
+    Rtcp,
+    /// TCP: the signalling WebSocket, or VNC's RFB stream.
+    Tcp,
+    /// Anything else (ARP-free TUN: mostly IPv6 router chatter).
+    Other,
+}
+
+impl Kind {
+    /// Every kind, in the counters' order.
+    pub(crate) const ALL: [Kind; 6] = [
+        Kind::Stun,
+        Kind::Dtls,
+        Kind::Rtp,
+        Kind::Rtcp,
+        Kind::Tcp,
+        Kind::Other,
+    ];
+
+    /// The kind's name in the `stats` JSON.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Stun => "stun",
+            Kind::Dtls => "dtls",
+            Kind::Rtp => "rtp",
+            Kind::Rtcp => "rtcp",
+            Kind::Tcp => "tcp",
+            Kind::Other => "other",
+        }
+    }
+
+    /// Classifies one IPv4 packet as read from the TUN device.
+    pub(crate) fn of(packet: &[u8]) -> Kind {
+        let Some(&first) = packet.first() else {
+            return Kind::Other;
+        };
+        if first >> 4 != 4 || packet.len() < 20 {
+            return Kind::Other;
+        }
+        let header = usize::from(first & 0x0f) * 4;
+        match packet[9] {
+            6 => Kind::Tcp,
+            17 => {
+                // Past the 8-byte UDP header.
+                let payload = packet.get(header + 8..).unwrap_or(&[]);
+                match payload {
+                    [0..=3, ..] => Kind::Stun,
+                    [20..=63, ..] => Kind::Dtls,
+                    [128..=191, second, ..] if (192..=223).contains(second) => Kind::Rtcp,
+                    [128..=191, ..] => Kind::Rtp,
+                    _ => Kind::Other,
+                }
+            }
+            _ => Kind::Other,
+        }
+    }
 }
 
 /// Options of the link command.
@@ -257,7 +328,13 @@ fn forward(netns: &str, subnet: &str, profile: Profile) -> anyhow::Result<()> {
         match line?.trim() {
             "stats" => {
                 let get = |c: &Counters| {
+                    let by_kind: serde_json::Map<String, serde_json::Value> = Kind::ALL
+                        .iter()
+                        .zip(&c.by_kind)
+                        .map(|(k, b)| (k.name().to_string(), b.load(Ordering::Relaxed).into()))
+                        .collect();
                     serde_json::json!({
+                        "bytes_by_kind": by_kind,
                         "bytes": c.bytes.load(Ordering::Relaxed),
                         "packets": c.packets.load(Ordering::Relaxed),
                         "lost": c.lost.load(Ordering::Relaxed),
@@ -299,6 +376,10 @@ fn direction(
                 // Counted as offered: what the sender put on the wire, lost or not.
                 counters.bytes.fetch_add(n as u64, Ordering::Relaxed);
                 counters.packets.fetch_add(1, Ordering::Relaxed);
+                let kind = Kind::of(&buf[..n]);
+                if let Some(i) = Kind::ALL.iter().position(|k| *k == kind) {
+                    counters.by_kind[i].fetch_add(n as u64, Ordering::Relaxed);
+                }
                 match bottleneck.admit(Instant::now(), n, rng.random::<f64>()) {
                     Fate::Deliver(at) => {
                         if tx.send((at, buf[..n].to_vec())).is_err() {
@@ -330,6 +411,30 @@ fn direction(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An IPv4 packet of `protocol` whose payload (after a UDP header) starts with `body`.
+    fn ipv4(protocol: u8, body: &[u8]) -> Vec<u8> {
+        let mut p = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, protocol];
+        p.resize(20, 0);
+        p.extend_from_slice(&[0; 8]);
+        p.extend_from_slice(body);
+        p
+    }
+
+    #[test]
+    fn packets_are_told_apart_by_their_first_bytes() {
+        assert_eq!(Kind::of(&ipv4(17, &[0x00, 0x01, 0, 0])), Kind::Stun);
+        assert_eq!(Kind::of(&ipv4(17, &[23, 0xfe, 0xfd])), Kind::Dtls);
+        assert_eq!(Kind::of(&ipv4(17, &[0x80, 102, 0, 1])), Kind::Rtp);
+        // The marker bit on a dynamic payload type (96 and up) stays media.
+        assert_eq!(Kind::of(&ipv4(17, &[0x80, 0x80 | 96, 0, 1])), Kind::Rtp);
+        assert_eq!(Kind::of(&ipv4(17, &[0x81, 200, 0, 6])), Kind::Rtcp);
+        assert_eq!(Kind::of(&ipv4(17, &[0x8f, 205, 0, 3])), Kind::Rtcp);
+        assert_eq!(Kind::of(&ipv4(6, &[0x17, 3, 3])), Kind::Tcp);
+        assert_eq!(Kind::of(&ipv4(17, &[])), Kind::Other);
+        assert_eq!(Kind::of(&[0x60, 0, 0, 0]), Kind::Other);
+        assert_eq!(Kind::of(&[]), Kind::Other);
+    }
 
     fn shape(rate_kbit: u64, delay_ms: u64, loss: f64) -> Shape {
         Shape {

@@ -16,7 +16,8 @@
 //   decodes the corner of every decoded frame (requestVideoFrameCallback, the frame's
 //   presentation time), and for VNC `acote-bench marker watch` polls the VNC viewer's screen.
 // - bytes on the wire: `acote-bench link` forwards every packet between the agent's network
-//   namespace and the caseworker's side and counts them (both tools, same counter).
+//   namespace and the caseworker's side and counts them (both tools, same counter), also
+//   per kind of packet (STUN, DTLS, RTP, RTCP, TCP: `wire.by_kind_kbit_s`).
 // - CPU and memory: /proc of the agent (or x11vnc) process over the measured window.
 // - sharpness: PSNR between the resident's screen and the picture the viewer shows, after
 //   the scenario stops (ImageMagick `compare`).
@@ -404,6 +405,7 @@ async function measureWindow({ h, xvfb, resident, link, scenario, seconds, pid, 
       total_kbit_s: round((up + down) * 8 / 1000 / dur), mb_per_10_min: round((up + down) * 600 / dur / 1e6, 2),
       lost_packets: (link1.up.lost - link0.up.lost) + (link1.down.lost - link0.down.lost),
       queue_drops: (link1.up.queue_full - link0.up.queue_full) + (link1.down.queue_full - link0.down.queue_full),
+      by_kind_kbit_s: byKind(link0, link1, dur),
     },
     cpu_percent_of_one_core: round((cpu1 - cpu0) / CLK_TCK / dur * 100),
     rss_mib: rss,
@@ -418,6 +420,19 @@ const OFFERED_LINE = /^file offered: (.+), (\d+) bytes\s*$/;
 /** The end of a transfer on the console agent: saved (with where), or ended otherwise. */
 const FILE_END_LINE = /^file (?:saved: (.+?)|ended: (.+), ([a-z_]+))\s*$/;
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
+
+/** Where the bytes went between two readings, in kbit/s per kind of packet and direction
+ * (the link reads each packet's first bytes: STUN, DTLS with the data channel, RTP media,
+ * RTCP, TCP), e.g. { rtp: { up: 6.1, down: 0 }, rtcp: { up: 0.9, down: 1.2 }, ... }. */
+function byKind(l0, l1, dur) {
+  const out = {};
+  for (const kind of Object.keys(l1.up.bytes_by_kind || {})) {
+    const d = (side) => (l1[side].bytes_by_kind[kind] - l0[side].bytes_by_kind[kind]) * 8 / 1000 / dur;
+    const [up, down] = [round(d('up')), round(d('down'))];
+    if (up || down) out[kind] = { up, down };
+  }
+  return out;
+}
 
 /** Link counters between two readings: bytes each way, lost and dropped packets. */
 function linkDelta(l0, l1) {

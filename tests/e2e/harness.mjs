@@ -650,6 +650,9 @@ class Viewer {
         frameWidth: inbound.frameWidth ?? 0,
         frameHeight: inbound.frameHeight ?? 0,
         bytesReceived: inbound.bytesReceived ?? 0,
+        packetsReceived: inbound.packetsReceived ?? 0,
+        pliCount: inbound.pliCount ?? 0,
+        keyFramesDecoded: inbound.keyFramesDecoded ?? 0,
         codec: codec?.mimeType ?? null,
       };
     });

@@ -64,6 +64,7 @@ impl Live<'_> {
             peer,
             sent: 0,
             sent_at: Instant::now(),
+            told: None,
             sharing,
             sas: None,
             peer_events,
@@ -190,8 +191,9 @@ impl Live<'_> {
         }
     }
 
-    /// Every [`DATA_EVERY`] while sharing: tells the resident (and the caseworker's page)
-    /// how much data the session has sent so far.
+    /// Every [`DATA_EVERY`] while sharing: tells the resident how much data the session
+    /// has sent so far, and the caseworker's page when it moved enough
+    /// ([`super::worth_telling`]).
     pub(super) async fn count_data(&mut self, now: Instant) {
         let Some(media) = self.media.as_mut() else {
             return;
@@ -203,8 +205,11 @@ impl Live<'_> {
         media.sent = media.peer.bytes_sent().await.max(media.sent);
         let total = self.bytes_sent + media.sent;
         self.prompter.data_sent(total);
-        let msg = AgentMessage::DataSent { bytes: total };
-        media.peer.send_channel(msg.to_json()).await;
+        if super::worth_telling(media.told, total, now) {
+            media.told = Some((total, now));
+            let msg = AgentMessage::DataSent { bytes: total };
+            media.peer.send_channel(msg.to_json()).await;
+        }
         // Monitors come and go (a laptop docked, a projector): the list follows.
         if media.monitors.is_some() {
             self.tell_screens(false).await;

@@ -121,6 +121,25 @@ pub async fn run(
 
 /// How often the resident's data counter is brought up to date.
 const DATA_EVERY: Duration = Duration::from_secs(2);
+/// Growth under this waits (with 1 % of a small count, a still screen's few hundred bytes a
+/// second would still be told every 2 s).
+const TELL_DATA_STEP: u64 = 16_000;
+/// The caseworker's page hears of the counter at least this often while it grows.
+const TELL_DATA_AT_LEAST: Duration = Duration::from_secs(30);
+
+/// Whether the caseworker's page should hear of the counter now: the first time, then
+/// once it grew by 1 % and 16 KB (what the page shows moves by about that), or after
+/// [`TELL_DATA_AT_LEAST`] if it grew at all. Every 2 s, as before, was a tenth of a still
+/// screen's bytes.
+fn worth_telling(told: Option<(u64, Instant)>, total: u64, now: Instant) -> bool {
+    let Some((bytes, at)) = told else {
+        return true;
+    };
+    let grown = total.saturating_sub(bytes);
+    grown > 0
+        && ((grown.saturating_mul(100) >= bytes && grown >= TELL_DATA_STEP)
+            || now.saturating_duration_since(at) >= TELL_DATA_AT_LEAST)
+}
 
 /// A session's media: the peer connection and the capture pipeline.
 struct Media {
@@ -128,6 +147,8 @@ struct Media {
     /// Bytes sent on this connection, as last read, and when.
     sent: u64,
     sent_at: Instant,
+    /// What the caseworker's page was last told of the counter, and when.
+    told: Option<(u64, Instant)>,
     sharing: Sharing,
     /// The security code exchange, once the data channel opened (once per connection:
     /// an ICE restart keeps the certificates).
@@ -285,5 +306,40 @@ impl Live<'_> {
                 Err(SignalClientError::Unreachable("not connected".into()))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_hears_of_the_counter_when_it_moved_enough() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs(1);
+        assert!(worth_telling(None, 0, t0), "the first reading always goes");
+        let told = Some((500_000, t0));
+        assert!(
+            !worth_telling(told, 500_000, t0 + 60 * s),
+            "unchanged: never"
+        );
+        assert!(
+            !worth_telling(told, 504_999, t0 + 2 * s),
+            "under 1 %: not yet"
+        );
+        assert!(
+            worth_telling(told, 516_000, t0 + 2 * s),
+            "1 % and 16 KB: at once"
+        );
+        let small = Some((20_000, t0));
+        assert!(
+            !worth_telling(small, 35_999, t0 + 2 * s),
+            "under 16 KB: not yet"
+        );
+        assert!(worth_telling(small, 36_000, t0 + 2 * s));
+        assert!(
+            worth_telling(told, 500_001, t0 + TELL_DATA_AT_LEAST),
+            "any growth after 30 s"
+        );
     }
 }
