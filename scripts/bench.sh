@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The video bench: latency, bandwidth, CPU and sharpness of Acote beside x11vnc, on a real
+# The video bench: latency, bandwidth, CPU and sharpness of Acote beside x11vnc and beside
+# Chromium's own screen sharing (getDisplayMedia), on a real
 # X screen with a real browser, over emulated networks (tests/bench/video.mjs says how each
 # figure is taken). Installs what is missing, builds, runs, and writes
 # bench-results/video.json and bench-results/video-summary.md.

@@ -1,11 +1,13 @@
 // The video bench (issue "Measured: latency, bandwidth and CPU"): Xvfb + relay + agent + the
 // real viewer in headless Chromium, with a real browser on the resident's screen showing a
-// form, a long page or a video, over emulated networks, beside x11vnc + TigerVNC's viewer on
-// the same screen and scenario. Writes one JSON file and a readable summary.
+// form, a long page or a video, over emulated networks, beside x11vnc + TigerVNC's viewer and
+// beside Chromium's own screen sharing (getDisplayMedia to a page of the caseworker's
+// Chromium) on the same screen, scenario and link. Writes one JSON file and a readable
+// summary.
 //
 //   node tests/bench/video.mjs [--set default|full|quick] [--seconds N] [--json FILE]
 //                              [--resolutions 1920x1080,...] [--profiles loopback,...]
-//                              [--scenarios static,typing,...,file] [--no-vnc]
+//                              [--scenarios static,typing,...,file] [--no-vnc] [--no-chromium]
 //
 // Run through `bash scripts/bench.sh`, which installs what is missing and builds first.
 // Needs root (network namespaces, TUN devices). Figures, never pass/fail.
@@ -32,13 +34,14 @@
 
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile, readFile, mkdir, rm } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, writeFile, readFile, readdir, mkdir, rm } from 'node:fs/promises';
 import { tmpdir, cpus, totalmem } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import {
   Harness, startXvfb, startRelay, startAgent, openSignedInViewer, addCaseworker, startResidentBrowser,
-  QUESTION_LINE, BIN_DIR, REPO, log, sleep, startResidentSound, audioStats, pulsedTone,
+  QUESTION_LINE, BIN_DIR, REPO, log, sleep, startResidentSound, audioStats, pulsedTone, CHROMIUM, CHROMIUM_ARGS,
 } from '../e2e/harness.mjs';
 
 const execFileP = promisify(execFile);
@@ -59,6 +62,9 @@ const FILE_BYTES = 10_000_000;
 const MAX_FILE_MB = 25;
 /** What the x11vnc side records for the `file` scenario. */
 const VNC_NO_FILE = 'VNC has no file transfer: not measured, not compared';
+/** What the Chromium anchor records for the `file` and `voice` scenarios. */
+const CHROMIUM_NO_FILE = 'Chromium\'s screen sharing has no file transfer: not measured, not compared';
+const CHROMIUM_NO_VOICE = 'compared without a call: not measured';
 /** What the x11vnc side records for the `voice` scenario. */
 const VNC_NO_VOICE = 'VNC has no voice: not measured, not compared';
 const PROFILES = {
@@ -75,7 +81,7 @@ const FREEZE_MS = 500;
 // Plan
 
 function parseArgs(argv) {
-  const opts = { set: 'default', seconds: null, json: 'bench-results/video.json', vnc: true };
+  const opts = { set: 'default', seconds: null, json: 'bench-results/video.json', vnc: true, chromium: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -89,11 +95,12 @@ function parseArgs(argv) {
     else if (a === '--profiles') opts.profiles = value().split(',');
     else if (a === '--scenarios') opts.scenarios = value().split(',');
     else if (a === '--no-vnc') opts.vnc = false;
+    else if (a === '--no-chromium') opts.chromium = false;
     else if (a === '--summary-of') opts.summaryOf = value();
     else if (a === '--help' || a === '-h') {
       process.stdout.write(`usage: node tests/bench/video.mjs [--set default|full|quick] [--seconds N] [--json FILE]
        [--resolutions WxH,...] [--profiles ${Object.keys(PROFILES).join(',')}]
-       [--scenarios ${SCENARIOS.join(',')}] [--no-vnc]
+       [--scenarios ${SCENARIOS.join(',')}] [--no-vnc] [--no-chromium]
        node tests/bench/video.mjs --summary-of FILE.json   (the summary of an earlier run)\n`);
       process.exit(0);
     } else throw new Error(`unknown argument ${a} (try --help)`);
@@ -155,6 +162,26 @@ async function cpuTicks(pid) {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]); // utime + stime
+}
+
+/** CPU ticks of `pid` and every process under it (a browser's renderer, GPU and utility
+ * processes with it). */
+async function cpuTicksTree(pid) {
+  const procs = [];
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = await readFile(`/proc/${name}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      procs.push({ pid: Number(name), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
+    } catch { /* gone meanwhile */ }
+  }
+  const inTree = new Set([pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const p of procs) if (!inTree.has(p.pid) && inTree.has(p.ppid)) { inTree.add(p.pid); grew = true; }
+  }
+  return procs.filter((p) => inTree.has(p.pid)).reduce((sum, p) => sum + p.ticks, 0);
 }
 
 async function rssMiB(pid) {
@@ -357,15 +384,16 @@ async function act(resident, scenario, ms) {
 // ---------------------------------------------------------------------------------------
 // One measured window of one scenario, for either tool
 
-async function measureWindow({ h, xvfb, resident, link, scenario, seconds, pid, drain, settle, grabViewer }) {
+async function measureWindow({ h, xvfb, resident, link, scenario, seconds, pid, drain, settle, grabViewer,
+  ticks = () => cpuTicks(pid) }) {
   await prepare(resident, scenario);
   await sleep(1500); // the page's own load is not what is measured
   await drain(); // forget frames seen so far
   const painter = startPainter(h, xvfb.display, MARKER_EVERY_MS[scenario]);
   const t0 = Date.now();
-  const [link0, cpu0] = await Promise.all([link.stats(), cpuTicks(pid)]);
+  const [link0, cpu0] = await Promise.all([link.stats(), ticks()]);
   await act(resident, scenario, seconds * 1000);
-  const [link1, cpu1, rss] = await Promise.all([link.stats(), cpuTicks(pid), rssMiB(pid)]);
+  const [link1, cpu1, rss] = await Promise.all([link.stats(), ticks(), rssMiB(pid)]);
   const t1 = Date.now();
   const paints = await painter.stop();
   await sleep(settle); // late frames of the last changes still count for latency
@@ -755,6 +783,129 @@ async function vncSession(h, ctx, run, seconds) {
   }
 }
 
+/** The same screen shared by Chromium itself, the issue's second anchor: a second Chromium,
+ * headful on the resident's X screen and in the agent's network namespace (its own window
+ * off the screen), shares the whole screen with getDisplayMedia (content hint "detail", as
+ * screen sharing in Google Meet) over WebRTC to a page of the caseworker's Chromium, across
+ * the same emulated link. libwebrtc picks its codec (VP8 first in Chromium's offer) and
+ * its own congestion control (transport-cc). Figures as for Acote; CPU is the sharing
+ * browser's, every process of it. */
+async function chromiumSession(h, ctx, run, seconds) {
+  const { xvfb, resident, viewer } = ctx;
+  const skipped = { file: { scenario: 'file', skipped: CHROMIUM_NO_FILE }, voice: { scenario: 'voice', skipped: CHROMIUM_NO_VOICE } };
+  if (run.scenarios.every((s) => skipped[s])) return { scenarios: run.scenarios.map((s) => skipped[s]) };
+  const link = await startLink(h, run.profile);
+  const wrapper = path.join(h.dir, 'chromium-in-bench-netns.sh');
+  await writeFile(wrapper, `#!/bin/sh\nexec ip netns exec ${NETNS} ${CHROMIUM} "$@"\n`, { mode: 0o755 });
+  const pages = path.join(h.dir, 'anchor');
+  await mkdir(pages, { recursive: true });
+  await writeFile(path.join(pages, 'share.html'), '<!doctype html><title>share</title>\n');
+  await writeFile(path.join(pages, 'watch.html'), '<!doctype html><title>watch</title><body style="margin:0">' +
+    '<video id="screen" autoplay muted playsinline></video>\n');
+  const { chromium } = await import('playwright-core');
+  const profile = path.join(h.dir, `sharer-${run.profile}-${Date.now()}`);
+  const sharer = await chromium.launchPersistentContext(profile, {
+    executablePath: wrapper,
+    headless: false,
+    args: [...CHROMIUM_ARGS, '--test-type', '--window-position=-3000,-3000', '--window-size=320,240',
+      '--auto-select-desktop-capture-source=Entire screen',
+      '--disable-features=WebRtcHideLocalIpsWithMdns'],
+    env: { ...process.env, DISPLAY: xvfb.display },
+    timeout: 30_000,
+  });
+  let watch = null;
+  try {
+    const share = sharer.pages()[0] ?? await sharer.newPage();
+    await share.goto(`file://${path.join(pages, 'share.html')}`);
+    const offer = await share.evaluate(async ({ width, height }) => {
+      const stream = await navigator.mediaDevices.getDisplayMedia({ video: { width, height, frameRate: 30 }, audio: false });
+      const [track] = stream.getVideoTracks();
+      track.contentHint = 'detail';
+      const pc = new RTCPeerConnection();
+      window.anchor = { pc, track };
+      pc.addTrack(track, stream);
+      await pc.setLocalDescription();
+      await new Promise((resolve) => {
+        if (pc.iceGatheringState === 'complete') resolve();
+        pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') resolve(); });
+      });
+      return pc.localDescription.toJSON();
+    }, { width: run.width, height: run.height });
+    watch = await viewer.page.context().newPage();
+    await watch.goto(`file://${path.join(pages, 'watch.html')}`);
+    const answer = await watch.evaluate(async (offer) => {
+      const pc = new RTCPeerConnection();
+      // Where the bench's viewerStats looks.
+      window.acote = { pc };
+      pc.addEventListener('track', (e) => {
+        const video = document.getElementById('screen');
+        video.srcObject = e.streams[0] ?? new MediaStream([e.track]);
+        video.play().catch(() => {});
+      });
+      await pc.setRemoteDescription(offer);
+      await pc.setLocalDescription();
+      await new Promise((resolve) => {
+        if (pc.iceGatheringState === 'complete') resolve();
+        pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') resolve(); });
+      });
+      return pc.localDescription.toJSON();
+    }, offer);
+    await share.evaluate((answer) => window.anchor.pc.setRemoteDescription(answer), answer);
+    const t0 = Date.now();
+    await watch.waitForFunction(() => document.getElementById('screen').videoWidth > 0, null, { timeout: 60_000 });
+    const firstFrameMs = Date.now() - t0;
+    const codec = await watch.evaluate(async () => {
+      for (const r of (await window.acote.pc.getStats()).values()) if (r.type === 'codec') return r.mimeType;
+      return null;
+    });
+    log(`chromium ${run.profile} ${run.width}x${run.height}: sharing, first picture ${firstFrameMs} ms after the answer, ${codec}`);
+    await installProbe(watch);
+    const root = sharerPid(profile);
+    const grabViewer = async (file) => {
+      const url = await watch.evaluate(() => {
+        const v = document.getElementById('screen');
+        const c = document.createElement('canvas');
+        c.width = v.videoWidth; c.height = v.videoHeight;
+        c.getContext('2d').drawImage(v, 0, 0);
+        return c.toDataURL('image/png');
+      });
+      await writeFile(file, Buffer.from(url.slice(url.indexOf(',') + 1), 'base64'));
+    };
+    const scenarios = [];
+    for (const scenario of run.scenarios) {
+      if (skipped[scenario]) {
+        scenarios.push(skipped[scenario]);
+        continue;
+      }
+      const m = await measureWindow({ h, xvfb, resident, link, scenario, seconds, pid: root,
+        ticks: () => cpuTicksTree(root), drain: () => drainProbe(watch), settle: 1500, grabViewer });
+      m.viewer = await viewerStats(watch);
+      scenarios.push(m);
+      log(`chromium ${run.profile} ${run.width}x${run.height} ${scenario}: ${summaryLine(m)}`);
+    }
+    return { codec, first_picture_ms: firstFrameMs, scenarios };
+  } finally {
+    if (watch) await watch.close().catch(() => {});
+    await sharer.close().catch(() => {});
+    await link.stop();
+  }
+}
+
+/** The main process of the browser using `profile` (the wrapper's pid is `ip`'s, which
+ * execs it, but Playwright does not tell it for a persistent context). */
+function sharerPid(profile) {
+  const found = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      if (cmd.includes(`--user-data-dir=${profile}`) && !cmd.some((a) => a.startsWith('--type='))) found.push(Number(name));
+    } catch { /* gone meanwhile */ }
+  }
+  if (!found.length) throw new Error(`no browser process for ${profile}`);
+  return Math.min(...found);
+}
+
 async function waitForPort(port) {
   for (let i = 0; i < 100; i++) {
     try {
@@ -833,7 +984,29 @@ function summarise(result) {
           : '– | – | – | – | – | – |'));
     }
   }
-  return `${rows.join('\n')}\n\n${fileTable(result)}${voiceTable(result)}${targets(result)}`;
+  return `${rows.join('\n')}\n\n${chromiumTable(result)}${fileTable(result)}${voiceTable(result)}${targets(result)}`;
+}
+
+/** Acote beside Chromium's own screen sharing (the same screen, scenario and link). */
+function chromiumTable(result) {
+  const rows = [];
+  for (const r of result.runs) {
+    if (!r.chromium) continue;
+    for (const a of r.acote.scenarios) {
+      const c = r.chromium.scenarios.find((x) => x.scenario === a.scenario && !x.skipped);
+      if (!c) continue;
+      rows.push(`| ${r.width}×${r.height} | ${r.profile} | ${a.scenario} | ${c.wire.total_kbit_s} | ${c.latency_ms.p50}/${c.latency_ms.p95}/${c.latency_ms.max} | ` +
+        `${c.fps ?? '–'} | ${c.freezes_over_500ms ?? '–'} | ${c.psnr_db ?? '–'} | ${c.cpu_percent_of_one_core} | ` +
+        `${ratio(a.wire.total_kbit_s, c.wire.total_kbit_s)} | ${ratio(a.latency_ms.p50, c.latency_ms.p50)} | ${ratio(a.latency_ms.p95, c.latency_ms.p95)} | ` +
+        `${a.freezes_over_500ms ?? '–'} / ${c.freezes_over_500ms ?? '–'} | ${a.psnr_db ?? '–'} / ${c.psnr_db ?? '–'} |`);
+    }
+  }
+  if (!rows.length) return '';
+  const codec = result.runs.find((r) => r.chromium?.codec)?.chromium.codec ?? 'its default codec';
+  return `**Beside Chromium's own screen sharing** (getDisplayMedia of the same screen with content hint "detail", ${codec}, ` +
+    'over the same emulated link to a page of the caseworker\'s Chromium; CPU of the whole sharing browser).\n\n' +
+    '| size | network | scenario | Chromium kbit/s | Chromium g2g p50/p95/max ms | Chromium fps | Chromium freezes | Chromium PSNR dB | Chromium CPU % | bytes acote/chromium | p50 acote/chromium | p95 acote/chromium | freezes acote / chromium | PSNR acote / chromium |\n' +
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n' + `${rows.join('\n')}\n\n`;
 }
 
 /** What a voice call costs and how its sound arrived, per run that had one. */
@@ -874,6 +1047,9 @@ function targets(result) {
   const still = find(1920, 'loopback', 'static');
   add('static screen < 20 kbit/s', still && `${still.a.wire.total_kbit_s} kbit/s (marker changing every 2 s included)`);
   add('typing: fewer bytes than x11vnc', typing && typing.v && `${typing.a.wire.total_kbit_s} vs ${typing.v.wire.total_kbit_s} kbit/s: ${ratio(typing.a.wire.total_kbit_s, typing.v.wire.total_kbit_s)}×`);
+  const typingC = typing?.run.chromium?.scenarios.find((x) => x.scenario === 'typing' && !x.skipped);
+  add('typing: no more bytes than Chromium\'s own sharing (issue 20)', typingC && `${typing.a.wire.total_kbit_s} vs ${typingC.wire.total_kbit_s} kbit/s: ${ratio(typing.a.wire.total_kbit_s, typingC.wire.total_kbit_s)}×`);
+  add('still screen: no more bytes than x11vnc (issue 20)', still && still.v && `${still.a.wire.total_kbit_s} vs ${still.v.wire.total_kbit_s} kbit/s: ${ratio(still.a.wire.total_kbit_s, still.v.wire.total_kbit_s)}×`);
   add('agent CPU idle < 2 % of a core', still && `${still.a.cpu_percent_of_one_core} %`);
   add('agent CPU typing < 25 % of a core', typing && `${typing.a.cpu_percent_of_one_core} %`);
   const weak = find(1920, 'weak-4g', 'typing');
@@ -938,6 +1114,7 @@ async function main() {
             low_data: Boolean(run.lowData) };
           entry.acote = await acoteSession(h, ctx, run, seconds);
           if (vnc && run.vnc !== false) entry.x11vnc = await vncSession(h, ctx, run, seconds);
+          if (opts.chromium && run.vnc !== false) entry.chromium = await chromiumSession(h, ctx, run, seconds);
           result.runs.push(entry);
         }
       });

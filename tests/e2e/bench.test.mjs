@@ -1,6 +1,7 @@
 // The video bench (tests/bench/video.mjs) run on its shortest set, so it does not rot. Its
 // figures are never judged here (this machine is shared and noisy): the test checks only
-// that the run completes and writes every figure, well-formed, for Acote and for x11vnc.
+// that the run completes and writes every figure, well-formed, for Acote, for x11vnc and for
+// Chromium's own screen sharing.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -54,8 +55,17 @@ test('the video bench runs its quick set and writes every figure', { timeout: 24
     }
     assert.deepEqual(run.x11vnc.scenarios.map((s) => s.scenario), ['typing']);
     for (const s of run.x11vnc.scenarios) checkScenario(s, 'x11vnc');
+    assert.deepEqual(run.chromium.scenarios.map((s) => s.scenario), ['typing']);
+    assert.match(run.chromium.codec, /^video\//, 'the codec Chromium chose');
+    for (const s of run.chromium.scenarios) {
+      checkScenario(s, 'chromium');
+      assert.ok(s.viewer && s.viewer.framesDecoded > 0, 'the watching page decoded Chromium\'s frames');
+    }
+    // Where the bytes went, per kind of packet: media at least.
+    assert.ok(run.acote.scenarios[0].wire.by_kind_kbit_s.rtp.up > 0, 'Acote\'s media counted as RTP');
     const summary = await readFile(path.join(dir, 'video-summary.md'), 'utf8');
     assert.match(summary, /\| 1366×768 \| loopback \| typing \|/);
+    assert.match(summary, /Beside Chromium's own screen sharing/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
