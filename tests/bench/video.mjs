@@ -984,7 +984,27 @@ function summarise(result) {
           : '– | – | – | – | – | – |'));
     }
   }
-  return `${rows.join('\n')}\n\n${chromiumTable(result)}${fileTable(result)}${voiceTable(result)}${targets(result)}`;
+  return `${rows.join('\n')}\n\n${stillTable(result)}${chromiumTable(result)}${fileTable(result)}${voiceTable(result)}${targets(result)}`;
+}
+
+/** Where a still screen's bytes go, per kind of packet, for each tool (issue 20: a still
+ * screen's fixed costs). */
+function stillTable(result) {
+  const KINDS = ['rtp', 'rtcp', 'stun', 'dtls', 'tcp', 'other'];
+  const rows = [];
+  for (const r of result.runs) {
+    for (const [tool, side] of [['Acote', r.acote], ['x11vnc', r.x11vnc], ['Chromium', r.chromium]]) {
+      const m = side?.scenarios.find((x) => x.scenario === 'static' && !x.skipped);
+      const kinds = m?.wire.by_kind_kbit_s;
+      if (!kinds) continue;
+      const cell = (k) => (kinds[k] ? `${kinds[k].up} / ${kinds[k].down}` : '–');
+      rows.push(`| ${r.width}×${r.height} | ${r.profile} | ${tool} | ${m.wire.total_kbit_s} | ${KINDS.map(cell).join(' | ')} |`);
+    }
+  }
+  if (!rows.length) return '';
+  return '**Where a still screen\'s bytes go** (kbit/s from / to the resident, per kind of packet as the link reads ' +
+    'them: RTP media, RTCP reports and feedback, STUN (ICE checks), DTLS (the data channel), TCP (signalling, or VNC)).\n\n' +
+    `| size | network | tool | kbit/s | ${KINDS.join(' | ')} |\n|---|---|---|---|${KINDS.map(() => '---|').join('')}\n${rows.join('\n')}\n\n`;
 }
 
 /** Acote beside Chromium's own screen sharing (the same screen, scenario and link). */
