@@ -231,6 +231,18 @@ async function grabScreen(display, file) {
   await execFileP('import', ['-display', display, '-window', 'root', file], { timeout: 60_000 });
 }
 
+/** Writes the picture shown by the page's <video id="screen">, at its own size, as a PNG. */
+async function grabVideo(page, file) {
+  const url = await page.evaluate(() => {
+    const v = document.getElementById('screen');
+    const c = document.createElement('canvas');
+    c.width = v.videoWidth; c.height = v.videoHeight;
+    c.getContext('2d').drawImage(v, 0, 0);
+    return c.toDataURL('image/png');
+  });
+  await writeFile(file, Buffer.from(url.slice(url.indexOf(',') + 1), 'base64'));
+}
+
 async function sh(...argv) {
   return execFileP(argv[0], argv.slice(1), { timeout: 30_000 });
 }
@@ -701,16 +713,7 @@ async function acoteSession(h, ctx, run, seconds) {
     const first = await viewer.page.evaluate(() => window.__probe.first);
     const firstFrameMs = round(first - yes);
     log(`${run.profile} ${run.width}x${run.height}: first frame ${firstFrameMs} ms after yes`);
-    const grabViewer = async (file) => {
-      const url = await viewer.page.evaluate(() => {
-        const v = document.getElementById('screen');
-        const c = document.createElement('canvas');
-        c.width = v.videoWidth; c.height = v.videoHeight;
-        c.getContext('2d').drawImage(v, 0, 0);
-        return c.toDataURL('image/png');
-      });
-      await writeFile(file, Buffer.from(url.slice(url.indexOf(',') + 1), 'base64'));
-    };
+    const grabViewer = (file) => grabVideo(viewer.page, file);
     const scenarios = [];
     for (const scenario of run.scenarios) {
       const windowArgs = { h, xvfb, resident, link, scenario, seconds, pid: agent.child.pid,
@@ -861,16 +864,7 @@ async function chromiumSession(h, ctx, run, seconds) {
     log(`chromium ${run.profile} ${run.width}x${run.height}: sharing, first picture ${firstFrameMs} ms after the answer, ${codec}`);
     await installProbe(watch);
     const root = sharerPid(profile);
-    const grabViewer = async (file) => {
-      const url = await watch.evaluate(() => {
-        const v = document.getElementById('screen');
-        const c = document.createElement('canvas');
-        c.width = v.videoWidth; c.height = v.videoHeight;
-        c.getContext('2d').drawImage(v, 0, 0);
-        return c.toDataURL('image/png');
-      });
-      await writeFile(file, Buffer.from(url.slice(url.indexOf(',') + 1), 'base64'));
-    };
+    const grabViewer = (file) => grabVideo(watch, file);
     const scenarios = [];
     for (const scenario of run.scenarios) {
       if (skipped[scenario]) {
