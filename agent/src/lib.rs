@@ -6,7 +6,11 @@
 //!   the Windows one (DXGI Desktop Duplication, GDI);
 //! - [`encode`]: the `Encoder` trait and H.264;
 //! - [`pipeline`]: capture → encode on its own thread, needs a `ViewGrant`;
-//! - [`pace`]: when the next frame may go, from the browser's congestion feedback;
+//! - [`sharpness`]: the quantiser of the next picture: coarser while a picture moves on a
+//!   slow path, sharp again once it stops;
+//! - [`pace`]: when the next frame may go, from the browser's congestion feedback, and
+//!   [`backlog`]: what is still on the way, from the viewer's reports;
+//! - [`refresh`]: when an unchanged screen goes again;
 //! - [`transport`]: WSS signaling with certificate pinning, the WebRTC peer;
 //! - [`session`]: the IO-free session and view-consent state machine;
 //! - [`assist`]: the IO-free core owning the session, its control, stalls and the link's
@@ -22,6 +26,7 @@
 //! - [`platform`]: the one place that picks the X11 or the Windows implementations.
 
 pub mod assist;
+pub mod backlog;
 pub mod capture;
 pub mod config;
 pub mod control;
@@ -36,6 +41,7 @@ pub mod platform;
 pub mod refresh;
 pub mod screens;
 pub mod session;
+pub mod sharpness;
 pub mod stall;
 pub mod transport;
 pub mod ui;

@@ -3,7 +3,8 @@
 //! The [`Pacer`] keeps a byte budget (a leaky bucket) that drains at a target rate: each
 //! encoded frame adds its size, and the next frame may be captured only once the debt is
 //! paid. A big frame (a keyframe) therefore delays the frames after it, so on a slow link
-//! the frame rate drops while every frame keeps its full quality (forms stay sharp).
+//! the frame rate drops first; how long the pacer holds then makes moving pictures
+//! coarser ([`crate::sharpness`]), and a still form goes sharp again.
 //! The target is the lowest of a congestion cap, a rate lowered on packet loss and the
 //! low-data cap. [`Feedback`] carries what the RTCP reader task hears to the capture thread.
 //!
@@ -13,7 +14,15 @@
 //! The cap then falls to 85 % of what the viewer received between its last two reports
 //! (or, before that is known, to `sent × 0.85 / (1 + queue seconds)`), at most halved at
 //! once, never below the browser's REMB estimate, and not cut again while that queue
-//! drains; it grows back 8 % a report while the queue stays empty.
+//! drains; it grows back 8 % a report while the queue stays empty and the cap is in use.
+//!
+//! That round trip is measured from our sender reports, which wait in the queue they
+//! should reveal. The receiver reports' highest sequence number does not wait
+//! ([`crate::backlog`]): at each one, the packets still on the way tell the queue as it
+//! is, which caps the rate the same way, and what waits beyond 100 ms is owed before the
+//! next picture, so a burst into a slow link drains instead of holding every later
+//! picture behind it for seconds. A window bounds what may be on the way before a report
+//! says it arrived (128 KB, or two seconds of the most the path has carried).
 //!
 //! REMB alone is no ceiling here: a screen that changes little sends little, and the
 //! browser's receive-side estimate stays near what it receives (7 kbit/s on a still form
@@ -23,6 +32,8 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use crate::backlog::Backlog;
 
 /// Target when nothing limits it (no queue seen, loopback): high enough that nothing waits.
 pub const MAX_RATE: u64 = 50_000_000;
@@ -44,11 +55,28 @@ const RATE_WINDOW: Duration = Duration::from_secs(1);
 const QUEUE_DELAY: Duration = Duration::from_millis(40);
 /// A round trip within this of its minimum means the queue is empty: the cap may grow.
 const QUEUE_EMPTY: Duration = Duration::from_millis(15);
-/// Growth of the congestion cap per report with an empty queue.
+/// Growth of the congestion cap per report with an empty queue, while the cap is used.
+/// Slow: 25 % a report made weak 4G swing between 1.07 and 0.47 Mbit/s.
 const CAP_GROWTH: f64 = 1.08;
 /// How fast a remembered minimum round trip forgets, per report, so a new path's longer
 /// round trip is not taken for a queue for ever.
 const MIN_RTT_CREEP: Duration = Duration::from_millis(2);
+/// After a standing queue, what may stay on the way when the next picture is taken.
+const QUEUE_TARGET: Duration = Duration::from_millis(100);
+/// At most this many bytes on the way before a report says more arrived, whatever the
+/// path: a scroll after a still screen starts with no measure of the path, and on weak 4G
+/// the first report comes only once a picture has crossed (a second), by which time an
+/// unbounded sender has queued ten seconds of pictures.
+const WINDOW_MIN: u64 = 128_000;
+/// Or the most the viewer has received in this long, when that is more.
+const WINDOW_SPAN: Duration = Duration::from_secs(2);
+/// Between reports (Chromium's come 0.5–2.5 s apart), what was on the way is taken to
+/// pass at least this fast, or at the most the viewer has received when that is more:
+/// a fast path is not held until the next report, and weak 4G (1 Mbit/s) is counted as
+/// it is. The most, not the latest: after a still screen the latest is a few kbit/s.
+const WINDOW_DRAIN_BPS: u64 = 1_000_000;
+/// How soon to look again when the window is full.
+const WINDOW_POLL: Duration = Duration::from_millis(10);
 
 /// Decides when the next frame may be captured and encoded.
 #[derive(Debug, Clone)]
@@ -78,8 +106,16 @@ pub struct Pacer {
     last_sent: Option<Instant>,
     /// Feedback reports already taken from [`Feedback`].
     seen_reports: u64,
+    /// Backlog reports already taken from [`Feedback`].
+    seen_backlogs: u64,
     /// When a receiver report last told of a loss.
     last_loss: Option<Instant>,
+    /// Bytes on the way at the latest receiver report, once one told, and when.
+    on_the_way: Option<(u64, Instant)>,
+    /// Bytes sent since that report.
+    sent_since_report: u64,
+    /// The most the viewer has received between two reports, bits per second.
+    peak_delivered: u64,
 }
 
 impl Pacer {
@@ -101,7 +137,11 @@ impl Pacer {
             at: now,
             last_sent: None,
             seen_reports: 0,
+            seen_backlogs: 0,
             last_loss: None,
+            on_the_way: None,
+            sent_since_report: 0,
+            peak_delivered: 0,
         }
     }
 
@@ -112,6 +152,12 @@ impl Pacer {
             rate = rate.min(LOW_DATA_RATE);
         }
         rate.max(MIN_RATE)
+    }
+
+    /// What the viewer receives, as [`Feedback`] would tell it.
+    #[cfg(test)]
+    fn on_delivered_for_test(&mut self, bps: u64) {
+        self.delivered = Some(bps);
     }
 
     /// Whether low data is on.
@@ -145,38 +191,81 @@ impl Pacer {
         let floor = self.min_rtt.map_or(rtt, |m| (m + MIN_RTT_CREEP).min(rtt));
         self.min_rtt = Some(floor);
         self.rtt = Some(rtt);
-        // A big picture leaves as one burst and waits at the bottleneck however well
-        // frames are spaced: that wait is the picture's, not a standing queue.
-        let biggest = self.recent.iter().map(|&(_, b)| b).max().unwrap_or(0) as f64 * 8.0;
         let rate = self.delivered.unwrap_or(self.target_bps()).max(MIN_RATE) as f64;
-        let burst = Duration::from_secs_f64((biggest / rate).min(10.0));
-        let queue = rtt.saturating_sub(floor).saturating_sub(burst);
+        let queue = rtt.saturating_sub(floor).saturating_sub(self.burst(rate));
         if queue > QUEUE_DELAY {
-            // Reports during the drain of a queue already answered say nothing new.
-            if self.hold_until.is_some_and(|t| now < t) {
-                return;
-            }
-            // What the path carries: measured at the viewer when we know it (a queue means
-            // the path is full, so what arrives is its capacity); else what we sent,
-            // shrunk by how long the queue has grown.
-            let fits = match self.delivered {
-                Some(bps) => (bps as f64 * 0.85) as u64,
-                None => (self.sent_bps(now) as f64 * 0.85 / (1.0 + queue.as_secs_f64())) as u64,
-            };
-            // At most halved at once: what we sent may be little because we already
-            // slowed down.
-            let cap = match self.cap {
-                None => fits,
-                Some(c) => fits.max(c / 2).min(c),
-            };
-            self.cap = Some(cap.max(self.remb).max(MIN_RATE));
-            self.hold_until = Some(now + queue + floor);
+            self.cut(now, queue, floor);
         } else if queue < QUEUE_EMPTY
             && let Some(cap) = self.cap
+            // Only a cap in use grows: a still screen tells nothing of what the path
+            // carries, and the next scroll starts from what it last carried.
+            && self.sent_bps(now) * 2 >= cap
         {
             let grown = (cap as f64 * CAP_GROWTH) as u64;
             self.cap = (grown < MAX_RATE).then_some(grown);
         }
+    }
+
+    /// What a receiver report says is still on the way to the viewer: the queue as it
+    /// is now, not as it was when our last sender report joined it (see
+    /// [`crate::backlog`]). A standing queue cuts the rate as a late round trip would,
+    /// and what waits beyond a short queue is owed before the next picture, so the
+    /// queue drains instead of holding every later picture back.
+    pub fn on_backlog(&mut self, now: Instant, backlog: Backlog) {
+        self.drain(now);
+        self.on_the_way = Some((backlog.bytes, now));
+        self.sent_since_report = 0;
+        let floor = self.min_rtt.unwrap_or(Duration::ZERO);
+        // What the path passes: measured at the viewer, else what we put in.
+        let rate = self
+            .delivered
+            .unwrap_or_else(|| self.sent_bps(now))
+            .max(MIN_RATE) as f64;
+        // How long the newest packet will wait, beyond the wait of one big picture.
+        let passing = Duration::from_secs_f64((backlog.bytes as f64 * 8.0 / rate).min(60.0));
+        let beyond = passing.saturating_sub(self.burst(rate));
+        // How long the oldest has waited already. Both must show a queue: the age alone
+        // would take a packet lost at the tail for one, and the bytes alone would take a
+        // scroll after a still screen for one (what the viewer received then was little).
+        let queue = backlog.oldest.saturating_sub(floor).min(beyond);
+        if queue <= QUEUE_DELAY {
+            return;
+        }
+        self.cut(now, queue, floor);
+        let allowed = self.target_bps() as f64 / 8.0 * QUEUE_TARGET.as_secs_f64();
+        self.debt = self.debt.max(backlog.bytes as f64 - allowed);
+    }
+
+    /// How long the biggest recent picture takes through a path of `rate` bits per
+    /// second. It leaves as one burst and waits at the bottleneck however well frames are
+    /// spaced: that wait is the picture's, not a standing queue.
+    fn burst(&self, rate: f64) -> Duration {
+        let biggest = self.recent.iter().map(|&(_, b)| b).max().unwrap_or(0) as f64 * 8.0;
+        Duration::from_secs_f64((biggest / rate).min(10.0))
+    }
+
+    /// A standing queue of `queue` over a path whose round trip is `floor`: caps the rate
+    /// to what the path carries, unless the queue that caused the last cut still drains.
+    fn cut(&mut self, now: Instant, queue: Duration, floor: Duration) {
+        // Reports during the drain of a queue already answered say nothing new.
+        if self.hold_until.is_some_and(|t| now < t) {
+            return;
+        }
+        // What the path carries: measured at the viewer when we know it (a queue means
+        // the path is full, so what arrives is its capacity); else what we sent,
+        // shrunk by how long the queue has grown.
+        let fits = match self.delivered {
+            Some(bps) => (bps as f64 * 0.85) as u64,
+            None => (self.sent_bps(now) as f64 * 0.85 / (1.0 + queue.as_secs_f64())) as u64,
+        };
+        // At most halved at once: what we sent may be little because we already
+        // slowed down.
+        let cap = match self.cap {
+            None => fits,
+            Some(c) => fits.max(c / 2).min(c),
+        };
+        self.cap = Some(cap.max(self.remb).max(MIN_RATE));
+        self.hold_until = Some(now + queue + floor);
     }
 
     /// Whether the latest round trip is well above the smallest: packets wait in a queue.
@@ -225,6 +314,7 @@ impl Pacer {
     pub fn on_sent(&mut self, now: Instant, bytes: usize) {
         self.drain(now);
         self.debt += bytes as f64;
+        self.sent_since_report += bytes as u64;
         self.last_sent = Some(now);
         self.recent.push_back((now, bytes));
     }
@@ -240,10 +330,28 @@ impl Pacer {
         } else {
             now
         };
+        let paid = if self.window_full(now) {
+            paid.max(now + WINDOW_POLL)
+        } else {
+            paid
+        };
         match self.last_sent {
             Some(last) if self.low_data => paid.max(last + LOW_DATA_INTERVAL),
             _ => paid,
         }
+    }
+
+    /// Whether as much is on the way as may be before a report says more arrived.
+    fn window_full(&self, now: Instant) -> bool {
+        let Some((at_report, reported)) = self.on_the_way else {
+            return false;
+        };
+        let delivered = self.peak_delivered.max(self.delivered.unwrap_or(0));
+        let span = delivered as f64 / 8.0 * WINDOW_SPAN.as_secs_f64();
+        let window = (span as u64).max(WINDOW_MIN);
+        let since = now.saturating_duration_since(reported).as_secs_f64();
+        let passed = since * delivered.max(WINDOW_DRAIN_BPS) as f64 / 8.0;
+        (at_report + self.sent_since_report).saturating_sub(passed as u64) > window
     }
 
     /// Whether a frame may be captured now.
@@ -266,11 +374,21 @@ impl Pacer {
         let delivered = feedback.delivered.load(Ordering::Relaxed);
         if delivered > 0 {
             self.delivered = Some(delivered);
+            self.peak_delivered = self.peak_delivered.max(delivered);
         }
         let rtt = feedback.rtt.load(Ordering::Relaxed);
         if rtt >> 32 != self.seen_rtts {
             self.seen_rtts = rtt >> 32;
             self.on_rtt(now, Duration::from_micros(rtt & 0xffff_ffff));
+        }
+        let age = feedback.backlog_age.load(Ordering::Relaxed);
+        if age >> 32 != self.seen_backlogs {
+            self.seen_backlogs = age >> 32;
+            let backlog = Backlog {
+                bytes: feedback.backlog_bytes.load(Ordering::Relaxed),
+                oldest: Duration::from_micros(age & 0xffff_ffff),
+            };
+            self.on_backlog(now, backlog);
         }
         let loss = feedback.loss.load(Ordering::Relaxed);
         let reports = loss >> 8;
@@ -301,6 +419,10 @@ pub struct Feedback {
     delivered: AtomicU64,
     /// `(reports << 8) | fraction_lost` of the latest receiver report.
     loss: AtomicU64,
+    /// Bytes still on the way at the latest receiver report.
+    backlog_bytes: AtomicU64,
+    /// `(reports << 32) | microseconds` of the oldest packet still on the way then.
+    backlog_age: AtomicU64,
     low_data: AtomicBool,
     /// The viewer asked for a keyframe (PLI/FIR).
     keyframe: AtomicBool,
@@ -334,6 +456,15 @@ impl Feedback {
         let micros = rtt.as_micros().min(u128::from(u32::MAX)) as u64;
         let reports = (self.rtt.load(Ordering::Relaxed) >> 32) + 1;
         self.rtt.store((reports << 32) | micros, Ordering::Relaxed);
+    }
+
+    /// Records what a receiver report says is still on the way.
+    pub fn set_backlog(&self, backlog: Backlog) {
+        self.backlog_bytes.store(backlog.bytes, Ordering::Relaxed);
+        let micros = backlog.oldest.as_micros().min(u128::from(u32::MAX)) as u64;
+        let reports = (self.backlog_age.load(Ordering::Relaxed) >> 32) + 1;
+        self.backlog_age
+            .store((reports << 32) | micros, Ordering::Relaxed);
     }
 
     /// Records a receiver report's loss fraction (in 256ths).
@@ -628,15 +759,166 @@ mod tests {
     }
 
     #[test]
-    fn once_the_queue_is_empty_the_cap_grows_back_then_goes() {
+    fn once_the_queue_is_empty_a_cap_in_use_grows_back_then_goes() {
         let (mut p, t0) = congested();
         let cap = p.target_bps();
         p.on_rtt(t0, 100 * MS);
         assert!(p.target_bps() > cap, "grows");
+        // It grows to twice what is sent and holds there.
         for _ in 0..200 {
             p.on_rtt(t0, 100 * MS);
         }
+        let held = p.target_bps();
+        let sent = p.sent_bps(t0);
+        assert!(
+            held > 2 * sent && held < 2 * sent * 109 / 100,
+            "{held} for {sent}"
+        );
+        // Sending 30 Mbit/s (video on a fast path): no cap left.
+        let t1 = t0 + Duration::from_secs(5);
+        sent_at_rate(&mut p, t1, 30_000_000);
+        for _ in 0..200 {
+            p.on_rtt(t1, 100 * MS);
+        }
         assert_eq!(p.target_bps(), MAX_RATE, "no cap left");
+    }
+
+    #[test]
+    fn a_still_screen_keeps_what_the_path_carried_for_the_next_scroll() {
+        let (mut p, t0) = congested();
+        let cap = p.target_bps();
+        // A minute of still screen, a report a second with an empty queue.
+        for s in 2..60 {
+            p.on_rtt(t0 + Duration::from_secs(s), 100 * MS);
+        }
+        assert_eq!(p.target_bps(), cap);
+    }
+
+    /// A pacer on a path whose round trip is 60 ms, two seconds in.
+    fn on_a_60_ms_path() -> (Pacer, Instant) {
+        let base = Instant::now();
+        let mut p = Pacer::new(base);
+        p.on_rtt(base, 60 * MS);
+        (p, base + Duration::from_secs(2))
+    }
+
+    #[test]
+    fn a_backlog_caps_at_once_and_is_drained_before_the_next_picture() {
+        let (mut p, t0) = on_a_60_ms_path();
+        // A scroll at full speed into 1 Mbit/s: 8 Mbit/s in the last second.
+        sent_at_rate(&mut p, t0, 8_000_000);
+        let fb = Feedback::default();
+        fb.set_delivered(1_000_000);
+        // The report (crossing the empty way back) says 875 KB are on the way, the
+        // oldest sent 900 ms ago: a queue of about 7 s behind the viewer's picture.
+        fb.set_backlog(Backlog {
+            bytes: 875_000,
+            oldest: 900 * MS,
+        });
+        p.observe(t0, &fb);
+        assert_eq!(p.target_bps(), 850_000);
+        // What waits beyond 100 ms at 850 kbit/s is owed: about 8.1 s before the next
+        // picture, rather than every later picture waiting behind the queue.
+        assert!(!p.may_send(t0 + Duration::from_secs(8)));
+        // The next report says the queue drained: the next picture may go.
+        let t1 = t0 + Duration::from_millis(8_300);
+        p.on_backlog(
+            t1,
+            Backlog {
+                bytes: 10_000,
+                oldest: 90 * MS,
+            },
+        );
+        assert!(p.may_send(t1));
+        assert_eq!(p.target_bps(), 850_000);
+    }
+
+    #[test]
+    fn no_more_than_a_window_goes_before_a_report_says_it_arrived() {
+        let t0 = Instant::now();
+        let mut p = Pacer::new(t0);
+        // Before the viewer's first report nothing is known of the path: no window.
+        p.on_sent(t0, 200_000);
+        assert!(p.may_send(t0 + 40 * MS));
+        let t1 = t0 + Duration::from_secs(1);
+        p.on_backlog(t1, Backlog::default());
+        // A scroll after a still screen: two pictures of 60 KB go, the third waits.
+        p.on_sent(t1, 60_000);
+        p.on_sent(t1 + 10 * MS, 60_000);
+        assert!(p.may_send(t1 + 20 * MS));
+        p.on_sent(t1 + 20 * MS, 60_000);
+        assert!(!p.may_send(t1 + 40 * MS));
+        // With no report, what was on the way is taken to pass at 1 Mbit/s: the 52 KB
+        // over the window in about 0.42 s.
+        assert!(!p.may_send(t1 + 400 * MS));
+        assert!(p.may_send(t1 + 450 * MS));
+        // A report says they arrived: the next one goes at once.
+        let t2 = t1 + 100 * MS;
+        let mut q = p.clone();
+        q.on_backlog(t2, Backlog::default());
+        assert!(q.may_send(t2));
+        // A path that carries 4 Mbit/s may hold two seconds of it (1 MB) on the way.
+        q.on_delivered_for_test(4_000_000);
+        for i in 0..16 {
+            q.on_sent(t2 + i * MS, 60_000);
+        }
+        assert!(q.may_send(t2 + 160 * MS));
+        for _ in 0..4 {
+            q.on_sent(t2 + 160 * MS, 60_000);
+        }
+        assert!(!q.may_send(t2 + 200 * MS));
+    }
+
+    #[test]
+    fn after_a_still_screen_the_window_is_what_the_path_once_carried() {
+        let t0 = Instant::now();
+        let mut p = Pacer::new(t0);
+        let fb = Feedback::default();
+        // A scroll delivered 4 Mbit/s; then a still form, 10 kbit/s.
+        fb.set_delivered(4_000_000);
+        p.observe(t0, &fb);
+        fb.set_delivered(10_000);
+        fb.set_backlog(Backlog::default());
+        p.observe(t0, &fb);
+        // The next scroll may put 1 MB on the way, not 128 KB.
+        for _ in 0..15 {
+            p.on_sent(t0, 60_000);
+        }
+        assert!(p.may_send(t0 + 200 * MS));
+    }
+
+    #[test]
+    fn a_packet_lost_at_the_tail_is_not_a_queue() {
+        let (mut p, t0) = on_a_60_ms_path();
+        sent_at_rate(&mut p, t0, 40_000);
+        p.on_delivered_for_test(1_000_000);
+        // Typing: one packet of the last letter was lost, and it stays "on the way" for
+        // the 2 s until the next one. It passes in 10 ms, so it waited no queue.
+        p.on_backlog(
+            t0,
+            Backlog {
+                bytes: 1_238,
+                oldest: 2_000 * MS,
+            },
+        );
+        assert_eq!(p.target_bps(), MAX_RATE);
+        assert!(p.may_send(t0));
+    }
+
+    #[test]
+    fn a_big_picture_on_the_way_is_not_a_standing_queue() {
+        let (mut p, t0) = on_a_60_ms_path();
+        p.on_delivered_for_test(1_000_000);
+        // A 100 KB keyframe just left: it takes 0.8 s through 1 Mbit/s.
+        p.on_sent(t0, 100_000);
+        p.on_backlog(
+            t0 + 400 * MS,
+            Backlog {
+                bytes: 50_000,
+                oldest: 400 * MS,
+            },
+        );
+        assert_eq!(p.target_bps(), MAX_RATE);
     }
 
     #[test]

@@ -25,6 +25,7 @@ use crate::pace::{Feedback, Pacer};
 use crate::refresh::Refresh;
 use crate::screens::Shown;
 use crate::session::ViewGrant;
+use crate::sharpness::Sharpness;
 
 /// Opens the platform capturer; called on the capture thread after consent.
 pub type OpenCapturer = Box<dyn FnOnce() -> Result<Box<dyn Capturer>, CaptureError> + Send>;
@@ -155,6 +156,7 @@ impl Worker {
         let mut last_sent: Option<Instant> = None;
         let mut pacer = Pacer::new(Instant::now());
         let mut refresh = Refresh::new(Instant::now());
+        let mut sharpness = Sharpness::default();
         while !self.stop.load(Ordering::Relaxed) {
             let started = Instant::now();
             let before = pacer.target_bps();
@@ -166,7 +168,9 @@ impl Worker {
             // XDamage keeps the changes, so the next frame carries them all.
             let ready = pacer.ready_at(started);
             if ready > started {
-                std::thread::sleep((ready - started).min(interval));
+                let wait = (ready - started).min(interval);
+                sharpness.on_held(wait);
+                std::thread::sleep(wait);
                 continue;
             }
             if let Some(at) = pacer.last_loss() {
@@ -175,15 +179,35 @@ impl Worker {
             let keyframe = self.feedback.take_keyframe_request() || last_sent.is_none();
             // Due: the unchanged screen goes again (a probe for a lost last packet).
             let stale = refresh.due(started);
+            // Still after coarse pictures: the unchanged screen goes again, sharp.
+            let sharpen = sharpness.sharpen_due(started);
+            let quantiser = if sharpen {
+                crate::encode::SHARP_QUANTISER
+            } else {
+                sharpness.quantiser()
+            };
+            encoder.set_quantiser(quantiser);
             let mut sent = false;
-            if let Some(frame) = capturer.capture(keyframe || stale)?
+            let captured = capturer.capture(keyframe || stale || sharpen)?;
+            if captured.is_none() {
+                sharpness.on_still(started);
+            }
+            if let Some(frame) = captured
                 && let Some(encoded) = encoder.encode(&source.shown.crop(frame), keyframe)?
             {
                 pacer.on_sent(started, encoded.data.len());
+                if sharpen {
+                    sharpness.on_sharpened();
+                } else {
+                    // A due refresh may carry a change too (the pacer held the screen
+                    // back longer than the refresh interval): it counts the same.
+                    sharpness.on_sent(quantiser);
+                }
                 tracing::trace!(
                     bytes = encoded.data.len(),
                     keyframe = encoded.keyframe,
-                    forced = keyframe || stale,
+                    forced = keyframe || stale || sharpen,
+                    quantiser,
                     encode_ms = started.elapsed().as_millis() as u64,
                     "frame encoded"
                 );

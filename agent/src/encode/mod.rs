@@ -33,8 +33,16 @@ pub enum EncodeError {
     Encode(String),
 }
 
+/// The H.264 quantiser of a sharp picture (OpenH264's default, text crisp at 1080p).
+pub const SHARP_QUANTISER: u8 = 26;
+
 /// Turns screen frames into a compressed video stream.
 pub trait Encoder: Send {
+    /// The H.264 quantiser (0–51, higher is coarser) of the next pictures: they keep it
+    /// until told otherwise. Coarser pictures are smaller, for moving pictures on a slow
+    /// path; the first picture is always [`SHARP_QUANTISER`].
+    fn set_quantiser(&mut self, qp: u8);
+
     /// Encodes one frame; `keyframe` forces a picture the decoder can start from.
     /// Returns `None` when the encoder chose to skip the frame.
     fn encode(

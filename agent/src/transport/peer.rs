@@ -9,6 +9,7 @@ use std::sync::Arc;
 use acote_proto::sas::Fingerprint;
 use acote_proto::{IceServer, SignalMessage};
 
+use crate::backlog::SentLog;
 use crate::pace::{self, Feedback};
 use tokio::sync::mpsc;
 use webrtc::api::APIBuilder;
@@ -118,7 +119,10 @@ impl Peer {
         // `media_engine`).
         // The thinning goes first, so it sees every report the others write.
         let mut registry = Registry::new();
-        registry.add(Box::new(super::thin::ThinBuilder));
+        let sent = Arc::new(std::sync::Mutex::new(SentLog::default()));
+        registry.add(Box::new(super::thin::ThinBuilder {
+            sent: Arc::clone(&sent),
+        }));
         let registry = configure_rtcp_reports(configure_nack(registry, &mut media));
         let mut settings = SettingEngine::default();
         // Our own consent checks every 5 s as RFC 7675 has it, not webrtc-rs's 2 s: on a
@@ -133,7 +137,7 @@ impl Peer {
             .build();
         let config = rtc_config(ice_servers, relay_only);
         let pc = Arc::new(api.new_peer_connection(config).await?);
-        let (track, feedback) = add_screen_track(&pc).await?;
+        let (track, feedback) = add_screen_track(&pc, sent).await?;
         // After the screen: the video stays the first m-line, as older viewers expect.
         let voice_in = Inlet::default();
         let voice = add_voice_track(&pc, voice_in.clone()).await?;
@@ -261,8 +265,19 @@ fn as_dtls_client(sdp: &str) -> String {
     sdp.replace("a=setup:actpass", "a=setup:active")
 }
 
-/// One RTCP packet from the viewer: keyframe requests, the bandwidth estimate, loss.
-fn read_feedback(any: &dyn std::any::Any, feedback: &Feedback, meter: &mut pace::DeliveryMeter) {
+/// What the RTCP reader keeps between packets.
+struct Heard {
+    /// Our picture's SSRC: its reception report is the one that counts (0: unknown, the
+    /// first report counts).
+    ssrc: u32,
+    meter: pace::DeliveryMeter,
+    /// The picture's packets as they left (filled by [`super::thin`]).
+    sent: Arc<std::sync::Mutex<SentLog>>,
+}
+
+/// One RTCP packet from the viewer: keyframe requests, the bandwidth estimate, loss, and
+/// what is still on the way.
+fn read_feedback(any: &dyn std::any::Any, feedback: &Feedback, heard: &mut Heard) {
     if any.is::<PictureLossIndication>() || any.is::<FullIntraRequest>() {
         tracing::debug!("the viewer asks for a keyframe");
         feedback.want_keyframe();
@@ -277,13 +292,27 @@ fn read_feedback(any: &dyn std::any::Any, feedback: &Feedback, meter: &mut pace:
             tracing::debug!(bps, previous, "bandwidth estimate from the viewer (REMB)");
         }
     } else if let Some(rr) = any.downcast_ref::<ReceiverReport>()
-        && let Some(report) = rr.reports.iter().max_by_key(|r| r.fraction_lost)
+        && let Some(report) = rr
+            .reports
+            .iter()
+            .find(|r| heard.ssrc == 0 || r.ssrc == heard.ssrc)
     {
         feedback.add_loss_report(report.fraction_lost);
+        let now_mono = std::time::Instant::now();
         let received = report.last_sequence_number.wrapping_sub(report.total_lost);
-        if let Some(bps) = meter.on_report(std::time::Instant::now(), received) {
+        if let Some(bps) = heard.meter.on_report(now_mono, received) {
             feedback.set_delivered(bps);
         }
+        let backlog =
+            super::thin::locked(&heard.sent).on_report(now_mono, report.last_sequence_number);
+        if backlog.bytes > 0 {
+            tracing::trace!(
+                bytes = backlog.bytes,
+                oldest_ms = backlog.oldest.as_millis() as u64,
+                "still on the way to the viewer"
+            );
+        }
+        feedback.set_backlog(backlog);
         let now = ntp_compact(std::time::SystemTime::now());
         if let Some(rtt) = round_trip(now, report.last_sender_report, report.delay) {
             tracing::trace!(
@@ -401,6 +430,7 @@ fn rtc_config(ice_servers: &[IceServer], relay_only: bool) -> RTCConfiguration {
 /// The send-only screen track, and the feedback read from its RTCP.
 async fn add_screen_track(
     pc: &RTCPeerConnection,
+    sent: Arc<std::sync::Mutex<SentLog>>,
 ) -> Result<(Arc<TrackLocalStaticRTP>, Arc<Feedback>), PeerError> {
     // RTP packets are made by the pipeline, which stamps each picture with its capture
     // time (see pipeline::write_frames).
@@ -425,13 +455,23 @@ async fn add_screen_track(
         .await?;
     let feedback = Arc::new(Feedback::default());
     let sender = transceiver.sender().await;
-    let heard = Arc::clone(&feedback);
-    let mut meter = pace::DeliveryMeter::default();
+    let ssrc = sender
+        .get_parameters()
+        .await
+        .encodings
+        .first()
+        .map_or(0, |e| e.ssrc);
+    let told = Arc::clone(&feedback);
+    let mut heard = Heard {
+        ssrc,
+        meter: pace::DeliveryMeter::default(),
+        sent,
+    };
     tokio::spawn(async move {
         // Reading RTCP also lets the interceptors (NACK, reports) do their work.
         while let Ok((packets, _)) = sender.read_rtcp().await {
             for p in packets {
-                read_feedback(p.as_any(), &heard, &mut meter);
+                read_feedback(p.as_any(), &told, &mut heard);
             }
         }
     });
@@ -614,20 +654,28 @@ mod tests {
             bitrate: 750_000.0,
             ssrcs: vec![2],
         };
-        let mut meter = pace::DeliveryMeter::default();
-        read_feedback(&remb, &fb, &mut meter);
-        let rr = ReceiverReport {
-            ssrc: 1,
-            reports: vec![ReceptionReport {
-                ssrc: 2,
-                fraction_lost: 77,
-                ..Default::default()
-            }],
+        let sent = Arc::new(std::sync::Mutex::new(SentLog::default()));
+        let mut heard = Heard {
+            ssrc: 2,
+            meter: pace::DeliveryMeter::default(),
+            sent: Arc::clone(&sent),
+        };
+        read_feedback(&remb, &fb, &mut heard);
+        let report = |ssrc, fraction_lost| ReceptionReport {
+            ssrc,
+            fraction_lost,
+            last_sequence_number: 7,
             ..Default::default()
         };
-        read_feedback(&rr, &fb, &mut meter);
+        // Only our picture's block counts: the voice's (SSRC 3) says nothing of it.
+        let rr = ReceiverReport {
+            ssrc: 1,
+            reports: vec![report(3, 200), report(2, 77)],
+            ..Default::default()
+        };
+        read_feedback(&rr, &fb, &mut heard);
         assert!(!fb.take_keyframe_request());
-        read_feedback(&PictureLossIndication::default(), &fb, &mut meter);
+        read_feedback(&PictureLossIndication::default(), &fb, &mut heard);
         assert!(fb.take_keyframe_request());
         assert!(!fb.take_keyframe_request(), "one request, one keyframe");
         let t0 = std::time::Instant::now();
@@ -640,5 +688,45 @@ mod tests {
         pacer.observe(t0, &fb);
         assert!(pacer.target_bps() <= 750_000, "{}", pacer.target_bps());
         assert!(pacer.target_bps() > 500_000, "{}", pacer.target_bps());
+    }
+
+    #[test]
+    fn a_receiver_report_tells_what_is_still_on_the_way() {
+        use super::*;
+        use webrtc::rtcp::reception_report::ReceptionReport;
+        let fb = Feedback::default();
+        let sent = Arc::new(std::sync::Mutex::new(SentLog::default()));
+        let now = std::time::Instant::now();
+        let t0 = now
+            .checked_sub(std::time::Duration::from_millis(600))
+            .unwrap_or(now);
+        if let Ok(mut log) = sent.lock() {
+            for seq in 0..100u16 {
+                log.on_sent(t0, seq, 1_200);
+            }
+        }
+        let mut heard = Heard {
+            ssrc: 2,
+            meter: pace::DeliveryMeter::default(),
+            sent,
+        };
+        // The viewer has packets up to 39: 60 of 1 200 bytes are on the way.
+        let rr = ReceiverReport {
+            ssrc: 1,
+            reports: vec![ReceptionReport {
+                ssrc: 2,
+                last_sequence_number: 39,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        read_feedback(&rr, &fb, &mut heard);
+        // 72 KB on the way while the path carries 1 Mbit/s: a queue of about half a
+        // second, which caps the rate and is owed before the next picture.
+        let mut pacer = crate::pace::Pacer::new(t0);
+        fb.set_delivered(1_000_000);
+        pacer.observe(now, &fb);
+        assert_eq!(pacer.target_bps(), 850_000);
+        assert!(!pacer.may_send(now + std::time::Duration::from_millis(300)));
     }
 }

@@ -9,9 +9,14 @@
 //! report once packets went out since the last one kept, a receiver report once packets
 //! came in. [`ThinBuilder`] puts it in front of the transport, under every other
 //! interceptor. Feedback (NACK, PLI) and everything else passes untouched.
+//!
+//! From the same place it notes each video packet as it leaves, for
+//! [`crate::backlog::SentLog`]: what goes to the transport, resends included (the log
+//! counts those once).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use webrtc::interceptor::stream_info::StreamInfo;
 use webrtc::interceptor::{
@@ -20,6 +25,12 @@ use webrtc::interceptor::{
 use webrtc::rtcp::packet::Packet as RtcpPacket;
 use webrtc::rtcp::receiver_report::ReceiverReport;
 use webrtc::rtcp::sender_report::SenderReport;
+use webrtc::util::MarshalSize;
+
+use crate::backlog::SentLog;
+
+/// Bytes a packet adds on the wire beyond its RTP bytes: SRTP's tag, UDP and IPv4.
+const WIRE_OVERHEAD: usize = 10 + 8 + 20;
 
 /// Which reports are worth sending; keyed by the stream they describe.
 #[derive(Debug, Default)]
@@ -77,21 +88,56 @@ impl Thinning {
     }
 }
 
-/// Builds the interceptor that applies [`Thinning`] to outgoing RTCP.
-pub struct ThinBuilder;
+/// Builds the interceptor that applies [`Thinning`] to outgoing RTCP and fills a
+/// [`SentLog`] shared with the RTCP reader.
+pub struct ThinBuilder {
+    /// Where the video packets are noted.
+    pub sent: Arc<Mutex<SentLog>>,
+}
 
 impl InterceptorBuilder for ThinBuilder {
     fn build(
         &self,
         _id: &str,
     ) -> Result<Arc<dyn Interceptor + Send + Sync>, webrtc::interceptor::Error> {
-        Ok(Arc::new(Thin::default()))
+        Ok(Arc::new(Thin {
+            thinning: Arc::default(),
+            sent: Arc::clone(&self.sent),
+        }))
     }
 }
 
-#[derive(Default)]
 struct Thin {
     thinning: Arc<Mutex<Thinning>>,
+    sent: Arc<Mutex<SentLog>>,
+}
+
+/// The value behind `mutex`; a panic elsewhere while holding it leaves nothing half-done
+/// here (counters and a log), so a poisoned lock is used as it is.
+pub fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match mutex.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// Notes each packet of the picture before passing it on.
+struct TapWriter {
+    sent: Arc<Mutex<SentLog>>,
+    next: Arc<dyn RTPWriter + Send + Sync>,
+}
+
+#[async_trait::async_trait]
+impl RTPWriter for TapWriter {
+    async fn write(
+        &self,
+        pkt: &webrtc::rtp::packet::Packet,
+        attributes: &Attributes,
+    ) -> Result<usize, webrtc::interceptor::Error> {
+        let size = pkt.marshal_size() + WIRE_OVERHEAD;
+        locked(&self.sent).on_sent(Instant::now(), pkt.header.sequence_number, size);
+        self.next.write(pkt, attributes).await
+    }
 }
 
 struct ThinWriter {
@@ -107,10 +153,7 @@ impl RTCPWriter for ThinWriter {
         attributes: &Attributes,
     ) -> Result<usize, webrtc::interceptor::Error> {
         let kept: Vec<Box<dyn RtcpPacket + Send + Sync>> = {
-            let mut thinning = match self.thinning.lock() {
-                Ok(t) => t,
-                Err(poisoned) => poisoned.into_inner(),
-            };
+            let mut thinning = locked(&self.thinning);
             pkts.iter()
                 .filter(|p| thinning.keep(p.as_ref()))
                 .map(|p| p.cloned())
@@ -144,10 +187,17 @@ impl Interceptor for Thin {
 
     async fn bind_local_stream(
         &self,
-        _info: &StreamInfo,
+        info: &StreamInfo,
         writer: Arc<dyn RTPWriter + Send + Sync>,
     ) -> Arc<dyn RTPWriter + Send + Sync> {
-        writer
+        // Only the picture: the voice is small and steady, and has its own numbering.
+        if !info.mime_type.to_ascii_lowercase().starts_with("video/") {
+            return writer;
+        }
+        Arc::new(TapWriter {
+            sent: Arc::clone(&self.sent),
+            next: writer,
+        })
     }
 
     async fn unbind_local_stream(&self, _info: &StreamInfo) {}
