@@ -224,8 +224,16 @@ fn log_of(dir: &Path, run: &str) -> String {
 }
 
 async fn wait_for_log(dir: &Path, run: &str, text: &str) -> bool {
+    wait_for_text(&dir.join(format!("relay-{run}.log")), text).await
+}
+
+/// Whether `file` comes to hold `text` within 30 s: the relay prints after it listens.
+async fn wait_for_text(file: &Path, text: &str) -> bool {
     for _ in 0..300 {
-        if log_of(dir, run).contains(text) {
+        if std::fs::read_to_string(file)
+            .unwrap_or_default()
+            .contains(text)
+        {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -246,14 +254,13 @@ async fn the_relay_gets_its_certificate_by_acme_keeps_trying_while_the_authority
     // comes from (no fingerprint to pin), and says why it has none yet.
     let (_relay, out) = start_relay(&dir, port, &authority.cert_file, "first");
     wait_for_port(port, "the relay").await;
-    let printed = std::fs::read_to_string(&out).unwrap();
-    assert!(
-        printed.contains(&format!(
-            "certificate by ACME for {DOMAIN} from {}",
-            authority.directory()
-        )),
-        "{printed}"
+    let from = format!(
+        "certificate by ACME for {DOMAIN} from {}",
+        authority.directory()
     );
+    let found = wait_for_text(&out, &from).await;
+    let printed = std::fs::read_to_string(&out).unwrap_or_default();
+    assert!(found, "{printed}");
     assert!(!printed.contains("certificate sha256"), "{printed}");
     assert!(
         wait_for_log(&dir, "first", "ACME: no certificate this time").await,
