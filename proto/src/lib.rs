@@ -10,7 +10,8 @@
 //! - [`resume`]: the tokens that put a side back into its session after a drop;
 //! - [`sas`]: the 4-digit security code both people compare, from the DTLS fingerprints
 //!   and a commit-reveal exchange of nonces on the data channel;
-//! - [`redact`]: a wrapper that keeps secrets and personal data out of logs.
+//! - [`redact`]: a wrapper that keeps secrets and personal data out of logs;
+//! - [`turn_frame`]: where TURN messages end on a TCP or TLS stream.
 //!
 //! Everything here is plain data and pure functions: no sockets, no clocks read, no
 //! threads. Time is always passed in by the caller.
@@ -23,6 +24,7 @@ pub mod redact;
 pub mod resume;
 pub mod sas;
 pub mod signal;
+pub mod turn_frame;
 
 pub use code::{CodeError, SessionCode};
 pub use redact::Redacted;

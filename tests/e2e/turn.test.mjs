@@ -1,14 +1,15 @@
 // End-to-end: media through the relay's embedded TURN. First with the site's relay-only
 // policy on one machine; then with the agent and the caseworker's browser on two networks
 // (network namespaces) that cannot reach each other, UDP blocked for the caseworker, so
-// the picture can only travel through the relay over TCP.
+// the picture can only travel through the relay over TCP; last with UDP blocked on the
+// resident's side, where the agent bridges its TURN client over TCP or TLS.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import {
-  Harness, startXvfb, startRelay, startAgent, openViewer, log, QUESTION_LINE, addCaseworker,
+  Harness, startXvfb, startRelay, startAgent, openViewer, log, QUESTION_LINE, addCaseworker, fillScreen,
 } from './harness.mjs';
 
 const run = promisify(execFile);
@@ -95,7 +96,8 @@ async function sh(...args) {
   return run(args[0], args.slice(1));
 }
 
-async function makeNetworks(h) {
+/** The two networks; `noUdp` names the side whose firewall lets no UDP out. */
+async function makeNetworks(h, noUdp = 'viewer') {
   nets();
   const mine = NETS;
   h.cleanups.push(async () => {
@@ -113,16 +115,21 @@ async function makeNetworks(h) {
     await sh('ip', 'netns', 'exec', n.ns, 'ip', 'link', 'set', 'eth0', 'up');
     await sh('ip', 'netns', 'exec', n.ns, 'ip', 'link', 'set', 'lo', 'up');
   }
-  // The caseworker's network lets no UDP out (a council firewall allowing only TCP).
-  const nft = viewerFirewall;
+  // One network lets no UDP out (a council firewall allowing only TCP); the machine's own
+  // loopback is not the firewall's business.
+  const nft = noUdp === 'agent' ? agentFirewall : viewerFirewall;
   await nft('add', 'table', 'inet', 'acote');
   await nft('add', 'chain', 'inet', 'acote', 'out', '{ type filter hook output priority 0 ; policy accept ; }');
-  await nft('add', 'rule', 'inet', 'acote', 'out', 'meta', 'l4proto', 'udp', 'drop');
-  log('networks made: agent and caseworker cannot reach each other; caseworker has no UDP');
+  await nft('add', 'rule', 'inet', 'acote', 'out', 'oifname', '!=', 'lo', 'meta', 'l4proto', 'udp', 'drop');
+  log(`networks made: agent and caseworker cannot reach each other; ${noUdp === 'agent' ? 'resident' : 'caseworker'} has no UDP`);
 }
 
 function viewerFirewall(...args) {
   return sh('ip', 'netns', 'exec', NS_VIEWER, 'nft', ...args);
+}
+
+function agentFirewall(...args) {
+  return sh('ip', 'netns', 'exec', NS_AGENT, 'nft', ...args);
 }
 
 /** The TURN ports the relay logged at start (stderr): { plain, tls }. */
@@ -189,3 +196,51 @@ test('agent and caseworker on two networks with no path between them, UDP blocke
 
 test('the same when only TLS leaves the caseworker\'s network (TURN over TLS)',
   { timeout: 240_000 }, (t) => twoNetworks(t, true));
+
+/** UDP blocked on the resident's side (TCP to the plain TURN port too when `onlyTls`):
+ * the agent finds no UDP answer from the relay and carries its TURN client over a TCP or
+ * TLS bridge; the caseworker's side is open. */
+async function agentBehindFirewall(t, onlyTls) {
+  if (process.getuid?.() !== 0) {
+    t.skip('network namespaces need root');
+    return;
+  }
+  const h = await Harness.create(t);
+  await h.run(async () => {
+    await makeNetworks(h, 'agent');
+    const xvfb = await startXvfb(h, { width: 1280, height: 720 });
+    const relay = await startRelay(h, {
+      listen: '0.0.0.0:0',
+      turnListen: '0.0.0.0:0',
+      configExtra: `public_addresses = ["${NETS[0].host}"]\ntls_listen = "0.0.0.0:0"\n`,
+      logLevel: 'debug',
+    });
+    const port = new URL(relay.url).port;
+    await addCaseworker(h, relay, CASEWORKER);
+    const { plain, tls } = await turnPorts(relay);
+    assert.ok(plain && tls, 'the relay logs its TURN ports');
+    if (onlyTls) await agentFirewall('add', 'rule', 'inet', 'acote', 'out', 'tcp', 'dport', plain, 'drop');
+    const agent = await startAgent(h, relay, xvfb, {
+      url: `https://${NETS[0].host}:${port}`, netns: NS_AGENT, logLevel: 'info,acote_agent=debug',
+    });
+    const code = await agent.nextCode(30_000);
+    const { viewer, stats, link } = await watch(h, agent, `https://${NETS[1].host}:${port}`, code, { netns: NS_VIEWER });
+    assert.equal(stats.path, 'relay');
+    assert.match(link, /^Through the relay · \d+ ms$/);
+    // The picture keeps coming through the bridge, not only the first frames.
+    await fillScreen(xvfb, '#1e50dc');
+    await viewer.waitForCentreColour([30, 80, 220], { timeoutMs: 20_000 });
+    // eslint-disable-next-line no-control-regex
+    const said = agent.stderr.replace(/\x1b\[[0-9;]*m/g, '');
+    assert.match(said, /no UDP answer from the relay/, 'the agent found UDP blocked');
+    const way = onlyTls ? 'TLS' : '(TCP|TLS)';
+    assert.match(said, new RegExp(`media bridged to the relay's TURN over ${way}`), said.slice(-3000));
+    if (onlyTls) assert.doesNotMatch(said, /media bridged to the relay's TURN over TCP/, 'plain TCP is blocked');
+  });
+}
+
+test('the resident\'s network lets no UDP out: the agent reaches TURN over TCP', { timeout: 240_000 },
+  (t) => agentBehindFirewall(t, false));
+
+test('the resident\'s network lets only TLS out: the agent reaches TURN over TLS', { timeout: 240_000 },
+  (t) => agentBehindFirewall(t, true));

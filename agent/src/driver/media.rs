@@ -25,15 +25,23 @@ impl Live<'_> {
         self.features_used.clear();
         let (peer_tx, peer_events) = mpsc::channel(64);
         let (ice_servers, relay_only) = self.assist.ice(self.opts.relay_only);
-        let peer =
-            match Peer::new(ice_servers, self.opts.include_loopback, relay_only, peer_tx).await {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot set up WebRTC");
-                    Box::pin(self.step(Happened::MediaFailed)).await;
-                    return;
-                }
-            };
+        // Through TCP or TLS bridges when the network lets no UDP out (a firewall).
+        let egress = egress::choose(ice_servers, self.opts.tls.clone()).await;
+        let peer = match Peer::new(
+            &egress.ice_servers,
+            self.opts.include_loopback,
+            relay_only,
+            peer_tx,
+        )
+        .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot set up WebRTC");
+                Box::pin(self.step(Happened::MediaFailed)).await;
+                return;
+            }
+        };
         let (fail_tx, failures) = mpsc::channel(1);
         let shown = Shown::default();
         let source = Source {
@@ -62,6 +70,7 @@ impl Live<'_> {
         self.assist.attach(control);
         self.media = Some(Media {
             peer,
+            _bridges: egress.bridges,
             sent: 0,
             sent_at: Instant::now(),
             told: None,

@@ -23,6 +23,7 @@ use crate::input::clipboard::{self, Outcome as ClipboardOutcome};
 use crate::pipeline::{self, Pacing, PipelineError, Sharing, Source};
 use crate::screens::{self, Monitor, Shown};
 use crate::session::ViewGrant;
+use crate::transport::egress;
 use crate::transport::peer::{Peer, PeerEvent};
 use crate::transport::signal_client::{SignalClient, SignalClientError};
 use crate::ui::{Prompter, Status, UiEvent};
@@ -144,6 +145,9 @@ fn worth_telling(told: Option<(u64, Instant)>, total: u64, now: Instant) -> bool
 /// A session's media: the peer connection and the capture pipeline.
 struct Media {
     peer: Peer,
+    /// The TURN bridges the peer connection may use (none when UDP leaves): they stop
+    /// when dropped, with the session's media.
+    _bridges: Vec<egress::Bridge>,
     /// Bytes sent on this connection, as last read, and when.
     sent: u64,
     sent_at: Instant,

@@ -52,8 +52,8 @@ const OPUS_FMTP: &str = "minptime=10;useinbandfec=1";
 const ABS_SEND_TIME_URI: &str = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
 
 /// Whether this WebRTC stack can use an ICE URL: STUN, and TURN over UDP. (webrtc-rs
-/// 0.17 cannot gather TURN/TCP or TURNS candidates; browsers can, so the viewer side of
-/// a firewalled session still reaches the relay over TCP or TLS.)
+/// 0.17 cannot gather TURN/TCP or TURNS candidates: behind a firewall that lets no UDP
+/// out, the agent reaches them through local bridges, see `egress`.)
 fn usable_url(url: &str) -> bool {
     url.starts_with("stun:")
         || (url.starts_with("turn:")

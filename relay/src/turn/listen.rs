@@ -20,6 +20,8 @@ use turn::proto::PROTO_UDP;
 use turn::server::request::Request;
 use webrtc_util::Conn;
 
+use acote_proto::turn_frame::{self, Span};
+
 use super::TurnStats;
 use super::policy::Refusal;
 use super::prefilter::{self, Dropped, Verdict};
@@ -274,14 +276,7 @@ async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<Vec<u8>>, 
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
         Err(_) => return Err(()),
     }
-    let len = usize::from(u16::from_be_bytes([head[2], head[3]]));
-    let (total, keep) = match head[0] {
-        // STUN: a 20-byte header, then `len` bytes of attributes.
-        0x00..=0x3f => (20 + len, 20 + len),
-        // ChannelData: 4 bytes, `len` bytes of data, padded to 4 over streams.
-        0x40..=0x4f => (4 + len.div_ceil(4) * 4, 4 + len),
-        _ => return Err(()),
-    };
+    let Span { total, keep } = turn_frame::span(head).map_err(|_| ())?;
     let mut frame = vec![0u8; total];
     frame[..4].copy_from_slice(&head);
     r.read_exact(&mut frame[4..]).await.map_err(|_| ())?;
