@@ -143,8 +143,12 @@ impl Engine {
 
 /// Serves TURN and STUN over UDP until the task is dropped.
 pub async fn serve_udp(socket: Arc<UdpSocket>, engine: Engine) {
+    let Ok(local) = socket.local_addr() else {
+        tracing::warn!("TURN udp socket has no address; not served");
+        return;
+    };
     let conn: Arc<dyn Conn + Send + Sync> = Arc::new(ClientConn {
-        route: Route::Udp(socket.clone()),
+        route: Route::Udp(socket.clone(), local),
         registry: engine.registry.clone(),
     });
     let mut buf = vec![0u8; MAX_MESSAGE];
@@ -287,8 +291,9 @@ async fn read_frame<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<Vec<u8>>, 
 /// Where the engine's answers to one client go: the listening UDP socket, or the writer
 /// task of one TCP or TLS connection.
 enum Route {
-    /// Datagrams from the shared UDP socket.
-    Udp(Arc<UdpSocket>),
+    /// Datagrams from the shared UDP socket, and its address (kept: the engine asks for
+    /// it with every packet).
+    Udp(Arc<UdpSocket>, SocketAddr),
     /// Frames to one stream client's writer task.
     Stream {
         tx: mpsc::Sender<Vec<u8>>,
@@ -325,13 +330,13 @@ impl Conn for ClientConn {
     async fn send(&self, buf: &[u8]) -> webrtc_util::Result<usize> {
         match &self.route {
             Route::Stream { peer, .. } => self.send_to(buf, *peer).await,
-            Route::Udp(_) => Err(unused()),
+            Route::Udp(..) => Err(unused()),
         }
     }
 
     async fn send_to(&self, buf: &[u8], target: SocketAddr) -> webrtc_util::Result<usize> {
         let to = match &self.route {
-            Route::Udp(_) => target,
+            Route::Udp(..) => target,
             // A stream has one client, whatever address the engine names.
             Route::Stream { peer, .. } => *peer,
         };
@@ -339,7 +344,7 @@ impl Conn for ClientConn {
             self.registry.nonce_issued(nonce, to, Instant::now());
         }
         match &self.route {
-            Route::Udp(socket) => Ok(socket.send_to(buf, to).await?),
+            Route::Udp(socket, _) => Ok(socket.send_to(buf, to).await?),
             Route::Stream { tx, .. } => {
                 // A full queue means a slow client: drop, as a congested UDP path would.
                 let _ = tx.try_send(buf.to_vec());
@@ -350,14 +355,14 @@ impl Conn for ClientConn {
 
     fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
         match &self.route {
-            Route::Udp(socket) => Ok(socket.local_addr()?),
+            Route::Udp(_, local) => Ok(*local),
             Route::Stream { local, .. } => Ok(*local),
         }
     }
 
     fn remote_addr(&self) -> Option<SocketAddr> {
         match &self.route {
-            Route::Udp(_) => None,
+            Route::Udp(..) => None,
             Route::Stream { peer, .. } => Some(*peer),
         }
     }

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,7 @@ use turn::auth::{AuthHandler, generate_auth_key};
 
 use super::TurnStats;
 use super::creds::{self, CREDENTIAL_TTL, Credentials, Side, TurnSecret};
-use super::policy::{Bucket, PeerPolicy, Quotas, Refusal};
+use super::policy::{Bucket, PeerPolicy, Quotas, Refusal, SharedBucket};
 use crate::conn_limit::source_key;
 use crate::signaling::hub::ConnId;
 use crate::store::time::unix_now;
@@ -31,7 +31,9 @@ pub struct SessionState {
     /// Allocations held by both sides.
     pub allocations: AtomicU32,
     /// The session's bandwidth, all allocations together.
-    pub bucket: Mutex<Bucket>,
+    pub bucket: SharedBucket,
+    /// Names the session in the relay port table (never 0).
+    id: u64,
     usernames: Mutex<HashSet<String>>,
 }
 
@@ -39,8 +41,6 @@ pub struct SessionState {
 struct Inner {
     sessions: HashMap<String, Arc<SessionState>>,
     conns: HashMap<ConnId, (String, Side)>,
-    /// Live relay ports, each with the session whose allocation holds it.
-    relay_ports: HashMap<u16, Arc<SessionState>>,
     request_budgets: Budgets,
     streams: HashMap<IpAddr, u32>,
     /// Which address each nonce was handed to, and when.
@@ -52,6 +52,12 @@ struct Inner {
 #[derive(Debug)]
 pub struct Registry {
     inner: Mutex<Inner>,
+    /// Live relay ports, each with the id of the session whose allocation holds it (0:
+    /// none). Read for every relayed packet whose peer is one of our own addresses, so
+    /// an array of atomics rather than a map under the registry's lock.
+    relay_ports: Box<[AtomicU64]>,
+    /// The last session id given.
+    last_id: AtomicU64,
     secret: TurnSecret,
     /// The limits.
     pub quotas: Quotas,
@@ -141,6 +147,8 @@ impl Registry {
     pub fn with_secret(secret: TurnSecret, quotas: Quotas, policy: PeerPolicy) -> Self {
         Self {
             inner: Mutex::default(),
+            relay_ports: (0..=u16::MAX).map(|_| AtomicU64::new(0)).collect(),
+            last_id: AtomicU64::new(0),
             secret,
             quotas,
             policy,
@@ -186,11 +194,12 @@ impl Registry {
         let state = Arc::new(SessionState {
             revoked: AtomicBool::new(false),
             allocations: AtomicU32::new(0),
-            bucket: Mutex::new(Bucket::new(
+            bucket: SharedBucket::new(
                 self.quotas.bytes_per_sec_per_session,
                 Quotas::burst_bytes(self.quotas.bytes_per_sec_per_session),
                 Instant::now(),
-            )),
+            ),
+            id: self.last_id.fetch_add(1, Ordering::Relaxed) + 1,
             usernames: Mutex::default(),
         });
         inner.sessions.entry(session.to_string()).or_insert(state);
@@ -295,17 +304,29 @@ impl Registry {
     /// Records a relay port as live, held by `session` (for relayed↔relayed pairs
     /// through our own address).
     pub fn add_relay_port(&self, port: u16, session: &Arc<SessionState>) {
-        self.lock().relay_ports.insert(port, session.clone());
+        self.relay_ports[usize::from(port)].store(session.id, Ordering::Release);
     }
 
-    /// Forgets a relay port.
-    pub fn remove_relay_port(&self, port: u16) {
-        self.lock().relay_ports.remove(&port);
+    /// Forgets a relay port `session` held. The port may already be another allocation's
+    /// (the socket closes before this is called, and the system may hand the port out
+    /// again at once): then it stays that one's.
+    pub fn remove_relay_port(&self, port: u16, session: &Arc<SessionState>) {
+        let _ = self.relay_ports[usize::from(port)].compare_exchange(
+            session.id,
+            0,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
+
+    /// The id of the session holding relay port `port` (0: none).
+    fn relay_port_holder(&self, port: u16) -> u64 {
+        self.relay_ports[usize::from(port)].load(Ordering::Acquire)
     }
 
     /// Whether `port` is one of our live relay ports.
     pub fn is_relay_port(&self, port: u16) -> bool {
-        self.lock().relay_ports.contains_key(&port)
+        self.relay_port_holder(port) != 0
     }
 
     /// The peer rule, with our own relay ports (any session's: TURN requests are
@@ -330,19 +351,19 @@ impl Registry {
         peer: SocketAddr,
         session: Option<&Arc<SessionState>>,
     ) -> Result<(), Refusal> {
-        // Only a peer at one of our own addresses needs the port map, under the lock.
+        // Only a peer at one of our own addresses needs the port table.
         let ip = peer.ip().to_canonical();
         if !self.policy.own.iter().any(|o| o.to_canonical() == ip) {
             return self.policy.check(peer, |_| false);
         }
-        let inner = self.lock();
-        if let (Some(holder), Some(session)) = (inner.relay_ports.get(&peer.port()), session)
-            && !Arc::ptr_eq(holder, session)
+        let holder = self.relay_port_holder(peer.port());
+        if let Some(session) = session
+            && holder != 0
+            && holder != session.id
         {
             return Err(Refusal::OtherSession);
         }
-        self.policy
-            .check(peer, |p| inner.relay_ports.contains_key(&p))
+        self.policy.check(peer, |p| self.is_relay_port(p))
     }
 
     /// Sessions open now.
@@ -382,6 +403,43 @@ mod tests {
             Quotas::default(),
             PeerPolicy::default(),
         )
+    }
+
+    #[test]
+    fn relay_ports_belong_to_one_session_and_a_reused_port_to_its_new_holder() {
+        let r = Registry::with_secret(
+            TurnSecret::from_bytes(b"k"),
+            Quotas::default(),
+            PeerPolicy {
+                allow: vec![],
+                own: vec!["203.0.113.50".parse().unwrap()],
+            },
+        );
+        r.open("s-1", 1, 2);
+        r.open("s-2", 3, 4);
+        let user = |conn| r.credentials_for(conn).unwrap().username;
+        let (one, two) = (
+            r.session_of(&user(1)).unwrap(),
+            r.session_of(&user(3)).unwrap(),
+        );
+        let port: SocketAddr = "203.0.113.50:50000".parse().unwrap();
+        assert_eq!(
+            r.peer_allowed(port),
+            Err(Refusal::OwnService),
+            "not a relay port yet"
+        );
+        r.add_relay_port(50_000, &one);
+        assert!(r.is_relay_port(50_000));
+        assert_eq!(r.peer_allowed_for(port, &one), Ok(()));
+        assert_eq!(r.peer_allowed_for(port, &two), Err(Refusal::OtherSession));
+        // The port closes and is handed at once to the other session's allocation before
+        // the first one's bookkeeping forgets it: it stays the new holder's.
+        r.add_relay_port(50_000, &two);
+        r.remove_relay_port(50_000, &one);
+        assert_eq!(r.peer_allowed_for(port, &two), Ok(()));
+        assert_eq!(r.peer_allowed_for(port, &one), Err(Refusal::OtherSession));
+        r.remove_relay_port(50_000, &two);
+        assert!(!r.is_relay_port(50_000));
     }
 
     #[test]

@@ -8,9 +8,10 @@
 //! log line (docs/security.md, "a stranger starving a session's relayed media").
 
 use std::any::Any;
+use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -18,7 +19,7 @@ use tokio::net::UdpSocket;
 use turn::relay::RelayAddressGenerator;
 use webrtc_util::Conn;
 
-use super::policy::{Bucket, Quotas};
+use super::policy::{Quotas, SharedBucket};
 use super::registry::{Registry, SessionState};
 
 tokio::task_local! {
@@ -94,15 +95,17 @@ impl RelayAddressGenerator for RelayGen {
         tracing::debug!(port = local.port(), "TURN allocation opened");
         stats.allocations_active.fetch_add(1, Ordering::Relaxed);
         stats.allocations_total.fetch_add(1, Ordering::Relaxed);
+        let now = Instant::now();
         let conn = RelayConn {
             socket,
+            local,
             public,
-            bucket: Mutex::new(Bucket::new(
+            bucket: SharedBucket::new(
                 quotas.bytes_per_sec_per_allocation,
                 Quotas::burst_bytes(quotas.bytes_per_sec_per_allocation),
-                Instant::now(),
-            )),
-            permits: Mutex::new(Permits::default()),
+                now,
+            ),
+            permits: Permits::new(now),
             slot,
         };
         Ok((Arc::new(conn), SocketAddr::new(public, local.port())))
@@ -122,7 +125,7 @@ impl Drop for AllocationSlot {
         self.session.allocations.fetch_sub(1, Ordering::AcqRel);
         if let Some(port) = self.port {
             tracing::debug!(port, "TURN allocation closed");
-            self.registry.remove_relay_port(port);
+            self.registry.remove_relay_port(port, &self.session);
             self.registry
                 .stats
                 .allocations_active
@@ -142,45 +145,95 @@ const MAX_PERMITS: usize = 32;
 /// The engine keeps its own permissions, but only after the socket has been read and
 /// the budget spent; this copy lets the socket drop strangers' datagrams first. The
 /// client's first packet to a peer opens it, which ICE always sends (its own check).
+///
+/// Every relayed packet reads it and every packet the client sends refreshes it, so it
+/// holds no lock: a slot is a keyed hash of the IP (keys random per allocation, so no
+/// one can pick an address that collides) and when it was last opened. Only the client's
+/// sends open slots, one at a time (one listener task reads the client's packets).
+#[derive(Debug)]
+struct Permits {
+    keys: std::collections::hash_map::RandomState,
+    epoch: Instant,
+    slots: [PermitSlot; MAX_PERMITS],
+}
+
+/// One permitted peer: the hash of its IP (0: free) and when it was last opened, in
+/// milliseconds since the allocation's start, plus one (0: closed).
 #[derive(Debug, Default)]
-struct Permits(Vec<(IpAddr, Instant)>);
+struct PermitSlot {
+    key: AtomicU64,
+    at: AtomicU64,
+}
 
 impl Permits {
+    fn new(now: Instant) -> Self {
+        Self {
+            keys: std::collections::hash_map::RandomState::new(),
+            epoch: now,
+            slots: std::array::from_fn(|_| PermitSlot::default()),
+        }
+    }
+
+    fn key(&self, ip: IpAddr) -> u64 {
+        self.keys.hash_one(ip.to_canonical()) | 1
+    }
+
+    fn stamp(&self, now: Instant) -> u64 {
+        u64::try_from(now.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX - 1)
+            + 1
+    }
+
+    fn fresh(at: u64, now: u64) -> bool {
+        at != 0 && now.saturating_sub(at) < PERMIT_LIFETIME.as_millis() as u64
+    }
+
     /// The client sent to `ip` at `now`.
-    fn open(&mut self, ip: IpAddr, now: Instant) {
-        let ip = ip.to_canonical();
-        if let Some(entry) = self.0.iter_mut().find(|(p, _)| *p == ip) {
-            entry.1 = now;
+    fn open(&self, ip: IpAddr, now: Instant) {
+        let (key, t) = (self.key(ip), self.stamp(now));
+        if let Some(slot) = self
+            .slots
+            .iter()
+            .find(|s| s.key.load(Ordering::Acquire) == key)
+        {
+            slot.at.store(t, Ordering::Release);
             return;
         }
-        if self.0.len() >= MAX_PERMITS {
-            self.0
-                .retain(|(_, at)| now.saturating_duration_since(*at) < PERMIT_LIFETIME);
+        // A free or expired slot, else the oldest.
+        let slot = self
+            .slots
+            .iter()
+            .find(|s| !Self::fresh(s.at.load(Ordering::Acquire), t))
+            .or_else(|| {
+                self.slots
+                    .iter()
+                    .min_by_key(|s| s.at.load(Ordering::Acquire))
+            });
+        if let Some(slot) = slot {
+            // Closed first, so no reader sees the old peer with the new time.
+            slot.at.store(0, Ordering::Release);
+            slot.key.store(key, Ordering::Release);
+            slot.at.store(t, Ordering::Release);
         }
-        if self.0.len() >= MAX_PERMITS
-            && let Some(oldest) = (0..self.0.len()).min_by_key(|&i| self.0[i].1)
-        {
-            self.0.swap_remove(oldest);
-        }
-        self.0.push((ip, now));
     }
 
     /// Whether a datagram from `ip` may be relayed to the client at `now`.
     fn allows(&self, ip: IpAddr, now: Instant) -> bool {
-        let ip = ip.to_canonical();
-        self.0
-            .iter()
-            .any(|(p, at)| *p == ip && now.saturating_duration_since(*at) < PERMIT_LIFETIME)
+        let (key, t) = (self.key(ip), self.stamp(now));
+        self.slots.iter().any(|s| {
+            s.key.load(Ordering::Acquire) == key && Self::fresh(s.at.load(Ordering::Acquire), t)
+        })
     }
 }
 
 /// One allocation's relay socket.
 struct RelayConn {
     socket: UdpSocket,
+    /// The socket's own address, kept: the engine asks for it with every packet.
+    local: SocketAddr,
     /// Our advertised address for this family.
     public: IpAddr,
-    bucket: Mutex<Bucket>,
-    permits: Mutex<Permits>,
+    bucket: SharedBucket,
+    permits: Permits,
     slot: AllocationSlot,
 }
 
@@ -190,28 +243,14 @@ impl RelayConn {
     }
 
     fn permitted(&self, src: SocketAddr, now: Instant) -> bool {
-        self.permits
-            .lock()
-            .map(|p| p.allows(src.ip(), now))
-            .unwrap_or(false)
+        self.permits.allows(src.ip(), now)
     }
 
     /// Whether `len` more bytes fit in this allocation's and its session's budget.
     fn within_budget(&self, len: usize) -> bool {
         let now = Instant::now();
         let n = len as u64;
-        let mine = self
-            .bucket
-            .lock()
-            .map(|mut b| b.take(n, now))
-            .unwrap_or(false);
-        mine && self
-            .slot
-            .session
-            .bucket
-            .lock()
-            .map(|mut b| b.take(n, now))
-            .unwrap_or(false)
+        self.bucket.take(n, now) && self.slot.session.bucket.take(n, now)
     }
 
     /// A peer at our own advertised address is another of our allocations: reach it
@@ -309,9 +348,7 @@ impl Conn for RelayConn {
             return Err(io_refusal("forbidden peer"));
         }
         // The authenticated client chose this peer: from now on it may answer.
-        if let Ok(mut permits) = self.permits.lock() {
-            permits.open(target.ip(), Instant::now());
-        }
+        self.permits.open(target.ip(), Instant::now());
         if !self.within_budget(buf.len()) {
             // Real-time media: dropping is what congestion control expects.
             stats
@@ -325,7 +362,7 @@ impl Conn for RelayConn {
     }
 
     fn local_addr(&self) -> webrtc_util::Result<SocketAddr> {
-        Ok(self.socket.local_addr()?)
+        Ok(self.local)
     }
 
     fn remote_addr(&self) -> Option<SocketAddr> {
@@ -351,7 +388,7 @@ mod tests {
     fn a_peer_is_permitted_only_after_the_client_sent_to_it_and_for_five_minutes() {
         let t0 = Instant::now();
         let peer: IpAddr = "203.0.113.7".parse().unwrap();
-        let mut p = Permits::default();
+        let p = Permits::new(t0);
         assert!(!p.allows(peer, t0), "a stranger");
         p.open(peer, t0);
         assert!(p.allows(peer, t0 + Duration::from_secs(299)));
@@ -368,15 +405,18 @@ mod tests {
     #[test]
     fn the_permits_stay_bounded_and_the_oldest_goes_first() {
         let t0 = Instant::now();
-        let mut p = Permits::default();
+        let p = Permits::new(t0);
         for i in 0..(MAX_PERMITS as u8 + 8) {
             p.open(
                 IpAddr::from([203, 0, 113, i]),
                 t0 + Duration::from_secs(u64::from(i)),
             );
         }
-        assert_eq!(p.0.len(), MAX_PERMITS);
         let late = t0 + Duration::from_secs(60);
+        let allowed = (0..(MAX_PERMITS as u8 + 8))
+            .filter(|&i| p.allows(IpAddr::from([203, 0, 113, i]), late))
+            .count();
+        assert_eq!(allowed, MAX_PERMITS);
         assert!(!p.allows(IpAddr::from([203, 0, 113, 0]), late), "forgotten");
         assert!(p.allows(IpAddr::from([203, 0, 113, MAX_PERMITS as u8 + 7]), late));
     }
