@@ -201,7 +201,7 @@ impl Worker {
                 } else {
                     // A due refresh may carry a change too (the pacer held the screen
                     // back longer than the refresh interval): it counts the same.
-                    sharpness.on_sent(quantiser);
+                    sharpness.on_sent(quantiser, encoded.data.len());
                 }
                 tracing::trace!(
                     bytes = encoded.data.len(),

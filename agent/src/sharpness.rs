@@ -9,6 +9,9 @@
 //! held, whatever held it (its rate, or what is on the way), so no estimate of the path
 //! is needed. On a fast path whose speed no report has told yet, the first pictures of
 //! a big motion may be held by the pacer's window and come out coarser for a moment.
+//! A picture much smaller than the one the last hold was measured after (the clock in a
+//! corner, between two pictures of a scroll) does not end the measure: the holds before
+//! and after it are the big picture's cost, together.
 //!
 //! Once the screen has been still for [`SETTLE`], the unchanged screen goes once more at
 //! the sharp quantiser, so the picture refines where it stopped: a resident reading a
@@ -35,6 +38,9 @@ const STEPS_PER_HALVING: f64 = 6.0;
 const STEP_UP_MIN: u8 = 2;
 /// The step back towards sharp when pictures are quick.
 const STEP_DOWN: u8 = 2;
+/// A picture under this share of the last measured one is small: its hold adds up with
+/// the next.
+const SMALL_SHARE: usize = 8;
 
 /// The quantiser of the next pictures, and whether the screen shown is still coarse.
 #[derive(Debug, Clone)]
@@ -44,11 +50,15 @@ pub struct Sharpness {
     blurred: bool,
     /// Since when the capturer has found nothing new, if it has not since the last change.
     still_since: Option<Instant>,
-    /// How long the pacer held captures back since the last picture.
+    /// How long the pacer held captures back since the last measured picture.
     held: Duration,
+    /// How long since the last picture of any size.
+    held_last: Duration,
     /// The last picture was the sharp refresh: the hold after it is its cost, not the
     /// path's verdict on moving pictures.
     after_sharpen: bool,
+    /// Bytes of the picture the last hold was measured after (0: none since sharp).
+    measured: usize,
 }
 
 impl Default for Sharpness {
@@ -58,7 +68,9 @@ impl Default for Sharpness {
             blurred: false,
             still_since: None,
             held: Duration::ZERO,
+            held_last: Duration::ZERO,
             after_sharpen: false,
+            measured: 0,
         }
     }
 }
@@ -72,14 +84,26 @@ impl Sharpness {
     /// The pacer held the next capture back for `wait` (its rate, or too much on the way).
     pub fn on_held(&mut self, wait: Duration) {
         self.held += wait;
+        self.held_last += wait;
     }
 
-    /// A picture went out that was not the sharp refresh (a change, a keyframe, or an
-    /// unchanged screen sent again), encoded at `quantiser`.
-    pub fn on_sent(&mut self, quantiser: u8) {
+    /// A picture of `bytes` went out that was not the sharp refresh (a change, a
+    /// keyframe, or an unchanged screen sent again), encoded at `quantiser`.
+    pub fn on_sent(&mut self, quantiser: u8, bytes: usize) {
         if quantiser > SHARP_QUANTISER {
             self.blurred = true;
         }
+        self.still_since = None;
+        let held_last = std::mem::take(&mut self.held_last);
+        if self.held <= SLOW
+            && held_last >= QUICK
+            && bytes.saturating_mul(SMALL_SHARE) < self.measured
+        {
+            // Small, and the pacer is still paying for the big one before it: keep
+            // measuring. (Small and unheld is a letter typed: measured on its own.)
+            return;
+        }
+        self.measured = bytes;
         let held = std::mem::take(&mut self.held);
         if !std::mem::take(&mut self.after_sharpen) {
             if held > SLOW {
@@ -93,7 +117,6 @@ impl Sharpness {
                     .max(SHARP_QUANTISER);
             }
         }
-        self.still_since = None;
     }
 
     /// The capturer looked at `now` and found nothing new.
@@ -115,6 +138,8 @@ impl Sharpness {
         self.blurred = false;
         self.quantiser = SHARP_QUANTISER;
         self.held = Duration::ZERO;
+        self.held_last = Duration::ZERO;
+        self.measured = 0;
         self.after_sharpen = true;
         self.still_since = None;
     }
@@ -131,7 +156,7 @@ mod tests {
         for _ in 0..pictures {
             s.on_held(held / 2);
             s.on_held(held / 2);
-            s.on_sent(s.quantiser());
+            s.on_sent(s.quantiser(), 100_000);
         }
     }
 
@@ -150,7 +175,7 @@ mod tests {
     fn moving_on_a_slow_path_coarsens_then_still_sharpens_once() {
         let t0 = Instant::now();
         let mut s = Sharpness::default();
-        s.on_sent(s.quantiser());
+        s.on_sent(s.quantiser(), 100_000);
         // Weak 4G: the pacer held the capture after a picture 600 ms, three times too
         // long: 1.6 halvings, 10 steps.
         moving(&mut s, 600 * MS, 1);
@@ -172,7 +197,7 @@ mod tests {
         // The sharp refresh is big and holds the next capture: a letter typed then is
         // not made coarse for it.
         s.on_held(800 * MS);
-        s.on_sent(s.quantiser());
+        s.on_sent(s.quantiser(), 100_000);
         assert_eq!(s.quantiser(), SHARP_QUANTISER);
     }
 
@@ -186,5 +211,35 @@ mod tests {
         assert_eq!(s.quantiser(), COARSEST - 2);
         moving(&mut s, Duration::ZERO, 1);
         assert_eq!(s.quantiser(), COARSEST - 4);
+    }
+
+    #[test]
+    fn a_small_picture_between_two_big_ones_does_not_split_the_hold() {
+        let mut s = Sharpness::default();
+        s.on_sent(s.quantiser(), 60_000);
+        // A scroll with the clock changing between its pictures: 170 ms held after the
+        // big picture, the clock's picture, 40 ms more, the next big one.
+        for _ in 0..3 {
+            s.on_held(170 * MS);
+            s.on_sent(s.quantiser(), 900);
+            s.on_held(40 * MS);
+            s.on_sent(s.quantiser(), 60_000);
+        }
+        assert_eq!(
+            s.quantiser(),
+            SHARP_QUANTISER + 3 * STEP_UP_MIN,
+            "210 ms per big picture: too slow, each time"
+        );
+        // Letters typed then, barely held, are measured on their own: many of them
+        // never add up to a slow path, and each brings the detail back a step.
+        moving_small(&mut s, 40);
+        assert_eq!(s.quantiser(), SHARP_QUANTISER);
+    }
+
+    fn moving_small(s: &mut Sharpness, pictures: u32) {
+        for _ in 0..pictures {
+            s.on_held(10 * MS);
+            s.on_sent(s.quantiser(), 500);
+        }
     }
 }
