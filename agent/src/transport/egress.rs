@@ -219,30 +219,24 @@ async fn serve(socket: Arc<UdpSocket>, turn: StreamTurn, tls: Arc<rustls::Client
             continue;
         };
         while tasks.try_join_next().is_some() {}
-        let tx = streams.entry(from).or_insert_with(|| {
+        // A client's first datagram opens its stream; a stream that ended (the relay
+        // restarted, the network dropped) is opened again, and the client's next request
+        // gets a fresh allocation over it.
+        if streams.get(&from).is_none_or(|tx| tx.is_closed()) {
             let (tx, rx) = mpsc::channel(STREAM_QUEUE);
-            tasks.spawn(carry(
+            let carrying = carry(
                 rx,
                 Arc::clone(&socket),
                 from,
                 turn.clone(),
                 Arc::clone(&tls),
-            ));
-            tx
-        });
-        if let Err(mpsc::error::TrySendError::Closed(frame)) = tx.try_send(frame) {
-            // The stream ended (the relay restarted, the network dropped): the client's
-            // next request goes over a new one, where it gets a fresh allocation.
-            let (tx, rx) = mpsc::channel(STREAM_QUEUE);
-            let _ = tx.try_send(frame);
-            tasks.spawn(carry(
-                rx,
-                Arc::clone(&socket),
-                from,
-                turn.clone(),
-                Arc::clone(&tls),
-            ));
+            );
+            tasks.spawn(carrying);
             streams.insert(from, tx);
+        }
+        if let Some(tx) = streams.get(&from) {
+            // A full queue drops the datagram, as a congested UDP path would.
+            let _ = tx.try_send(frame);
         }
     }
 }
