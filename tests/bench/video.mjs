@@ -1134,10 +1134,12 @@ async function main() {
         const sound = sizeRuns.some((r) => r.scenarios.includes('voice')) ? await startResidentSound(h) : null;
         const wav = path.join(h.dir, 'caseworker.wav');
         if (sound) await writeFile(wav, pulsedTone(660, 30));
+        // The agent runs in its own namespace: the browser's loopback is not its own.
         const viewer = await openSignedInViewer(h, relay, CASEWORKER, sound ? {
+          loopback: false,
           extraArgs: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
             `--use-file-for-fake-audio-capture=${wav}`],
-        } : {});
+        } : { loopback: false });
         const ctx = { xvfb, vncScreen, resident, relay, viewer, sound };
         for (const run of sizeRuns) {
           const entry = { width: run.width, height: run.height, profile: run.profile, network: PROFILES[run.profile],

@@ -69,7 +69,8 @@ async function watching(h, { viewerUrl = null, agentOpts = {}, relayOpts = {} } 
   await addCaseworker(h, relay, CASEWORKER);
   const agent = await startAgent(h, relay, xvfb, agentOpts);
   const code = await agent.nextCode(30_000);
-  const viewer = await openViewer(h, viewerUrl ?? relay.url);
+  // An agent in a namespace of its own cannot reach the browser's loopback.
+  const viewer = await openViewer(h, viewerUrl ?? relay.url, { loopback: !agentOpts.wrap });
   await viewer.waitForState('sign-in');
   await viewer.switchToEnglish();
   await viewer.signIn(CASEWORKER.login, CASEWORKER.password);

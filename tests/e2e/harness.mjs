@@ -394,12 +394,18 @@ export async function startAgent(h, relay, xvfb, {
 // ---------------------------------------------------------------------------------------
 // Viewer (headless Chromium driven by playwright-core)
 
+// Not when the browser and the agent are in different network namespaces (openViewer's
+// `loopback: false`): the browser's 127.0.0.1 is not the agent's, and an agent checking
+// such a candidate may hit one of its own sockets (seen once in CI: a check landed on the
+// agent's TURN client, whose webrtc-rs read loop ends on any STUN request).
+const LOOPBACK_CANDIDATES = '--allow-loopback-in-peer-connection';
+
 export const CHROMIUM_ARGS = [
   '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
   '--disable-sync', '--disable-quic', '--no-first-run', '--autoplay-policy=no-user-gesture-required',
   // The test network may be loopback only: let WebRTC gather loopback candidates. (This only
   // takes effect together with the camera/microphone permission granted in openViewer.)
-  '--allow-loopback-in-peer-connection',
+  LOOPBACK_CANDIDATES,
 ];
 
 // Chromium enumerates every network interface for WebRTC (and shows real addresses rather
@@ -409,7 +415,9 @@ export const CHROMIUM_ARGS = [
 const VIEWER_PERMISSIONS = ['camera', 'microphone'];
 
 /** Open the viewer at `url` in a fresh headless Chromium profile. Returns a Viewer. */
-export async function openViewer(h, url, { netns = null, extraArgs = [], viewport = { width: 1280, height: 800 } } = {}) {
+export async function openViewer(h, url, {
+  netns = null, loopback = !netns, extraArgs = [], viewport = { width: 1280, height: 800 },
+} = {}) {
   const { chromium } = await import('playwright-core');
   const profile = path.join(h.dir, 'chromium-profile');
   let executablePath = CHROMIUM;
@@ -426,7 +434,7 @@ export async function openViewer(h, url, { netns = null, extraArgs = [], viewpor
     headless: true,
     // A page the test fulfilled has no server address, so Chromium would take it for a
     // public page and block its socket to the relay on this machine (ACOTE_VIEWER_DIR only).
-    args: [...CHROMIUM_ARGS, ...extraArgs,
+    args: [...CHROMIUM_ARGS.filter((a) => loopback || a !== LOOPBACK_CANDIDATES), ...extraArgs,
       ...(process.env.ACOTE_VIEWER_DIR ? ['--disable-features=LocalNetworkAccessChecks'] : [])],
     ignoreHTTPSErrors: true,
     permissions: VIEWER_PERMISSIONS,

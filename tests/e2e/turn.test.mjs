@@ -45,7 +45,28 @@ async function watch(h, agent, url, code, { netns = null, relayOnlyBox = false, 
     await viewer.waitForState('watching', 60_000);
   } catch (err) {
     const config = await viewer.page.evaluate(() => window.acote.ice).catch(() => null);
-    err.message += `\nviewer peer configuration: ${JSON.stringify(config)}\n${frames.join('\n')}`;
+    // What each side tried, first: the browser's candidate pairs and the agent's own
+    // account of its ICE and TURN, before the long candidate list.
+    const pairs = await viewer.page.evaluate(async () => {
+      const stats = await window.acote?.pc?.getStats();
+      if (!stats) return [];
+      const cands = new Map();
+      stats.forEach((r) => { if (r.type.endsWith('candidate')) cands.set(r.id, r); });
+      const name = (c) => (c ? `${c.candidateType}/${c.relayProtocol ?? c.protocol} ${c.address}:${c.port}` : '?');
+      const out = [];
+      stats.forEach((r) => {
+        if (r.type !== 'candidate-pair') return;
+        out.push(`${name(cands.get(r.localCandidateId))} -> ${name(cands.get(r.remoteCandidateId))}: ` +
+          `${r.state}, ${r.requestsSent ?? 0} checks sent, ${r.responsesReceived ?? 0} answered, ` +
+          `${r.requestsReceived ?? 0} received`);
+      });
+      return out;
+    }).catch(() => []);
+    // eslint-disable-next-line no-control-regex
+    const said = agent.stderr.replace(/\x1b\[[0-9;]*m/g, '').split('\n')
+      .filter((l) => /egress|peer_connection|agent_internal|turn::|relay_conn|WARN|ERROR/.test(l)).slice(-40);
+    err.message += `\nviewer candidate pairs:\n${pairs.join('\n')}\nagent said:\n${said.join('\n')}` +
+      `\nviewer peer configuration: ${JSON.stringify(config)}\n${frames.join('\n')}`;
     throw err;
   }
   await viewer.waitForVideo((s) => s.framesDecoded > 0, 20_000, 'decoded frames');

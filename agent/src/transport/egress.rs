@@ -127,6 +127,13 @@ fn binding_request() -> Option<(Vec<u8>, TransactionId)> {
     Some((m.raw, m.transaction_id))
 }
 
+/// Whether `datagram` is a STUN binding request (RFC 8489: type 0x0001, magic cookie).
+fn is_binding_request(datagram: &[u8]) -> bool {
+    datagram.len() >= 20
+        && datagram[..2] == [0x00, 0x01]
+        && datagram[4..8] == 0x2112_a442u32.to_be_bytes()
+}
+
 /// Whether `datagram` is the success answer to the request `id`.
 fn answers(datagram: &[u8], id: &TransactionId) -> bool {
     let mut m = Message::new();
@@ -212,6 +219,12 @@ async fn serve(socket: Arc<UdpSocket>, turn: StreamTurn, tls: Arc<rustls::Client
         };
         // Only this machine's own TURN clients.
         if !from.ip().is_loopback() {
+            continue;
+        }
+        // webrtc-ice asks every server for a server-reflexive address. Through a bridge
+        // the answer would be the TCP connection's address, which no datagram can reach:
+        // a false candidate, and one more connection to the relay. Left unanswered.
+        if is_binding_request(&buf[..n]) {
             continue;
         }
         let Ok(frame) = turn_frame::for_stream(&buf[..n]) else {
@@ -387,6 +400,7 @@ pub async fn choose(ice: &[IceServer], tls: Arc<rustls::ClientConfig>) -> Egress
 #[cfg(test)]
 mod tests {
     use super::*;
+    use webrtc::stun::message::{CLASS_REQUEST, METHOD_ALLOCATE, MessageType};
 
     fn relay_ice() -> Vec<IceServer> {
         vec![
@@ -504,9 +518,18 @@ mod tests {
             .unwrap();
         let bridge = Bridge::start(turn, tls).await.unwrap();
         let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-        let (request, _) = binding_request().unwrap();
-        // Garbage is dropped, not carried; TURN is.
+        let (binding, _) = binding_request().unwrap();
+        let mut allocate = Message::new();
+        allocate
+            .build(&[
+                Box::new(TransactionId::new()),
+                Box::new(MessageType::new(METHOD_ALLOCATE, CLASS_REQUEST)),
+            ])
+            .unwrap();
+        let request = allocate.raw;
+        // Garbage and binding requests are dropped, not carried; TURN is.
         client.send_to(b"hello", bridge.local).await.unwrap();
+        client.send_to(&binding, bridge.local).await.unwrap();
         client.send_to(&request, bridge.local).await.unwrap();
         let data = [0x40, 0x01, 0x00, 0x03, 7, 8, 9];
         client.send_to(&data, bridge.local).await.unwrap();
