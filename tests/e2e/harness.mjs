@@ -396,8 +396,8 @@ export async function startAgent(h, relay, xvfb, {
 
 // Not when the browser and the agent are in different network namespaces (openViewer's
 // `loopback: false`): the browser's 127.0.0.1 is not the agent's, and an agent checking
-// such a candidate may hit one of its own sockets (seen once in CI: a check landed on the
-// agent's TURN client, whose webrtc-rs read loop ends on any STUN request).
+// such a candidate may hit one of its own sockets: its TURN client's, whose webrtc-rs read
+// loop ends on any STUN request (the likely cause of one CI failure; docs/architecture.md).
 const LOOPBACK_CANDIDATES = '--allow-loopback-in-peer-connection';
 
 export const CHROMIUM_ARGS = [
