@@ -1135,11 +1135,11 @@ async function main() {
         const wav = path.join(h.dir, 'caseworker.wav');
         if (sound) await writeFile(wav, pulsedTone(660, 30));
         // The agent runs in its own namespace: the browser's loopback is not its own.
-        const viewer = await openSignedInViewer(h, relay, CASEWORKER, sound ? {
+        const viewer = await openSignedInViewer(h, relay, CASEWORKER, {
           loopback: false,
-          extraArgs: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-            `--use-file-for-fake-audio-capture=${wav}`],
-        } : { loopback: false });
+          extraArgs: sound ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+            `--use-file-for-fake-audio-capture=${wav}`] : [],
+        });
         const ctx = { xvfb, vncScreen, resident, relay, viewer, sound };
         for (const run of sizeRuns) {
           const entry = { width: run.width, height: run.height, profile: run.profile, network: PROFILES[run.profile],

@@ -21,6 +21,10 @@ const CASEWORKER = {
   password: 'pelican orage tableau 17',
 };
 
+/** A process's log without its colour codes. */
+// eslint-disable-next-line no-control-regex
+const uncoloured = (text) => text.replace(/\x1b\[[0-9;]*m/g, '');
+
 /** Signs in, connects with `code`, has the resident say yes, waits for decoded frames;
  * returns the viewer's stats once they say how the media travels. */
 async function watch(h, agent, url, code, { netns = null, relayOnlyBox = false, extraArgs = [] } = {}) {
@@ -62,8 +66,7 @@ async function watch(h, agent, url, code, { netns = null, relayOnlyBox = false, 
       });
       return out;
     }).catch(() => []);
-    // eslint-disable-next-line no-control-regex
-    const said = agent.stderr.replace(/\x1b\[[0-9;]*m/g, '').split('\n')
+    const said = uncoloured(agent.stderr).split('\n')
       .filter((l) => /egress|peer_connection|agent_internal|turn::|relay_conn|WARN|ERROR/.test(l)).slice(-40);
     err.message += `\nviewer candidate pairs:\n${pairs.join('\n')}\nagent said:\n${said.join('\n')}` +
       `\nviewer peer configuration: ${JSON.stringify(config)}\n${frames.join('\n')}`;
@@ -156,8 +159,7 @@ function agentFirewall(...args) {
 /** The TURN ports the relay logged at start (stderr): { plain, tls }. */
 async function turnPorts(relay) {
   for (let i = 0; i < 100; i += 1) {
-    // eslint-disable-next-line no-control-regex
-    const text = relay.proc.stderr.replace(/\x1b\[[0-9;]*m/g, '');
+    const text = uncoloured(relay.proc.stderr);
     const plain = /STUN\/TURN running udp_tcp=[^\s]*:(\d+)/.exec(text)?.[1];
     const tls = /STUN\/TURN running .*tls=Some\([^)]*:(\d+)\)/.exec(text)?.[1];
     if (plain) return { plain, tls };
@@ -251,8 +253,7 @@ async function agentBehindFirewall(t, onlyTls) {
     // The picture keeps coming through the bridge, not only the first frames.
     await fillScreen(xvfb, '#1e50dc');
     await viewer.waitForCentreColour([30, 80, 220], { timeoutMs: 20_000 });
-    // eslint-disable-next-line no-control-regex
-    const said = agent.stderr.replace(/\x1b\[[0-9;]*m/g, '');
+    const said = uncoloured(agent.stderr);
     assert.match(said, /no UDP answer from the relay/, 'the agent found UDP blocked');
     const way = onlyTls ? 'TLS' : '(TCP|TLS)';
     assert.match(said, new RegExp(`media bridged to the relay's TURN over ${way}`), said.slice(-3000));

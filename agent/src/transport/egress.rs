@@ -24,7 +24,7 @@ use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 use webrtc::stun::agent::TransactionId;
-use webrtc::stun::message::{BINDING_REQUEST, BINDING_SUCCESS, Message};
+use webrtc::stun::message::{BINDING_REQUEST, BINDING_SUCCESS, Message, is_message};
 
 /// How long the relay's STUN has to answer over UDP before UDP is taken for blocked.
 pub const PROBE_FOR: Duration = Duration::from_millis(1500);
@@ -127,11 +127,10 @@ fn binding_request() -> Option<(Vec<u8>, TransactionId)> {
     Some((m.raw, m.transaction_id))
 }
 
-/// Whether `datagram` is a STUN binding request (RFC 8489: type 0x0001, magic cookie).
+/// Whether `datagram` is a STUN binding request, from its header alone (no parsing: every
+/// datagram of the session passes here).
 fn is_binding_request(datagram: &[u8]) -> bool {
-    datagram.len() >= 20
-        && datagram[..2] == [0x00, 0x01]
-        && datagram[4..8] == 0x2112_a442u32.to_be_bytes()
+    is_message(datagram) && datagram[..2] == BINDING_REQUEST.value().to_be_bytes()
 }
 
 /// Whether `datagram` is the success answer to the request `id`.
